@@ -1,0 +1,18 @@
+//! The adpulse domain model: what an ad event is, which values are valid, and
+//! the precise reasons one is not.
+//!
+//! This crate is pure: no IO, no clock of its own (callers pass `now`), no
+//! vendor types. Every service and adapter speaks these types, so a rule
+//! about what an event may contain lives here exactly once.
+
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod limits;
+mod parse;
+
+pub use error::{ErrorCode, FieldError, RejectReason};
+pub use event::{Channel, Event, EventType, Micros, UserIds};
+pub use ids::{AdId, CampaignId, EventId, TenantId};
+pub use limits::Limits;
+pub use parse::parse_event;

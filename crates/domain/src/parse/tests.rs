@@ -1,0 +1,278 @@
+use chrono::{TimeZone, Utc};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).single().expect("valid date")
+}
+
+fn sample() -> Value {
+    json!({
+        "event_id": "0192f8a4-7c1e-7b3a-9f4e-2d1c5b6a7e80",
+        "type": "impression",
+        "campaign_id": "6c0a3f8e-0d7e-4a43-b8e5-6f0c2a9d1b77",
+        "ad_id": "creative-42",
+        "channel": "display",
+        "occurred_at": "2026-11-29T10:30:00.123Z",
+        "user": { "device_id": "d-77", "login_id": "u-1234" },
+        "cost_micros": 1250,
+        "revenue_micros": 0,
+        "attributes": { "country": "GB", "device": "mobile" }
+    })
+}
+
+fn parse(v: &Value) -> Result<Event, RejectReason> {
+    parse_event(v.to_string().as_bytes(), &Limits::default(), now())
+}
+
+fn codes(v: &Value) -> Vec<(String, ErrorCode)> {
+    parse(v)
+        .expect_err("should be rejected")
+        .errors
+        .into_iter()
+        .map(|e| (e.field, e.code))
+        .collect()
+}
+
+fn with(field: &str, value: Value) -> Value {
+    let mut v = sample();
+    v[field] = value;
+    v
+}
+
+#[test]
+fn design_example_parses() {
+    let e = parse(&sample()).expect("valid");
+    assert_eq!(e.event_type, EventType::Impression);
+    assert_eq!(e.channel, Channel::Display);
+    assert_eq!(e.cost_micros.get(), 1250);
+    assert_eq!(e.ad_id.as_str(), "creative-42");
+    assert_eq!(e.user.as_ref().and_then(UserIds::primary), Some("u-1234"));
+    assert_eq!(e.attributes.get("country").map(String::as_str), Some("GB"));
+    assert_eq!(e.occurred_at.timestamp_subsec_millis(), 123);
+}
+
+#[test]
+fn optional_fields_default() {
+    let mut v = sample();
+    let o = v.as_object_mut().expect("object");
+    for k in ["user", "cost_micros", "revenue_micros", "attributes"] {
+        o.remove(k);
+    }
+    let e = parse(&v).expect("valid");
+    assert_eq!(e.user, None);
+    assert_eq!(e.cost_micros, Micros::ZERO);
+    assert!(e.attributes.is_empty());
+}
+
+#[test]
+fn every_missing_required_field_is_named() {
+    let v = json!({});
+    let got: Vec<_> = codes(&v).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(got, ["event_id", "type", "campaign_id", "ad_id", "channel", "occurred_at"]);
+    assert!(codes(&v).iter().all(|(_, c)| *c == ErrorCode::MissingField));
+}
+
+#[test]
+fn null_is_missing() {
+    assert_eq!(codes(&with("ad_id", Value::Null)), [("ad_id".into(), ErrorCode::MissingField)]);
+}
+
+#[test]
+fn value_errors_carry_field_and_code() {
+    let cases = [
+        ("event_id", json!("not-a-uuid"), ErrorCode::InvalidUuid),
+        ("event_id", json!("00000000-0000-0000-0000-000000000000"), ErrorCode::NilUuid),
+        ("type", json!("view"), ErrorCode::UnknownEventType),
+        ("channel", json!("tv"), ErrorCode::UnknownChannel),
+        ("occurred_at", json!("yesterday"), ErrorCode::InvalidTimestamp),
+        ("occurred_at", json!("2026-11-29T10:30:00"), ErrorCode::InvalidTimestamp),
+        ("occurred_at", json!("2026-11-29T12:06:00Z"), ErrorCode::TooFarInFuture),
+        ("occurred_at", json!("2026-10-01T00:00:00Z"), ErrorCode::TooOld),
+        ("cost_micros", json!(-1), ErrorCode::NegativeAmount),
+        ("revenue_micros", json!(Micros::MAX.get() + 1), ErrorCode::AmountTooLarge),
+        ("ad_id", json!(""), ErrorCode::Empty),
+        ("ad_id", json!("x".repeat(129)), ErrorCode::TooLong),
+        ("ad_id", json!("a\u{7}b"), ErrorCode::InvalidCharacter),
+    ];
+    for (field, value, code) in cases {
+        assert_eq!(
+            codes(&with(field, value.clone())),
+            [(field.to_owned(), code)],
+            "{field} = {value}"
+        );
+    }
+}
+
+#[test]
+fn type_errors_name_the_field() {
+    assert_eq!(codes(&with("cost_micros", json!("12"))), [("cost_micros".into(), ErrorCode::InvalidType)]);
+    assert_eq!(codes(&with("cost_micros", json!(1.5))), [("cost_micros".into(), ErrorCode::InvalidType)]);
+    assert_eq!(codes(&with("cost_micros", json!(u64::MAX))), [("cost_micros".into(), ErrorCode::AmountTooLarge)]);
+    assert_eq!(codes(&with("ad_id", json!(42))), [("ad_id".into(), ErrorCode::InvalidType)]);
+    assert_eq!(
+        codes(&with("attributes", json!({"country": 1}))),
+        [("attributes.country".into(), ErrorCode::InvalidType)]
+    );
+}
+
+#[test]
+fn unknown_fields_are_named() {
+    assert_eq!(codes(&with("campain_id", json!("x"))), [("campain_id".into(), ErrorCode::UnknownField)]);
+    assert_eq!(
+        codes(&with("user", json!({"ip": "1.2.3.4"}))),
+        [("user.ip".into(), ErrorCode::UnknownField)]
+    );
+}
+
+#[test]
+fn whole_body_problems() {
+    let l = Limits::default();
+    let code = |b: &[u8]| parse_event(b, &l, now()).expect_err("rejected").code();
+    assert_eq!(code(b"{"), ErrorCode::InvalidJson);
+    assert_eq!(code(b"[1,2]"), ErrorCode::NotAnObject);
+    assert_eq!(code(b"\"event\""), ErrorCode::NotAnObject);
+    assert_eq!(code(b"\xff\xfe"), ErrorCode::InvalidJson);
+    let mut big = sample();
+    big["ad_id"] = json!("x".repeat(l.max_event_bytes));
+    assert_eq!(code(big.to_string().as_bytes()), ErrorCode::TooLarge);
+    let twice = format!("{}{}", sample(), sample());
+    assert_eq!(code(twice.as_bytes()), ErrorCode::InvalidJson);
+}
+
+#[test]
+fn all_value_problems_are_reported_together() {
+    let mut v = sample();
+    v["type"] = json!("view");
+    v["channel"] = json!("tv");
+    v["cost_micros"] = json!(-5);
+    let fields: Vec<_> = codes(&v).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["type", "channel", "cost_micros"]);
+}
+
+#[test]
+fn user_block_rules() {
+    assert_eq!(codes(&with("user", json!({}))), [("user".into(), ErrorCode::Empty)]);
+    assert_eq!(
+        codes(&with("user", json!({"email_sha256": "abc"}))),
+        [("user.email_sha256".into(), ErrorCode::InvalidSha256)]
+    );
+    let upper = "A".repeat(64);
+    let e = parse(&with("user", json!({ "email_sha256": upper }))).expect("valid");
+    assert_eq!(e.user.and_then(|u| u.email_sha256), Some("a".repeat(64)));
+}
+
+#[test]
+fn attribute_limits() {
+    let many: serde_json::Map<String, Value> = (0..=Event::MAX_ATTRIBUTES).map(|i| (format!("k{i}"), json!("v"))).collect();
+    assert_eq!(
+        codes(&with("attributes", Value::Object(many))),
+        [("attributes".into(), ErrorCode::TooManyAttributes)]
+    );
+    assert_eq!(
+        codes(&with("attributes", json!({"k": "v".repeat(257)}))),
+        [("attributes.k".into(), ErrorCode::TooLong)]
+    );
+}
+
+#[test]
+fn reject_reason_display_is_readable() {
+    let r = parse(&with("type", json!("view"))).expect_err("rejected");
+    assert_eq!(
+        r.to_string(),
+        "type (unknown_event_type): type must be impression, click or conversion, not \"view\""
+    );
+}
+
+fn text(max: usize) -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("[a-zA-Z0-9 _.:/é€-]{{1,{}}}", max / 3)).expect("regex")
+}
+
+prop_compose! {
+    fn arb_user()(
+        device_id in proptest::option::of(text(128)),
+        cookie_id in proptest::option::of(text(128)),
+        login_id in proptest::option::of(text(128)),
+        email_sha256 in proptest::option::of("[0-9a-f]{64}"),
+    ) -> Option<UserIds> {
+        let u = UserIds { device_id, cookie_id, login_id, email_sha256 };
+        (u != UserIds::default()).then_some(u)
+    }
+}
+
+prop_compose! {
+    fn arb_event()(
+        event_id in any::<u128>().prop_filter("not nil", |v| *v != 0),
+        campaign_id in any::<u128>().prop_filter("not nil", |v| *v != 0),
+        t in 0usize..3,
+        c in 0usize..5,
+        ad_id in text(128),
+        offset_ms in -(29 * 86_400_000i64)..=299_000,
+        nanos in 0u32..1_000_000,
+        user in arb_user(),
+        cost in 0..=Micros::MAX.get(),
+        revenue in 0..=Micros::MAX.get(),
+        attributes in proptest::collection::btree_map(text(64), "[ -~]{0,40}", 0..8),
+    ) -> Event {
+        Event {
+            event_id: EventId::from_uuid(Uuid::from_u128(event_id)),
+            event_type: EventType::ALL[t],
+            campaign_id: CampaignId::from_uuid(Uuid::from_u128(campaign_id)),
+            ad_id: AdId::new_unchecked(ad_id),
+            channel: Channel::ALL[c],
+            occurred_at: now() + chrono::Duration::milliseconds(offset_ms) + chrono::Duration::nanoseconds(i64::from(nanos)),
+            user,
+            cost_micros: Micros::new(cost).expect("in range"),
+            revenue_micros: Micros::new(revenue).expect("in range"),
+            attributes,
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn every_valid_event_round_trips(e in arb_event()) {
+        let back = parse_event(&e.to_json(), &Limits::default(), now());
+        prop_assert_eq!(back, Ok(e));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = parse_event(&bytes, &Limits::default(), now());
+    }
+
+    #[test]
+    fn any_field_replaced_by_any_json_is_valid_or_named(
+        field in proptest::sample::select(vec![
+            "event_id", "type", "campaign_id", "ad_id", "channel", "occurred_at",
+            "user", "cost_micros", "revenue_micros", "attributes", "extra",
+        ]),
+        value in arb_json(),
+    ) {
+        if let Err(r) = parse(&with(field, value)) {
+            prop_assert!(!r.errors.is_empty());
+            for e in &r.errors {
+                prop_assert!(e.field.starts_with(field), "{} does not name {}", e.field, field);
+            }
+        }
+    }
+}
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        ".{0,20}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}

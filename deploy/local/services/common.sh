@@ -1,0 +1,51 @@
+# Helpers shared by the service files. Sourced by ../stack; not run alone.
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+# apt_install PKG...: installs Debian packages that are missing (runs apt-get update once).
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "${_APT_UPDATED:-}" ]; then $sudo apt-get update -qq >/dev/null; _APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# pid_alive NAME: the pid file of NAME names a live process.
+pid_alive() {
+  local f="$ADPULSE_STACK_DIR/$1/pid"
+  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# stop_pid NAME [SECONDS]: TERM the process in NAME's pid file, KILL it after SECONDS (default 30).
+stop_pid() {
+  local name=$1 secs=${2:-30} f="$ADPULSE_STACK_DIR/$1/pid" pid
+  if ! pid_alive "$name"; then rm -f "$f"; log "$name not running"; return 0; fi
+  pid=$(cat "$f"); kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 $((secs * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && { log "$name did not stop in ${secs}s, killing"; kill -9 "$pid" 2>/dev/null || true; }
+  rm -f "$f"; log "$name stopped"
+}
+
+# wait_ready NAME: polls NAME_ready until it succeeds, or fails naming the log.
+wait_ready() {
+  local s=$1 t0=$SECONDS timeout_var="${1}_START_TIMEOUT" log_var="${1}_LOG"
+  local limit=${!timeout_var:-120}
+  until "${s}_ready" >/dev/null 2>&1; do
+    if [ $((SECONDS - t0)) -ge "$limit" ]; then
+      log "$s did not answer within ${limit}s; last lines of ${!log_var}:"
+      tail -n 30 "${!log_var}" >&2 || true
+      exit 1
+    fi
+    if [ -f "$ADPULSE_STACK_DIR/$s/pid" ] && ! pid_alive "$s"; then
+      log "$s exited during start-up; last lines of ${!log_var}:"
+      tail -n 30 "${!log_var}" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+  log "$s ready ($((SECONDS - t0))s)"
+}

@@ -1,0 +1,136 @@
+# Kafka 4.x: one KRaft node (combined broker + controller) on 127.0.0.1, run straight
+# from Maven Central jars (deploy/local/kafka/pom.xml), no release tarball.
+# Sourced by ../stack; not run alone. Files under $ADPULSE_STACK_DIR/kafka:
+#   lib/<version>/      the broker's class path (mvn dependency:copy-dependencies)
+#   data/               KRaft metadata + topic data (formatted on first start)
+#   server.properties   generated from deploy/local/kafka/server.properties on each start
+#   kafka.log, pid
+#
+# Environment: ADPULSE_KAFKA_PORT (9092), ADPULSE_KAFKA_CONTROLLER_PORT (port + 1),
+# ADPULSE_KAFKA_VERSION (the pom's kafka.version), ADPULSE_KAFKA_HEAP (512m),
+# ADPULSE_KAFKA_JAVA_OPTS (extra JVM flags), ADPULSE_KAFKA_START_TIMEOUT (90).
+
+kafka_CONF=$(cd "$(dirname "${BASH_SOURCE[0]}")/../kafka" && pwd)
+kafka_PORT=${ADPULSE_KAFKA_PORT:-9092}
+kafka_CONTROLLER_PORT=${ADPULSE_KAFKA_CONTROLLER_PORT:-$((kafka_PORT + 1))}
+kafka_VERSION=${ADPULSE_KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$kafka_CONF/pom.xml")}
+kafka_DIR="$ADPULSE_STACK_DIR/kafka"
+kafka_LIB="$kafka_DIR/lib/$kafka_VERSION"
+kafka_LOG="$kafka_DIR/kafka.log"
+kafka_START_TIMEOUT=${ADPULSE_KAFKA_START_TIMEOUT:-90}
+kafka_HEALTH_TOPIC=adpulse.health
+# The JVM with Kafka's class path and the committed log4j2 config (all logging to stdout).
+kafka_JAVA=(java -cp "$kafka_LIB/*" "-Dlog4j2.configurationFile=file:$kafka_CONF/log4j2.properties"
+  "-Dkafka.logs.dir=$kafka_DIR" "-Djava.io.tmpdir=$kafka_DIR/tmp" -Djava.awt.headless=true)
+
+# What a finished lib/<version> must have been fetched with: the pom's content + version.
+_kafka_stamp() {
+  printf '%s %s\n' "$kafka_VERSION" "$(sha256sum <"$kafka_CONF/pom.xml" | cut -c1-16)"
+}
+
+kafka_install() {
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  command -v kcat >/dev/null 2>&1 || apt_install kcat
+  [ -n "$kafka_VERSION" ] || die "kafka: no kafka.version in $kafka_CONF/pom.xml"
+  if [ "$(cat "$kafka_LIB/.complete" 2>/dev/null)" = "$(_kafka_stamp)" ]; then return 0; fi
+
+  log "kafka: fetching Kafka $kafka_VERSION jars from Maven Central"
+  local build="$kafka_DIR/build" tmp="$kafka_LIB.tmp.$$" t0=$SECONDS
+  rm -rf "$tmp" "$build"
+  mkdir -p "$tmp" "$build"
+  # mvn runs on a copy of the pom so that nothing is written into the checkout.
+  cp "$kafka_CONF/pom.xml" "$build/pom.xml"
+  if ! (cd "$build" && mvn -B -q -Dstyle.color=never -Dkafka.version="$kafka_VERSION" \
+          dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp") \
+          >"$kafka_DIR/mvn.log" 2>&1; then
+    tail -n 30 "$kafka_DIR/mvn.log" >&2
+    rm -rf "$tmp"
+    die "kafka: mvn could not fetch Kafka $kafka_VERSION (full output: $kafka_DIR/mvn.log)"
+  fi
+  [ -f "$tmp/kafka_2.13-$kafka_VERSION.jar" ] || { rm -rf "$tmp"; die "kafka: kafka_2.13-$kafka_VERSION.jar missing after mvn"; }
+  _kafka_stamp >"$tmp/.complete"
+  rm -rf "$kafka_LIB" "$build"
+  mv "$tmp" "$kafka_LIB"
+  # Drop the jars of other versions (Maven's ~/.m2 still has them if we go back).
+  local d
+  for d in "$kafka_DIR"/lib/*; do [ "$d" = "$kafka_LIB" ] || rm -rf "$d"; done
+  log "kafka: Kafka $kafka_VERSION installed in $kafka_LIB ($((SECONDS - t0))s)"
+}
+
+# _kafka_cluster_id: a random Kafka Uuid (base64url of 16 random bytes, no padding, not
+# starting with '-'), the same shape as `kafka-storage random-uuid` prints, without a JVM.
+_kafka_cluster_id() {
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id == -* ]] || break
+  done
+  printf '%s\n' "$id"
+}
+
+kafka_start() {
+  if pid_alive kafka; then
+    log "kafka: already started (pid $(cat "$kafka_DIR/pid")), waiting for it"
+    return 0
+  fi
+  [ "$(cat "$kafka_LIB/.complete" 2>/dev/null)" = "$(_kafka_stamp)" ] || kafka_install
+  mkdir -p "$kafka_DIR/data" "$kafka_DIR/tmp"
+  sed -e "s|@PORT@|$kafka_PORT|g" -e "s|@CONTROLLER_PORT@|$kafka_CONTROLLER_PORT|g" \
+      -e "s|@DATA_DIR@|$kafka_DIR/data|g" \
+      "$kafka_CONF/server.properties" >"$kafka_DIR/server.properties"
+
+  # Keep the log from growing without bound across restarts.
+  if [ -f "$kafka_LOG" ] && [ "$(stat -c %s "$kafka_LOG")" -gt $((64 << 20)) ]; then
+    mv -f "$kafka_LOG" "$kafka_LOG.1"
+  fi
+
+  if [ ! -f "$kafka_DIR/data/meta.properties" ]; then
+    local cid; cid=$(_kafka_cluster_id)
+    log "kafka: formatting $kafka_DIR/data (cluster id $cid)"
+    if ! "${kafka_JAVA[@]}" kafka.tools.StorageTool format -t "$cid" \
+           -c "$kafka_DIR/server.properties" >>"$kafka_LOG" 2>&1; then
+      tail -n 20 "$kafka_LOG" >&2
+      die "kafka: formatting the storage failed (log: $kafka_LOG)"
+    fi
+  fi
+
+  local heap=${ADPULSE_KAFKA_HEAP:-512m}
+  # shellcheck disable=SC2206 # ADPULSE_KAFKA_JAVA_OPTS is a list of flags
+  local extra=(${ADPULSE_KAFKA_JAVA_OPTS:-})
+  local jvm=(
+    "-Xms$heap" "-Xmx$heap"
+    # kafka-server-start.sh's defaults; normal tiered JIT (the broker is benchmarked).
+    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+    -XX:+ExplicitGCInvokesConcurrent
+    "${extra[@]}"
+  )
+  rm -f "$kafka_DIR/pid"
+  printf '\n[stack] ===== starting Kafka %s on 127.0.0.1:%s at %s =====\n' \
+    "$kafka_VERSION" "$kafka_PORT" "$(date '+%F %T')" >>"$kafka_LOG"
+  # setsid: own session, no controlling terminal, outlives this script; nohup: ignore SIGHUP.
+  # The child writes its own pid (setsid may fork), then execs the JVM under that pid.
+  setsid bash -c 'echo $$ >"$1"; shift; exec nohup "$@"' kafka-launch "$kafka_DIR/pid" \
+    "${kafka_JAVA[@]}" "${jvm[@]}" kafka.Kafka "$kafka_DIR/server.properties" \
+    </dev/null >>"$kafka_LOG" 2>&1 &
+  local _
+  for _ in $(seq 1 50); do [ -s "$kafka_DIR/pid" ] && break; sleep 0.05; done
+  log "kafka: starting Kafka $kafka_VERSION (pid $(cat "$kafka_DIR/pid" 2>/dev/null || echo '?'), log $kafka_LOG)"
+}
+
+# kafka_ready: produce a unique message to $kafka_HEALTH_TOPIC and read it back.
+kafka_ready() {
+  command -v kcat >/dev/null 2>&1 || return 1
+  # Nothing listening: fail at once instead of letting kcat retry until its timeout.
+  timeout 1 bash -c ": >/dev/tcp/127.0.0.1/$kafka_PORT" 2>/dev/null || return 1
+  local b="127.0.0.1:$kafka_PORT" msg out
+  msg="ready $$ $RANDOM $(date +%s%N)"
+  printf '%s\n' "$msg" | timeout 6 kcat -q -b "$b" -P -t "$kafka_HEALTH_TOPIC" -p 0 \
+    -X message.timeout.ms=5000 -X socket.connection.setup.timeout.ms=2000 \
+    >/dev/null 2>&1 || return 1
+  out=$(timeout 5 kcat -q -b "$b" -C -t "$kafka_HEALTH_TOPIC" -p 0 -o -10 -e \
+    -X socket.connection.setup.timeout.ms=2000 2>/dev/null) || return 1
+  [[ $'\n'$out$'\n' == *$'\n'"$msg"$'\n'* ]]
+}
+
+kafka_stop() { stop_pid kafka; }
