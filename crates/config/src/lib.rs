@@ -1,1 +1,246 @@
-//! placeholder
+//! One typed configuration for every adpulse service.
+//!
+//! Layers, later wins: built-in defaults, then a TOML file, then environment
+//! variables named `ADPULSE__SECTION__KEY` (for example
+//! `ADPULSE__KAFKA__BROKERS=10.0.0.5:9092`). Unknown keys in any layer are an
+//! error that names the key, so a typo never silently falls back to a default.
+//! The config is a plain value handed to whoever needs it; there is no global.
+
+mod secret;
+
+use std::path::Path;
+use std::time::Duration;
+
+use adpulse_domain::Limits;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+pub use secret::Secret;
+
+/// The prefix of every environment variable the config reads.
+pub const ENV_PREFIX: &str = "ADPULSE__";
+
+/// The whole configuration. Every section has working defaults for the local
+/// stack (`deploy/local/stack up`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// What an event may contain.
+    pub limits: LimitsConfig,
+    /// The event log.
+    pub kafka: KafkaConfig,
+    /// The raw-event archive (ScyllaDB or Cassandra).
+    pub cql: CqlConfig,
+    /// Campaigns, tenants, aggregates.
+    pub postgres: PostgresConfig,
+    /// Live counters.
+    pub redis: RedisConfig,
+    /// Logs, traces and metrics.
+    pub telemetry: TelemetryConfig,
+}
+
+/// A configuration that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Config {
+    /// Reads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::figment(file).extract().map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// The layered sources, for callers that add their own.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut f = Figment::new();
+        if let Some(path) = file {
+            f = f.merge(Toml::file_exact(path));
+        }
+        f.merge(Env::prefixed(ENV_PREFIX).split("__"))
+    }
+}
+
+/// Bounds on accepted events; see [`adpulse_domain::Limits`].
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest accepted event body, in bytes.
+    pub max_event_bytes: usize,
+    /// How far into the future `occurred_at` may be, in seconds.
+    pub max_future_skew_secs: u64,
+    /// How old an event may be, in days; also the raw-event retention.
+    pub retention_days: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let l = Limits::default();
+        Self {
+            max_event_bytes: l.max_event_bytes,
+            max_future_skew_secs: l.max_future_skew.as_secs(),
+            retention_days: l.retention.as_secs() / 86_400,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The domain's view of these settings.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_event_bytes: self.max_event_bytes,
+            max_future_skew: Duration::from_secs(self.max_future_skew_secs),
+            retention: Duration::from_secs(self.retention_days.saturating_mul(86_400)),
+        }
+    }
+}
+
+/// Kafka connection and topics.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, comma separated.
+    pub brokers: String,
+    /// Accepted events, keyed by campaign id.
+    pub events_topic: String,
+    /// Refused events with the reason, for ops.
+    pub rejected_topic: String,
+    /// Partitions when adpulse creates the topics itself.
+    pub partitions: i32,
+    /// Replication factor when adpulse creates the topics itself.
+    pub replication_factor: i32,
+    /// Client id reported to the brokers.
+    pub client_id: String,
+    /// How long a produce may take end to end before it counts as failed.
+    pub delivery_timeout_ms: u64,
+    /// Timeout of one request to a broker.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            events_topic: "adpulse.events.v1".into(),
+            rejected_topic: "adpulse.events.rejected.v1".into(),
+            partitions: 12,
+            replication_factor: 1,
+            client_id: "adpulse".into(),
+            delivery_timeout_ms: 5_000,
+            request_timeout_ms: 3_000,
+        }
+    }
+}
+
+/// The CQL cluster that keeps raw events.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CqlConfig {
+    /// Contact points, `host:port`.
+    pub nodes: Vec<String>,
+    /// The keyspace; created by `adpulse migrate` when absent.
+    pub keyspace: String,
+    /// Replication factor used when the keyspace is created.
+    pub replication_factor: u32,
+    /// Timeout to establish a connection.
+    pub connect_timeout_ms: u64,
+    /// Timeout of one request.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for CqlConfig {
+    fn default() -> Self {
+        Self {
+            nodes: vec!["127.0.0.1:9042".into()],
+            keyspace: "adpulse".into(),
+            replication_factor: 1,
+            connect_timeout_ms: 5_000,
+            request_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// The Postgres database.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// Connection URL; holds the password, so it is a secret.
+    pub url: Secret<String>,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a pooled connection.
+    pub acquire_timeout_ms: u64,
+    /// Server-side limit on one statement.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("postgres://adpulse:adpulse@127.0.0.1:5432/adpulse".into()),
+            max_connections: 10,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The Redis server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// Connection URL; may hold a password, so it is a secret.
+    pub url: Secret<String>,
+    /// Prepended to every key, so several deployments can share a server.
+    pub key_prefix: String,
+    /// Timeout of one command and of connecting.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("redis://127.0.0.1:6379".into()),
+            key_prefix: "adpulse".into(),
+            timeout_ms: 1_000,
+        }
+    }
+}
+
+/// How logs look on stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable on a terminal, JSON otherwise.
+    #[default]
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// Logs, traces and metrics.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// Log format.
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, like `info,adpulse_kafka=debug`.
+    pub log_filter: String,
+    /// OTLP/gRPC endpoint for traces (`http://collector:4317`); none, no export.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Auto,
+            log_filter: "info".into(),
+            otlp_endpoint: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

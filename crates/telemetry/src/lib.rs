@@ -1,1 +1,174 @@
-//! placeholder
+//! Logs, traces and metrics for every adpulse process.
+//!
+//! [`init`] installs one `tracing` subscriber: human-readable lines on a
+//! terminal, JSON lines otherwise, and OTLP trace export when an endpoint is
+//! configured. Metrics go through the `metrics` facade into one Prometheus
+//! registry per process, rendered by [`metrics_router`] at `/metrics`.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use adpulse_config::{LogFormat, TelemetryConfig};
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Telemetry that could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The log filter does not parse.
+    #[error("invalid log filter {filter:?}: {source}")]
+    Filter {
+        /// The configured directives.
+        filter: String,
+        /// Why they do not parse.
+        source: tracing_subscriber::filter::ParseError,
+    },
+    /// The OTLP exporter could not be built (a bad endpoint URL).
+    #[error("cannot export traces to {endpoint}: {source}")]
+    Otlp {
+        /// The configured endpoint.
+        endpoint: String,
+        /// The exporter's complaint.
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// Another global subscriber was installed first.
+    #[error("a tracing subscriber is already installed: {0}")]
+    AlreadyInstalled(#[from] tracing_subscriber::util::TryInitError),
+}
+
+/// Keeps trace export alive; flushes it on [`Telemetry::shutdown`].
+#[must_use = "dropping it does not flush traces; call shutdown"]
+pub struct Telemetry {
+    tracer: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Flushes and stops trace export. Call once, at the end of `main`.
+    pub fn shutdown(self) {
+        if let Some(tracer) = self.tracer
+            && let Err(e) = tracer.shutdown()
+        {
+            tracing::warn!(error = %e, "trace exporter did not shut down cleanly");
+        }
+    }
+}
+
+/// Installs the global subscriber for `service` (its name in traces).
+pub fn init(cfg: &TelemetryConfig, service: &'static str) -> Result<Telemetry, TelemetryError> {
+    let filter = EnvFilter::try_new(&cfg.log_filter).map_err(|source| TelemetryError::Filter {
+        filter: cfg.log_filter.clone(),
+        source,
+    })?;
+    let json = match cfg.log_format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt: Box<dyn Layer<_> + Send + Sync> = if json {
+        fmt.json().flatten_event(true).with_current_span(true).boxed()
+    } else {
+        fmt.boxed()
+    };
+
+    let tracer = cfg
+        .otlp_endpoint
+        .as_deref()
+        .map(|endpoint| otlp_provider(endpoint, service))
+        .transpose()?;
+    let otel = tracer
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
+
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()?;
+    Ok(Telemetry { tracer })
+}
+
+/// OTLP over HTTP/protobuf. The blocking client runs on the batch
+/// processor's own thread, so export needs no async runtime and never
+/// competes with request handling.
+fn otlp_provider(endpoint: &str, service: &'static str) -> Result<SdkTracerProvider, TelemetryError> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .with_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|source| TelemetryError::Otlp {
+            endpoint: endpoint.to_owned(),
+            source,
+        })?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(Resource::builder().with_service_name(service).build())
+        .build())
+}
+
+/// The process's Prometheus registry, installed as the `metrics` recorder on
+/// first use. One per process: every server started in it shares it.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first; metrics
+            // then go there and this registry stays empty, which is visible.
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub fn metrics_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/metrics", get(render))
+}
+
+async fn render() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        prometheus().render(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_filter_is_a_clear_error() {
+        let cfg = TelemetryConfig {
+            log_filter: "info,[".into(),
+            ..TelemetryConfig::default()
+        };
+        let err = init(&cfg, "test").err().expect("rejected");
+        assert!(err.to_string().contains("invalid log filter"), "{err}");
+    }
+
+    #[test]
+    fn counters_appear_in_the_rendered_registry() {
+        let handle = prometheus();
+        metrics::counter!("adpulse_telemetry_selftest_total", "kind" => "unit").increment(3);
+        let text = handle.render();
+        assert!(
+            text.contains("adpulse_telemetry_selftest_total{kind=\"unit\"} 3"),
+            "{text}"
+        );
+    }
+}

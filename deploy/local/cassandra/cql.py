@@ -36,6 +36,7 @@ class Conn:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.settimeout(timeout)
         self.stream = 0
+        self.warnings = []
         op, body = self.request(OP_STARTUP, _string_map({"CQL_VERSION": "3.0.0"}))
         if op == OP_AUTHENTICATE:
             raise CqlError("server requires authentication (not supported)")
@@ -47,12 +48,31 @@ class Conn:
         self.sock.sendall(struct.pack(">BBhBi", VERSION, 0, self.stream, opcode, len(body)) + body)
         while True:
             header = self._recv(9)
-            version, _flags, stream, op, length = struct.unpack(">BBhBi", header)
+            version, flags, stream, op, length = struct.unpack(">BBhBi", header)
             payload = self._recv(length)
             if version & 0x7F != VERSION:
                 raise IOError("server answered with protocol version %d" % (version & 0x7F))
             if stream != self.stream:  # events (stream -1) or stale answers
                 continue
+            if flags & 0x01:
+                raise IOError("compressed frame (not negotiated)")
+            pos = 0
+            if flags & 0x02:  # tracing id
+                pos += 16
+            if flags & 0x08:  # warnings: [string list]
+                n = struct.unpack(">H", payload[pos:pos + 2])[0]
+                pos += 2
+                for _ in range(n):
+                    w, pos = _read_string(payload, pos)
+                    self.warnings.append(w)
+            if flags & 0x04:  # custom payload: [bytes map]
+                n = struct.unpack(">H", payload[pos:pos + 2])[0]
+                pos += 2
+                for _ in range(n):
+                    _, pos = _read_string(payload, pos)
+                    ln = struct.unpack(">i", payload[pos:pos + 4])[0]
+                    pos += 4 + max(ln, 0)
+            payload = payload[pos:]
             if op == OP_ERROR:
                 code = struct.unpack(">i", payload[:4])[0]
                 msg, _ = _read_string(payload, 4)
@@ -258,6 +278,10 @@ def main():
     try:
         for s in stmts:
             names, rows = conn.query(s, CONSISTENCY[a.consistency])
+            if conn.warnings and not a.quiet:
+                for w in conn.warnings:
+                    print("cql: warning: %s" % w, file=sys.stderr)
+            conn.warnings = []
             if rows is None or a.quiet:
                 continue
             if a.header:

@@ -129,7 +129,7 @@ kafka_ready() {
     -X message.timeout.ms=5000 -X socket.connection.setup.timeout.ms=2000 \
     >/dev/null 2>&1 || return 1
   out=$(timeout 5 kcat -q -b "$b" -C -t "$kafka_HEALTH_TOPIC" -p 0 -o -10 -e \
-    -X socket.connection.setup.timeout.ms=2000 2>/dev/null) || return 1
+    -X fetch.wait.max.ms=10 -X socket.connection.setup.timeout.ms=2000 2>/dev/null) || return 1
   [[ $'\n'$out$'\n' == *$'\n'"$msg"$'\n'* ]]
 }
 

@@ -1,0 +1,108 @@
+use std::path::Path;
+
+use figment::Jail;
+
+use super::*;
+
+fn load(jail: &Jail, file: Option<&str>) -> Result<Config, ConfigError> {
+    let path = file.map(|f| jail.directory().join(f));
+    Config::load(path.as_deref())
+}
+
+#[test]
+fn defaults_need_no_file_or_env() {
+    Jail::expect_with(|jail| {
+        let c = load(jail, None).expect("defaults load");
+        assert_eq!(c.kafka.brokers, "127.0.0.1:9092");
+        assert_eq!(c.kafka.events_topic, "adpulse.events.v1");
+        assert_eq!(c.cql.nodes, ["127.0.0.1:9042"]);
+        assert_eq!(c.limits.limits(), Limits::default());
+        Ok(())
+    });
+}
+
+#[test]
+fn file_then_env_override_defaults() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "adpulse.toml",
+            r#"
+            [kafka]
+            brokers = "k1:9092"
+            partitions = 48
+            [cql]
+            nodes = ["c1:9042", "c2:9042"]
+            "#,
+        )?;
+        jail.set_env("ADPULSE__KAFKA__BROKERS", "k2:9092");
+        jail.set_env("ADPULSE__LIMITS__MAX_EVENT_BYTES", "4096");
+        jail.set_env("ADPULSE__TELEMETRY__LOG_FORMAT", "json");
+        let c = load(jail, Some("adpulse.toml")).expect("loads");
+        assert_eq!(c.kafka.brokers, "k2:9092", "env beats file");
+        assert_eq!(c.kafka.partitions, 48, "file beats default");
+        assert_eq!(c.cql.nodes, ["c1:9042", "c2:9042"]);
+        assert_eq!(c.limits.max_event_bytes, 4096);
+        assert_eq!(c.telemetry.log_format, LogFormat::Json);
+        assert_eq!(c.kafka.client_id, "adpulse", "untouched keys keep defaults");
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_key_in_file_is_named() {
+    Jail::expect_with(|jail| {
+        jail.create_file("adpulse.toml", "[kafka]\nbrokerz = \"x\"\n")?;
+        let err = load(jail, Some("adpulse.toml")).expect_err("rejected").to_string();
+        assert!(err.contains("brokerz"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_section_and_env_key_are_named() {
+    Jail::expect_with(|jail| {
+        jail.set_env("ADPULSE__KAFKA__TOPIC", "x");
+        let err = load(jail, None).expect_err("rejected").to_string();
+        assert!(err.contains("topic"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("ADPULSE__KAFAK__BROKERS", "x");
+        let err = load(jail, None).expect_err("rejected").to_string();
+        assert!(err.contains("kafak"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    Jail::expect_with(|_| {
+        let err = Config::load(Some(Path::new("/nonexistent/adpulse.toml"))).expect_err("rejected");
+        assert!(err.to_string().contains("adpulse.toml"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    Jail::expect_with(|jail| {
+        jail.set_env("ADPULSE__POSTGRES__MAX_CONNECTIONS", "many");
+        let err = load(jail, None).expect_err("rejected").to_string();
+        assert!(err.to_lowercase().contains("postgres.max_connections"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn secrets_are_redacted_in_debug() {
+    Jail::expect_with(|jail| {
+        jail.set_env("ADPULSE__POSTGRES__URL", "postgres://u:hunter2@db/x");
+        jail.set_env("ADPULSE__REDIS__URL", "redis://:hunter3@cache");
+        let c = load(jail, None).expect("loads");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("hunter3"), "{debug}");
+        assert!(debug.contains("[redacted]"));
+        assert_eq!(c.postgres.url.expose(), "postgres://u:hunter2@db/x");
+        Ok(())
+    });
+}
