@@ -1,1 +1,17 @@
-//! placeholder
+//! The Kafka adapter: the only crate that speaks rdkafka.
+//!
+//! It turns [`adpulse_config::KafkaConfig`] into correctly configured clients
+//! (idempotent producer with `acks=all`, Java-compatible key placement) and
+//! maps librdkafka's errors to [`KafkaError`], which says whether a retry can
+//! help. Policy (what to send where, what to do on failure) is the caller's.
+
+mod admin;
+mod consumer;
+mod error;
+pub mod partition;
+mod producer;
+
+pub use admin::Admin;
+pub use consumer::{Consumer, Record};
+pub use error::KafkaError;
+pub use producer::{Delivery, Producer};

@@ -1,1 +1,123 @@
-//! placeholder
+//! Test support shared by every integration test: where the local stack's
+//! servers are, unique names so tests never share state, and a clear failure
+//! (naming the command that starts the server) when a server is absent.
+//!
+//! Addresses come from `ADPULSE_TEST_KAFKA`, `ADPULSE_TEST_CQL`,
+//! `ADPULSE_TEST_POSTGRES` and `ADPULSE_TEST_REDIS`, defaulting to the ports
+//! `deploy/local/stack` uses (`deploy/local/stack env` prints them).
+
+#![allow(clippy::panic, clippy::expect_used)]
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// A server of the local stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    /// Apache Kafka.
+    Kafka,
+    /// Cassandra or ScyllaDB.
+    Cql,
+    /// PostgreSQL.
+    Postgres,
+    /// Redis.
+    Redis,
+}
+
+impl Server {
+    fn env(self) -> &'static str {
+        match self {
+            Self::Kafka => "ADPULSE_TEST_KAFKA",
+            Self::Cql => "ADPULSE_TEST_CQL",
+            Self::Postgres => "ADPULSE_TEST_POSTGRES",
+            Self::Redis => "ADPULSE_TEST_REDIS",
+        }
+    }
+
+    fn default_addr(self) -> &'static str {
+        match self {
+            Self::Kafka => "127.0.0.1:9092",
+            Self::Cql => "127.0.0.1:9042",
+            Self::Postgres => "postgres://adpulse:adpulse@127.0.0.1:5432/adpulse",
+            Self::Redis => "redis://127.0.0.1:6379",
+        }
+    }
+
+    /// The name `deploy/local/stack` knows it by.
+    pub fn stack_name(self) -> &'static str {
+        match self {
+            Self::Kafka => "kafka",
+            Self::Cql => "cassandra",
+            Self::Postgres => "postgres",
+            Self::Redis => "redis",
+        }
+    }
+
+    /// Where the test server is: a `host:port` for Kafka and CQL, a URL for
+    /// Postgres and Redis.
+    pub fn addr(self) -> String {
+        std::env::var(self.env()).unwrap_or_else(|_| self.default_addr().to_owned())
+    }
+
+    /// The server's address after checking that something listens there;
+    /// panics with the command that starts it otherwise.
+    pub fn require(self) -> String {
+        let addr = self.addr();
+        let host_port = host_port(&addr);
+        let reachable = host_port
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .is_some_and(|sa| TcpStream::connect_timeout(&sa, Duration::from_secs(2)).is_ok());
+        if !reachable {
+            self.absent(&format!("nothing listens on {host_port}"));
+        }
+        addr
+    }
+
+    /// Fails the test, saying the server is unusable and how to start it.
+    pub fn absent(self, why: &str) -> ! {
+        panic!(
+            "{:?} test server at {} is not usable: {why}\n\
+             start it with `deploy/local/stack up {}` (or point {} at one)",
+            self,
+            self.addr(),
+            self.stack_name(),
+            self.env(),
+        )
+    }
+}
+
+/// `host:port` of an address or URL (`scheme://user:pass@host:port/path`).
+fn host_port(addr: &str) -> String {
+    let rest = addr.split_once("://").map_or(addr, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_owned()
+}
+
+/// A name no other test uses: `prefix` and 12 random hex digits, lowercase
+/// and underscore-separated so it is valid as a topic, keyspace, schema or
+/// key prefix.
+pub fn unique_name(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}_{}", &id[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_of_urls_and_addresses() {
+        assert_eq!(host_port("127.0.0.1:9092"), "127.0.0.1:9092");
+        assert_eq!(host_port("postgres://a:b@db:5432/x?y=1"), "db:5432");
+        assert_eq!(host_port("redis://127.0.0.1:6379"), "127.0.0.1:6379");
+    }
+
+    #[test]
+    fn unique_names_differ_and_are_identifiers() {
+        let a = unique_name("t");
+        assert_ne!(a, unique_name("t"));
+        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+    }
+}
