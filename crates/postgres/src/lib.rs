@@ -1,1 +1,128 @@
-//! placeholder
+//! The Postgres adapter: the only crate that speaks sqlx.
+//!
+//! It opens pools with the configured timeouts and applies the migrations in
+//! `migrations/postgres/`, which are compiled into the binary.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use adpulse_config::PostgresConfig;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+/// The migrations of `migrations/postgres/`, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// A Postgres operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The URL or an option is invalid.
+    #[error("invalid postgres settings: {0}")]
+    Config(String),
+    /// The server is unreachable or did not answer in time; retry later.
+    #[error("postgres unavailable: {0}")]
+    Unavailable(String),
+    /// The server refused the statement; retrying will not help.
+    #[error("postgres refused: {0}")]
+    Refused(String),
+    /// A migration failed.
+    #[error("postgres migration failed: {0}")]
+    Migration(String),
+}
+
+impl PgError {
+    /// Whether the same operation may succeed if retried later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for PgError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Configuration(_) => Self::Config(e.to_string()),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                Self::Unavailable(e.to_string())
+            }
+            _ => Self::Refused(e.to_string()),
+        }
+    }
+}
+
+/// A connection pool to the adpulse database.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: PgPool,
+}
+
+impl Database {
+    /// Connects with the configured pool size and timeouts.
+    pub async fn connect(cfg: &PostgresConfig) -> Result<Self, PgError> {
+        Self::connect_with(cfg, None).await
+    }
+
+    /// Connects with `schema` first on the search path (then `public`, where
+    /// the hll extension lives), creating the schema if needed. Tests use a
+    /// fresh schema each, so they never see each other's rows.
+    pub async fn connect_in_schema(cfg: &PostgresConfig, schema: &str) -> Result<Self, PgError> {
+        if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(PgError::Config(format!("schema name {schema:?} must be [a-z0-9_]")));
+        }
+        let admin = Self::connect_with(cfg, None).await?;
+        // The name was checked to be a plain identifier above.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+            .execute(&admin.pool)
+            .await?;
+        admin.pool.close().await;
+        Self::connect_with(cfg, Some(schema)).await
+    }
+
+    async fn connect_with(cfg: &PostgresConfig, schema: Option<&str>) -> Result<Self, PgError> {
+        let mut opts = PgConnectOptions::from_str(cfg.url.expose())?
+            .application_name("adpulse")
+            .options([("statement_timeout", cfg.statement_timeout_ms.to_string())]);
+        if let Some(schema) = schema {
+            opts = opts.options([("search_path", format!("{schema},public"))]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(cfg.max_connections)
+            .acquire_timeout(Duration::from_millis(cfg.acquire_timeout_ms))
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Applies every migration not yet applied; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize, PgError> {
+        let before = self.applied().await.unwrap_or_default().len();
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| PgError::Migration(e.to_string()))?;
+        Ok(self.applied().await?.len().saturating_sub(before))
+    }
+
+    /// Versions of the migrations applied so far, in order.
+    pub async fn applied(&self) -> Result<Vec<i64>, PgError> {
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(v,)| v).collect())
+    }
+
+    /// Round-trips a trivial query.
+    pub async fn ping(&self) -> Result<(), PgError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for repositories inside this crate.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
