@@ -28,7 +28,7 @@ cassandra_CONF_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../cassandra" && pwd)
 cassandra_install() {
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
   command -v mvn >/dev/null 2>&1 || apt_install maven
-  command -v python3 >/dev/null 2>&1 || apt_install python3-minimal
+  command -v python3 >/dev/null 2>&1 || apt_install python3
   local lib="$cassandra_DIR/lib" stamp
   stamp="$cassandra_VERSION $(sha256sum "$cassandra_CONF_SRC/pom.xml" | cut -c1-16)"
   if [ -f "$lib/.stamp" ] && [ "$(cat "$lib/.stamp")" = "$stamp" ]; then return 0; fi
@@ -44,9 +44,16 @@ cassandra_install() {
   rm -rf "$lib"; mv "$lib.tmp" "$lib"
 }
 
+# _cassandra_pid_is_ours: the pid file names a live CassandraDaemon (not a zombie being reaped
+# after kill -9, nor an unrelated process that reused the pid after a reboot).
+_cassandra_pid_is_ours() {
+  pid_alive cassandra && grep -qa CassandraDaemon "/proc/$(cat "$cassandra_DIR/pid")/cmdline" 2>/dev/null
+}
+
 # cassandra_start: renders cassandra.yaml into the stack dir and starts the node in the background.
 cassandra_start() {
-  if pid_alive cassandra; then log "cassandra: already started (pid $(cat "$cassandra_DIR/pid")), still booting"; return 0; fi
+  if _cassandra_pid_is_ours; then log "cassandra: already started (pid $(cat "$cassandra_DIR/pid")), still booting"; return 0; fi
+  rm -f "$cassandra_DIR/pid"
   local d=$cassandra_DIR jamm opts=()
   mkdir -p "$d"/{conf,data,commitlog,saved_caches,hints,cdc_raw,triggers}
   sed -e "s|@DIR@|$d|g" -e "s|@CQL_PORT@|$cassandra_PORT|g" -e "s|@STORAGE_PORT@|$cassandra_STORAGE_PORT|g" \
@@ -67,7 +74,7 @@ cassandra_start() {
     "-Dcassandra.jmx.local.port=$cassandra_JMX_PORT"
   )
   # bin/cassandra preloads jemalloc when the system has it; do the same, else silence the check.
-  local jemalloc="" env_pre=()
+  local jemalloc="" env_pre=() f
   for f in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2; do
     [ -f "$f" ] && { jemalloc=$f; break; }
   done
@@ -98,5 +105,6 @@ cassandra_ready() {
 
 # cassandra_stop: TERM runs Cassandra's shutdown hook (drain: flush memtables, close the commit log).
 cassandra_stop() {
+  _cassandra_pid_is_ours || rm -f "$cassandra_DIR/pid"
   stop_pid cassandra 60
 }
