@@ -48,7 +48,9 @@ pub struct ConfigError(#[from] Box<figment::Error>);
 impl Config {
     /// Reads defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::figment(file).extract().map_err(|e| ConfigError(Box::new(e)))
+        Self::figment(file)
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
     }
 
     /// The layered sources, for callers that add their own.

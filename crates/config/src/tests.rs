@@ -1,3 +1,6 @@
+// figment::Jail closures return figment::Result, whose error is large by design.
+#![allow(clippy::result_large_err)]
+
 use std::path::Path;
 
 use figment::Jail;
@@ -52,7 +55,9 @@ fn file_then_env_override_defaults() {
 fn unknown_key_in_file_is_named() {
     Jail::expect_with(|jail| {
         jail.create_file("adpulse.toml", "[kafka]\nbrokerz = \"x\"\n")?;
-        let err = load(jail, Some("adpulse.toml")).expect_err("rejected").to_string();
+        let err = load(jail, Some("adpulse.toml"))
+            .expect_err("rejected")
+            .to_string();
         assert!(err.contains("brokerz"), "{err}");
         Ok(())
     });
@@ -88,7 +93,10 @@ fn wrong_type_names_the_key() {
     Jail::expect_with(|jail| {
         jail.set_env("ADPULSE__POSTGRES__MAX_CONNECTIONS", "many");
         let err = load(jail, None).expect_err("rejected").to_string();
-        assert!(err.to_lowercase().contains("postgres.max_connections"), "{err}");
+        assert!(
+            err.to_lowercase().contains("postgres.max_connections"),
+            "{err}"
+        );
         Ok(())
     });
 }
@@ -100,7 +108,10 @@ fn secrets_are_redacted_in_debug() {
         jail.set_env("ADPULSE__REDIS__URL", "redis://:hunter3@cache");
         let c = load(jail, None).expect("loads");
         let debug = format!("{c:?}");
-        assert!(!debug.contains("hunter2") && !debug.contains("hunter3"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("hunter3"),
+            "{debug}"
+        );
         assert!(debug.contains("[redacted]"));
         assert_eq!(c.postgres.url.expose(), "postgres://u:hunter2@db/x");
         Ok(())

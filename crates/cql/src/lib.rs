@@ -14,7 +14,11 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::{ExecutionError, NewSessionError};
 
 /// The CQL migrations, in order: (version, description, statements).
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "raw_events", include_str!("../../../migrations/cql/0001_raw_events.cql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "raw_events",
+    include_str!("../../../migrations/cql/0001_raw_events.cql"),
+)];
 
 /// A CQL operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,9 +50,9 @@ impl From<NewSessionError> for CqlError {
 impl From<ExecutionError> for CqlError {
     fn from(e: ExecutionError) -> Self {
         match e {
-            ExecutionError::ConnectionPoolError(_) | ExecutionError::RequestTimeout(_) | ExecutionError::EmptyPlan => {
-                Self::Unavailable(e.to_string())
-            }
+            ExecutionError::ConnectionPoolError(_)
+            | ExecutionError::RequestTimeout(_)
+            | ExecutionError::EmptyPlan => Self::Unavailable(e.to_string()),
             _ => Self::Refused(e.to_string()),
         }
     }
@@ -136,7 +140,10 @@ impl Cql {
     pub async fn applied(&self) -> Result<Vec<i32>, CqlError> {
         let rows = self
             .session
-            .query_unpaged(format!("SELECT version FROM {}.schema_migrations", self.keyspace), ())
+            .query_unpaged(
+                format!("SELECT version FROM {}.schema_migrations", self.keyspace),
+                (),
+            )
             .await?
             .into_rows_result()
             .map_err(|e| CqlError::Refused(e.to_string()))?;
@@ -171,7 +178,9 @@ fn check_identifier(name: &str) -> Result<(), CqlError> {
     let ok = !name.is_empty()
         && name.len() <= 48
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -201,13 +210,19 @@ mod tests {
 
     #[test]
     fn migration_files_split_into_statements() {
-        let all: Vec<_> = MIGRATIONS.iter().flat_map(|(_, _, c)| statements(c)).collect();
+        let all: Vec<_> = MIGRATIONS
+            .iter()
+            .flat_map(|(_, _, c)| statements(c))
+            .collect();
         assert!(!all.is_empty());
         for s in &all {
             assert!(s.starts_with("CREATE") || s.starts_with("ALTER"), "{s}");
             assert!(!s.contains("--"));
         }
-        assert_eq!(statements("-- c\nA;\n\nB ; -- x\n").collect::<Vec<_>>(), ["A", "B"]);
+        assert_eq!(
+            statements("-- c\nA;\n\nB ; -- x\n").collect::<Vec<_>>(),
+            ["A", "B"]
+        );
     }
 
     #[test]

@@ -20,12 +20,19 @@ async fn keyspace_migrated_written_and_read() {
         Err(e) => Server::Cql.absent(&e.to_string()),
     };
     assert_eq!(cql.migrate(1).await.expect("migrate"), 1);
-    assert_eq!(cql.migrate(1).await.expect("second run"), 0, "migrations are idempotent");
+    assert_eq!(
+        cql.migrate(1).await.expect("second run"),
+        0,
+        "migrations are idempotent"
+    );
     assert_eq!(cql.applied().await.expect("versions"), [1]);
 
     let campaign = Uuid::new_v4();
     let day = NaiveDate::from_ymd_opt(2026, 11, 29).expect("date");
-    let at = Utc.with_ymd_and_hms(2026, 11, 29, 10, 30, 0).single().expect("time");
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 29, 10, 30, 0)
+        .single()
+        .expect("time");
     let ids = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
     for (i, id) in ids.iter().enumerate() {
         cql.session()
@@ -64,7 +71,10 @@ async fn keyspace_migrated_written_and_read() {
         .collect::<Result<_, _>>()
         .expect("decode");
     let newest_first: Vec<Uuid> = ids.iter().rev().copied().collect();
-    assert_eq!(got.iter().map(|(id, _)| *id).collect::<Vec<_>>(), newest_first);
+    assert_eq!(
+        got.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        newest_first
+    );
     assert_eq!(got.iter().map(|(_, c)| *c).sum::<i64>(), 1250 + 2500 + 3750);
 
     cql.drop_keyspace().await.expect("cleanup");

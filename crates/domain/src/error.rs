@@ -100,7 +100,11 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub(crate) fn new(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        field: impl Into<String>,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             field: field.into(),
             code,
@@ -120,7 +124,11 @@ pub struct RejectReason {
 }
 
 impl RejectReason {
-    pub(crate) fn one(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn one(
+        field: impl Into<String>,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             errors: vec![FieldError::new(field, code, message)],
         }

@@ -97,7 +97,9 @@ impl fmt::Display for Channel {
 
 /// Money as integer millionths of the campaign's currency unit. Never a float:
 /// sums must be exact.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Micros(i64);
 

@@ -56,7 +56,11 @@ struct WireUser<'a> {
 ///
 /// `now` is the receiver's clock, against which `occurred_at` is checked
 /// (too far in the future, or older than the retention horizon).
-pub fn parse_event(bytes: &[u8], limits: &Limits, now: DateTime<Utc>) -> Result<Event, RejectReason> {
+pub fn parse_event(
+    bytes: &[u8],
+    limits: &Limits,
+    now: DateTime<Utc>,
+) -> Result<Event, RejectReason> {
     if bytes.len() > limits.max_event_bytes {
         return Err(RejectReason::one(
             "",
@@ -74,13 +78,21 @@ pub fn parse_event(bytes: &[u8], limits: &Limits, now: DateTime<Utc>) -> Result<
             Ok(_) => ErrorCode::NotAnObject,
             Err(_) => ErrorCode::InvalidJson,
         };
-        let msg = if code == ErrorCode::NotAnObject { "an event is a JSON object" } else { "the body is not valid JSON" };
+        let msg = if code == ErrorCode::NotAnObject {
+            "an event is a JSON object"
+        } else {
+            "the body is not valid JSON"
+        };
         return Err(RejectReason::one("", code, msg));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let wire: WireEvent<'_> = serde_path_to_error::deserialize(&mut de).map_err(structural)?;
     de.end().map_err(|e| {
-        RejectReason::one("", ErrorCode::InvalidJson, format!("trailing data after the event: {e}"))
+        RejectReason::one(
+            "",
+            ErrorCode::InvalidJson,
+            format!("trailing data after the event: {e}"),
+        )
     })?;
     validate(wire, limits, now)
 }
@@ -95,7 +107,9 @@ fn structural(err: serde_path_to_error::Error<serde_json::Error>) -> RejectReaso
         serde_json::error::Category::Data if msg.starts_with("unknown field") => {
             return RejectReason::one(path, ErrorCode::UnknownField, msg);
         }
-        serde_json::error::Category::Data if msg.starts_with("duplicate field") => ErrorCode::InvalidJson,
+        serde_json::error::Category::Data if msg.starts_with("duplicate field") => {
+            ErrorCode::InvalidJson
+        }
         serde_json::error::Category::Data => {
             if path.ends_with("_micros") && msg.starts_with("invalid value: integer") {
                 ErrorCode::AmountTooLarge
@@ -125,10 +139,18 @@ impl Problems {
         self.0.push(FieldError::new(field, code, message));
     }
 
-    fn required<'v, 'a>(&mut self, field: &str, value: &'v Option<Cow<'a, str>>) -> Option<&'v str> {
+    fn required<'v, 'a>(
+        &mut self,
+        field: &str,
+        value: &'v Option<Cow<'a, str>>,
+    ) -> Option<&'v str> {
         let v = value.as_deref();
         if v.is_none() {
-            self.push(field, ErrorCode::MissingField, format!("{field} is required"));
+            self.push(
+                field,
+                ErrorCode::MissingField,
+                format!("{field} is required"),
+            );
         }
         v
     }
@@ -142,7 +164,11 @@ impl Problems {
             }
             Ok(id) => Some(id),
             Err(_) => {
-                self.push(field, ErrorCode::InvalidUuid, format!("{field} must be a UUID"));
+                self.push(
+                    field,
+                    ErrorCode::InvalidUuid,
+                    format!("{field} must be a UUID"),
+                );
                 None
             }
         }
@@ -152,7 +178,11 @@ impl Problems {
     /// characters.
     fn text(&mut self, field: &str, s: &str, max: usize) -> Option<String> {
         if s.is_empty() {
-            self.push(field, ErrorCode::Empty, format!("{field} must not be empty"));
+            self.push(
+                field,
+                ErrorCode::Empty,
+                format!("{field} must not be empty"),
+            );
             None
         } else if s.len() > max {
             self.push(
@@ -176,7 +206,11 @@ impl Problems {
     fn micros(&mut self, field: &str, value: Option<i64>) -> Option<Micros> {
         let v = value.unwrap_or(0);
         if v < 0 {
-            self.push(field, ErrorCode::NegativeAmount, format!("{field} must not be negative"));
+            self.push(
+                field,
+                ErrorCode::NegativeAmount,
+                format!("{field} must not be negative"),
+            );
             return None;
         }
         let m = Micros::new(v);
@@ -206,7 +240,9 @@ fn validate(w: WireEvent<'_>, limits: &Limits, now: DateTime<Utc>) -> Result<Eve
         }
         t
     });
-    let campaign_id = p.uuid("campaign_id", &w.campaign_id).map(CampaignId::from_uuid);
+    let campaign_id = p
+        .uuid("campaign_id", &w.campaign_id)
+        .map(CampaignId::from_uuid);
     let ad_id = p
         .required("ad_id", &w.ad_id)
         .and_then(|s| p.text("ad_id", s, AdId::MAX_LEN))
@@ -230,28 +266,47 @@ fn validate(w: WireEvent<'_>, limits: &Limits, now: DateTime<Utc>) -> Result<Eve
     let revenue_micros = p.micros("revenue_micros", w.revenue_micros);
     let attributes = attributes(&mut p, w.attributes.unwrap_or_default());
 
-    match (event_id, event_type, campaign_id, ad_id, channel, occurred_at, cost_micros, revenue_micros) {
-        (Some(event_id), Some(event_type), Some(campaign_id), Some(ad_id), Some(channel), Some(occurred_at), Some(cost_micros), Some(revenue_micros))
-            if p.0.is_empty() =>
-        {
-            Ok(Event {
-                event_id,
-                event_type,
-                campaign_id,
-                ad_id,
-                channel,
-                occurred_at,
-                user: user.flatten(),
-                cost_micros,
-                revenue_micros,
-                attributes,
-            })
-        }
+    match (
+        event_id,
+        event_type,
+        campaign_id,
+        ad_id,
+        channel,
+        occurred_at,
+        cost_micros,
+        revenue_micros,
+    ) {
+        (
+            Some(event_id),
+            Some(event_type),
+            Some(campaign_id),
+            Some(ad_id),
+            Some(channel),
+            Some(occurred_at),
+            Some(cost_micros),
+            Some(revenue_micros),
+        ) if p.0.is_empty() => Ok(Event {
+            event_id,
+            event_type,
+            campaign_id,
+            ad_id,
+            channel,
+            occurred_at,
+            user: user.flatten(),
+            cost_micros,
+            revenue_micros,
+            attributes,
+        }),
         _ => Err(RejectReason { errors: p.0 }),
     }
 }
 
-fn occurred_at(p: &mut Problems, s: &str, limits: &Limits, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn occurred_at(
+    p: &mut Problems,
+    s: &str,
+    limits: &Limits,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     const F: &str = "occurred_at";
     let Ok(t) = DateTime::parse_from_rfc3339(s) else {
         p.push(
@@ -264,7 +319,10 @@ fn occurred_at(p: &mut Problems, s: &str, limits: &Limits, now: DateTime<Utc>) -
     let t = t.with_timezone(&Utc);
     let skew = chrono::Duration::from_std(limits.max_future_skew).unwrap_or(chrono::Duration::MAX);
     let retention = chrono::Duration::from_std(limits.retention).unwrap_or(chrono::Duration::MAX);
-    if now.checked_add_signed(skew).is_some_and(|latest| t > latest) {
+    if now
+        .checked_add_signed(skew)
+        .is_some_and(|latest| t > latest)
+    {
         p.push(
             F,
             ErrorCode::TooFarInFuture,
@@ -274,7 +332,10 @@ fn occurred_at(p: &mut Problems, s: &str, limits: &Limits, now: DateTime<Utc>) -
             ),
         );
         None
-    } else if now.checked_sub_signed(retention).is_some_and(|oldest| t < oldest) {
+    } else if now
+        .checked_sub_signed(retention)
+        .is_some_and(|oldest| t < oldest)
+    {
         p.push(
             F,
             ErrorCode::TooOld,
@@ -292,7 +353,9 @@ fn occurred_at(p: &mut Problems, s: &str, limits: &Limits, now: DateTime<Utc>) -
 /// `None` inside means the block had problems (already recorded).
 fn user(p: &mut Problems, u: WireUser<'_>) -> Option<UserIds> {
     let before = p.0.len();
-    let mut id = |field: &str, v: Option<Cow<'_, str>>| v.and_then(|s| p.text(field, &s, UserIds::MAX_ID_LEN));
+    let mut id = |field: &str, v: Option<Cow<'_, str>>| {
+        v.and_then(|s| p.text(field, &s, UserIds::MAX_ID_LEN))
+    };
     let mut ids = UserIds {
         device_id: id("user.device_id", u.device_id),
         cookie_id: id("user.cookie_id", u.cookie_id),
@@ -324,12 +387,19 @@ fn user(p: &mut Problems, u: WireUser<'_>) -> Option<UserIds> {
     Some(ids)
 }
 
-fn attributes(p: &mut Problems, raw: BTreeMap<Cow<'_, str>, Cow<'_, str>>) -> BTreeMap<String, String> {
+fn attributes(
+    p: &mut Problems,
+    raw: BTreeMap<Cow<'_, str>, Cow<'_, str>>,
+) -> BTreeMap<String, String> {
     if raw.len() > Event::MAX_ATTRIBUTES {
         p.push(
             "attributes",
             ErrorCode::TooManyAttributes,
-            format!("{} attributes, the limit is {}", raw.len(), Event::MAX_ATTRIBUTES),
+            format!(
+                "{} attributes, the limit is {}",
+                raw.len(),
+                Event::MAX_ATTRIBUTES
+            ),
         );
         return BTreeMap::new();
     }
@@ -341,7 +411,11 @@ fn attributes(p: &mut Problems, raw: BTreeMap<Cow<'_, str>, Cow<'_, str>>) -> BT
             p.push(
                 &field,
                 ErrorCode::TooLong,
-                format!("value is {} bytes, the limit is {}", v.len(), Event::MAX_ATTRIBUTE_VALUE_LEN),
+                format!(
+                    "value is {} bytes, the limit is {}",
+                    v.len(),
+                    Event::MAX_ATTRIBUTE_VALUE_LEN
+                ),
             );
         } else if let Some(key) = key {
             out.insert(key, v.into_owned());

@@ -31,14 +31,21 @@ impl Admin {
     }
 
     /// Creates `topic` with `partitions` partitions unless it exists.
-    pub async fn ensure_topic(&self, topic: &str, partitions: i32, replication: i32) -> Result<(), KafkaError> {
+    pub async fn ensure_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication: i32,
+    ) -> Result<(), KafkaError> {
         let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
         let opts = AdminOptions::new().operation_timeout(Some(self.timeout));
         for result in self.client.create_topics([&new], &opts).await? {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((name, code)) => {
-                    return Err(KafkaError::Refused(format!("cannot create topic {name}: {code}")));
+                    return Err(KafkaError::Refused(format!(
+                        "cannot create topic {name}: {code}"
+                    )));
                 }
             }
         }
@@ -52,7 +59,9 @@ impl Admin {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
                 Err((name, code)) => {
-                    return Err(KafkaError::Refused(format!("cannot delete topic {name}: {code}")));
+                    return Err(KafkaError::Refused(format!(
+                        "cannot delete topic {name}: {code}"
+                    )));
                 }
             }
         }
@@ -63,7 +72,10 @@ impl Admin {
     /// Blocks the calling thread for up to the request timeout: an admin
     /// call, never for a request path.
     pub fn partition_count(&self, topic: &str) -> Result<i32, KafkaError> {
-        let md = self.client.inner().fetch_metadata(Some(topic), self.timeout)?;
+        let md = self
+            .client
+            .inner()
+            .fetch_metadata(Some(topic), self.timeout)?;
         let t = md
             .topics()
             .iter()
@@ -72,6 +84,7 @@ impl Admin {
         if let Some(e) = t.error() {
             return Err(KafkaError::Refused(format!("topic {topic}: {e:?}")));
         }
-        i32::try_from(t.partitions().len()).map_err(|_| KafkaError::Refused("partition count overflow".into()))
+        i32::try_from(t.partitions().len())
+            .map_err(|_| KafkaError::Refused("partition count overflow".into()))
     }
 }

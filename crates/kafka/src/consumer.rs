@@ -32,7 +32,11 @@ pub struct Consumer {
 
 impl Consumer {
     /// Reads every partition of `topic` from its first offset.
-    pub fn from_beginning(cfg: &KafkaConfig, topic: &str, partitions: i32) -> Result<Self, KafkaError> {
+    pub fn from_beginning(
+        cfg: &KafkaConfig,
+        topic: &str,
+        partitions: i32,
+    ) -> Result<Self, KafkaError> {
         let inner: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &cfg.brokers)
             .set("client.id", &cfg.client_id)
@@ -59,7 +63,12 @@ impl Consumer {
             .headers()
             .map(|hs| {
                 hs.iter()
-                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();

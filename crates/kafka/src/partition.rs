@@ -55,12 +55,24 @@ mod tests {
             (b"foobar", -790_332_482),
             (b"a-little-bit-long-string", -985_981_536),
             (b"a-little-bit-longer-string", -1_486_304_829),
-            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
+            (
+                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58_897_971,
+            ),
             (b"abc", 479_470_107),
         ];
         for (key, want) in cases {
             assert_eq!(murmur2(key), want, "{}", String::from_utf8_lossy(key));
         }
+    }
+
+    /// `Utils.toPositive(Utils.murmur2(key)) % 12` in the Java client.
+    #[test]
+    fn places_the_design_example_like_the_java_client() {
+        assert_eq!(
+            partition_for(b"6c0a3f8e-0d7e-4a43-b8e5-6f0c2a9d1b77", 12),
+            9
+        );
     }
 
     #[test]

@@ -60,10 +60,17 @@ impl Producer {
     ) -> Result<Delivery, KafkaError> {
         let mut h = OwnedHeaders::new_with_capacity(headers.len());
         for (k, v) in headers {
-            h = h.insert(Header { key: k, value: Some(*v) });
+            h = h.insert(Header {
+                key: k,
+                value: Some(*v),
+            });
         }
         let record = FutureRecord::to(topic).key(key).payload(payload).headers(h);
-        match self.inner.send(record, Timeout::After(self.delivery_timeout)).await {
+        match self
+            .inner
+            .send(record, Timeout::After(self.delivery_timeout))
+            .await
+        {
             Ok(d) => Ok(Delivery {
                 partition: d.partition,
                 offset: d.offset,
@@ -74,6 +81,8 @@ impl Producer {
 
     /// Waits for in-flight records, up to `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.inner.flush(Timeout::After(timeout)).map_err(Into::into)
+        self.inner
+            .flush(Timeout::After(timeout))
+            .map_err(Into::into)
     }
 }

@@ -32,14 +32,26 @@ async fn keyed_round_trip_lands_on_the_java_clients_partition() {
         let campaign = uuid::Uuid::new_v4().to_string();
         let payload = format!("{{\"n\":{i}}}");
         let d = producer
-            .send(&topic, campaign.as_bytes(), payload.as_bytes(), &[("tenant_id", b"t-1")])
+            .send(
+                &topic,
+                campaign.as_bytes(),
+                payload.as_bytes(),
+                &[("tenant_id", b"t-1")],
+            )
             .await
             .expect("acknowledged");
-        assert_eq!(d.partition, partition_for(campaign.as_bytes(), PARTITIONS), "{campaign}");
+        assert_eq!(
+            d.partition,
+            partition_for(campaign.as_bytes(), PARTITIONS),
+            "{campaign}"
+        );
         sent.insert(campaign, (d.partition, payload));
     }
     let used: std::collections::HashSet<_> = sent.values().map(|(p, _)| *p).collect();
-    assert!(used.len() > 1, "64 random keys should spread over partitions");
+    assert!(
+        used.len() > 1,
+        "64 random keys should spread over partitions"
+    );
 
     let consumer = Consumer::from_beginning(&cfg, &topic, PARTITIONS).expect("consumer");
     let mut seen = 0;

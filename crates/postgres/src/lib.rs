@@ -40,9 +40,10 @@ impl From<sqlx::Error> for PgError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::Configuration(_) => Self::Config(e.to_string()),
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-                Self::Unavailable(e.to_string())
-            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_) => Self::Unavailable(e.to_string()),
             _ => Self::Refused(e.to_string()),
         }
     }
@@ -52,6 +53,10 @@ impl From<sqlx::Error> for PgError {
 #[derive(Clone, Debug)]
 pub struct Database {
     pool: PgPool,
+    /// Where the migrations ledger lives: `_sqlx_migrations`, qualified with
+    /// the private schema when there is one (else an unqualified name would
+    /// find `public`'s ledger through the search path).
+    ledger: String,
 }
 
 impl Database {
@@ -64,14 +69,21 @@ impl Database {
     /// the hll extension lives), creating the schema if needed. Tests use a
     /// fresh schema each, so they never see each other's rows.
     pub async fn connect_in_schema(cfg: &PostgresConfig, schema: &str) -> Result<Self, PgError> {
-        if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-            return Err(PgError::Config(format!("schema name {schema:?} must be [a-z0-9_]")));
+        if !schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(PgError::Config(format!(
+                "schema name {schema:?} must be [a-z0-9_]"
+            )));
         }
         let admin = Self::connect_with(cfg, None).await?;
         // The name was checked to be a plain identifier above.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
-            .execute(&admin.pool)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}"
+        )))
+        .execute(&admin.pool)
+        .await?;
         admin.pool.close().await;
         Self::connect_with(cfg, Some(schema)).await
     }
@@ -88,13 +100,20 @@ impl Database {
             .acquire_timeout(Duration::from_millis(cfg.acquire_timeout_ms))
             .connect_with(opts)
             .await?;
-        Ok(Self { pool })
+        let ledger = schema.map_or_else(
+            || "_sqlx_migrations".to_owned(),
+            |s| format!("{s}._sqlx_migrations"),
+        );
+        Ok(Self { pool, ledger })
     }
 
     /// Applies every migration not yet applied; returns how many ran.
     pub async fn migrate(&self) -> Result<usize, PgError> {
         let before = self.applied().await.unwrap_or_default().len();
-        MIGRATOR
+        let mut migrator =
+            sqlx::migrate::Migrator::with_migrations(MIGRATOR.iter().cloned().collect());
+        migrator.dangerous_set_table_name(self.ledger.clone());
+        migrator
             .run(&self.pool)
             .await
             .map_err(|e| PgError::Migration(e.to_string()))?;
@@ -103,7 +122,12 @@ impl Database {
 
     /// Versions of the migrations applied so far, in order.
     pub async fn applied(&self) -> Result<Vec<i64>, PgError> {
-        let rows: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        let sql = format!(
+            "SELECT version FROM {} WHERE success ORDER BY version",
+            self.ledger
+        );
+        // The ledger name is ours: a constant or a checked schema name.
+        let rows: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|(v,)| v).collect())

@@ -19,7 +19,11 @@ async fn migrations_apply_and_tables_answer() {
 
     let ran = db.migrate().await.expect("migrations apply");
     assert!(ran >= 1, "a fresh schema runs every migration");
-    assert_eq!(db.migrate().await.expect("second run"), 0, "migrations are idempotent");
+    assert_eq!(
+        db.migrate().await.expect("second run"),
+        0,
+        "migrations are idempotent"
+    );
     assert!(!db.applied().await.expect("versions").is_empty());
 
     let id = uuid::Uuid::new_v4();

@@ -32,7 +32,11 @@ impl RedisError {
 
 impl From<redis::RedisError> for RedisError {
     fn from(e: redis::RedisError) -> Self {
-        if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+        {
             Self::Unavailable(e.to_string())
         } else {
             Self::Refused(e.to_string())
@@ -50,7 +54,8 @@ pub struct Redis {
 impl Redis {
     /// Connects; fails if the server does not answer within the timeout.
     pub async fn connect(cfg: &RedisConfig) -> Result<Self, RedisError> {
-        let client = redis::Client::open(cfg.url.expose().as_str()).map_err(|e| RedisError::Config(e.to_string()))?;
+        let client = redis::Client::open(cfg.url.expose().as_str())
+            .map_err(|e| RedisError::Config(e.to_string()))?;
         let timeout = Duration::from_millis(cfg.timeout_ms);
         let mgr_cfg = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))

@@ -41,6 +41,10 @@ async fn set_get_under_a_private_prefix() {
     assert_eq!((imps, clicks), (3, 1));
 
     assert_eq!(redis.delete_prefix().await.expect("cleanup"), 1);
-    let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut c).await.expect("exists");
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut c)
+        .await
+        .expect("exists");
     assert!(!exists);
 }

@@ -76,7 +76,10 @@ pub fn init(cfg: &TelemetryConfig, service: &'static str) -> Result<Telemetry, T
     };
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt: Box<dyn Layer<_> + Send + Sync> = if json {
-        fmt.json().flatten_event(true).with_current_span(true).boxed()
+        fmt.json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .boxed()
     } else {
         fmt.boxed()
     };
@@ -101,7 +104,10 @@ pub fn init(cfg: &TelemetryConfig, service: &'static str) -> Result<Telemetry, T
 /// OTLP over HTTP/protobuf. The blocking client runs on the batch
 /// processor's own thread, so export needs no async runtime and never
 /// competes with request handling.
-fn otlp_provider(endpoint: &str, service: &'static str) -> Result<SdkTracerProvider, TelemetryError> {
+fn otlp_provider(
+    endpoint: &str,
+    service: &'static str,
+) -> Result<SdkTracerProvider, TelemetryError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(endpoint)
@@ -142,7 +148,10 @@ pub fn metrics_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 
 async fn render() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         prometheus().render(),
     )
 }

@@ -118,6 +118,9 @@ mod tests {
     fn unique_names_differ_and_are_identifiers() {
         let a = unique_name("t");
         assert_ne!(a, unique_name("t"));
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        );
     }
 }

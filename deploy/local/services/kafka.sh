@@ -30,18 +30,20 @@ _kafka_stamp() {
 
 kafka_install() {
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
-  command -v mvn >/dev/null 2>&1 || apt_install maven
   command -v kcat >/dev/null 2>&1 || apt_install kcat
   [ -n "$kafka_VERSION" ] || die "kafka: no kafka.version in $kafka_CONF/pom.xml"
   if [ "$(cat "$kafka_LIB/.complete" 2>/dev/null)" = "$(_kafka_stamp)" ]; then return 0; fi
+  command -v mvn >/dev/null 2>&1 || apt_install maven
 
   log "kafka: fetching Kafka $kafka_VERSION jars from Maven Central"
   local build="$kafka_DIR/build" tmp="$kafka_LIB.tmp.$$" t0=$SECONDS
   rm -rf "$tmp" "$build"
   mkdir -p "$tmp" "$build"
-  # mvn runs on a copy of the pom so that nothing is written into the checkout.
+  # mvn runs on a copy of the pom so that nothing is written into the checkout. Java takes
+  # user.home from the passwd entry, not $HOME; pin it so ~/.m2 is where $HOME says.
   cp "$kafka_CONF/pom.xml" "$build/pom.xml"
-  if ! (cd "$build" && mvn -B -q -Dstyle.color=never -Dkafka.version="$kafka_VERSION" \
+  if ! (cd "$build" && MAVEN_OPTS="${MAVEN_OPTS:-} -Duser.home=${HOME:?}" \
+          mvn -B -q -Dstyle.color=never -Dkafka.version="$kafka_VERSION" \
           dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp") \
           >"$kafka_DIR/mvn.log" 2>&1; then
     tail -n 30 "$kafka_DIR/mvn.log" >&2
@@ -69,7 +71,18 @@ _kafka_cluster_id() {
   printf '%s\n' "$id"
 }
 
+# A pid file can outlive its process (reboot, container restart, kill -9) and the pid be
+# reused by something else: forget it unless it still names a Kafka broker.
+_kafka_forget_stale_pid() {
+  local f="$kafka_DIR/pid" pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  [[ $pid =~ ^[0-9]+$ && $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *" kafka.Kafka "* ]] ||
+    rm -f "$f"
+}
+
 kafka_start() {
+  _kafka_forget_stale_pid
   if pid_alive kafka; then
     log "kafka: already started (pid $(cat "$kafka_DIR/pid")), waiting for it"
     return 0
@@ -95,6 +108,14 @@ kafka_start() {
     fi
   fi
 
+  # AppCDS: the first run dumps the classes it loaded into an archive when the broker exits
+  # (`stack stop`); later starts map it, which saves about 2 s of CPU and 1 s of wall time
+  # per start. Keyed by the lib dir (Kafka version) and the java binary (JDK upgrades).
+  local jsa cds
+  jsa="$kafka_LIB/cds-$(stat -Lc %Y "$(command -v java)").jsa"
+  if [ -s "$jsa" ]; then cds=("-XX:SharedArchiveFile=$jsa")
+  else rm -f "$kafka_LIB"/cds-*.jsa; cds=("-XX:ArchiveClassesAtExit=$jsa" "-Xlog:cds*=error"); fi
+
   local heap=${ADPULSE_KAFKA_HEAP:-512m}
   # shellcheck disable=SC2206 # ADPULSE_KAFKA_JAVA_OPTS is a list of flags
   local extra=(${ADPULSE_KAFKA_JAVA_OPTS:-})
@@ -103,7 +124,7 @@ kafka_start() {
     # kafka-server-start.sh's defaults; normal tiered JIT (the broker is benchmarked).
     -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
     -XX:+ExplicitGCInvokesConcurrent
-    "${extra[@]}"
+    "${cds[@]}" "${extra[@]}"
   )
   rm -f "$kafka_DIR/pid"
   printf '\n[stack] ===== starting Kafka %s on 127.0.0.1:%s at %s =====\n' \
@@ -133,4 +154,4 @@ kafka_ready() {
   [[ $'\n'$out$'\n' == *$'\n'"$msg"$'\n'* ]]
 }
 
-kafka_stop() { stop_pid kafka; }
+kafka_stop() { _kafka_forget_stale_pid; stop_pid kafka; }

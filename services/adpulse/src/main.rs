@@ -1,1 +1,70 @@
-fn main() {}
+//! `adpulse`: one binary for every role. This file only parses the command
+//! line, loads the configuration and hands both to the command.
+
+mod migrate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use adpulse_config::Config;
+use clap::{Parser, Subcommand};
+
+/// Real-time ad-campaign events.
+#[derive(Parser)]
+#[command(name = "adpulse", version, about)]
+struct Cli {
+    /// TOML configuration file; `ADPULSE__SECTION__KEY` variables override it.
+    #[arg(long, short, global = true, env = "ADPULSE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply the Postgres migrations and the CQL schema, creating the keyspace
+    /// if needed.
+    Migrate(migrate::Args),
+    /// Check the configuration and print it (secrets redacted).
+    Config,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("adpulse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Config => {
+            eprintln!("{config:#?}");
+            Ok(())
+        }
+        Command::Migrate(args) => run("migrate", &config, |c| migrate::run(c, args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("adpulse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts telemetry and a runtime, runs `f`, and flushes telemetry.
+fn run<F, Fut>(service: &'static str, config: &Config, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let telemetry = adpulse_telemetry::init(&config.telemetry, service)?;
+    let result = runtime.block_on(f(config.clone()));
+    telemetry.shutdown();
+    result
+}

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use super::*;
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0)
+        .single()
+        .expect("valid date")
 }
 
 fn sample() -> Value {
@@ -71,28 +73,65 @@ fn optional_fields_default() {
 fn every_missing_required_field_is_named() {
     let v = json!({});
     let got: Vec<_> = codes(&v).into_iter().map(|(f, _)| f).collect();
-    assert_eq!(got, ["event_id", "type", "campaign_id", "ad_id", "channel", "occurred_at"]);
+    assert_eq!(
+        got,
+        [
+            "event_id",
+            "type",
+            "campaign_id",
+            "ad_id",
+            "channel",
+            "occurred_at"
+        ]
+    );
     assert!(codes(&v).iter().all(|(_, c)| *c == ErrorCode::MissingField));
 }
 
 #[test]
 fn null_is_missing() {
-    assert_eq!(codes(&with("ad_id", Value::Null)), [("ad_id".into(), ErrorCode::MissingField)]);
+    assert_eq!(
+        codes(&with("ad_id", Value::Null)),
+        [("ad_id".into(), ErrorCode::MissingField)]
+    );
 }
 
 #[test]
 fn value_errors_carry_field_and_code() {
     let cases = [
         ("event_id", json!("not-a-uuid"), ErrorCode::InvalidUuid),
-        ("event_id", json!("00000000-0000-0000-0000-000000000000"), ErrorCode::NilUuid),
+        (
+            "event_id",
+            json!("00000000-0000-0000-0000-000000000000"),
+            ErrorCode::NilUuid,
+        ),
         ("type", json!("view"), ErrorCode::UnknownEventType),
         ("channel", json!("tv"), ErrorCode::UnknownChannel),
-        ("occurred_at", json!("yesterday"), ErrorCode::InvalidTimestamp),
-        ("occurred_at", json!("2026-11-29T10:30:00"), ErrorCode::InvalidTimestamp),
-        ("occurred_at", json!("2026-11-29T12:06:00Z"), ErrorCode::TooFarInFuture),
-        ("occurred_at", json!("2026-10-01T00:00:00Z"), ErrorCode::TooOld),
+        (
+            "occurred_at",
+            json!("yesterday"),
+            ErrorCode::InvalidTimestamp,
+        ),
+        (
+            "occurred_at",
+            json!("2026-11-29T10:30:00"),
+            ErrorCode::InvalidTimestamp,
+        ),
+        (
+            "occurred_at",
+            json!("2026-11-29T12:06:00Z"),
+            ErrorCode::TooFarInFuture,
+        ),
+        (
+            "occurred_at",
+            json!("2026-10-01T00:00:00Z"),
+            ErrorCode::TooOld,
+        ),
         ("cost_micros", json!(-1), ErrorCode::NegativeAmount),
-        ("revenue_micros", json!(Micros::MAX.get() + 1), ErrorCode::AmountTooLarge),
+        (
+            "revenue_micros",
+            json!(Micros::MAX.get() + 1),
+            ErrorCode::AmountTooLarge,
+        ),
         ("ad_id", json!(""), ErrorCode::Empty),
         ("ad_id", json!("x".repeat(129)), ErrorCode::TooLong),
         ("ad_id", json!("a\u{7}b"), ErrorCode::InvalidCharacter),
@@ -108,10 +147,22 @@ fn value_errors_carry_field_and_code() {
 
 #[test]
 fn type_errors_name_the_field() {
-    assert_eq!(codes(&with("cost_micros", json!("12"))), [("cost_micros".into(), ErrorCode::InvalidType)]);
-    assert_eq!(codes(&with("cost_micros", json!(1.5))), [("cost_micros".into(), ErrorCode::InvalidType)]);
-    assert_eq!(codes(&with("cost_micros", json!(u64::MAX))), [("cost_micros".into(), ErrorCode::AmountTooLarge)]);
-    assert_eq!(codes(&with("ad_id", json!(42))), [("ad_id".into(), ErrorCode::InvalidType)]);
+    assert_eq!(
+        codes(&with("cost_micros", json!("12"))),
+        [("cost_micros".into(), ErrorCode::InvalidType)]
+    );
+    assert_eq!(
+        codes(&with("cost_micros", json!(1.5))),
+        [("cost_micros".into(), ErrorCode::InvalidType)]
+    );
+    assert_eq!(
+        codes(&with("cost_micros", json!(u64::MAX))),
+        [("cost_micros".into(), ErrorCode::AmountTooLarge)]
+    );
+    assert_eq!(
+        codes(&with("ad_id", json!(42))),
+        [("ad_id".into(), ErrorCode::InvalidType)]
+    );
     assert_eq!(
         codes(&with("attributes", json!({"country": 1}))),
         [("attributes.country".into(), ErrorCode::InvalidType)]
@@ -120,7 +171,10 @@ fn type_errors_name_the_field() {
 
 #[test]
 fn unknown_fields_are_named() {
-    assert_eq!(codes(&with("campain_id", json!("x"))), [("campain_id".into(), ErrorCode::UnknownField)]);
+    assert_eq!(
+        codes(&with("campain_id", json!("x"))),
+        [("campain_id".into(), ErrorCode::UnknownField)]
+    );
     assert_eq!(
         codes(&with("user", json!({"ip": "1.2.3.4"}))),
         [("user.ip".into(), ErrorCode::UnknownField)]
@@ -154,7 +208,10 @@ fn all_value_problems_are_reported_together() {
 
 #[test]
 fn user_block_rules() {
-    assert_eq!(codes(&with("user", json!({}))), [("user".into(), ErrorCode::Empty)]);
+    assert_eq!(
+        codes(&with("user", json!({}))),
+        [("user".into(), ErrorCode::Empty)]
+    );
     assert_eq!(
         codes(&with("user", json!({"email_sha256": "abc"}))),
         [("user.email_sha256".into(), ErrorCode::InvalidSha256)]
@@ -166,7 +223,9 @@ fn user_block_rules() {
 
 #[test]
 fn attribute_limits() {
-    let many: serde_json::Map<String, Value> = (0..=Event::MAX_ATTRIBUTES).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let many: serde_json::Map<String, Value> = (0..=Event::MAX_ATTRIBUTES)
+        .map(|i| (format!("k{i}"), json!("v")))
+        .collect();
     assert_eq!(
         codes(&with("attributes", Value::Object(many))),
         [("attributes".into(), ErrorCode::TooManyAttributes)]
@@ -265,7 +324,9 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         ".{0,20}".prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
