@@ -1,0 +1,65 @@
+//! A small benchmark harness: every benchmark runs its candidates and their
+//! baselines interleaved in one process, several rounds each, and prints the
+//! median per operation side by side, so machine noise hits all of them alike.
+//!
+//! `cargo bench -p adpulse-benches` measures; under `cargo test` (no `--bench`
+//! argument) each case runs a few times only, as a correctness check.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// One thing to time: a name and a closure doing one operation.
+pub struct Case<'a> {
+    /// Shown in the table.
+    pub name: &'a str,
+    /// One operation.
+    pub op: Box<dyn FnMut() + 'a>,
+}
+
+impl<'a> Case<'a> {
+    /// A named case.
+    pub fn new(name: &'a str, op: impl FnMut() + 'a) -> Self {
+        Self { name, op: Box::new(op) }
+    }
+}
+
+/// Whether cargo asked for measurement (`cargo bench`) rather than a test run.
+pub fn measuring() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// Runs `cases` interleaved for `rounds` rounds of about `per_round` each and
+/// prints the median time per operation; the first case is the baseline of
+/// the ratio column. Returns the medians in nanoseconds.
+pub fn compare(title: &str, cases: &mut [Case<'_>], rounds: usize, per_round: Duration) -> Vec<f64> {
+    let (rounds, per_round) = if measuring() { (rounds, per_round) } else { (1, Duration::ZERO) };
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); cases.len()];
+    for _ in 0..rounds {
+        for (i, case) in cases.iter_mut().enumerate() {
+            let start = Instant::now();
+            let mut n = 0u64;
+            loop {
+                for _ in 0..64 {
+                    black_box((case.op)());
+                }
+                n += 64;
+                if start.elapsed() >= per_round {
+                    break;
+                }
+            }
+            samples[i].push(start.elapsed().as_nanos() as f64 / n as f64);
+        }
+    }
+    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    let mut out = format!("\n{title}\n{:<44} {:>12} {:>10}\n", "case", "median/op", "vs first");
+    for (case, m) in cases.iter().zip(&medians) {
+        out += &format!("{:<44} {:>9.0} ns {:>9.2}x\n", case.name, m, m / medians[0]);
+    }
+    eprint!("{out}");
+    medians
+}
+
+fn median(s: &mut [f64]) -> f64 {
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
