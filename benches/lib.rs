@@ -19,7 +19,10 @@ pub struct Case<'a> {
 impl<'a> Case<'a> {
     /// A named case.
     pub fn new(name: &'a str, op: impl FnMut() + 'a) -> Self {
-        Self { name, op: Box::new(op) }
+        Self {
+            name,
+            op: Box::new(op),
+        }
     }
 }
 
@@ -31,8 +34,17 @@ pub fn measuring() -> bool {
 /// Runs `cases` interleaved for `rounds` rounds of about `per_round` each and
 /// prints the median time per operation; the first case is the baseline of
 /// the ratio column. Returns the medians in nanoseconds.
-pub fn compare(title: &str, cases: &mut [Case<'_>], rounds: usize, per_round: Duration) -> Vec<f64> {
-    let (rounds, per_round) = if measuring() { (rounds, per_round) } else { (1, Duration::ZERO) };
+pub fn compare(
+    title: &str,
+    cases: &mut [Case<'_>],
+    rounds: usize,
+    per_round: Duration,
+) -> Vec<f64> {
+    let (rounds, per_round) = if measuring() {
+        (rounds, per_round)
+    } else {
+        (1, Duration::ZERO)
+    };
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); cases.len()];
     for _ in 0..rounds {
         for (i, case) in cases.iter_mut().enumerate() {
@@ -51,7 +63,10 @@ pub fn compare(title: &str, cases: &mut [Case<'_>], rounds: usize, per_round: Du
         }
     }
     let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
-    let mut out = format!("\n{title}\n{:<44} {:>12} {:>10}\n", "case", "median/op", "vs first");
+    let mut out = format!(
+        "\n{title}\n{:<44} {:>12} {:>10}\n",
+        "case", "median/op", "vs first"
+    );
     for (case, m) in cases.iter().zip(&medians) {
         out += &format!("{:<44} {:>9.0} ns {:>9.2}x\n", case.name, m, m / medians[0]);
     }

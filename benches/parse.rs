@@ -46,5 +46,10 @@ fn main() {
         }),
     ];
     eprintln!("event body: {} bytes", bytes.len());
-    compare("event parsing (per event)", &mut cases, 15, Duration::from_millis(200));
+    compare(
+        "event parsing (per event)",
+        &mut cases,
+        15,
+        Duration::from_millis(200),
+    );
 }

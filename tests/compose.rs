@@ -13,7 +13,8 @@ fn root() -> PathBuf {
 }
 
 fn compose() -> Yaml {
-    let text = std::fs::read_to_string(root().join("docker-compose.yml")).expect("docker-compose.yml is readable");
+    let text = std::fs::read_to_string(root().join("docker-compose.yml"))
+        .expect("docker-compose.yml is readable");
     let mut docs = YamlLoader::load_from_str(&text).expect("docker-compose.yml is valid YAML");
     assert_eq!(docs.len(), 1, "one YAML document");
     docs.remove(0)
@@ -24,7 +25,12 @@ fn services(doc: &Yaml) -> BTreeMap<String, Yaml> {
         .as_hash()
         .expect("a services mapping")
         .iter()
-        .map(|(k, v)| (k.as_str().expect("service names are strings").to_owned(), v.clone()))
+        .map(|(k, v)| {
+            (
+                k.as_str().expect("service names are strings").to_owned(),
+                v.clone(),
+            )
+        })
         .collect()
 }
 
@@ -41,7 +47,10 @@ fn pinned(image: &str) -> bool {
 fn the_production_stack_is_all_there() {
     let names: BTreeSet<_> = services(&compose()).into_keys().collect();
     for needed in ["kafka", "scylla", "postgres", "redis"] {
-        assert!(names.contains(needed), "service {needed} missing from docker-compose.yml");
+        assert!(
+            names.contains(needed),
+            "service {needed} missing from docker-compose.yml"
+        );
     }
 }
 
@@ -61,14 +70,25 @@ fn every_service_has_a_health_check() {
 #[test]
 fn every_image_is_pinned_to_a_version() {
     for (name, svc) in services(&compose()) {
-        let image = svc["image"].as_str().unwrap_or_else(|| panic!("service {name} names no image"));
-        assert!(pinned(image), "service {name}: image {image} is not pinned to a version");
+        let image = svc["image"]
+            .as_str()
+            .unwrap_or_else(|| panic!("service {name} names no image"));
+        assert!(
+            pinned(image),
+            "service {name}: image {image} is not pinned to a version"
+        );
         if let Some(ctx) = svc["build"].as_str() {
             let dockerfile = std::fs::read_to_string(root().join(ctx).join("Dockerfile"))
                 .unwrap_or_else(|e| panic!("service {name}: no Dockerfile in {ctx}: {e}"));
-            for line in dockerfile.lines().filter(|l| l.trim_start().starts_with("FROM ")) {
+            for line in dockerfile
+                .lines()
+                .filter(|l| l.trim_start().starts_with("FROM "))
+            {
                 let base = line.split_whitespace().nth(1).unwrap_or_default();
-                assert!(pinned(base), "service {name}: base image {base} is not pinned");
+                assert!(
+                    pinned(base),
+                    "service {name}: base image {base} is not pinned"
+                );
             }
         }
     }
@@ -79,7 +99,9 @@ fn no_two_services_claim_a_host_port() {
     let mut claimed = BTreeMap::new();
     for (name, svc) in services(&compose()) {
         for port in svc["ports"].as_vec().into_iter().flatten() {
-            let spec = port.as_str().unwrap_or_else(|| panic!("service {name}: write ports as quoted strings"));
+            let spec = port
+                .as_str()
+                .unwrap_or_else(|| panic!("service {name}: write ports as quoted strings"));
             let parts: Vec<_> = spec.split(':').collect();
             // "container", "host:container" or "ip:host:container"
             let host = match parts.len() {
@@ -92,7 +114,10 @@ fn no_two_services_claim_a_host_port() {
             }
         }
     }
-    assert!(!claimed.is_empty(), "the stack publishes its ports for local tools");
+    assert!(
+        !claimed.is_empty(),
+        "the stack publishes its ports for local tools"
+    );
 }
 
 #[test]
@@ -100,13 +125,23 @@ fn named_volumes_are_declared() {
     let doc = compose();
     let declared: BTreeSet<String> = doc["volumes"]
         .as_hash()
-        .map(|h| h.keys().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+        .map(|h| {
+            h.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     for (name, svc) in services(&doc) {
         for v in svc["volumes"].as_vec().into_iter().flatten() {
-            let source = v.as_str().and_then(|s| s.split(':').next()).unwrap_or_default();
+            let source = v
+                .as_str()
+                .and_then(|s| s.split(':').next())
+                .unwrap_or_default();
             let is_path = source.starts_with('.') || source.starts_with('/');
-            assert!(is_path || declared.contains(source), "service {name}: volume {source} is not declared");
+            assert!(
+                is_path || declared.contains(source),
+                "service {name}: volume {source} is not declared"
+            );
         }
     }
 }

@@ -105,7 +105,10 @@ fn explain(bytes: &[u8], plain: serde_json::Error) -> RejectReason {
         Ok(_) => RejectReason::one(
             "",
             ErrorCode::InvalidJson,
-            format!("trailing data after the event: {}", strip_position(&plain.to_string())),
+            format!(
+                "trailing data after the event: {}",
+                strip_position(&plain.to_string())
+            ),
         ),
     }
 }
@@ -149,9 +152,15 @@ fn text_problem(s: &str, max: usize) -> Option<(ErrorCode, String)> {
     if s.is_empty() {
         Some((ErrorCode::Empty, "must not be empty".to_owned()))
     } else if s.len() > max {
-        Some((ErrorCode::TooLong, format!("is {} bytes, the limit is {max}", s.len())))
+        Some((
+            ErrorCode::TooLong,
+            format!("is {} bytes, the limit is {max}", s.len()),
+        ))
     } else if s.chars().any(char::is_control) {
-        Some((ErrorCode::InvalidCharacter, "must not contain control characters".to_owned()))
+        Some((
+            ErrorCode::InvalidCharacter,
+            "must not contain control characters".to_owned(),
+        ))
     } else {
         None
     }
@@ -417,12 +426,20 @@ fn attributes(
         // The field name is built only for a problem: the happy path of the
         // hottest loop in ingestion allocates just the key and value.
         if let Some((code, why)) = text_problem(&k, Event::MAX_ATTRIBUTE_KEY_LEN) {
-            p.push(&format!("attributes.{k}"), code, format!("attribute name {why}"));
+            p.push(
+                &format!("attributes.{k}"),
+                code,
+                format!("attribute name {why}"),
+            );
         } else if v.len() > Event::MAX_ATTRIBUTE_VALUE_LEN {
             p.push(
                 &format!("attributes.{k}"),
                 ErrorCode::TooLong,
-                format!("value is {} bytes, the limit is {}", v.len(), Event::MAX_ATTRIBUTE_VALUE_LEN),
+                format!(
+                    "value is {} bytes, the limit is {}",
+                    v.len(),
+                    Event::MAX_ATTRIBUTE_VALUE_LEN
+                ),
             );
         } else {
             out.insert(k.into_owned(), v.into_owned());
