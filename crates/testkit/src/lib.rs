@@ -81,7 +81,7 @@ impl Server {
             "{:?} test server at {} is not usable: {why}\n\
              start it with `deploy/local/stack up {}` (or point {} at one)",
             self,
-            self.addr(),
+            host_port(&self.addr()),
             self.stack_name(),
             self.env(),
         )
