@@ -30,20 +30,18 @@ fn main() {
     let event = parse_event(bytes, &limits, now).expect("valid");
     let mut cases = [
         Case::new("serde_json -> Value (baseline)", || {
-            serde_json::from_slice::<serde_json::Value>(bytes).ok();
+            serde_json::from_slice::<serde_json::Value>(bytes).ok()
         }),
         Case::new("serde_json -> Event, no validation", || {
-            serde_json::from_slice::<Event>(bytes).ok();
+            serde_json::from_slice::<Event>(bytes).ok()
         }),
         Case::new("adpulse parse_event (validated)", || {
-            parse_event(bytes, &limits, now).ok();
+            parse_event(bytes, &limits, now).ok()
         }),
         Case::new("adpulse parse_event, rejected (bad type)", || {
-            parse_event(bad.as_bytes(), &limits, now).err();
+            parse_event(bad.as_bytes(), &limits, now).err()
         }),
-        Case::new("Event::to_json (Kafka value)", || {
-            event.to_json();
-        }),
+        Case::new("Event::to_json (Kafka value)", || event.to_json()),
     ];
     eprintln!("event body: {} bytes", bytes.len());
     compare(

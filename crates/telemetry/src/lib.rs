@@ -170,6 +170,30 @@ mod tests {
         assert!(err.to_string().contains("invalid log filter"), "{err}");
     }
 
+    #[tokio::test]
+    async fn metrics_route_serves_the_prometheus_text_format() {
+        use tower::ServiceExt as _;
+        metrics::counter!("adpulse_telemetry_route_total").increment(1);
+        let response = metrics_router::<()>()
+            .oneshot(
+                axum::http::Request::get("/metrics")
+                    .body(axum::body::Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let text = String::from_utf8(body.to_vec()).expect("utf-8");
+        assert!(text.contains("adpulse_telemetry_route_total 1"), "{text}");
+    }
+
     #[test]
     fn counters_appear_in_the_rendered_registry() {
         let handle = prometheus();

@@ -6,7 +6,7 @@
 //! `ADPULSE_TEST_POSTGRES` and `ADPULSE_TEST_REDIS`, defaulting to the ports
 //! `deploy/local/stack` uses (`deploy/local/stack env` prints them).
 
-#![allow(clippy::panic, clippy::expect_used)]
+#![allow(clippy::panic)]
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;

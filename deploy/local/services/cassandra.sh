@@ -44,15 +44,9 @@ cassandra_install() {
   rm -rf "$lib"; mv "$lib.tmp" "$lib"
 }
 
-# _cassandra_pid_is_ours: the pid file names a live CassandraDaemon (not a zombie being reaped
-# after kill -9, nor an unrelated process that reused the pid after a reboot).
-_cassandra_pid_is_ours() {
-  pid_alive cassandra && grep -qa CassandraDaemon "/proc/$(cat "$cassandra_DIR/pid")/cmdline" 2>/dev/null
-}
-
 # cassandra_start: renders cassandra.yaml into the stack dir and starts the node in the background.
 cassandra_start() {
-  if _cassandra_pid_is_ours; then log "cassandra: already started (pid $(cat "$cassandra_DIR/pid")), still booting"; return 0; fi
+  if pid_alive cassandra CassandraDaemon; then log "cassandra: already started (pid $(cat "$cassandra_DIR/pid")), still booting"; return 0; fi
   rm -f "$cassandra_DIR/pid"
   local d=$cassandra_DIR jamm opts=()
   mkdir -p "$d"/{conf,data,commitlog,saved_caches,hints,cdc_raw,triggers}
@@ -105,6 +99,5 @@ cassandra_ready() {
 
 # cassandra_stop: TERM runs Cassandra's shutdown hook (drain: flush memtables, close the commit log).
 cassandra_stop() {
-  _cassandra_pid_is_ours || rm -f "$cassandra_DIR/pid"
-  stop_pid cassandra 60
+  stop_pid cassandra 60 CassandraDaemon
 }

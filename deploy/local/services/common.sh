@@ -14,16 +14,27 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# pid_alive NAME: the pid file of NAME names a live process.
+# pid_alive NAME [PATTERN]: NAME's pid file names a live process whose command
+# line contains PATTERN. A pid file can outlive its process (kill -9, reboot,
+# container restart) and the pid be reused, or name a zombie being reaped
+# (empty command line): such a stale file is removed.
 pid_alive() {
-  local f="$ADPULSE_STACK_DIR/$1/pid"
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+  local f="$ADPULSE_STACK_DIR/$1/pid" pattern=${2:-} pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+     { [ -z "$pattern" ] || grep -qaF -- "$pattern" "/proc/$pid/cmdline" 2>/dev/null; }; then
+    return 0
+  fi
+  rm -f "$f"
+  return 1
 }
 
-# stop_pid NAME [SECONDS]: TERM the process in NAME's pid file, KILL it after SECONDS (default 30).
+# stop_pid NAME [SECONDS] [PATTERN]: TERM NAME's process (see pid_alive), KILL it
+# after SECONDS (default 30).
 stop_pid() {
-  local name=$1 secs=${2:-30} f="$ADPULSE_STACK_DIR/$1/pid" pid
-  if ! pid_alive "$name"; then rm -f "$f"; log "$name not running"; return 0; fi
+  local name=$1 secs=${2:-30} pattern=${3:-} f="$ADPULSE_STACK_DIR/$1/pid" pid
+  if ! pid_alive "$name" "$pattern"; then log "$name not running"; return 0; fi
   pid=$(cat "$f"); kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 $((secs * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && { log "$name did not stop in ${secs}s, killing"; kill -9 "$pid" 2>/dev/null || true; }

@@ -71,19 +71,8 @@ _kafka_cluster_id() {
   printf '%s\n' "$id"
 }
 
-# A pid file can outlive its process (reboot, container restart, kill -9) and the pid be
-# reused by something else: forget it unless it still names a Kafka broker.
-_kafka_forget_stale_pid() {
-  local f="$kafka_DIR/pid" pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  [[ $pid =~ ^[0-9]+$ && $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *" kafka.Kafka "* ]] ||
-    rm -f "$f"
-}
-
 kafka_start() {
-  _kafka_forget_stale_pid
-  if pid_alive kafka; then
+  if pid_alive kafka kafka.Kafka; then
     log "kafka: already started (pid $(cat "$kafka_DIR/pid")), waiting for it"
     return 0
   fi
@@ -154,4 +143,4 @@ kafka_ready() {
   [[ $'\n'$out$'\n' == *$'\n'"$msg"$'\n'* ]]
 }
 
-kafka_stop() { _kafka_forget_stale_pid; stop_pid kafka; }
+kafka_stop() { stop_pid kafka 30 kafka.Kafka; }

@@ -22,5 +22,5 @@ redis_ready() {
 }
 
 redis_stop() {
-  stop_pid redis 20
+  stop_pid redis 20 redis-server
 }
