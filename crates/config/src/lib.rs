@@ -8,6 +8,7 @@
 
 mod secret;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -38,6 +39,8 @@ pub struct Config {
     pub redis: RedisConfig,
     /// Logs, traces and metrics.
     pub telemetry: TelemetryConfig,
+    /// The ingestion gateway.
+    pub gateway: GatewayConfig,
 }
 
 /// A configuration that could not be read.
@@ -117,6 +120,10 @@ pub struct KafkaConfig {
     pub delivery_timeout_ms: u64,
     /// Timeout of one request to a broker.
     pub request_timeout_ms: u64,
+    /// How long the producer waits to fill a batch.
+    pub linger_ms: u64,
+    /// Batch compression: none, gzip, snappy, lz4 or zstd.
+    pub compression: String,
 }
 
 impl Default for KafkaConfig {
@@ -130,6 +137,8 @@ impl Default for KafkaConfig {
             client_id: "adpulse".into(),
             delivery_timeout_ms: 5_000,
             request_timeout_ms: 3_000,
+            linger_ms: 5,
+            compression: "lz4".into(),
         }
     }
 }
@@ -205,6 +214,54 @@ impl Default for RedisConfig {
             url: Secret::new("redis://127.0.0.1:6379".into()),
             key_prefix: "adpulse".into(),
             timeout_ms: 1_000,
+        }
+    }
+}
+
+/// The ingestion gateway (`adpulse gateway`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Largest request body as sent (compressed or not), in bytes.
+    pub max_body_bytes: usize,
+    /// Largest body after gzip decompression (guards against bombs).
+    pub max_decompressed_bytes: usize,
+    /// Most events in one batch request.
+    pub max_batch_events: usize,
+    /// How stale the cached key → tenant and campaign → tenant answers may
+    /// be: a revoked key or deleted campaign stops working within this.
+    pub auth_cache_ttl_secs: u64,
+    /// Events per second each tenant may send (sustained).
+    pub tenant_events_per_sec: u32,
+    /// Events a tenant may send in a burst above the sustained rate.
+    pub tenant_burst: u32,
+    /// Per-tenant overrides of `tenant_events_per_sec` (tenant id → rate);
+    /// the burst scales with the rate.
+    pub tenant_quotas: BTreeMap<String, u32>,
+    /// Requests per second one client IP may make without a valid key.
+    pub unauthenticated_per_ip_per_sec: u32,
+    /// How much of a refused payload the rejected topic keeps, in bytes.
+    pub rejected_payload_bytes: usize,
+    /// How long shutdown waits for in-flight produces.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            max_decompressed_bytes: 8 * 1024 * 1024,
+            max_batch_events: 1_000,
+            auth_cache_ttl_secs: 30,
+            tenant_events_per_sec: 50_000,
+            tenant_burst: 100_000,
+            tenant_quotas: BTreeMap::new(),
+            unauthenticated_per_ip_per_sec: 20,
+            rejected_payload_bytes: 4 * 1024,
+            shutdown_grace_secs: 10,
         }
     }
 }

@@ -51,6 +51,9 @@ pub enum ErrorCode {
     InvalidSha256,
     /// More attributes than allowed.
     TooManyAttributes,
+    /// The campaign does not exist in the sender's tenant (whether it exists
+    /// in another is not revealed).
+    UnknownCampaign,
 }
 
 impl ErrorCode {
@@ -77,6 +80,7 @@ impl ErrorCode {
             Self::InvalidCharacter => "invalid_character",
             Self::InvalidSha256 => "invalid_sha256",
             Self::TooManyAttributes => "too_many_attributes",
+            Self::UnknownCampaign => "unknown_campaign",
         }
     }
 }
@@ -124,11 +128,8 @@ pub struct RejectReason {
 }
 
 impl RejectReason {
-    pub(crate) fn one(
-        field: impl Into<String>,
-        code: ErrorCode,
-        message: impl Into<String>,
-    ) -> Self {
+    /// A reason with a single problem.
+    pub fn one(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             errors: vec![FieldError::new(field, code, message)],
         }

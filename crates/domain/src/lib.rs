@@ -8,8 +8,10 @@
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod ingest_key;
 pub mod limits;
 mod parse;
+pub mod ports;
 
 pub use error::{ErrorCode, FieldError, RejectReason};
 pub use event::{Channel, Event, EventType, Micros, UserIds};

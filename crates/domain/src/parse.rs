@@ -74,16 +74,14 @@ pub fn parse_event(
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         // serde would read a struct from an array too; an event is an object.
-        let code = match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            Ok(_) => ErrorCode::NotAnObject,
-            Err(_) => ErrorCode::InvalidJson,
-        };
-        let msg = if code == ErrorCode::NotAnObject {
-            "an event is a JSON object"
-        } else {
-            "the body is not valid JSON"
-        };
-        return Err(RejectReason::one("", code, msg));
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => RejectReason::one("", ErrorCode::NotAnObject, "an event is a JSON object"),
+                Err(e) => {
+                    RejectReason::one("", ErrorCode::InvalidJson, format!("invalid JSON: {e}"))
+                }
+            },
+        );
     }
     // The path-tracking deserializer costs about a third of a parse, so it
     // runs only to explain a failure.
@@ -133,7 +131,15 @@ fn structural(err: serde_path_to_error::Error<serde_json::Error>) -> RejectReaso
                 ErrorCode::InvalidType
             }
         }
-        _ => ErrorCode::InvalidJson,
+        // Syntax errors keep serde's "at line L column C": the path cannot
+        // say where a stray character is.
+        _ => {
+            return RejectReason::one(
+                path,
+                ErrorCode::InvalidJson,
+                format!("invalid JSON: {inner}"),
+            );
+        }
     };
     RejectReason::one(path, code, msg)
 }

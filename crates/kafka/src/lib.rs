@@ -8,10 +8,12 @@
 mod admin;
 mod consumer;
 mod error;
+mod event_log;
 pub mod partition;
 mod producer;
 
 pub use admin::Admin;
 pub use consumer::{Consumer, Record};
 pub use error::KafkaError;
+pub use event_log::KafkaEventLog;
 pub use producer::{Delivery, Producer};

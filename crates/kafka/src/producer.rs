@@ -23,7 +23,7 @@ pub struct Delivery {
 /// An idempotent, `acks=all` producer placing keys like the Java client.
 #[derive(Clone)]
 pub struct Producer {
-    inner: FutureProducer,
+    pub(crate) inner: FutureProducer,
     delivery_timeout: Duration,
 }
 
@@ -42,7 +42,9 @@ impl Producer {
             .set("message.timeout.ms", cfg.delivery_timeout_ms.to_string())
             .set("request.timeout.ms", cfg.request_timeout_ms.to_string())
             .set("socket.timeout.ms", cfg.request_timeout_ms.to_string())
-            .set("linger.ms", "2")
+            // Throughput: batch for a few milliseconds, compress batches.
+            .set("linger.ms", cfg.linger_ms.to_string())
+            .set("compression.type", &cfg.compression)
             .create()?;
         Ok(Self {
             inner,

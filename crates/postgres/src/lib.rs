@@ -3,11 +3,15 @@
 //! It opens pools with the configured timeouts and applies the migrations in
 //! `migrations/postgres/`, which are compiled into the binary.
 
+mod directory;
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use adpulse_config::PostgresConfig;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+pub use directory::NewIngestKey;
 
 /// The migrations of `migrations/postgres/`, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");

@@ -93,6 +93,8 @@ pub fn init(cfg: &TelemetryConfig, service: &'static str) -> Result<Telemetry, T
         .as_ref()
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
 
+    // Metrics recorded before the registry exists would be lost.
+    let _ = prometheus();
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
@@ -123,13 +125,62 @@ fn otlp_provider(
         .build())
 }
 
+/// Makes `span` a child of the W3C trace context (`traceparent`) in
+/// `headers`, so a sender's trace continues through adpulse. A no-op when
+/// trace export is off or the headers carry no context.
+pub fn adopt_remote_parent(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    struct Headers<'a>(&'a axum::http::HeaderMap);
+    impl Extractor for Headers<'_> {
+        fn get(&self, key: &str) -> Option<&str> {
+            self.0.get(key).and_then(|v| v.to_str().ok())
+        }
+        fn keys(&self) -> Vec<&str> {
+            self.0.keys().map(axum::http::HeaderName::as_str).collect()
+        }
+    }
+    if headers.contains_key("traceparent") {
+        let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new()
+            .extract(&Headers(headers));
+        let _ = span.set_parent(cx);
+    }
+}
+
+/// The W3C `traceparent` of `span` when it is being traced, to carry the
+/// trace across Kafka into the workers.
+pub fn traceparent(span: &tracing::Span) -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    let cx = span.context();
+    let sc = cx.span().span_context().clone();
+    sc.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
+    })
+}
+
 /// The process's Prometheus registry, installed as the `metrics` recorder on
 /// first use. One per process: every server started in it shares it.
 pub fn prometheus() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            // Latency histograms in seconds: 0.1 ms to 10 s.
+            let buckets = [
+                0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                0.5, 1.0, 2.5, 5.0, 10.0,
+            ];
+            let recorder = match PrometheusBuilder::new().set_buckets(&buckets) {
+                Ok(b) => b.build_recorder(),
+                Err(_) => PrometheusBuilder::new().build_recorder(),
+            };
             let handle = recorder.handle();
             // Fails only if another recorder was installed first; metrics
             // then go there and this registry stays empty, which is visible.
@@ -141,8 +192,10 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
-/// `GET /metrics` in the Prometheus text format.
+/// `GET /metrics` in the Prometheus text format. Installs the registry now,
+/// so metrics recorded from here on are kept.
 pub fn metrics_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    let _ = prometheus();
     Router::new().route("/metrics", get(render))
 }
 
@@ -173,8 +226,9 @@ mod tests {
     #[tokio::test]
     async fn metrics_route_serves_the_prometheus_text_format() {
         use tower::ServiceExt as _;
+        let router = metrics_router::<()>();
         metrics::counter!("adpulse_telemetry_route_total").increment(1);
-        let response = metrics_router::<()>()
+        let response = router
             .oneshot(
                 axum::http::Request::get("/metrics")
                     .body(axum::body::Body::empty())

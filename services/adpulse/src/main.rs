@@ -1,6 +1,8 @@
 //! `adpulse`: one binary for every role. This file only parses the command
 //! line, loads the configuration and hands both to the command.
 
+mod admin;
+mod gateway;
 mod migrate;
 
 use std::path::PathBuf;
@@ -25,6 +27,11 @@ enum Command {
     /// Apply the Postgres migrations and the CQL schema, creating the keyspace
     /// if needed.
     Migrate(migrate::Args),
+    /// Run the ingestion gateway (HTTP → Kafka).
+    Gateway,
+    /// Create tenants, campaigns and ingest keys.
+    #[command(subcommand)]
+    Admin(admin::Admin),
     /// Check the configuration and print it (secrets redacted).
     Config,
 }
@@ -44,6 +51,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Migrate(args) => run("migrate", &config, |c| migrate::run(c, args)),
+        Command::Gateway => run("gateway", &config, gateway::run),
+        Command::Admin(cmd) => run("admin", &config, |c| admin::run(c, cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,4 +76,29 @@ where
     let result = runtime.block_on(f(config.clone()));
     telemetry.shutdown();
     result
+}
+
+/// Resolves on SIGTERM (how orchestrators stop a process) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested");
 }

@@ -192,6 +192,8 @@ fn whole_body_problems() {
     let mut big = sample();
     big["ad_id"] = json!("x".repeat(l.max_event_bytes));
     assert_eq!(code(big.to_string().as_bytes()), ErrorCode::TooLarge);
+    let r = parse_event(b"{\"event_id\": ]", &l, now()).expect_err("rejected");
+    assert!(r.errors[0].message.contains("line 1 column 14"), "{r}");
     let twice = format!("{}{}", sample(), sample());
     assert_eq!(code(twice.as_bytes()), ErrorCode::InvalidJson);
 }

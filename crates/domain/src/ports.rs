@@ -1,0 +1,108 @@
+//! The ports: the small interfaces through which services reach the outside
+//! world. Each has a production adapter (Kafka, Postgres, …) in its own
+//! crate and, where useful, an in-process one; services depend only on these
+//! traits, so routing and policy stay in the service and adapters stay
+//! mechanism.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::ids::{CampaignId, TenantId};
+
+/// A failure of an outside system, as a service needs to see it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PortError {
+    /// Whether retrying later may succeed (unreachable, timed out, overloaded)
+    /// as opposed to a request the system will always refuse.
+    pub retryable: bool,
+    /// What went wrong, for logs.
+    pub message: String,
+}
+
+impl PortError {
+    /// A failure a later retry may not see.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            retryable: true,
+            message: message.into(),
+        }
+    }
+
+    /// A failure that will repeat.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            retryable: false,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which stream of the event log a record belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// Accepted events, keyed by campaign id.
+    Events,
+    /// Refused input kept for operators, with the reason.
+    Rejected,
+}
+
+/// One record to append to the event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    /// Which stream.
+    pub stream: Stream,
+    /// Partitioning key (the campaign id for events).
+    pub key: Vec<u8>,
+    /// The value.
+    pub payload: Vec<u8>,
+    /// Metadata carried beside the value (tenant id, ingest time, trace context).
+    pub headers: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// The durable, partitioned event log (Kafka in production).
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends `records`, resolving once each one is durable (replicated as
+    /// configured) or has failed; results are in input order. Nothing may be
+    /// reported `Ok` that the log could still lose.
+    fn append(
+        &self,
+        records: Vec<LogRecord>,
+    ) -> impl Future<Output = Vec<Result<(), PortError>>> + Send;
+
+    /// Whether the log answers right now (for readiness probes).
+    fn ready(&self) -> impl Future<Output = bool> + Send;
+
+    /// Records handed over but not yet resolved.
+    fn in_flight(&self) -> usize;
+
+    /// Waits up to `timeout` for in-flight records to resolve.
+    fn flush(&self, timeout: Duration) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// What an ingest key hash refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// No such key.
+    Unknown,
+    /// The key was revoked.
+    Revoked,
+    /// A live key of this tenant.
+    Active(TenantId),
+}
+
+/// Who owns what: the lookups ingestion needs on every request (served from
+/// a cache; see the gateway's `auth` module).
+pub trait Directory: Send + Sync + 'static {
+    /// The status of the ingest key with this SHA-256 hash.
+    fn key_status(
+        &self,
+        key_hash: [u8; 32],
+    ) -> impl Future<Output = Result<KeyStatus, PortError>> + Send;
+
+    /// The tenant owning `campaign`, if it exists and is not deleted.
+    fn campaign_tenant(
+        &self,
+        campaign: CampaignId,
+    ) -> impl Future<Output = Result<Option<TenantId>, PortError>> + Send;
+}

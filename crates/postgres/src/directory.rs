@@ -1,0 +1,129 @@
+//! Ownership lookups for ingestion ([`Directory`]) and the admin writes that
+//! create what they look up (tenants, campaigns, ingest keys) until the
+//! campaign API owns them.
+
+use adpulse_domain::ports::{Directory, KeyStatus, PortError};
+use adpulse_domain::{CampaignId, TenantId, ingest_key};
+use uuid::Uuid;
+
+use crate::{Database, PgError};
+
+impl From<PgError> for PortError {
+    fn from(e: PgError) -> Self {
+        if e.is_retryable() {
+            Self::retryable(e.to_string())
+        } else {
+            Self::permanent(e.to_string())
+        }
+    }
+}
+
+impl Directory for Database {
+    async fn key_status(&self, key_hash: [u8; 32]) -> Result<KeyStatus, PortError> {
+        let row: Option<(Uuid, bool)> = sqlx::query_as(
+            "SELECT tenant_id, revoked_at IS NOT NULL FROM ingest_keys WHERE key_hash = $1",
+        )
+        .bind(&key_hash[..])
+        .fetch_optional(self.pool())
+        .await
+        .map_err(PgError::from)?;
+        Ok(match row {
+            None => KeyStatus::Unknown,
+            Some((_, true)) => KeyStatus::Revoked,
+            Some((tenant, false)) => KeyStatus::Active(TenantId::from_uuid(tenant)),
+        })
+    }
+
+    async fn campaign_tenant(&self, campaign: CampaignId) -> Result<Option<TenantId>, PortError> {
+        let row: Option<(Uuid,)> =
+            sqlx::query_as("SELECT tenant_id FROM campaigns WHERE id = $1 AND deleted_at IS NULL")
+                .bind(campaign.as_uuid())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(PgError::from)?;
+        Ok(row.map(|(t,)| TenantId::from_uuid(t)))
+    }
+}
+
+/// A newly created ingest key. `secret` exists only here: it is never stored.
+#[derive(Debug)]
+pub struct NewIngestKey {
+    /// The key's id, for revoking it.
+    pub id: Uuid,
+    /// The bearer secret to hand to the ad server, once.
+    pub secret: String,
+}
+
+impl Database {
+    /// Creates a tenant.
+    pub async fn create_tenant(&self, name: &str) -> Result<TenantId, PgError> {
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $2)")
+            .bind(id)
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(TenantId::from_uuid(id))
+    }
+
+    /// Creates an active campaign of `tenant` (with `id` when given).
+    pub async fn create_campaign(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        id: Option<Uuid>,
+    ) -> Result<CampaignId, PgError> {
+        let id = id.unwrap_or_else(Uuid::now_v7);
+        sqlx::query(
+            "INSERT INTO campaigns (id, tenant_id, name, status) VALUES ($1, $2, $3, 'active')",
+        )
+        .bind(id)
+        .bind(tenant.as_uuid())
+        .bind(name)
+        .execute(self.pool())
+        .await?;
+        Ok(CampaignId::from_uuid(id))
+    }
+
+    /// Soft-deletes a campaign: ingestion stops accepting its events.
+    pub async fn delete_campaign(&self, campaign: CampaignId) -> Result<bool, PgError> {
+        let r = sqlx::query(
+            "UPDATE campaigns SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(campaign.as_uuid())
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Creates an ingest key for `tenant` from 32 random bytes.
+    pub async fn create_ingest_key(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        random: [u8; 32],
+    ) -> Result<NewIngestKey, PgError> {
+        let secret = ingest_key::format_key(random);
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO ingest_keys (id, tenant_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(tenant.as_uuid())
+            .bind(name)
+            .bind(ingest_key::display_prefix(&secret))
+            .bind(&ingest_key::hash(&secret)[..])
+            .execute(self.pool())
+            .await?;
+        Ok(NewIngestKey { id, secret })
+    }
+
+    /// Revokes a key; returns whether a live key was revoked.
+    pub async fn revoke_ingest_key(&self, id: Uuid) -> Result<bool, PgError> {
+        let r = sqlx::query(
+            "UPDATE ingest_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,77 @@
+//! `adpulse admin …`: creates tenants, campaigns and ingest keys in the
+//! tables the campaign API will own, until that API exists.
+
+use adpulse_config::Config;
+use adpulse_domain::{CampaignId, TenantId};
+use adpulse_postgres::Database;
+use anyhow::Context as _;
+use clap::Subcommand;
+use uuid::Uuid;
+
+/// Admin commands.
+#[derive(Subcommand)]
+pub enum Admin {
+    /// Create a tenant; prints its id.
+    CreateTenant {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Create an active campaign; prints its id.
+    CreateCampaign {
+        /// Owning tenant.
+        #[arg(long)]
+        tenant: Uuid,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Use this id instead of a new one.
+        #[arg(long)]
+        id: Option<Uuid>,
+    },
+    /// Create an ingest key; prints its id and the secret, which is shown
+    /// only this once.
+    CreateKey {
+        /// Owning tenant.
+        #[arg(long)]
+        tenant: Uuid,
+        /// What the key is for.
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke an ingest key by id.
+    RevokeKey {
+        /// The key's id.
+        id: Uuid,
+    },
+}
+
+/// Runs one admin command; results go to stdout, one value per line.
+#[allow(clippy::print_stdout)]
+pub async fn run(config: Config, cmd: Admin) -> anyhow::Result<()> {
+    let db = Database::connect(&config.postgres)
+        .await
+        .context("connecting to postgres")?;
+    match cmd {
+        Admin::CreateTenant { name } => println!("{}", db.create_tenant(&name).await?),
+        Admin::CreateCampaign { tenant, name, id } => {
+            let c: CampaignId = db
+                .create_campaign(TenantId::from_uuid(tenant), &name, id)
+                .await?;
+            println!("{c}");
+        }
+        Admin::CreateKey { tenant, name } => {
+            let mut random = [0u8; 32];
+            getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            let key = db
+                .create_ingest_key(TenantId::from_uuid(tenant), &name, random)
+                .await?;
+            println!("id     {}\nsecret {}", key.id, key.secret);
+        }
+        Admin::RevokeKey { id } => {
+            anyhow::ensure!(db.revoke_ingest_key(id).await?, "no live key with id {id}");
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! Who is sending: the bearer ingest key resolved to a tenant, and which
+//! tenant owns a campaign, both answered from memory on the hot path.
+//!
+//! Answers are cached for `auth_cache_ttl_secs` (bounded staleness: a revoked
+//! key or a deleted campaign stops working within that time); negative
+//! answers for a shorter time, so a freshly created key or campaign works
+//! quickly while a flood of bad keys still cannot reach the database.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use adpulse_domain::ports::{Directory, KeyStatus, PortError};
+use adpulse_domain::{CampaignId, TenantId, ingest_key};
+use axum::http::{HeaderMap, header};
+
+/// How long a negative answer (unknown key, unknown campaign) is trusted.
+const NEGATIVE_TTL: Duration = Duration::from_secs(2);
+/// Entries per cache before expired ones are swept (and, failing that, all).
+const MAX_ENTRIES: usize = 1_000_000;
+
+/// Why a request is not authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization: Bearer …` header.
+    Missing,
+    /// Not a key, or no such key.
+    Invalid,
+    /// The key was revoked.
+    Revoked,
+}
+
+/// A small map with per-entry expiry. The lock is never held across an
+/// `.await`: readers copy the value out.
+struct TtlCache<K, V> {
+    map: RwLock<HashMap<K, (V, Instant)>>,
+}
+
+impl<K: Eq + Hash, V: Copy> TtlCache<K, V> {
+    fn new() -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, k: &K, now: Instant) -> Option<V> {
+        let map = self
+            .map
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(k).filter(|(_, exp)| *exp > now).map(|(v, _)| *v)
+    }
+
+    fn insert(&self, k: K, v: V, expires: Instant) {
+        let mut map = self
+            .map
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_ENTRIES {
+            let now = Instant::now();
+            map.retain(|_, (_, exp)| *exp > now);
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+        }
+        map.insert(k, (v, expires));
+    }
+}
+
+/// The cached view of a [`Directory`].
+pub struct Auth<D> {
+    directory: D,
+    ttl: Duration,
+    keys: TtlCache<[u8; 32], KeyStatus>,
+    campaigns: TtlCache<CampaignId, Option<TenantId>>,
+}
+
+impl<D: Directory> Auth<D> {
+    /// Caches `directory`'s answers for `ttl`.
+    pub fn new(directory: D, ttl: Duration) -> Self {
+        Self {
+            directory,
+            ttl,
+            keys: TtlCache::new(),
+            campaigns: TtlCache::new(),
+        }
+    }
+
+    /// The tenant of the request's bearer key.
+    pub async fn tenant(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Result<TenantId, AuthFailure>, PortError> {
+        let Some(key) = bearer(headers) else {
+            return Ok(Err(AuthFailure::Missing));
+        };
+        if !ingest_key::well_formed(key) {
+            return Ok(Err(AuthFailure::Invalid));
+        }
+        let hash = ingest_key::hash(key);
+        let now = Instant::now();
+        let status = match self.keys.get(&hash, now) {
+            Some(s) => s,
+            None => {
+                let s = self.directory.key_status(hash).await?;
+                let ttl = if matches!(s, KeyStatus::Unknown) {
+                    NEGATIVE_TTL.min(self.ttl)
+                } else {
+                    self.ttl
+                };
+                self.keys.insert(hash, s, now + ttl);
+                s
+            }
+        };
+        Ok(match status {
+            KeyStatus::Active(t) => Ok(t),
+            KeyStatus::Revoked => Err(AuthFailure::Revoked),
+            KeyStatus::Unknown => Err(AuthFailure::Invalid),
+        })
+    }
+
+    /// The tenant owning `campaign`, if it exists.
+    pub async fn campaign_tenant(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Option<TenantId>, PortError> {
+        let now = Instant::now();
+        if let Some(t) = self.campaigns.get(&campaign, now) {
+            return Ok(t);
+        }
+        let t = self.directory.campaign_tenant(campaign).await?;
+        let ttl = if t.is_none() {
+            NEGATIVE_TTL.min(self.ttl)
+        } else {
+            self.ttl
+        };
+        self.campaigns.insert(campaign, t, now + ttl);
+        Ok(t)
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert(
+            header::AUTHORIZATION,
+            "Bearer adp_x".parse().expect("header"),
+        );
+        assert_eq!(bearer(&h), Some("adp_x"));
+        h.insert(
+            header::AUTHORIZATION,
+            "bearer  adp_y ".parse().expect("header"),
+        );
+        assert_eq!(bearer(&h), Some("adp_y"));
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().expect("header"));
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, "Bearer ".parse().expect("header"));
+        assert_eq!(bearer(&h), None);
+    }
+
+    #[test]
+    fn cache_entries_expire() {
+        let c = TtlCache::new();
+        let t0 = Instant::now();
+        c.insert(1, 'a', t0 + Duration::from_secs(1));
+        assert_eq!(c.get(&1, t0), Some('a'));
+        assert_eq!(c.get(&1, t0 + Duration::from_secs(2)), None);
+        assert_eq!(c.get(&2, t0), None);
+    }
+}

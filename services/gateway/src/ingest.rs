@@ -1,0 +1,461 @@
+//! `POST /v1/events` and `POST /v1/events/batch`.
+//!
+//! Every event is parsed and validated by the domain, checked to belong to
+//! the key's tenant, and appended to the event log. The answer is 202 only
+//! after the log acknowledged every accepted event of the request; if any
+//! append fails, the whole request is 503 and the sender retries it (events
+//! that did land are counted once downstream: `event_id` is the idempotency
+//! key). Refused events go to the rejected stream as bad rows, best effort.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use adpulse_domain::ports::{Directory, EventLog, LogRecord, Stream};
+use adpulse_domain::{ErrorCode, Event, RejectReason, TenantId, parse_event};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::auth::AuthFailure;
+use crate::body::{self, Format};
+use crate::error::ApiError;
+use crate::limit::Decision;
+use crate::{Gateway, metrics};
+
+/// One event's outcome in a batch reply.
+#[derive(Serialize)]
+struct ItemResult<'a> {
+    index: usize,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [adpulse_domain::FieldError]>,
+}
+
+/// `POST /v1/events`: one event.
+pub async fn one<L: EventLog, D: Directory>(
+    State(gw): State<Arc<Gateway<L, D>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let tenant = gw.authenticate(&headers, peer).await?;
+    let format = body::format(&headers, false)?;
+    debug_assert_eq!(format, Format::Json);
+    let bytes = gw.read_body(body, &headers, tenant).await?;
+    let quota = gw.take_quota(tenant, 1)?;
+    let now = Utc::now();
+    let trace = trace_header(&headers);
+    match gw.check(&bytes, tenant, now).await? {
+        Ok(event) => {
+            let event_id = event.event_id.to_string();
+            gw.append(vec![event_record(&event, tenant, now, trace.as_deref())], 1)
+                .await?;
+            metrics::accepted(1);
+            let mut r = (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"status": "accepted", "event_id": event_id})),
+            )
+                .into_response();
+            quota_headers(r.headers_mut(), quota);
+            Ok(r)
+        }
+        Err(reason) => {
+            metrics::rejected(metrics::reason(reason.code()));
+            gw.append_bad_rows(vec![gw.bad_row(
+                &bytes,
+                reason.code().as_str(),
+                &reason.errors,
+                Some(tenant),
+                now,
+            )])
+            .await;
+            let status = match reason.code() {
+                ErrorCode::InvalidJson | ErrorCode::NotAnObject => StatusCode::BAD_REQUEST,
+                ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let mut e = ApiError::new(status, reason.code().as_str(), reason.to_string());
+            e.errors = reason.errors;
+            Err(e)
+        }
+    }
+}
+
+/// `POST /v1/events/batch`: a JSON array or NDJSON of events.
+pub async fn batch<L: EventLog, D: Directory>(
+    State(gw): State<Arc<Gateway<L, D>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let tenant = gw.authenticate(&headers, peer).await?;
+    let format = body::format(&headers, true)?;
+    let bytes = gw.read_body(body, &headers, tenant).await?;
+    let now = Utc::now();
+    let items = match body::split(&bytes, format) {
+        Ok(items) => items,
+        Err(e) => {
+            gw.append_bad_rows(vec![gw.bad_row(&bytes, e.code, &[], Some(tenant), now)])
+                .await;
+            return Err(e);
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_batch",
+            "the batch holds no events",
+        ));
+    }
+    let max = gw.cfg.max_batch_events;
+    if items.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_events",
+            format!("the batch holds {} events, the limit is {max}", items.len()),
+        ));
+    }
+    let quota = gw.take_quota(tenant, u32::try_from(items.len()).unwrap_or(u32::MAX))?;
+    let trace = trace_header(&headers);
+
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut records = Vec::with_capacity(items.len());
+    let mut bad_rows = Vec::new();
+    for raw in &items {
+        let outcome = gw.check(raw, tenant, now).await?;
+        match &outcome {
+            Ok(event) => records.push(event_record(event, tenant, now, trace.as_deref())),
+            Err(reason) => {
+                metrics::rejected(metrics::reason(reason.code()));
+                bad_rows.push(gw.bad_row(
+                    raw,
+                    reason.code().as_str(),
+                    &reason.errors,
+                    Some(tenant),
+                    now,
+                ));
+            }
+        }
+        outcomes.push(outcome);
+    }
+    let accepted = records.len();
+    let rejected = outcomes.len() - accepted;
+    let (appended, ()) = tokio::join!(
+        async {
+            if records.is_empty() {
+                Ok(())
+            } else {
+                gw.append(records, accepted).await
+            }
+        },
+        gw.append_bad_rows(bad_rows)
+    );
+    appended?;
+    metrics::accepted(accepted);
+
+    let results: Vec<ItemResult<'_>> = outcomes
+        .iter()
+        .enumerate()
+        .map(|(index, o)| match o {
+            Ok(e) => ItemResult {
+                index,
+                status: "accepted",
+                event_id: Some(e.event_id.to_string()),
+                code: None,
+                message: None,
+                errors: None,
+            },
+            Err(r) => ItemResult {
+                index,
+                status: "rejected",
+                event_id: None,
+                code: Some(r.code().as_str()),
+                message: Some(r.to_string()),
+                errors: Some(&r.errors),
+            },
+        })
+        .collect();
+    let status = if accepted > 0 {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let body = serde_json::json!({"accepted": accepted, "rejected": rejected, "results": results});
+    let mut r = (status, Json(body)).into_response();
+    quota_headers(r.headers_mut(), quota);
+    Ok(r)
+}
+
+impl<L: EventLog, D: Directory> Gateway<L, D> {
+    /// The tenant of the request's key, or the refusal (401, or 429 when an
+    /// IP keeps failing, or 503 when the directory cannot answer).
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+    ) -> Result<TenantId, ApiError> {
+        let outcome = self.auth.tenant(headers).await.map_err(|e| {
+            tracing::warn!(error = %e, "ingest key lookup failed");
+            ApiError::unavailable(
+                "directory_unavailable",
+                "cannot check the ingest key right now; retry",
+            )
+        })?;
+        let failure = match outcome {
+            Ok(t) => return Ok(t),
+            Err(f) => f,
+        };
+        if let Decision::Limited { limit, retry_after } = self.limiter.unauthenticated(peer.ip()) {
+            return Err(limited(
+                limit,
+                retry_after.as_secs() + 1,
+                "too many unauthenticated requests from this address",
+            ));
+        }
+        metrics::rejected(match failure {
+            AuthFailure::Missing => "missing_key",
+            AuthFailure::Invalid => "invalid_key",
+            AuthFailure::Revoked => "revoked_key",
+        });
+        let (code, message) = match failure {
+            AuthFailure::Missing => (
+                "missing_key",
+                "send the ingest key as `Authorization: Bearer <key>`",
+            ),
+            AuthFailure::Invalid => ("invalid_key", "the ingest key is not valid"),
+            AuthFailure::Revoked => ("revoked_key", "the ingest key was revoked"),
+        };
+        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, code, message);
+        e.headers.push((
+            axum::http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer"),
+        ));
+        Err(e)
+    }
+
+    /// The body within limits. A refused body is kept as a bad row with the
+    /// reason (and no payload: it was not, or not fully, read).
+    async fn read_body(
+        &self,
+        body: Body,
+        headers: &HeaderMap,
+        tenant: TenantId,
+    ) -> Result<axum::body::Bytes, ApiError> {
+        match body::read(
+            body,
+            headers,
+            self.cfg.max_body_bytes,
+            self.cfg.max_decompressed_bytes,
+        )
+        .await
+        {
+            Ok(b) => Ok(b),
+            Err(e) => {
+                metrics::rejected(e.code);
+                self.append_bad_rows(vec![self.bad_row(
+                    b"",
+                    e.code,
+                    &[],
+                    Some(tenant),
+                    Utc::now(),
+                )])
+                .await;
+                Err(e)
+            }
+        }
+    }
+
+    fn take_quota(&self, tenant: TenantId, n: u32) -> Result<Decision, ApiError> {
+        match self.limiter.tenant(tenant, n) {
+            d @ Decision::Allowed { .. } => Ok(d),
+            Decision::Limited { limit, retry_after } => {
+                metrics::rejected("rate_limited");
+                Err(limited(
+                    limit,
+                    retry_after.as_secs() + 1,
+                    "the tenant's event rate limit is reached",
+                ))
+            }
+            Decision::TooLarge { burst } => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_exceeds_quota",
+                format!("{n} events can never fit the tenant's burst of {burst}; split the batch"),
+            )),
+        }
+    }
+
+    /// Validates one event and checks its campaign belongs to `tenant`.
+    /// The outer error is a dependency failure (503), the inner the reason
+    /// the event is refused.
+    async fn check(
+        &self,
+        raw: &[u8],
+        tenant: TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Event, RejectReason>, ApiError> {
+        let event = match parse_event(raw, &self.limits, now) {
+            Ok(e) => e,
+            Err(r) => return Ok(Err(r)),
+        };
+        let owner = self
+            .auth
+            .campaign_tenant(event.campaign_id)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "campaign lookup failed");
+                ApiError::unavailable(
+                    "directory_unavailable",
+                    "cannot check the campaign right now; retry",
+                )
+            })?;
+        if owner == Some(tenant) {
+            Ok(Ok(event))
+        } else {
+            Ok(Err(RejectReason::one(
+                "campaign_id",
+                ErrorCode::UnknownCampaign,
+                format!(
+                    "campaign {} does not exist in this ingest key's tenant",
+                    event.campaign_id
+                ),
+            )))
+        }
+    }
+
+    /// Appends accepted events; any failure fails the request with 503.
+    async fn append(&self, records: Vec<LogRecord>, n: usize) -> Result<(), ApiError> {
+        let started = Instant::now();
+        let results = self.log.append(records).await;
+        metrics::in_flight(self.log.in_flight());
+        let failed = results.iter().filter_map(|r| r.as_ref().err()).next();
+        metrics::produce(started.elapsed(), failed.is_none());
+        match failed {
+            None => Ok(()),
+            Some(e) => {
+                tracing::warn!(error = %e, events = n, "event log did not acknowledge; answering 503");
+                metrics::rejected("log_unavailable");
+                Err(ApiError::unavailable(
+                    "log_unavailable",
+                    "the event log cannot take events right now; nothing was acknowledged, retry the request",
+                ))
+            }
+        }
+    }
+
+    /// Appends bad rows; a failure is logged and counted, never fails the reply.
+    async fn append_bad_rows(&self, rows: Vec<LogRecord>) {
+        if rows.is_empty() {
+            return;
+        }
+        for r in self.log.append(rows).await {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "bad row not kept on the rejected stream");
+                metrics::bad_row_lost();
+            }
+        }
+    }
+
+    /// A bad row: what arrived (cut to the limit), why it was refused,
+    /// whose it was and when.
+    fn bad_row(
+        &self,
+        raw: &[u8],
+        code: &str,
+        errors: &[adpulse_domain::FieldError],
+        tenant: Option<TenantId>,
+        now: DateTime<Utc>,
+    ) -> LogRecord {
+        let cut = raw.len().min(self.cfg.rejected_payload_bytes);
+        let payload = String::from_utf8_lossy(&raw[..cut]);
+        let row = serde_json::json!({
+            "received_at": now,
+            "tenant_id": tenant,
+            "code": code,
+            "errors": errors,
+            "payload": payload,
+            "payload_bytes": raw.len(),
+            "truncated": cut < raw.len(),
+        });
+        LogRecord {
+            stream: Stream::Rejected,
+            key: tenant
+                .map(|t| t.to_string().into_bytes())
+                .unwrap_or_default(),
+            payload: serde_json::to_vec(&row).unwrap_or_default(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// An accepted event as a log record: keyed by campaign, tenant and ingest
+/// time (and the trace, when there is one) in headers.
+fn event_record(
+    event: &Event,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+    trace: Option<&str>,
+) -> LogRecord {
+    let mut headers = vec![
+        ("tenant_id", tenant.to_string().into_bytes()),
+        (
+            "ingested_at",
+            now.timestamp_millis().to_string().into_bytes(),
+        ),
+    ];
+    if let Some(t) = trace {
+        headers.push(("traceparent", t.as_bytes().to_vec()));
+    }
+    LogRecord {
+        stream: Stream::Events,
+        key: event.campaign_id.to_string().into_bytes(),
+        payload: event.to_json(),
+        headers,
+    }
+}
+
+/// The trace context to carry into the log: the current span's when traces
+/// are exported, else whatever `traceparent` the sender gave.
+fn trace_header(headers: &HeaderMap) -> Option<String> {
+    adpulse_telemetry::traceparent(&tracing::Span::current()).or_else(|| {
+        headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 128)
+            .map(str::to_owned)
+    })
+}
+
+fn limited(limit: u32, retry_after: u64, message: &str) -> ApiError {
+    let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        .retry_after(retry_after);
+    e.headers.push((RATELIMIT_LIMIT, HeaderValue::from(limit)));
+    e.headers.push((RATELIMIT_REMAINING, HeaderValue::from(0)));
+    e.headers
+        .push((RATELIMIT_RESET, HeaderValue::from(retry_after)));
+    e
+}
+
+fn quota_headers(h: &mut HeaderMap, d: Decision) {
+    if let Decision::Allowed { limit, remaining } = d {
+        h.insert(RATELIMIT_LIMIT, HeaderValue::from(limit));
+        h.insert(RATELIMIT_REMAINING, HeaderValue::from(remaining));
+    }
+}
+
+const RATELIMIT_LIMIT: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("ratelimit-reset");

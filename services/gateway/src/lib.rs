@@ -1,0 +1,136 @@
+//! The ingestion gateway: the front door for ad servers.
+//!
+//! Stateless and horizontally scaled. A request is authenticated by its
+//! ingest key, rate-limited per tenant, each event validated by the domain
+//! and checked to belong to the key's tenant, then appended to the event log
+//! (Kafka: topic `adpulse.events.v1`, keyed by campaign). 202 means the log
+//! acknowledged every accepted event; anything the gateway could still lose
+//! is answered 503, never 202. The parts:
+//!
+//! - [`auth`]: ingest key → tenant and campaign → tenant, cached;
+//! - [`limit`]: per-tenant and per-IP rate limits;
+//! - [`body`]: content types, gzip, batch splitting, size limits;
+//! - `ingest`: the two routes;
+//! - [`error`]: the error body every refusal uses.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+mod ingest;
+pub mod limit;
+mod metrics;
+mod null_log;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adpulse_config::GatewayConfig;
+use adpulse_domain::Limits;
+use adpulse_domain::ports::{Directory, EventLog};
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+pub use null_log::NullEventLog;
+
+use crate::auth::Auth;
+use crate::limit::Limiter;
+
+/// Everything a request needs, shared by all of them.
+pub struct Gateway<L, D> {
+    cfg: GatewayConfig,
+    limits: Limits,
+    log: L,
+    auth: Auth<D>,
+    limiter: Limiter,
+}
+
+impl<L: EventLog, D: Directory> Gateway<L, D> {
+    /// A gateway appending to `log` and resolving ownership through `directory`.
+    pub fn new(cfg: GatewayConfig, limits: Limits, log: L, directory: D) -> Result<Self, String> {
+        Ok(Self {
+            limiter: Limiter::new(&cfg)?,
+            auth: Auth::new(directory, Duration::from_secs(cfg.auth_cache_ttl_secs)),
+            cfg,
+            limits,
+            log,
+        })
+    }
+
+    /// The gateway's routes.
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/v1/events", post(ingest::one::<L, D>))
+            .route("/v1/events/batch", post(ingest::batch::<L, D>))
+            .route("/health/live", get(|| async { "ok" }))
+            .route("/health/ready", get(ready::<L, D>))
+            .layer(middleware::from_fn(observe))
+            .merge(adpulse_telemetry::metrics_router())
+            .with_state(self)
+    }
+}
+
+/// Serves the gateway on `listener` until `shutdown` resolves, then stops
+/// accepting, lets in-flight requests finish and flushes the event log.
+pub async fn serve<L: EventLog, D: Directory>(
+    gateway: Gateway<L, D>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let gw = Arc::new(gateway);
+    let sweeper = tokio::spawn({
+        let gw = Arc::clone(&gw);
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                gw.limiter.sweep();
+            }
+        }
+    });
+    tracing::info!(addr = %listener.local_addr()?, "gateway listening");
+    let app = Arc::clone(&gw).router();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    sweeper.abort();
+    let grace = Duration::from_secs(gw.cfg.shutdown_grace_secs);
+    if let Err(e) = gw.log.flush(grace).await {
+        tracing::warn!(error = %e, in_flight = gw.log.in_flight(), "event log not fully flushed at shutdown");
+    }
+    tracing::info!("gateway stopped");
+    Ok(())
+}
+
+/// `/health/ready`: 200 while the event log answers, else 503.
+async fn ready<L: EventLog, D: Directory>(State(gw): State<Arc<Gateway<L, D>>>) -> Response {
+    if gw.log.ready().await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        error::ApiError::unavailable("log_unavailable", "the event log does not answer")
+            .into_response()
+    }
+}
+
+/// Request metrics and a span per request (continuing the sender's trace).
+async fn observe(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let span = tracing::info_span!("request", method = %request.method(), route = %route);
+    adpulse_telemetry::adopt_remote_parent(&span, request.headers());
+    let started = Instant::now();
+    let response = tracing::Instrument::instrument(next.run(request), span).await;
+    metrics::request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
