@@ -57,6 +57,8 @@ impl From<sqlx::Error> for PgError {
 #[derive(Clone, Debug)]
 pub struct Database {
     pool: PgPool,
+    /// The private schema, when connected with [`Database::connect_in_schema`].
+    schema: Option<String>,
     /// Where the migrations ledger lives: `_sqlx_migrations`, qualified with
     /// the private schema when there is one (else an unqualified name would
     /// find `public`'s ledger through the search path).
@@ -108,7 +110,11 @@ impl Database {
             || "_sqlx_migrations".to_owned(),
             |s| format!("{s}._sqlx_migrations"),
         );
-        Ok(Self { pool, ledger })
+        Ok(Self {
+            pool,
+            ledger,
+            schema: schema.map(str::to_owned),
+        })
     }
 
     /// Applies every migration not yet applied; returns how many ran.
@@ -135,6 +141,20 @@ impl Database {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|(v,)| v).collect())
+    }
+
+    /// Drops the private schema and everything in it (tests clean up with
+    /// it); a no-op for a connection without one.
+    pub async fn drop_schema(&self) -> Result<(), PgError> {
+        if let Some(schema) = &self.schema {
+            // The name was checked to be a plain identifier on connect.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE"
+            )))
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
     }
 
     /// Round-trips a trivial query.

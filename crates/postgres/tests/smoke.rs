@@ -57,9 +57,6 @@ async fn migrations_apply_and_tables_answer() {
     .expect("hll answers");
     assert!((reach - 10_000.0).abs() < 500.0, "reach estimate {reach}");
 
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(db.pool())
-        .await
-        .expect("cleanup");
+    db.drop_schema().await.expect("cleanup");
     db.close().await;
 }

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::auth::AuthFailure;
-use crate::body::{self, Format};
+use crate::body;
 use crate::error::ApiError;
 use crate::limit::Decision;
 use crate::{Gateway, metrics};
@@ -50,8 +50,9 @@ pub async fn one<L: EventLog, D: Directory>(
     body: Body,
 ) -> Result<Response, ApiError> {
     let tenant = gw.authenticate(&headers, peer).await?;
-    let format = body::format(&headers, false)?;
-    debug_assert_eq!(format, Format::Json);
+    if let Err(e) = body::format(&headers, false) {
+        return Err(gw.refuse(b"", e, tenant).await);
+    }
     let bytes = gw.read_body(body, &headers, tenant).await?;
     let quota = gw.take_quota(tenant, 1)?;
     let now = Utc::now();
@@ -100,33 +101,42 @@ pub async fn batch<L: EventLog, D: Directory>(
     body: Body,
 ) -> Result<Response, ApiError> {
     let tenant = gw.authenticate(&headers, peer).await?;
-    let format = body::format(&headers, true)?;
+    let format = match body::format(&headers, true) {
+        Ok(f) => f,
+        Err(e) => return Err(gw.refuse(b"", e, tenant).await),
+    };
     let bytes = gw.read_body(body, &headers, tenant).await?;
     let now = Utc::now();
     let items = match body::split(&bytes, format) {
         Ok(items) => items,
-        Err(e) => {
-            gw.append_bad_rows(vec![gw.bad_row(&bytes, e.code, &[], Some(tenant), now)])
-                .await;
-            return Err(e);
-        }
+        Err(e) => return Err(gw.refuse(&bytes, e, tenant).await),
     };
+    let max = gw.cfg.max_batch_events;
     if items.is_empty() {
-        return Err(ApiError::new(
+        let e = ApiError::new(
             StatusCode::BAD_REQUEST,
             "empty_batch",
             "the batch holds no events",
-        ));
+        );
+        return Err(gw.refuse(&bytes, e, tenant).await);
     }
-    let max = gw.cfg.max_batch_events;
     if items.len() > max {
-        return Err(ApiError::new(
+        let e = ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_many_events",
             format!("the batch holds {} events, the limit is {max}", items.len()),
-        ));
+        );
+        return Err(gw.refuse(&bytes, e, tenant).await);
     }
-    let quota = gw.take_quota(tenant, u32::try_from(items.len()).unwrap_or(u32::MAX))?;
+    let quota = match gw.take_quota(tenant, u32::try_from(items.len()).unwrap_or(u32::MAX)) {
+        Ok(q) => q,
+        // More events than the burst can ever hold is bad input; 429 is not
+        // (the sender retries later), so it leaves no bad row.
+        Err(e) if e.status == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(gw.refuse(&bytes, e, tenant).await);
+        }
+        Err(e) => return Err(e),
+    };
     let trace = trace_header(&headers);
 
     let mut outcomes = Vec::with_capacity(items.len());
@@ -261,19 +271,23 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
         .await
         {
             Ok(b) => Ok(b),
-            Err(e) => {
-                metrics::rejected(e.code);
-                self.append_bad_rows(vec![self.bad_row(
-                    b"",
-                    e.code,
-                    &[],
-                    Some(tenant),
-                    Utc::now(),
-                )])
-                .await;
-                Err(e)
-            }
+            Err(e) => Err(self.refuse(b"", e, tenant).await),
         }
+    }
+
+    /// A whole body refused as bad input: counted, kept as one bad row (with
+    /// what was read of it), and answered with `e`.
+    async fn refuse(&self, raw: &[u8], e: ApiError, tenant: TenantId) -> ApiError {
+        metrics::rejected(e.code);
+        self.append_bad_rows(vec![self.bad_row(
+            raw,
+            e.code,
+            &[],
+            Some(tenant),
+            Utc::now(),
+        )])
+        .await;
+        e
     }
 
     fn take_quota(&self, tenant: TenantId, n: u32) -> Result<Decision, ApiError> {
