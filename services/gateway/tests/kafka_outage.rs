@@ -1,0 +1,172 @@
+//! Kafka stopped in the middle of a load: the gateway answers 503 (never 202,
+//! never hanging past the delivery timeout), serves again once Kafka is back
+//! without being restarted, and every event it acknowledged is in the topic.
+//!
+//! This test stops and starts the local stack's real Kafka broker, so it
+//! lives alone in its own test binary (cargo runs test binaries one after
+//! another, so no other test sees the outage).
+
+mod common;
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Harness, PARTITIONS, config, event};
+
+const DELIVERY_TIMEOUT_MS: u64 = 3_000;
+
+fn stack(action: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/local/stack");
+    let out = Command::new(script)
+        .args([action, "kafka"])
+        .output()
+        .expect("run deploy/local/stack");
+    assert!(
+        out.status.success(),
+        "deploy/local/stack {action} kafka failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Starts Kafka again even if the test fails half-way.
+struct RestartOnDrop;
+
+impl Drop for RestartOnDrop {
+    fn drop(&mut self) {
+        stack("up");
+    }
+}
+
+#[derive(Default)]
+struct Outcomes {
+    accepted: Vec<String>,
+    statuses: Vec<(u16, Duration, Instant)>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_outage_gets_503_and_loses_nothing_acknowledged() {
+    let mut cfg = config();
+    cfg.kafka.delivery_timeout_ms = DELIVERY_TIMEOUT_MS;
+    cfg.kafka.request_timeout_ms = 1_000;
+    let h = Arc::new(Harness::start(cfg).await);
+    let outcomes = Arc::new(Mutex::new(Outcomes::default()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    // The load: 4 senders, each one request at a time, until told to stop
+    // (or 3 minutes pass).
+    let mut senders = Vec::new();
+    for i in 0..4 {
+        let (h, outcomes, stop) = (Arc::clone(&h), Arc::clone(&outcomes), Arc::clone(&stop));
+        senders.push(tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(180);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
+                let e = event(h.a.campaigns[i % 3], "impression");
+                let started = Instant::now();
+                let r = h.send(&h.a, &e).await;
+                {
+                    let mut o = outcomes.lock().expect("lock");
+                    o.statuses
+                        .push((r.status, started.elapsed(), Instant::now()));
+                    if r.status == 202 {
+                        o.accepted
+                            .push(e["event_id"].as_str().expect("id").to_owned());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }));
+    }
+    let count = |status: u16, since: Instant| {
+        outcomes
+            .lock()
+            .expect("lock")
+            .statuses
+            .iter()
+            .filter(|(s, _, at)| *s == status && *at >= since)
+            .count()
+    };
+    let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    let t0 = Instant::now();
+    tokio::task::block_in_place(|| wait_for("20 accepted events", &|| count(202, t0) >= 20));
+
+    let guard = RestartOnDrop;
+    tokio::task::spawn_blocking(|| stack("stop"))
+        .await
+        .expect("stop kafka");
+    let down = Instant::now();
+    tokio::task::block_in_place(|| wait_for("10 answers of 503", &|| count(503, down) >= 10));
+    assert_eq!(
+        h.get("/health/ready").await.0,
+        503,
+        "not ready while Kafka is down"
+    );
+
+    tokio::task::spawn_blocking(|| stack("up"))
+        .await
+        .expect("start kafka");
+    std::mem::forget(guard);
+    let up = Instant::now();
+    tokio::task::block_in_place(|| {
+        wait_for("20 accepted events after the restart", &|| {
+            count(202, up) >= 20
+        })
+    });
+    assert_eq!(h.get("/health/ready").await.0, 200, "ready again");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in senders {
+        s.await.expect("sender");
+    }
+
+    let o = outcomes.lock().expect("lock");
+    let limit = Duration::from_millis(DELIVERY_TIMEOUT_MS) + Duration::from_secs(5);
+    for (status, took, _) in &o.statuses {
+        assert!(
+            *status == 202 || *status == 503,
+            "only 202 or 503 under an outage, got {status}"
+        );
+        assert!(
+            *took <= limit,
+            "an answer took {took:?}, past the delivery timeout"
+        );
+    }
+    let n503 = o.statuses.iter().filter(|(s, _, _)| *s == 503).count();
+    let accepted: HashSet<String> = o.accepted.iter().cloned().collect();
+    eprintln!(
+        "outage test: {} requests, {} accepted, {n503} answered 503",
+        o.statuses.len(),
+        accepted.len()
+    );
+    drop(o);
+
+    // Every acknowledged event is in the topic (503'd ones may be too: the
+    // sender would retry them and downstream counts each event_id once).
+    let consumer =
+        adpulse_kafka::Consumer::from_beginning(&h.kafka, &h.kafka.events_topic, PARTITIONS)
+            .expect("consumer");
+    let mut missing = accepted.clone();
+    while !missing.is_empty() {
+        let Some(r) = consumer
+            .recv(Duration::from_secs(30))
+            .await
+            .expect("consume")
+        else {
+            panic!("{} acknowledged events are not in the topic", missing.len());
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(r.payload.as_deref().expect("value")).expect("json");
+        missing.remove(v["event_id"].as_str().expect("id"));
+    }
+    match Arc::try_unwrap(h) {
+        Ok(h) => h.stop().await,
+        Err(_) => panic!("harness still shared"),
+    }
+}
