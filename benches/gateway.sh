@@ -51,7 +51,7 @@ measure() { # target port
     local hwm; hwm=$(awk '/VmHWM/{print $2}' "/proc/$server_pid/status")
     python3 -c 'import json,sys; m=json.loads(sys.argv[3]); h=json.loads(sys.argv[4]); print(json.dumps({"target":sys.argv[1],"batch":int(sys.argv[2]),"max":m,"half":h,"rss_kb":int(sys.argv[5])}))' \
       "$target" "$batch" "$max" "$half" "$hwm" >>"$results"
-    echo "  $target batch=$batch: $(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print(f"{m[\"events_per_sec\"]:.0f} events/s, p99 {m[\"p99_ms\"]} ms")' "$max")" >&2
+    echo "  $target batch=$batch: $(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print("%.0f events/s, p99 %s ms" % (m["events_per_sec"], m["p99_ms"]))' "$max")" >&2
   done
 }
 

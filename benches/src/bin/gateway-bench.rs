@@ -13,6 +13,11 @@ use adpulse_kafka::{Admin, KafkaEventLog};
 use adpulse_postgres::Database;
 use clap::Parser;
 
+/// The same allocator as the `adpulse` binary, so the benchmark measures
+/// what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// null or kafka.

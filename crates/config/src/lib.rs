@@ -137,7 +137,7 @@ impl Default for KafkaConfig {
             client_id: "adpulse".into(),
             delivery_timeout_ms: 5_000,
             request_timeout_ms: 3_000,
-            linger_ms: 5,
+            linger_ms: 1,
             compression: "lz4".into(),
         }
     }

@@ -11,6 +11,12 @@ use std::process::ExitCode;
 use adpulse_config::Config;
 use clap::{Parser, Subcommand};
 
+/// glibc's allocator fragments under the gateway's many short-lived, mixed
+/// size allocations across threads; mimalloc measured markedly faster there
+/// (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Real-time ad-campaign events.
 #[derive(Parser)]
 #[command(name = "adpulse", version, about)]

@@ -27,13 +27,20 @@ use crate::error::ApiError;
 use crate::limit::Decision;
 use crate::{Gateway, metrics};
 
+/// The reply to one accepted event.
+#[derive(Serialize)]
+struct Accepted {
+    status: &'static str,
+    event_id: String,
+}
+
 /// One event's outcome in a batch reply.
 #[derive(Serialize)]
 struct ItemResult<'a> {
     index: usize,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    event_id: Option<String>,
+    event_id: Option<adpulse_domain::EventId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,16 +63,24 @@ pub async fn one<L: EventLog, D: Directory>(
     let bytes = gw.read_body(body, &headers, tenant).await?;
     let quota = gw.take_quota(tenant, 1)?;
     let now = Utc::now();
-    let trace = trace_header(&headers);
     match gw.check(&bytes, tenant, now).await? {
         Ok(event) => {
             let event_id = event.event_id.to_string();
-            gw.append(vec![event_record(&event, tenant, now, trace.as_deref())], 1)
-                .await?;
+            gw.append(
+                vec![event_record(
+                    &event,
+                    &RecordHeaders::new(tenant, now, &headers),
+                )],
+                1,
+            )
+            .await?;
             metrics::accepted(1);
             let mut r = (
                 StatusCode::ACCEPTED,
-                Json(serde_json::json!({"status": "accepted", "event_id": event_id})),
+                Json(Accepted {
+                    status: "accepted",
+                    event_id,
+                }),
             )
                 .into_response();
             quota_headers(r.headers_mut(), quota);
@@ -137,7 +152,7 @@ pub async fn batch<L: EventLog, D: Directory>(
         }
         Err(e) => return Err(e),
     };
-    let trace = trace_header(&headers);
+    let common = RecordHeaders::new(tenant, now, &headers);
 
     let mut outcomes = Vec::with_capacity(items.len());
     let mut records = Vec::with_capacity(items.len());
@@ -145,7 +160,7 @@ pub async fn batch<L: EventLog, D: Directory>(
     for raw in &items {
         let outcome = gw.check(raw, tenant, now).await?;
         match &outcome {
-            Ok(event) => records.push(event_record(event, tenant, now, trace.as_deref())),
+            Ok(event) => records.push(event_record(event, &common)),
             Err(reason) => {
                 metrics::rejected(metrics::reason(reason.code()));
                 bad_rows.push(gw.bad_row(
@@ -181,7 +196,7 @@ pub async fn batch<L: EventLog, D: Directory>(
             Ok(e) => ItemResult {
                 index,
                 status: "accepted",
-                event_id: Some(e.event_id.to_string()),
+                event_id: Some(e.event_id),
                 code: None,
                 message: None,
                 errors: None,
@@ -412,23 +427,31 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
     }
 }
 
+/// Header values shared by every event of one request, formatted once.
+struct RecordHeaders {
+    tenant: Vec<u8>,
+    ingested_at: Vec<u8>,
+    trace: Option<Vec<u8>>,
+}
+
+impl RecordHeaders {
+    fn new(tenant: TenantId, now: DateTime<Utc>, headers: &HeaderMap) -> Self {
+        Self {
+            tenant: tenant.to_string().into_bytes(),
+            ingested_at: now.timestamp_millis().to_string().into_bytes(),
+            trace: trace_header(headers).map(String::into_bytes),
+        }
+    }
+}
+
 /// An accepted event as a log record: keyed by campaign, tenant and ingest
 /// time (and the trace, when there is one) in headers.
-fn event_record(
-    event: &Event,
-    tenant: TenantId,
-    now: DateTime<Utc>,
-    trace: Option<&str>,
-) -> LogRecord {
-    let mut headers = vec![
-        ("tenant_id", tenant.to_string().into_bytes()),
-        (
-            "ingested_at",
-            now.timestamp_millis().to_string().into_bytes(),
-        ),
-    ];
-    if let Some(t) = trace {
-        headers.push(("traceparent", t.as_bytes().to_vec()));
+fn event_record(event: &Event, common: &RecordHeaders) -> LogRecord {
+    let mut headers = Vec::with_capacity(3);
+    headers.push(("tenant_id", common.tenant.clone()));
+    headers.push(("ingested_at", common.ingested_at.clone()));
+    if let Some(t) = &common.trace {
+        headers.push(("traceparent", t.clone()));
     }
     LogRecord {
         stream: Stream::Events,

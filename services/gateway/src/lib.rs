@@ -123,14 +123,16 @@ async fn ready<L: EventLog, D: Directory>(State(gw): State<Arc<Gateway<L, D>>>) 
 
 /// Request metrics and a span per request (continuing the sender's trace).
 async fn observe(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let span = tracing::info_span!("request", method = %request.method(), route = %route);
+    let route = metrics::route_label(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+    );
+    let span = tracing::info_span!("request", method = %request.method(), route);
     adpulse_telemetry::adopt_remote_parent(&span, request.headers());
     let started = Instant::now();
     let response = tracing::Instrument::instrument(next.run(request), span).await;
-    metrics::request(&route, response.status().as_u16(), started.elapsed());
+    metrics::request(route, response.status().as_u16(), started.elapsed());
     response
 }

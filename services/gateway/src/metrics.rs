@@ -5,11 +5,49 @@ use std::time::Duration;
 use adpulse_domain::ErrorCode;
 
 /// `adpulse_gateway_requests_total{route,status}` and the request duration.
-pub fn request(route: &str, status: u16, took: Duration) {
-    metrics::counter!("adpulse_gateway_requests_total", "route" => route.to_owned(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("adpulse_gateway_request_duration_seconds", "route" => route.to_owned())
+/// Labels are static strings, so the hot path allocates nothing for them.
+pub fn request(route: &'static str, status: u16, took: Duration) {
+    metrics::counter!("adpulse_gateway_requests_total", "route" => route, "status" => status_label(status)).increment(1);
+    metrics::histogram!("adpulse_gateway_request_duration_seconds", "route" => route)
         .record(took.as_secs_f64());
+}
+
+/// The route label of a matched path: one of the gateway's routes, so label
+/// values stay a small fixed set.
+pub fn route_label(path: Option<&str>) -> &'static str {
+    match path {
+        Some("/v1/events") => "/v1/events",
+        Some("/v1/events/batch") => "/v1/events/batch",
+        Some("/health/live") => "/health/live",
+        Some("/health/ready") => "/health/ready",
+        Some("/metrics") => "/metrics",
+        Some(_) => "other",
+        None => "unmatched",
+    }
+}
+
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        202 => "202",
+        400 => "400",
+        401 => "401",
+        404 => "404",
+        405 => "405",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => match status / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            _ => "5xx",
+        },
+    }
 }
 
 /// `adpulse_gateway_events_total{outcome="accepted"}`.
