@@ -54,9 +54,18 @@ fn the_production_stack_is_all_there() {
     }
 }
 
+/// One-shot jobs (`restart: "no"`) run to completion; others wait for them
+/// with `service_completed_successfully` instead of a health check.
+fn is_job(svc: &Yaml) -> bool {
+    svc["restart"].as_str() == Some("no")
+}
+
 #[test]
 fn every_service_has_a_health_check() {
     for (name, svc) in services(&compose()) {
+        if is_job(&svc) {
+            continue;
+        }
         let test = &svc["healthcheck"]["test"];
         let ok = match test {
             Yaml::Array(a) => a.len() >= 2,
@@ -144,6 +153,48 @@ fn named_volumes_are_declared() {
             );
         }
     }
+}
+
+#[test]
+fn dependencies_exist_and_wait_properly() {
+    let all = services(&compose());
+    for (name, svc) in &all {
+        let Some(deps) = svc["depends_on"].as_hash() else {
+            continue;
+        };
+        for (dep, cond) in deps {
+            let dep = dep.as_str().expect("service name");
+            let target = all
+                .get(dep)
+                .unwrap_or_else(|| panic!("{name} depends on unknown service {dep}"));
+            let want = if is_job(target) {
+                "service_completed_successfully"
+            } else {
+                "service_healthy"
+            };
+            assert_eq!(cond["condition"].as_str(), Some(want), "{name} -> {dep}");
+        }
+    }
+}
+
+#[test]
+fn the_gateway_runs_replicated_behind_the_balancer() {
+    let all = services(&compose());
+    let gw = &all["gateway"];
+    assert!(
+        gw["deploy"]["replicas"].as_i64().unwrap_or(1) >= 2,
+        "two gateway replicas"
+    );
+    assert!(
+        gw["ports"].is_badvalue(),
+        "replicas publish no host port; the balancer does"
+    );
+    let conf = std::fs::read_to_string(root().join("deploy/docker/nginx/gateway.conf"))
+        .expect("balancer config");
+    assert!(
+        conf.contains("server gateway:8080"),
+        "the balancer forwards to the gateway service"
+    );
 }
 
 #[test]

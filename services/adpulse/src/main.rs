@@ -4,6 +4,7 @@
 mod admin;
 mod gateway;
 mod migrate;
+mod probe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,10 +41,24 @@ enum Command {
     Admin(admin::Admin),
     /// Check the configuration and print it (secrets redacted).
     Config,
+    /// Exit 0 if GET URL answers 2xx (for container health checks).
+    Probe {
+        /// An http:// URL.
+        url: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Probe { url } = &cli.command {
+        return match probe::run(url) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("adpulse probe: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -59,6 +74,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => run("migrate", &config, |c| migrate::run(c, args)),
         Command::Gateway => run("gateway", &config, gateway::run),
         Command::Admin(cmd) => run("admin", &config, |c| admin::run(c, cmd)),
+        Command::Probe { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -626,3 +626,60 @@ async fn health_and_metrics_are_served() {
     }
     h.stop().await;
 }
+
+/// An event log that holds each append until the test releases it, to
+/// catch a request in flight at shutdown without timing guesses.
+#[derive(Clone, Default)]
+struct HeldLog {
+    entered: std::sync::Arc<tokio::sync::Notify>,
+    release: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl EventLog for HeldLog {
+    async fn append(&self, records: Vec<LogRecord>) -> Vec<Result<(), PortError>> {
+        self.entered.notify_one();
+        self.release.notified().await;
+        records.iter().map(|_| Ok(())).collect()
+    }
+    async fn ready(&self) -> bool {
+        true
+    }
+    fn in_flight(&self) -> usize {
+        0
+    }
+    async fn flush(&self, _: Duration) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish_then_stops_accepting() {
+    let log = HeldLog::default();
+    let h = Harness::start_with(config(), log.clone()).await;
+    let (client, key, e) = (
+        h.client(),
+        h.a.key.clone(),
+        event(h.a.campaigns[0], "click"),
+    );
+    let in_flight = tokio::spawn(async move { client.send_with(&key, &e).await });
+    log.entered.notified().await; // the request is waiting on the log
+    let addr = h.url.trim_start_matches("http://").to_owned();
+    let stopping = tokio::spawn(h.stop());
+    // Shutdown has begun: new connections are refused while the request waits.
+    let mut refused = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        refused,
+        "no longer accepting connections once shutdown began"
+    );
+    log.release.notify_one();
+    let r = in_flight.await.expect("request task");
+    assert_eq!(r.status, 202, "the in-flight request completes: {}", r.body);
+    stopping.await.expect("clean stop");
+}

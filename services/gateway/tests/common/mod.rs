@@ -153,50 +153,25 @@ impl Harness {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Reply {
-        let mut req = axum::http::Request::post(format!("{}{path}", self.url));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = req.body(Full::new(body.into())).expect("request");
-        let resp = tokio::time::timeout(Duration::from_secs(30), self.client.request(req))
-            .await
-            .expect("the gateway answers within 30 s")
-            .expect("http");
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        self.client().post(path, headers, body).await
     }
 
-    /// GETs `path`; returns the status.
+    /// GETs `path`; returns the status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let req = axum::http::Request::get(format!("{}{path}", self.url))
-            .body(Full::new(Bytes::new()))
-            .expect("request");
-        let resp = self.client.request(req).await.expect("http");
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        self.client().get(path).await
+    }
+
+    /// A client of this gateway that does not borrow the harness.
+    pub fn client(&self) -> HttpClient {
+        HttpClient {
+            url: self.url.clone(),
+            client: self.client.clone(),
+        }
     }
 
     /// One JSON event as tenant `t` would send it.
     pub async fn send(&self, t: &Tenant, event: &Value) -> Reply {
-        let auth = format!("Bearer {}", t.key);
-        self.post(
-            "/v1/events",
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-            event.to_string(),
-        )
-        .await
+        self.client().send_with(&t.key, event).await
     }
 
     /// Reads records from `topic` until `want` arrived (or 30 s passed).
@@ -227,6 +202,68 @@ impl Harness {
         let _ = admin.delete_topic(&self.kafka.rejected_topic).await;
         self.db.drop_schema().await.expect("drop the test schema");
         self.db.close().await;
+    }
+}
+
+/// An HTTP client bound to one gateway.
+#[derive(Clone)]
+pub struct HttpClient {
+    url: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl HttpClient {
+    /// POSTs `body` to `path` with `headers`.
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let mut req = axum::http::Request::post(format!("{}{path}", self.url));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(body.into())).expect("request");
+        let resp = tokio::time::timeout(Duration::from_secs(30), self.client.request(req))
+            .await
+            .expect("the gateway answers within 30 s")
+            .expect("http");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// GETs `path`; returns the status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let req = axum::http::Request::get(format!("{}{path}", self.url))
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let resp = self.client.request(req).await.expect("http");
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// One JSON event sent with `key`.
+    pub async fn send_with(&self, key: &str, event: &Value) -> Reply {
+        let auth = format!("Bearer {key}");
+        self.post(
+            "/v1/events",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            event.to_string(),
+        )
+        .await
     }
 }
 

@@ -1,0 +1,12 @@
+# The adpulse binary (every role: gateway, migrate, admin, ...).
+FROM rust:1.95.0-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p adpulse \
+ && cp target/release/adpulse /usr/local/bin/adpulse
+
+FROM debian:12.8-slim
+RUN useradd --system --uid 10001 --no-create-home adpulse
+COPY --from=build /usr/local/bin/adpulse /usr/local/bin/adpulse
+USER adpulse
+ENTRYPOINT ["adpulse"]
