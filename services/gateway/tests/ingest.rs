@@ -32,6 +32,27 @@ async fn accepted_events_land_on_their_campaigns_partition_with_headers() {
     let auth = format!("Bearer {}", h.a.key);
     let mut sent: HashMap<String, String> = HashMap::new(); // event_id -> campaign
 
+    // A sender's trace context travels with its event.
+    let traced = event(h.a.campaigns[0], "impression");
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let r = h
+        .post(
+            "/v1/events",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("traceparent", traceparent),
+            ],
+            traced.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let traced_id = traced["event_id"].as_str().expect("id").to_owned();
+    sent.insert(
+        traced_id.clone(),
+        traced["campaign_id"].as_str().expect("c").into(),
+    );
+
     // 9 single events over 3 campaigns
     for i in 0..9 {
         let e = event(
@@ -122,6 +143,12 @@ async fn accepted_events_land_on_their_campaigns_partition_with_headers() {
             .parse()
             .expect("millis");
         assert!((chrono::Utc::now().timestamp_millis() - ingested).abs() < 600_000);
+        if id == traced_id {
+            assert_eq!(
+                headers.get("traceparent").map(Vec::as_slice),
+                Some(traceparent.as_bytes())
+            );
+        }
         seen += 1;
     }
     assert_eq!(seen, sent.len());
