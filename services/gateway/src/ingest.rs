@@ -101,7 +101,11 @@ pub async fn one<L: EventLog, D: Directory>(
                 ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            let mut e = ApiError::new(status, reason.code().as_str(), reason.to_string());
+            let message = match reason.errors.len() {
+                1 => reason.to_string(),
+                n => format!("the event has {n} problems; each is listed in errors"),
+            };
+            let mut e = ApiError::new(status, reason.code().as_str(), message);
             e.errors = reason.errors;
             Err(e)
         }
