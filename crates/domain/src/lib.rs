@@ -5,6 +5,7 @@
 //! vendor types. Every service and adapter speaks these types, so a rule
 //! about what an event may contain lives here exactly once.
 
+pub mod aggregate;
 pub mod error;
 pub mod event;
 pub mod ids;

@@ -3,6 +3,7 @@
 //! It opens pools with the configured timeouts and applies the migrations in
 //! `migrations/postgres/`, which are compiled into the binary.
 
+mod aggregates;
 mod directory;
 
 use std::str::FromStr;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use adpulse_config::PostgresConfig;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+pub use aggregates::{CampaignTotals, Claim, Commit};
 pub use directory::NewIngestKey;
 
 /// The migrations of `migrations/postgres/`, embedded at build time.

@@ -1,0 +1,224 @@
+//! The stream worker's side of Postgres: partition claims (fencing), batch
+//! commits (aggregate deltas and the next offset in one transaction) and
+//! the exact campaign totals live counters are written from.
+
+use adpulse_domain::CampaignId;
+use adpulse_domain::aggregate::AggregateBatch;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{Database, PgError};
+
+/// Ownership of one partition: where to resume, and the epoch that fences
+/// every previous owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// Consumer group.
+    pub group: String,
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// This owner's epoch; commits carry it.
+    pub epoch: i64,
+    /// The first offset not yet applied.
+    pub next_offset: i64,
+}
+
+/// What became of a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// Applied; the claim's `next_offset` moved on.
+    Applied,
+    /// Another owner claimed the partition since: nothing was applied, and
+    /// this owner must drop the partition.
+    Fenced,
+}
+
+/// Lifetime totals of one campaign, by event type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignTotals {
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// Impressions.
+    pub impressions: i64,
+    /// Clicks.
+    pub clicks: i64,
+    /// Conversions.
+    pub conversions: i64,
+    /// Sum of cost.
+    pub cost_micros: i64,
+    /// Sum of revenue.
+    pub revenue_micros: i64,
+}
+
+const UPSERT: &str = "
+WITH d AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+                         $7::bigint[], $8::bigint[], $9::bigint[])
+        WITH ORDINALITY AS t(campaign_id, tenant_id, grain, bucket_start, channel, event_type,
+                             events, cost_micros, revenue_micros, idx)
+), u AS (
+    SELECT idx, hll_add_agg(hll_hash_text(user_key)) AS users
+    FROM unnest($10::bigint[], $11::text[]) AS x(idx, user_key)
+    GROUP BY idx
+)
+INSERT INTO campaign_aggregates AS a
+    (campaign_id, tenant_id, grain, bucket_start, channel, event_type, events, cost_micros, revenue_micros, users)
+SELECT d.campaign_id, d.tenant_id, d.grain, d.bucket_start, d.channel, d.event_type,
+       d.events, d.cost_micros, d.revenue_micros, coalesce(u.users, hll_empty())
+FROM d LEFT JOIN u ON u.idx = d.idx
+ON CONFLICT (campaign_id, grain, bucket_start, channel, event_type) DO UPDATE SET
+    events = a.events + excluded.events,
+    cost_micros = a.cost_micros + excluded.cost_micros,
+    revenue_micros = a.revenue_micros + excluded.revenue_micros,
+    users = hll_union(a.users, excluded.users)";
+
+impl Database {
+    /// Takes ownership of a partition: bumps its epoch (fencing every earlier
+    /// owner) and returns where to resume.
+    pub async fn claim_partition(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Claim, PgError> {
+        let (epoch, next_offset): (i64, i64) = sqlx::query_as(
+            "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, owner_epoch)
+             VALUES ($1, $2, $3, 0, 1)
+             ON CONFLICT (consumer_group, topic, partition)
+             DO UPDATE SET owner_epoch = consumer_offsets.owner_epoch + 1, updated_at = now()
+             RETURNING owner_epoch, next_offset",
+        )
+        .bind(group)
+        .bind(topic)
+        .bind(partition)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(Claim {
+            group: group.to_owned(),
+            topic: topic.to_owned(),
+            partition,
+            epoch,
+            next_offset,
+        })
+    }
+
+    /// Applies `batch` and moves the partition to `next_offset`, in one
+    /// transaction that only succeeds if `claim` still owns the partition
+    /// and the partition is where the claim says.
+    pub async fn commit_batch(
+        &self,
+        claim: &mut Claim,
+        next_offset: i64,
+        batch: &AggregateBatch,
+    ) -> Result<Commit, PgError> {
+        let mut tx = self.pool().begin().await?;
+        let moved = sqlx::query(
+            "UPDATE consumer_offsets SET next_offset = $5, updated_at = now()
+             WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND owner_epoch = $4 AND next_offset = $6",
+        )
+        .bind(&claim.group)
+        .bind(&claim.topic)
+        .bind(claim.partition)
+        .bind(claim.epoch)
+        .bind(next_offset)
+        .bind(claim.next_offset)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Commit::Fenced);
+        }
+        if !batch.is_empty() {
+            let n = batch.rows().count();
+            let mut campaign = Vec::with_capacity(n);
+            let mut tenant = Vec::with_capacity(n);
+            let mut grain = Vec::with_capacity(n);
+            let mut bucket: Vec<DateTime<Utc>> = Vec::with_capacity(n);
+            let mut channel = Vec::with_capacity(n);
+            let mut kind = Vec::with_capacity(n);
+            let (mut events, mut cost, mut revenue) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let (mut user_idx, mut user_key): (Vec<i64>, Vec<&str>) = (Vec::new(), Vec::new());
+            for (i, (k, d)) in batch.rows().enumerate() {
+                campaign.push(*k.campaign_id.as_uuid());
+                tenant.push(*k.tenant_id.as_uuid());
+                grain.push(k.grain.as_str());
+                bucket.push(k.bucket_start);
+                channel.push(k.channel.as_str());
+                kind.push(k.event_type.as_str());
+                events.push(d.events);
+                cost.push(d.cost_micros);
+                revenue.push(d.revenue_micros);
+                // WITH ORDINALITY numbers rows from 1.
+                let idx = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+                for u in &d.users {
+                    user_idx.push(idx);
+                    user_key.push(u);
+                }
+            }
+            sqlx::query(UPSERT)
+                .bind(campaign)
+                .bind(tenant)
+                .bind(grain)
+                .bind(bucket)
+                .bind(channel)
+                .bind(kind)
+                .bind(events)
+                .bind(cost)
+                .bind(revenue)
+                .bind(user_idx)
+                .bind(user_key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        claim.next_offset = next_offset;
+        Ok(Commit::Applied)
+    }
+
+    /// Lifetime totals of `campaigns` (from the day grain), for live counters.
+    pub async fn campaign_totals(
+        &self,
+        campaigns: &[CampaignId],
+    ) -> Result<Vec<CampaignTotals>, PgError> {
+        let ids: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
+        let rows: Vec<(Uuid, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT campaign_id, event_type, sum(events)::bigint, sum(cost_micros)::bigint, sum(revenue_micros)::bigint
+             FROM campaign_aggregates WHERE grain = 'day' AND campaign_id = ANY($1)
+             GROUP BY campaign_id, event_type ORDER BY campaign_id",
+        )
+        .bind(ids)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<CampaignTotals> = Vec::new();
+        for (id, kind, events, cost, revenue) in rows {
+            let id = CampaignId::from_uuid(id);
+            if out.last().is_none_or(|t| t.campaign_id != id) {
+                out.push(CampaignTotals {
+                    campaign_id: id,
+                    impressions: 0,
+                    clicks: 0,
+                    conversions: 0,
+                    cost_micros: 0,
+                    revenue_micros: 0,
+                });
+            }
+            if let Some(t) = out.last_mut() {
+                match kind.as_str() {
+                    "impression" => t.impressions += events,
+                    "click" => t.clicks += events,
+                    "conversion" => t.conversions += events,
+                    _ => {}
+                }
+                t.cost_micros += cost;
+                t.revenue_micros += revenue;
+            }
+        }
+        Ok(out)
+    }
+}

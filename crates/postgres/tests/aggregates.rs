@@ -1,0 +1,95 @@
+//! The worker's Postgres operations against the real server: claims fence
+//! earlier owners, a commit applies deltas and the offset together, and
+//! unique users merge as sketches.
+
+use adpulse_config::{PostgresConfig, Secret};
+use adpulse_domain::aggregate::AggregateBatch;
+use adpulse_domain::{CampaignId, Event, TenantId};
+use adpulse_postgres::{Commit, Database};
+use adpulse_testkit::{Server, unique_name};
+
+fn event(campaign: CampaignId, kind: &str, user: &str, cost: i64) -> Event {
+    let json = serde_json::json!({
+        "event_id": uuid::Uuid::now_v7().to_string(), "type": kind, "campaign_id": campaign.to_string(),
+        "ad_id": "a", "channel": "search", "occurred_at": "2026-11-29T10:30:00Z",
+        "user": {"device_id": user}, "cost_micros": cost,
+    });
+    serde_json::from_value(json).expect("event")
+}
+
+#[tokio::test]
+async fn claims_fence_and_commits_apply_atomically() {
+    let cfg = PostgresConfig {
+        url: Secret::new(Server::Postgres.require()),
+        ..PostgresConfig::default()
+    };
+    let db = match Database::connect_in_schema(&cfg, &unique_name("agg")).await {
+        Ok(db) => db,
+        Err(e) => Server::Postgres.absent(&e.to_string()),
+    };
+    db.migrate().await.expect("migrate");
+    let tenant = TenantId::from_uuid(uuid::Uuid::new_v4());
+    let campaign = CampaignId::from_uuid(uuid::Uuid::new_v4());
+
+    let mut first = db.claim_partition("g", "t", 3).await.expect("claim");
+    assert_eq!((first.epoch, first.next_offset), (1, 0));
+
+    let mut batch = AggregateBatch::default();
+    for (i, user) in ["u1", "u2", "u1"].iter().enumerate() {
+        batch.add(
+            &event(campaign, "click", user, 100 * (i as i64 + 1)),
+            tenant,
+        );
+    }
+    batch.add(&event(campaign, "impression", "u3", 7), tenant);
+    assert_eq!(
+        db.commit_batch(&mut first, 4, &batch)
+            .await
+            .expect("commit"),
+        Commit::Applied
+    );
+    assert_eq!(first.next_offset, 4);
+
+    // A second owner takes over; the first is now a zombie.
+    let mut second = db.claim_partition("g", "t", 3).await.expect("claim");
+    assert_eq!((second.epoch, second.next_offset), (2, 4));
+    assert_eq!(
+        db.commit_batch(&mut first, 8, &batch)
+            .await
+            .expect("commit"),
+        Commit::Fenced,
+        "zombie fenced"
+    );
+    assert_eq!(first.next_offset, 4, "a fenced claim does not move");
+    let empty = AggregateBatch::default();
+    assert_eq!(
+        db.commit_batch(&mut second, 6, &empty)
+            .await
+            .expect("commit"),
+        Commit::Applied
+    );
+
+    let totals = db.campaign_totals(&[campaign]).await.expect("totals");
+    assert_eq!(totals.len(), 1);
+    let t = &totals[0];
+    assert_eq!(
+        (t.impressions, t.clicks, t.conversions),
+        (1, 3, 0),
+        "the zombie's batch did not apply"
+    );
+    assert_eq!(t.cost_micros, 100 + 200 + 300 + 7);
+
+    let (reach,): (f64,) = sqlx::query_as(
+        "SELECT hll_cardinality(hll_union_agg(users)) FROM campaign_aggregates WHERE grain = 'day' AND campaign_id = $1",
+    )
+    .bind(campaign.as_uuid())
+    .fetch_one(db.pool())
+    .await
+    .expect("reach");
+    assert_eq!(
+        reach.round() as i64,
+        3,
+        "u1, u2, u3 across types: a union, not a sum (which would be 4)"
+    );
+    db.drop_schema().await.expect("cleanup");
+}
