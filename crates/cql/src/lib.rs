@@ -5,6 +5,8 @@
 //! `migrations/cql/`, compiled into the binary and recorded per keyspace in a
 //! `schema_migrations` table, like the Postgres migrations.
 
+mod raw;
+
 use std::time::Duration;
 
 use adpulse_config::CqlConfig;
@@ -12,6 +14,8 @@ use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::{ExecutionError, NewSessionError};
+
+pub use raw::{RawEvent, RawEventWriter};
 
 /// The CQL migrations, in order: (version, description, statements).
 const MIGRATIONS: &[(i32, &str, &str)] = &[(

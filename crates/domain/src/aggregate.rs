@@ -138,6 +138,23 @@ impl AggregateBatch {
     }
 }
 
+/// Lifetime totals of one campaign, as live counters show them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignTotals {
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// Impressions.
+    pub impressions: i64,
+    /// Clicks.
+    pub clicks: i64,
+    /// Conversions.
+    pub conversions: i64,
+    /// Sum of cost.
+    pub cost_micros: i64,
+    /// Sum of revenue.
+    pub revenue_micros: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone as _;

@@ -1,10 +1,15 @@
-//! Reading records back, partition by partition.
+//! Reading records: an explicitly assigned reader (tests, tools) and a
+//! consumer-group member (the stream worker).
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use adpulse_config::KafkaConfig;
-use rdkafka::consumer::{Consumer as _, StreamConsumer};
-use rdkafka::message::{Headers as _, Message as _};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::message::{Headers as _, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::KafkaError;
@@ -22,6 +27,42 @@ pub struct Record {
     pub payload: Option<Vec<u8>>,
     /// Headers in order.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The record's timestamp (producer create time), in ms since the epoch.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl Record {
+    /// The value of header `name`, if present.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    fn from_message<M: Message>(msg: &M) -> Self {
+        let headers = msg
+            .headers()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key().map(<[u8]>::to_vec),
+            payload: msg.payload().map(<[u8]>::to_vec),
+            headers,
+            timestamp_ms: msg.timestamp().to_millis(),
+        }
+    }
 }
 
 /// A consumer with an explicit assignment (no group rebalancing, no offset
@@ -55,29 +96,93 @@ impl Consumer {
 
     /// The next record, or `None` if none arrives within `timeout`.
     pub async fn recv(&self, timeout: Duration) -> Result<Option<Record>, KafkaError> {
-        let msg = match tokio::time::timeout(timeout, self.inner.recv()).await {
-            Err(_) => return Ok(None),
-            Ok(m) => m?,
-        };
-        let headers = msg
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_owned(),
-                            h.value.map(<[u8]>::to_vec).unwrap_or_default(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Some(Record {
-            partition: msg.partition(),
-            offset: msg.offset(),
-            key: msg.key().map(<[u8]>::to_vec),
-            payload: msg.payload().map(<[u8]>::to_vec),
-            headers,
-        }))
+        match tokio::time::timeout(timeout, self.inner.recv()).await {
+            Err(_) => Ok(None),
+            Ok(m) => Ok(Some(Record::from_message(&m?))),
+        }
+    }
+}
+
+/// Notes which partitions a rebalance takes away, for the owner of the
+/// partition state to drop them.
+///
+/// `revoked` is written by librdkafka's rebalance callback (on the thread
+/// polling the consumer) and drained by the worker loop; the lock is held
+/// only to push or swap the list.
+#[derive(Default)]
+pub struct GroupContext {
+    revoked: Arc<Mutex<Vec<i32>>>,
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let mut revoked = self.revoked.lock().unwrap_or_else(PoisonError::into_inner);
+            revoked.extend(tpl.elements().iter().map(|e| e.partition()));
+        }
+    }
+}
+
+/// A member of a consumer group on one topic. Offsets committed to Kafka are
+/// only hints of where to start reading after a rebalance; the position that
+/// counts is the one the caller keeps with its results.
+pub struct GroupConsumer {
+    inner: StreamConsumer<GroupContext>,
+    topic: String,
+    revoked: Arc<Mutex<Vec<i32>>>,
+}
+
+impl GroupConsumer {
+    /// Joins `group` and subscribes to `topic`. Partitions without a
+    /// committed offset start from the earliest record.
+    pub fn new(cfg: &KafkaConfig, group: &str, topic: &str) -> Result<Self, KafkaError> {
+        let context = GroupContext::default();
+        let revoked = Arc::clone(&context.revoked);
+        let inner: StreamConsumer<GroupContext> = ClientConfig::new()
+            .set("bootstrap.servers", &cfg.brokers)
+            .set("client.id", &cfg.client_id)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .set("socket.timeout.ms", cfg.request_timeout_ms.to_string())
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            .create_with_context(context)?;
+        inner.subscribe(&[topic])?;
+        Ok(Self {
+            inner,
+            topic: topic.to_owned(),
+            revoked,
+        })
+    }
+
+    /// The next record, or `None` if none arrives within `timeout`.
+    pub async fn recv(&self, timeout: Duration) -> Result<Option<Record>, KafkaError> {
+        match tokio::time::timeout(timeout, self.inner.recv()).await {
+            Err(_) => Ok(None),
+            Ok(m) => Ok(Some(Record::from_message(&m?))),
+        }
+    }
+
+    /// Partitions taken away since the last call.
+    pub fn take_revoked(&self) -> Vec<i32> {
+        std::mem::take(&mut *self.revoked.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Records `offset` as where `partition` should be read from after a
+    /// rebalance (asynchronously; losing it only means reading more).
+    pub fn commit_hint(&self, partition: i32, offset: i64) -> Result<(), KafkaError> {
+        let mut tpl = TopicPartitionList::with_capacity(1);
+        tpl.add_partition_offset(&self.topic, partition, Offset::Offset(offset))?;
+        self.inner.commit(&tpl, CommitMode::Async)?;
+        Ok(())
+    }
+
+    /// Leaves the group (partitions go to the other members at once).
+    pub fn leave(&self) {
+        self.inner.unsubscribe();
     }
 }

@@ -13,7 +13,7 @@ pub mod partition;
 mod producer;
 
 pub use admin::Admin;
-pub use consumer::{Consumer, Record};
+pub use consumer::{Consumer, GroupConsumer, Record};
 pub use error::KafkaError;
 pub use event_log::KafkaEventLog;
 pub use producer::{Delivery, Producer};

@@ -3,7 +3,7 @@
 //! the exact campaign totals live counters are written from.
 
 use adpulse_domain::CampaignId;
-use adpulse_domain::aggregate::AggregateBatch;
+use adpulse_domain::aggregate::{AggregateBatch, CampaignTotals};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -33,23 +33,6 @@ pub enum Commit {
     /// Another owner claimed the partition since: nothing was applied, and
     /// this owner must drop the partition.
     Fenced,
-}
-
-/// Lifetime totals of one campaign, by event type.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CampaignTotals {
-    /// The campaign.
-    pub campaign_id: CampaignId,
-    /// Impressions.
-    pub impressions: i64,
-    /// Clicks.
-    pub clicks: i64,
-    /// Conversions.
-    pub conversions: i64,
-    /// Sum of cost.
-    pub cost_micros: i64,
-    /// Sum of revenue.
-    pub revenue_micros: i64,
 }
 
 const UPSERT: &str = "

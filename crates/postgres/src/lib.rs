@@ -12,7 +12,7 @@ use std::time::Duration;
 use adpulse_config::PostgresConfig;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-pub use aggregates::{CampaignTotals, Claim, Commit};
+pub use aggregates::{Claim, Commit};
 pub use directory::NewIngestKey;
 
 /// The migrations of `migrations/postgres/`, embedded at build time.

@@ -4,6 +4,8 @@
 //! configured timeouts, and every key under the configured prefix so several
 //! deployments (or tests) can share one server.
 
+mod live;
+
 use std::time::Duration;
 
 use adpulse_config::RedisConfig;
