@@ -41,6 +41,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// The ingestion gateway.
     pub gateway: GatewayConfig,
+    /// The stream worker.
+    pub worker: WorkerConfig,
 }
 
 /// A configuration that could not be read.
@@ -262,6 +264,43 @@ impl Default for GatewayConfig {
             unauthenticated_per_ip_per_sec: 20,
             rejected_payload_bytes: 4 * 1024,
             shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// The stream worker (`adpulse worker`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Address of `/health/*` and `/metrics`.
+    pub listen: String,
+    /// Kafka consumer group; workers in one group split the partitions.
+    pub group_id: String,
+    /// A partition's batch is flushed at this many events...
+    pub max_batch_events: usize,
+    /// ...or when its oldest event waited this long.
+    pub max_batch_wait_ms: u64,
+    /// How long an `event_id` is remembered to drop resends.
+    pub dedup_horizon_secs: u64,
+    /// How long live counters live after their last update.
+    pub live_ttl_secs: u64,
+    /// Raw-event writes in flight at once.
+    pub cql_concurrency: usize,
+    /// Longest wait between retries of a failing sink.
+    pub max_retry_backoff_ms: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8081".into(),
+            group_id: "adpulse-worker".into(),
+            max_batch_events: 5_000,
+            max_batch_wait_ms: 200,
+            dedup_horizon_secs: 600,
+            live_ttl_secs: 7 * 86_400,
+            cql_concurrency: 64,
+            max_retry_backoff_ms: 5_000,
         }
     }
 }

@@ -181,6 +181,16 @@ impl GroupConsumer {
         Ok(())
     }
 
+    /// The partition's end offset, asked of the broker (blocks up to
+    /// 500 ms: call it now and then, not per record). Lag is this minus the
+    /// next offset to apply.
+    pub fn high_watermark(&self, partition: i32) -> Option<i64> {
+        self.inner
+            .fetch_watermarks(&self.topic, partition, Duration::from_millis(500))
+            .ok()
+            .map(|(_, high)| high)
+    }
+
     /// Leaves the group (partitions go to the other members at once).
     pub fn leave(&self) {
         self.inner.unsubscribe();

@@ -1,0 +1,434 @@
+//! The stream worker: turns the event log into exact aggregates, the raw
+//! event archive and live counters.
+//!
+//! A member of a Kafka consumer group; partitions are processed
+//! independently. For each partition it owns, the worker
+//!
+//! 1. **claims** it in Postgres (bumping its epoch, which fences any previous
+//!    owner) and learns the next offset to apply;
+//! 2. reads from Kafka's committed offset (a hint kept at or before the
+//!    oldest event id still inside the dedup horizon), so records before the
+//!    next offset only **rebuild the dedup set**;
+//! 3. decodes, drops resends of an `event_id` already counted, refuses
+//!    events older than retention (to the rejected topic), and adds the rest
+//!    to a batch;
+//! 4. **flushes** a batch: raw rows to CQL (idempotent by key), then the
+//!    aggregate deltas and the new next offset in one fenced Postgres
+//!    transaction, then the touched campaigns' totals, read back from
+//!    Postgres, to Redis as absolute values guarded by a version that only
+//!    grows. A crash anywhere replays from the committed offset and
+//!    converges to the same state; nothing is counted twice.
+
+mod dedup;
+mod metrics;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use adpulse_config::Config;
+use adpulse_cql::{Cql, RawEvent, RawEventWriter};
+use adpulse_domain::aggregate::AggregateBatch;
+use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
+use adpulse_domain::{Event, TenantId};
+use adpulse_kafka::{GroupConsumer, KafkaEventLog, Record};
+use adpulse_postgres::{Claim, Commit, Database};
+use adpulse_redis::Redis;
+use chrono::{DateTime, Utc};
+
+use crate::dedup::Dedup;
+
+/// A worker that cannot start or had to stop.
+#[derive(Debug, thiserror::Error)]
+#[error("stream worker: {0}")]
+pub struct WorkerError(String);
+
+fn err(e: impl std::fmt::Display) -> WorkerError {
+    WorkerError(e.to_string())
+}
+
+/// What one owned partition holds between flushes.
+struct Part {
+    claim: Claim,
+    /// The offset after the last record consumed (≥ `claim.next_offset`).
+    next: i64,
+    batch: AggregateBatch,
+    raw: Vec<RawEvent>,
+    ingested_ms: Vec<i64>,
+    dedup: Dedup,
+    oldest: Option<Instant>,
+}
+
+/// The external systems the worker writes to.
+struct Sinks {
+    db: Database,
+    cql: Cql,
+    raw: RawEventWriter,
+    redis: Redis,
+    rejected: KafkaEventLog,
+}
+
+/// A running stream worker.
+pub struct Worker {
+    cfg: Config,
+    consumer: GroupConsumer,
+    sinks: Sinks,
+    parts: HashMap<i32, Part>,
+    backoff: Duration,
+}
+
+impl Worker {
+    /// Connects to everything the configuration names and joins the
+    /// consumer group.
+    pub async fn connect(cfg: Config) -> Result<Self, WorkerError> {
+        let db = Database::connect(&cfg.postgres).await.map_err(err)?;
+        let cql = Cql::connect(&cfg.cql).await.map_err(err)?;
+        let redis = Redis::connect(&cfg.redis).await.map_err(err)?;
+        Self::new(cfg, db, cql, redis).await
+    }
+
+    /// A worker on these connections (Kafka from `cfg`); joins the group.
+    pub async fn new(
+        cfg: Config,
+        db: Database,
+        cql: Cql,
+        redis: Redis,
+    ) -> Result<Self, WorkerError> {
+        let raw = cql.raw_event_writer().await.map_err(err)?;
+        let rejected = KafkaEventLog::new(&cfg.kafka).map_err(err)?;
+        let consumer =
+            GroupConsumer::new(&cfg.kafka, &cfg.worker.group_id, &cfg.kafka.events_topic)
+                .map_err(err)?;
+        Ok(Self {
+            cfg,
+            consumer,
+            sinks: Sinks {
+                db,
+                cql,
+                raw,
+                redis,
+                rejected,
+            },
+            parts: HashMap::new(),
+            backoff: Duration::ZERO,
+        })
+    }
+
+    /// Processes until `shutdown` resolves, then flushes what it holds and
+    /// leaves the group.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+        tokio::pin!(shutdown);
+        let poll = Duration::from_millis(self.cfg.worker.max_batch_wait_ms.clamp(10, 100));
+        let mut last_lag = Instant::now();
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                r = self.consumer.recv(poll) => match r {
+                    Ok(Some(record)) => self.on_record(record).await?,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "kafka consume failed"),
+                },
+            }
+            for p in self.consumer.take_revoked() {
+                // Best effort: the new owner's claim fences anything we
+                // could not commit in time, and it replays from there.
+                let _ = self.flush(p).await;
+                self.parts.remove(&p);
+                tracing::info!(partition = p, "partition revoked");
+            }
+            self.flush_due().await;
+            if last_lag.elapsed() >= Duration::from_secs(5) {
+                last_lag = Instant::now();
+                for (p, part) in &self.parts {
+                    if let Some(high) = self.consumer.high_watermark(*p) {
+                        metrics::lag(*p, (high - part.next).max(0));
+                    }
+                }
+            }
+        }
+        let owned: Vec<i32> = self.parts.keys().copied().collect();
+        for p in owned {
+            if let Err(e) = self.flush(p).await {
+                tracing::warn!(partition = p, error = %e, "could not flush at shutdown; the next owner replays it");
+            }
+        }
+        self.consumer.leave();
+        tracing::info!("stream worker stopped");
+        Ok(())
+    }
+
+    async fn on_record(&mut self, record: Record) -> Result<(), WorkerError> {
+        let p = record.partition;
+        if !self.parts.contains_key(&p) {
+            let claim = self.claim(p).await?;
+            tracing::info!(
+                partition = p,
+                epoch = claim.epoch,
+                next_offset = claim.next_offset,
+                "partition claimed"
+            );
+            let horizon = i64::try_from(self.cfg.worker.dedup_horizon_secs.saturating_mul(1000))
+                .unwrap_or(i64::MAX);
+            self.parts.insert(
+                p,
+                Part {
+                    next: claim.next_offset,
+                    claim,
+                    batch: AggregateBatch::default(),
+                    raw: Vec::new(),
+                    ingested_ms: Vec::new(),
+                    dedup: Dedup::new(horizon),
+                    oldest: None,
+                },
+            );
+        }
+        let Some(part) = self.parts.get_mut(&p) else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let ts_ms = record
+            .timestamp_ms
+            .unwrap_or_else(|| now.timestamp_millis());
+        let decoded = decode(&record);
+
+        if record.offset < part.claim.next_offset {
+            // Already applied: only rebuild the dedup set.
+            if let Ok((event, _, _)) = &decoded {
+                part.dedup.insert(event.event_id, ts_ms, record.offset);
+            }
+            return Ok(());
+        }
+        if record.offset < part.next {
+            return Ok(()); // delivered again after a reconnect; already in the batch
+        }
+        part.next = record.offset + 1;
+        part.oldest.get_or_insert_with(Instant::now);
+
+        let (event, tenant, ingested_at) = match decoded {
+            Ok(d) => d,
+            Err(reason) => {
+                metrics::rejected("undecodable");
+                let row = rejected_row(&record, reason, now);
+                reject(&self.sinks.rejected, row).await;
+                return Ok(());
+            }
+        };
+        if !part.dedup.insert(event.event_id, ts_ms, record.offset) {
+            metrics::duplicate();
+            return Ok(());
+        }
+        let retention = chrono::Duration::days(
+            i64::try_from(self.cfg.limits.retention_days).unwrap_or(i64::MAX / 86_400_000),
+        );
+        if event.occurred_at < now - retention {
+            metrics::rejected("too_old");
+            let row = rejected_row(&record, "too_old: older than the retention horizon", now);
+            reject(&self.sinks.rejected, row).await;
+            return Ok(());
+        }
+        part.batch.add(&event, tenant);
+        part.ingested_ms.push(ingested_at.timestamp_millis());
+        part.raw.push(RawEvent {
+            event,
+            tenant,
+            ingested_at,
+        });
+        if part.batch.events() >= self.cfg.worker.max_batch_events {
+            self.flush_with_retry(p).await;
+        }
+        Ok(())
+    }
+
+    async fn claim(&self, p: i32) -> Result<Claim, WorkerError> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self
+                .sinks
+                .db
+                .claim_partition(&self.cfg.worker.group_id, &self.cfg.kafka.events_topic, p)
+                .await
+            {
+                Ok(c) => return Ok(c),
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(partition = p, error = %e, "claim failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2)
+                        .min(Duration::from_millis(self.cfg.worker.max_retry_backoff_ms));
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+    }
+
+    /// Flushes partitions whose oldest unflushed event waited long enough.
+    async fn flush_due(&mut self) {
+        let wait = Duration::from_millis(self.cfg.worker.max_batch_wait_ms);
+        let due: Vec<i32> = self
+            .parts
+            .iter()
+            .filter(|(_, part)| part.oldest.is_some_and(|t| t.elapsed() >= wait))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in due {
+            self.flush_with_retry(p).await;
+        }
+    }
+
+    /// Flushes, and on a sink failure waits (backing off) and tries again,
+    /// holding the batch: consumption pauses while a sink is down.
+    async fn flush_with_retry(&mut self, p: i32) {
+        loop {
+            match self.flush(p).await {
+                Ok(()) => {
+                    self.backoff = Duration::ZERO;
+                    return;
+                }
+                Err(e) => {
+                    self.backoff = (self.backoff * 2)
+                        .max(Duration::from_millis(100))
+                        .min(Duration::from_millis(self.cfg.worker.max_retry_backoff_ms));
+                    tracing::warn!(partition = p, error = %e, retry_in_ms = self.backoff.as_millis() as u64, "flush failed");
+                    tokio::time::sleep(self.backoff).await;
+                }
+            }
+        }
+    }
+
+    async fn flush(&mut self, p: i32) -> Result<(), WorkerError> {
+        let Some(part) = self.parts.get_mut(&p) else {
+            return Ok(());
+        };
+        if part.next == part.claim.next_offset {
+            part.oldest = None;
+            return Ok(());
+        }
+        let s = &self.sinks;
+        let ttl = i32::try_from(self.cfg.limits.retention_days.saturating_mul(86_400))
+            .unwrap_or(i32::MAX);
+
+        let t = Instant::now();
+        let r = s
+            .cql
+            .write_raw_events(&s.raw, &part.raw, ttl, self.cfg.worker.cql_concurrency)
+            .await;
+        metrics::sink("cql", t.elapsed(), r.is_ok());
+        r.map_err(err)?;
+
+        let t = Instant::now();
+        let r =
+            s.db.commit_batch(&mut part.claim, part.next, &part.batch)
+                .await;
+        metrics::sink("postgres", t.elapsed(), r.is_ok());
+        match r.map_err(err)? {
+            Commit::Applied => {}
+            Commit::Fenced => {
+                metrics::fenced(p);
+                tracing::warn!(
+                    partition = p,
+                    epoch = part.claim.epoch,
+                    "fenced: another worker owns the partition"
+                );
+                self.parts.remove(&p);
+                return Ok(());
+            }
+        }
+        metrics::batch(part.batch.events());
+
+        // Live counters from the exact state just committed. A failure here
+        // loses nothing: the next batch of the campaign rewrites them.
+        let t = Instant::now();
+        let campaigns = part.batch.campaigns();
+        let version = (part.claim.epoch << 40) | part.claim.next_offset;
+        let ttl = Duration::from_secs(self.cfg.worker.live_ttl_secs);
+        let live = write_live(&s.db, &s.redis, &campaigns, version, ttl).await;
+        metrics::sink("redis", t.elapsed(), live.is_ok());
+        match live {
+            Ok(_) => {
+                let now_ms = Utc::now().timestamp_millis();
+                for ingested in &part.ingested_ms {
+                    metrics::freshness((now_ms - ingested) as f64 / 1000.0);
+                }
+            }
+            Err(e) => tracing::warn!(partition = p, error = %e, "live counters not updated"),
+        }
+
+        let hint = part
+            .dedup
+            .oldest_offset()
+            .unwrap_or(part.next)
+            .min(part.next);
+        if let Err(e) = self.consumer.commit_hint(p, hint) {
+            tracing::debug!(partition = p, error = %e, "offset hint not committed");
+        }
+        part.batch = AggregateBatch::default();
+        part.raw.clear();
+        part.ingested_ms.clear();
+        part.oldest = None;
+        Ok(())
+    }
+}
+
+/// Writes the exact totals of `campaigns` to the live counters.
+async fn write_live(
+    db: &Database,
+    redis: &Redis,
+    campaigns: &[adpulse_domain::CampaignId],
+    version: i64,
+    ttl: Duration,
+) -> Result<usize, WorkerError> {
+    let totals = db.campaign_totals(campaigns).await.map_err(err)?;
+    redis
+        .write_live(&totals, version, Utc::now().timestamp_millis(), ttl)
+        .await
+        .map_err(err)
+}
+
+/// The event, its tenant and ingest time from a record the gateway wrote.
+fn decode(record: &Record) -> Result<(Event, TenantId, DateTime<Utc>), &'static str> {
+    let payload = record.payload.as_deref().ok_or("undecodable: no value")?;
+    let event: Event = serde_json::from_slice(payload).map_err(|_| "undecodable: not an event")?;
+    let tenant = record
+        .header("tenant_id")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|s| s.parse::<uuid::Uuid>().ok())
+        .map(TenantId::from_uuid)
+        .ok_or("undecodable: no tenant_id header")?;
+    let ingested_at = record
+        .header("ingested_at")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now);
+    Ok((event, tenant, ingested_at))
+}
+
+fn rejected_row(record: &Record, reason: &str, now: DateTime<Utc>) -> LogRecord {
+    let payload = record.payload.as_deref().unwrap_or_default();
+    let cut = payload.len().min(4096);
+    let row = serde_json::json!({
+        "received_at": now,
+        "code": reason.split(':').next().unwrap_or(reason),
+        "message": reason,
+        "partition": record.partition,
+        "offset": record.offset,
+        "payload": String::from_utf8_lossy(&payload[..cut]),
+        "truncated": cut < payload.len(),
+    });
+    LogRecord {
+        stream: Stream::Rejected,
+        key: record
+            .header("tenant_id")
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default(),
+        payload: serde_json::to_vec(&row).unwrap_or_default(),
+        headers: Vec::new(),
+    }
+}
+
+async fn reject(log: &KafkaEventLog, row: LogRecord) {
+    for r in log.append(vec![row]).await {
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "rejected row not kept");
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The worker's metrics, named once. Exposed at `/metrics`.
+
+use std::time::Duration;
+
+/// Events applied to the sinks, per partition batch.
+pub fn batch(events: usize) {
+    metrics::histogram!("adpulse_worker_batch_events").record(events as f64);
+    metrics::counter!("adpulse_worker_events_total", "outcome" => "applied")
+        .increment(events as u64);
+}
+
+/// An event dropped as a resend of one already counted.
+pub fn duplicate() {
+    metrics::counter!("adpulse_worker_events_total", "outcome" => "duplicate").increment(1);
+}
+
+/// An event sent to the rejected topic (`reason`: too_old, undecodable).
+pub fn rejected(reason: &'static str) {
+    metrics::counter!("adpulse_worker_events_total", "outcome" => "rejected", "reason" => reason)
+        .increment(1);
+}
+
+/// How long one sink took for one batch.
+pub fn sink(name: &'static str, took: Duration, ok: bool) {
+    metrics::histogram!("adpulse_worker_sink_duration_seconds", "sink" => name, "result" => if ok { "ok" } else { "error" })
+        .record(took.as_secs_f64());
+}
+
+/// From the gateway accepting an event to its live counter being written.
+pub fn freshness(seconds: f64) {
+    metrics::histogram!("adpulse_worker_freshness_seconds").record(seconds);
+}
+
+/// A commit refused because another worker owns the partition now.
+pub fn fenced(partition: i32) {
+    metrics::counter!("adpulse_worker_fenced_total", "partition" => partition.to_string())
+        .increment(1);
+}
+
+/// Records behind the partition's end.
+pub fn lag(partition: i32, records: i64) {
+    metrics::gauge!("adpulse_worker_lag_records", "partition" => partition.to_string())
+        .set(records as f64);
+}
