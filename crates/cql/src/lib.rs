@@ -161,6 +161,14 @@ impl Cql {
         Ok(versions)
     }
 
+    /// Round-trips a query to the cluster.
+    pub async fn ping(&self) -> Result<(), CqlError> {
+        self.session
+            .query_unpaged("SELECT release_version FROM system.local", ())
+            .await?;
+        Ok(())
+    }
+
     /// Drops the keyspace and everything in it (tests clean up with it).
     pub async fn drop_keyspace(&self) -> Result<(), CqlError> {
         self.session

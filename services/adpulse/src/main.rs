@@ -5,6 +5,7 @@ mod admin;
 mod gateway;
 mod migrate;
 mod probe;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Migrate(migrate::Args),
     /// Run the ingestion gateway (HTTP → Kafka).
     Gateway,
+    /// Run a stream worker (Kafka → Postgres, CQL, Redis).
+    Worker,
     /// Create tenants, campaigns and ingest keys.
     #[command(subcommand)]
     Admin(admin::Admin),
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         }
         Command::Migrate(args) => run("migrate", &config, |c| migrate::run(c, args)),
         Command::Gateway => run("gateway", &config, gateway::run),
+        Command::Worker => run("worker", &config, worker::run),
         Command::Admin(cmd) => run("admin", &config, |c| admin::run(c, cmd)),
         Command::Probe { .. } => Ok(()),
     };

@@ -24,6 +24,7 @@ mod metrics;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adpulse_config::Config;
@@ -62,7 +63,7 @@ struct Part {
 /// The external systems the worker writes to.
 struct Sinks {
     db: Database,
-    cql: Cql,
+    cql: Arc<Cql>,
     raw: RawEventWriter,
     redis: Redis,
     rejected: KafkaEventLog,
@@ -104,7 +105,7 @@ impl Worker {
             consumer,
             sinks: Sinks {
                 db,
-                cql,
+                cql: Arc::new(cql),
                 raw,
                 redis,
                 rejected,
@@ -112,6 +113,16 @@ impl Worker {
             parts: HashMap::new(),
             backoff: Duration::ZERO,
         })
+    }
+
+    /// A handle answering whether the worker's dependencies respond.
+    pub fn health(&self) -> Health {
+        Health {
+            db: self.sinks.db.clone(),
+            cql: Arc::clone(&self.sinks.cql),
+            redis: self.sinks.redis.clone(),
+            kafka: self.sinks.rejected.clone(),
+        }
     }
 
     /// Processes until `shutdown` resolves, then flushes what it holds and
@@ -366,6 +377,75 @@ impl Worker {
         part.oldest = None;
         Ok(())
     }
+}
+
+/// Whether the worker's dependencies answer (for `/health/ready`).
+#[derive(Clone)]
+pub struct Health {
+    db: Database,
+    cql: Arc<Cql>,
+    redis: Redis,
+    kafka: KafkaEventLog,
+}
+
+impl Health {
+    /// True while Postgres, the CQL cluster, Redis and Kafka all answer.
+    pub async fn ready(&self) -> bool {
+        let (db, cql, redis, kafka) = tokio::join!(
+            self.db.ping(),
+            self.cql.ping(),
+            self.redis.ping(),
+            self.kafka.ready()
+        );
+        db.is_ok() && cql.is_ok() && redis.is_ok() && kafka
+    }
+
+    /// `/health/live`, `/health/ready` and `/metrics`.
+    pub fn router(self) -> axum::Router {
+        use axum::http::StatusCode;
+        use axum::routing::get;
+        axum::Router::new()
+            .route("/health/live", get(|| async { "ok" }))
+            .route(
+                "/health/ready",
+                get(
+                    |axum::extract::State(h): axum::extract::State<Self>| async move {
+                        if h.ready().await {
+                            (StatusCode::OK, "ready")
+                        } else {
+                            (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "a dependency does not answer",
+                            )
+                        }
+                    },
+                ),
+            )
+            .merge(adpulse_telemetry::metrics_router())
+            .with_state(self)
+    }
+}
+
+/// Runs `worker` and its health endpoints on `listener` until `shutdown`,
+/// then stops both (the worker flushes and leaves its group).
+pub async fn serve(
+    worker: Worker,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WorkerError> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    };
+    let http =
+        axum::serve(listener, worker.health().router()).with_graceful_shutdown(stop(rx.clone()));
+    let signal = async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    };
+    let (http, run, ()) = tokio::join!(http.into_future(), worker.run(stop(rx)), signal);
+    http.map_err(err)?;
+    run
 }
 
 /// Writes the exact totals of `campaigns` to the live counters.
