@@ -198,6 +198,12 @@ fn the_gateway_runs_replicated_behind_the_balancer() {
 }
 
 #[test]
+fn workers_run_replicated() {
+    let all = services(&compose());
+    assert!(all["worker"]["deploy"]["replicas"].as_i64().unwrap_or(1) >= 2, "two stream workers");
+}
+
+#[test]
 fn pinning_rule() {
     assert!(pinned("apache/kafka:4.4.0"));
     assert!(pinned("registry.example.com:5000/redis:7.4.2-bookworm"));
