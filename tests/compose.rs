@@ -200,7 +200,10 @@ fn the_gateway_runs_replicated_behind_the_balancer() {
 #[test]
 fn workers_run_replicated() {
     let all = services(&compose());
-    assert!(all["worker"]["deploy"]["replicas"].as_i64().unwrap_or(1) >= 2, "two stream workers");
+    assert!(
+        all["worker"]["deploy"]["replicas"].as_i64().unwrap_or(1) >= 2,
+        "two stream workers"
+    );
 }
 
 #[test]

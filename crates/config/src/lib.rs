@@ -179,6 +179,9 @@ impl Default for CqlConfig {
 pub struct PostgresConfig {
     /// Connection URL; holds the password, so it is a secret.
     pub url: Secret<String>,
+    /// A schema to keep adpulse's tables in (created if missing), first on
+    /// the search path; none uses the database's default (`public`).
+    pub schema: Option<String>,
     /// Pool size.
     pub max_connections: u32,
     /// How long to wait for a pooled connection.
@@ -191,6 +194,7 @@ impl Default for PostgresConfig {
     fn default() -> Self {
         Self {
             url: Secret::new("postgres://adpulse:adpulse@127.0.0.1:5432/adpulse".into()),
+            schema: None,
             max_connections: 10,
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: 10_000,

@@ -148,7 +148,9 @@ impl GroupConsumer {
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
             .set("socket.timeout.ms", cfg.request_timeout_ms.to_string())
-            .set("session.timeout.ms", "10000")
+            // The broker's minimum: a crashed member's partitions move on
+            // after 6 s.
+            .set("session.timeout.ms", "6000")
             .set("heartbeat.interval.ms", "1000")
             .create_with_context(context)?;
         inner.subscribe(&[topic])?;
@@ -189,6 +191,16 @@ impl GroupConsumer {
             .fetch_watermarks(&self.topic, partition, Duration::from_millis(500))
             .ok()
             .map(|(_, high)| high)
+    }
+
+    /// How many partitions the topic has (asks the broker; blocks up to 2 s).
+    pub fn partition_count(&self) -> Option<i32> {
+        let md = self
+            .inner
+            .fetch_metadata(Some(&self.topic), Duration::from_secs(2))
+            .ok()?;
+        let t = md.topics().iter().find(|t| t.name() == self.topic)?;
+        i32::try_from(t.partitions().len()).ok().filter(|n| *n > 0)
     }
 
     /// Leaves the group (partitions go to the other members at once).

@@ -164,6 +164,23 @@ impl Database {
         Ok(Commit::Applied)
     }
 
+    /// Campaigns with events in day buckets from `since` on.
+    pub async fn campaigns_active_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CampaignId>, PgError> {
+        let rows: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT DISTINCT campaign_id FROM campaign_aggregates WHERE grain = 'day' AND bucket_start >= $1",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id,)| CampaignId::from_uuid(id))
+            .collect())
+    }
+
     /// Lifetime totals of `campaigns` (from the day grain), for live counters.
     pub async fn campaign_totals(
         &self,

@@ -68,9 +68,13 @@ pub struct Database {
 }
 
 impl Database {
-    /// Connects with the configured pool size and timeouts.
+    /// Connects with the configured pool size and timeouts (in the
+    /// configured schema, if any).
     pub async fn connect(cfg: &PostgresConfig) -> Result<Self, PgError> {
-        Self::connect_with(cfg, None).await
+        match &cfg.schema {
+            Some(schema) => Self::connect_in_schema(cfg, schema).await,
+            None => Self::connect_with(cfg, None).await,
+        }
     }
 
     /// Connects with `schema` first on the search path (then `public`, where

@@ -178,6 +178,7 @@ impl Worker {
                 next_offset = claim.next_offset,
                 "partition claimed"
             );
+            self.repair_live(p, &claim).await;
             let horizon = i64::try_from(self.cfg.worker.dedup_horizon_secs.saturating_mul(1000))
                 .unwrap_or(i64::MAX);
             self.parts.insert(
@@ -248,6 +249,40 @@ impl Worker {
             self.flush_with_retry(p).await;
         }
         Ok(())
+    }
+
+    /// Rewrites the live counters of this partition's recent campaigns from
+    /// the committed state: the previous owner may have died between its
+    /// Postgres commit and its Redis write. Best effort (logged on failure):
+    /// the next batch of each campaign rewrites its counters anyway.
+    async fn repair_live(&self, p: i32, claim: &Claim) {
+        let Some(partitions) = self.consumer.partition_count() else {
+            return;
+        };
+        let ttl = Duration::from_secs(self.cfg.worker.live_ttl_secs);
+        let since =
+            Utc::now() - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(7));
+        let repaired = async {
+            let campaigns: Vec<_> = self
+                .sinks
+                .db
+                .campaigns_active_since(since)
+                .await
+                .map_err(err)?
+                .into_iter()
+                .filter(|c| {
+                    adpulse_kafka::partition::partition_for(c.to_string().as_bytes(), partitions)
+                        == p
+                })
+                .collect();
+            let version = (claim.epoch << 40) | claim.next_offset;
+            write_live(&self.sinks.db, &self.sinks.redis, &campaigns, version, ttl).await
+        }
+        .await;
+        match repaired {
+            Ok(n) => tracing::debug!(partition = p, campaigns = n, "live counters repaired"),
+            Err(e) => tracing::warn!(partition = p, error = %e, "live counters not repaired"),
+        }
     }
 
     async fn claim(&self, p: i32) -> Result<Claim, WorkerError> {

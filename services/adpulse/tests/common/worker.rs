@@ -1,6 +1,9 @@
-//! The worker against real Kafka, Cassandra, Postgres and Redis: what it
-//! writes equals a reference computed from the events sent, resends count
-//! once, and a restarted worker (dedup rebuilt from Kafka) stays exact.
+//! A stream-worker test environment on the local stack: its own topics,
+//! Postgres schema, CQL keyspace, Redis prefix and consumer group; a
+//! producer of random events; a reference of what the sinks must hold; and
+//! the checks that compare them.
+
+#![allow(dead_code, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -8,26 +11,26 @@ use std::time::{Duration, Instant};
 use adpulse_config::{Config, Secret};
 use adpulse_cql::Cql;
 use adpulse_domain::CampaignId;
-use adpulse_kafka::{Admin, Consumer, Producer};
+use adpulse_kafka::{Admin, Producer};
 use adpulse_postgres::Database;
 use adpulse_redis::Redis;
 use adpulse_testkit::{Server, unique_name};
 use adpulse_worker::Worker;
 use serde_json::{Value, json};
 
-const PARTITIONS: i32 = 4;
+pub const PARTITIONS: i32 = 4;
 
-struct Env {
-    cfg: Config,
-    db: Database,
-    cql: Cql,
-    redis: Redis,
-    tenant: uuid::Uuid,
-    campaigns: Vec<CampaignId>,
-    producer: Producer,
+pub struct Env {
+    pub cfg: Config,
+    pub db: Database,
+    pub cql: Cql,
+    pub redis: Redis,
+    pub tenant: uuid::Uuid,
+    pub campaigns: Vec<CampaignId>,
+    pub producer: Producer,
 }
 
-async fn env() -> Env {
+pub async fn env() -> Env {
     // Worker warnings (sink failures and retries) in the test output.
     let logs = adpulse_config::TelemetryConfig {
         log_filter: "warn,adpulse_worker=info".into(),
@@ -42,6 +45,7 @@ async fn env() -> Env {
     cfg.kafka.rejected_topic = format!("{base}.rejected");
     cfg.kafka.client_id = unique_name("wk");
     cfg.postgres.url = Secret::new(Server::Postgres.require());
+    cfg.postgres.schema = Some(unique_name("wk"));
     cfg.cql.nodes = vec![Server::Cql.require()];
     cfg.cql.keyspace = unique_name("wk");
     cfg.redis.url = Secret::new(Server::Redis.require());
@@ -61,7 +65,7 @@ async fn env() -> Env {
         .ensure_topic(&cfg.kafka.rejected_topic, 1, 1)
         .await
         .expect("topic");
-    let db = Database::connect_in_schema(&cfg.postgres, &unique_name("wk"))
+    let db = Database::connect(&cfg.postgres)
         .await
         .unwrap_or_else(|e| Server::Postgres.absent(&e.to_string()));
     db.migrate().await.expect("migrate");
@@ -91,12 +95,12 @@ type Expected = (i64, i64, i64, i64, i64, BTreeSet<String>);
 
 /// The reference: what the sinks must hold, from the distinct events sent.
 #[derive(Default)]
-struct Reference {
-    events: BTreeMap<String, Value>,
+pub struct Reference {
+    pub events: BTreeMap<String, Value>,
 }
 
 impl Reference {
-    fn per_campaign(&self) -> BTreeMap<String, Expected> {
+    pub fn per_campaign(&self) -> BTreeMap<String, Expected> {
         let mut out: BTreeMap<String, Expected> = BTreeMap::new();
         for e in self.events.values() {
             let t = out
@@ -116,7 +120,7 @@ impl Reference {
 }
 
 impl Env {
-    fn event(&self, rng: &mut fastrand::Rng) -> Value {
+    pub fn event(&self, rng: &mut fastrand::Rng) -> Value {
         let kinds = [
             "impression",
             "impression",
@@ -142,7 +146,7 @@ impl Env {
         })
     }
 
-    async fn send(&self, e: &Value) {
+    pub async fn send(&self, e: &Value) {
         let tenant = self.tenant.to_string();
         let now = chrono::Utc::now().timestamp_millis().to_string();
         self.producer
@@ -159,7 +163,7 @@ impl Env {
             .expect("produce");
     }
 
-    async fn applied_offsets(&self) -> i64 {
+    pub async fn applied_offsets(&self) -> i64 {
         let (n,): (Option<i64>,) = sqlx::query_as(
             "SELECT sum(next_offset)::bigint FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
         )
@@ -171,8 +175,8 @@ impl Env {
         n.unwrap_or(0)
     }
 
-    /// Runs a worker until it has applied `records` records, then stops it.
-    async fn run_worker_until(&self, records: i64) {
+    /// Runs an in-process worker until it has applied `records` records, then stops it.
+    pub async fn run_worker_until(&self, records: i64) {
         let worker = Worker::new(
             self.cfg.clone(),
             self.db.clone(),
@@ -198,7 +202,7 @@ impl Env {
         task.await.expect("join").expect("worker ran");
     }
 
-    async fn check(&self, reference: &Reference) {
+    pub async fn check(&self, reference: &Reference) {
         let want = reference.per_campaign();
         // Postgres: every grain sums to the distinct events.
         for grain in ["minute", "hour", "day"] {
@@ -293,7 +297,7 @@ impl Env {
         assert_eq!(stored, sent, "raw rows are exactly the distinct events");
     }
 
-    async fn cleanup(self) {
+    pub async fn cleanup(self) {
         let admin = Admin::new(&self.cfg.kafka).expect("admin");
         let _ = admin.delete_topic(&self.cfg.kafka.events_topic).await;
         let _ = admin.delete_topic(&self.cfg.kafka.rejected_topic).await;
@@ -301,82 +305,4 @@ impl Env {
         let _ = self.redis.delete_prefix().await;
         self.db.drop_schema().await.expect("drop schema");
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn aggregates_match_the_reference_and_resends_count_once_across_restarts() {
-    let env = env().await;
-    let mut rng = fastrand::Rng::with_seed(7);
-    let mut reference = Reference::default();
-    let mut records = 0i64;
-
-    // Round 1: 1,200 distinct events, 10% of them sent twice, plus a record
-    // that is no event and one older than retention.
-    let mut sent = Vec::new();
-    for _ in 0..1_200 {
-        let e = env.event(&mut rng);
-        env.send(&e).await;
-        records += 1;
-        if rng.u32(0..10) == 0 {
-            env.send(&e).await;
-            records += 1;
-        }
-        reference
-            .events
-            .insert(e["event_id"].as_str().expect("id").to_owned(), e.clone());
-        sent.push(e);
-    }
-    let mut old = env.event(&mut rng);
-    old["occurred_at"] = json!((chrono::Utc::now() - chrono::Duration::days(40)).to_rfc3339());
-    env.send(&old).await;
-    records += 1;
-    env.producer
-        .send(
-            &env.cfg.kafka.events_topic,
-            env.campaigns[0].to_string().as_bytes(),
-            b"not json",
-            &[],
-        )
-        .await
-        .expect("produce");
-    records += 1;
-
-    env.run_worker_until(records).await;
-    env.check(&reference).await;
-
-    // Round 2, a new worker process: more events, and resends of round-1
-    // events (inside the dedup horizon, so the rebuilt set must catch them).
-    for _ in 0..300 {
-        let e = env.event(&mut rng);
-        env.send(&e).await;
-        records += 1;
-        reference
-            .events
-            .insert(e["event_id"].as_str().expect("id").to_owned(), e);
-    }
-    for e in sent.iter().take(100) {
-        env.send(e).await;
-        records += 1;
-    }
-    env.run_worker_until(records).await;
-    env.check(&reference).await;
-
-    // The refused records are on the rejected topic with their reasons.
-    let consumer = Consumer::from_beginning(&env.cfg.kafka, &env.cfg.kafka.rejected_topic, 1)
-        .expect("consumer");
-    let mut codes = BTreeSet::new();
-    while codes.len() < 2 {
-        let r = consumer
-            .recv(Duration::from_secs(30))
-            .await
-            .expect("consume")
-            .expect("a rejected row");
-        let v: Value = serde_json::from_slice(r.payload.as_deref().expect("value")).expect("json");
-        codes.insert(v["code"].as_str().expect("code").to_owned());
-    }
-    assert_eq!(
-        codes,
-        BTreeSet::from(["too_old".to_owned(), "undecodable".to_owned()])
-    );
-    env.cleanup().await;
 }

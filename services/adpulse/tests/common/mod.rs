@@ -1,0 +1,3 @@
+//! Shared test support for the `adpulse` binary's tests.
+
+pub mod worker;
