@@ -7,7 +7,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use adpulse_cql::RawEvent;
+use adpulse_domain::aggregate::AggregateBatch;
+use adpulse_domain::{CampaignId, Event, TenantId};
 use adpulse_kafka::Consumer;
+use adpulse_kafka::partition::partition_for;
+use adpulse_postgres::Commit;
 use common::worker::{Reference, env};
 use serde_json::{Value, json};
 
@@ -66,6 +71,65 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
         env.send(e).await;
         records += 1;
     }
+    env.run_worker_until(records).await;
+    env.check(&reference).await;
+
+    // Round 3: a worker that died after its Postgres commit and before its
+    // Redis write. Simulated: one more event committed to Postgres (and CQL)
+    // for campaign `stale` without touching Redis. The next owner of that
+    // partition must repair the counters, though `stale` gets no new event
+    // (only `busy`, on the same partition, does).
+    let partition_of =
+        |c: &CampaignId| partition_for(c.to_string().as_bytes(), common::worker::PARTITIONS);
+    let (busy, stale) = env
+        .campaigns
+        .iter()
+        .flat_map(|a| env.campaigns.iter().map(move |b| (*a, *b)))
+        .find(|(a, b)| a != b && partition_of(a) == partition_of(b))
+        .expect("two campaigns share a partition");
+    let mut lost = env.event(&mut rng);
+    lost["campaign_id"] = json!(stale.to_string());
+    let event: Event = serde_json::from_value(lost.clone()).expect("event");
+    let tenant = TenantId::from_uuid(env.tenant);
+    let mut claim = env
+        .db
+        .claim_partition(
+            &env.cfg.worker.group_id,
+            &env.cfg.kafka.events_topic,
+            partition_of(&stale),
+        )
+        .await
+        .expect("claim");
+    let mut batch = AggregateBatch::default();
+    batch.add(&event, tenant);
+    let next = claim.next_offset;
+    assert_eq!(
+        env.db
+            .commit_batch(&mut claim, next, &batch)
+            .await
+            .expect("commit"),
+        Commit::Applied
+    );
+    let writer = env.cql.raw_event_writer().await.expect("writer");
+    let raw = RawEvent {
+        event,
+        tenant,
+        ingested_at: chrono::Utc::now(),
+    };
+    env.cql
+        .write_raw_events(&writer, &[raw], 3600, 1)
+        .await
+        .expect("raw row");
+    reference
+        .events
+        .insert(lost["event_id"].as_str().expect("id").to_owned(), lost);
+    let mut nudge = env.event(&mut rng);
+    nudge["campaign_id"] = json!(busy.to_string());
+    env.send(&nudge).await;
+    records += 1;
+    reference
+        .events
+        .insert(nudge["event_id"].as_str().expect("id").to_owned(), nudge);
     env.run_worker_until(records).await;
     env.check(&reference).await;
 
