@@ -75,6 +75,22 @@ impl Server {
         addr
     }
 
+    /// Runs `deploy/local/stack ACTION` for this server (`stop` or `up`),
+    /// for tests that take a real server away and bring it back.
+    pub fn stack(self, action: &str) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/local/stack");
+        let out = std::process::Command::new(script)
+            .args([action, self.stack_name()])
+            .output()
+            .expect("run deploy/local/stack");
+        assert!(
+            out.status.success(),
+            "deploy/local/stack {action} {} failed:\n{}",
+            self.stack_name(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Fails the test, saying the server is unusable and how to start it.
     pub fn absent(self, why: &str) -> ! {
         panic!(

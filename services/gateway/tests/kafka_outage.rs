@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,16 +17,7 @@ use common::{Harness, PARTITIONS, config, event};
 const DELIVERY_TIMEOUT_MS: u64 = 3_000;
 
 fn stack(action: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/local/stack");
-    let out = Command::new(script)
-        .args([action, "kafka"])
-        .output()
-        .expect("run deploy/local/stack");
-    assert!(
-        out.status.success(),
-        "deploy/local/stack {action} kafka failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    adpulse_testkit::Server::Kafka.stack(action);
 }
 
 /// Starts Kafka again even if the test fails half-way.

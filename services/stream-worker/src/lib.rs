@@ -22,7 +22,7 @@
 mod dedup;
 mod metrics;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ use adpulse_config::Config;
 use adpulse_cql::{Cql, RawEvent, RawEventWriter};
 use adpulse_domain::aggregate::AggregateBatch;
 use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
-use adpulse_domain::{Event, TenantId};
+use adpulse_domain::{CampaignId, Event, TenantId};
 use adpulse_kafka::{GroupConsumer, KafkaEventLog, Record};
 use adpulse_postgres::{Claim, Commit, Database};
 use adpulse_redis::Redis;
@@ -58,6 +58,9 @@ struct Part {
     ingested_ms: Vec<i64>,
     dedup: Dedup,
     oldest: Option<Instant>,
+    /// Campaigns whose live counters could not be written since their last
+    /// commit (Redis down); retried until written.
+    stale_live: BTreeSet<CampaignId>,
 }
 
 /// The external systems the worker writes to.
@@ -130,7 +133,8 @@ impl Worker {
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
         tokio::pin!(shutdown);
         let poll = Duration::from_millis(self.cfg.worker.max_batch_wait_ms.clamp(10, 100));
-        let mut last_lag = Instant::now();
+        // Once a second: retry stale live counters; every fifth: lag.
+        let (mut last_tick, mut ticks) = (Instant::now(), 0u32);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
@@ -148,8 +152,17 @@ impl Worker {
                 tracing::info!(partition = p, "partition revoked");
             }
             self.flush_due().await;
-            if last_lag.elapsed() >= Duration::from_secs(5) {
-                last_lag = Instant::now();
+            if last_tick.elapsed() >= Duration::from_secs(1) {
+                last_tick = Instant::now();
+                ticks += 1;
+                for part in self.parts.values_mut() {
+                    if !part.stale_live.is_empty() {
+                        write_stale_live(&self.sinks, part, self.cfg.worker.live_ttl_secs).await;
+                    }
+                }
+            }
+            if ticks >= 5 {
+                ticks = 0;
                 for (p, part) in &self.parts {
                     if let Some(high) = self.consumer.high_watermark(*p) {
                         metrics::lag(*p, (high - part.next).max(0));
@@ -191,6 +204,7 @@ impl Worker {
                     ingested_ms: Vec::new(),
                     dedup: Dedup::new(horizon),
                     oldest: None,
+                    stale_live: BTreeSet::new(),
                 },
             );
         }
@@ -381,21 +395,14 @@ impl Worker {
         metrics::batch(part.batch.events());
 
         // Live counters from the exact state just committed. A failure here
-        // loses nothing: the next batch of the campaign rewrites them.
-        let t = Instant::now();
-        let campaigns = part.batch.campaigns();
-        let version = (part.claim.epoch << 40) | part.claim.next_offset;
-        let ttl = Duration::from_secs(self.cfg.worker.live_ttl_secs);
-        let live = write_live(&s.db, &s.redis, &campaigns, version, ttl).await;
-        metrics::sink("redis", t.elapsed(), live.is_ok());
-        match live {
-            Ok(_) => {
-                let now_ms = Utc::now().timestamp_millis();
-                for ingested in &part.ingested_ms {
-                    metrics::freshness((now_ms - ingested) as f64 / 1000.0);
-                }
+        // loses nothing: the campaigns are remembered and rewritten (with
+        // the then-current totals) once Redis answers again.
+        part.stale_live.extend(part.batch.campaigns());
+        if write_stale_live(s, part, self.cfg.worker.live_ttl_secs).await {
+            let now_ms = Utc::now().timestamp_millis();
+            for ingested in &part.ingested_ms {
+                metrics::freshness((now_ms - ingested) as f64 / 1000.0);
             }
-            Err(e) => tracing::warn!(partition = p, error = %e, "live counters not updated"),
         }
 
         let hint = part
@@ -483,11 +490,38 @@ pub async fn serve(
     run
 }
 
+/// Writes the live counters of `part`'s stale campaigns from the committed
+/// state; true if all were written (the set is then empty).
+async fn write_stale_live(s: &Sinks, part: &mut Part, ttl_secs: u64) -> bool {
+    let t = Instant::now();
+    let campaigns: Vec<CampaignId> = part.stale_live.iter().copied().collect();
+    let version = (part.claim.epoch << 40) | part.claim.next_offset;
+    let live = write_live(
+        &s.db,
+        &s.redis,
+        &campaigns,
+        version,
+        Duration::from_secs(ttl_secs),
+    )
+    .await;
+    metrics::sink("redis", t.elapsed(), live.is_ok());
+    match live {
+        Ok(_) => {
+            part.stale_live.clear();
+            true
+        }
+        Err(e) => {
+            tracing::warn!(partition = part.claim.partition, campaigns = campaigns.len(), error = %e, "live counters not updated; will retry");
+            false
+        }
+    }
+}
+
 /// Writes the exact totals of `campaigns` to the live counters.
 async fn write_live(
     db: &Database,
     redis: &Redis,
-    campaigns: &[adpulse_domain::CampaignId],
+    campaigns: &[CampaignId],
     version: i64,
     ttl: Duration,
 ) -> Result<usize, WorkerError> {
