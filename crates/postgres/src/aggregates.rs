@@ -164,6 +164,18 @@ impl Database {
         Ok(Commit::Applied)
     }
 
+    /// Records applied so far over all partitions of `topic` for `group`.
+    pub async fn applied_offsets(&self, group: &str, topic: &str) -> Result<i64, PgError> {
+        let (n,): (Option<i64>,) = sqlx::query_as(
+            "SELECT sum(next_offset)::bigint FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+        )
+        .bind(group)
+        .bind(topic)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n.unwrap_or(0))
+    }
+
     /// Campaigns with events in day buckets from `since` on.
     pub async fn campaigns_active_since(
         &self,

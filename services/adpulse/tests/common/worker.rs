@@ -166,14 +166,10 @@ impl Env {
     /// Records applied so far (0 while Postgres does not answer: outage
     /// tests poll this through the outage).
     pub async fn applied_offsets(&self) -> i64 {
-        let row: Result<(Option<i64>,), _> = sqlx::query_as(
-            "SELECT sum(next_offset)::bigint FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
-        )
-        .bind(&self.cfg.worker.group_id)
-        .bind(&self.cfg.kafka.events_topic)
-        .fetch_one(self.db.pool())
-        .await;
-        row.ok().and_then(|(n,)| n).unwrap_or(0)
+        self.db
+            .applied_offsets(&self.cfg.worker.group_id, &self.cfg.kafka.events_topic)
+            .await
+            .unwrap_or(0)
     }
 
     /// Runs an in-process worker until it has applied `records` records, then stops it.
