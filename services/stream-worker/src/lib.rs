@@ -320,17 +320,29 @@ impl Worker {
         }
     }
 
-    /// Flushes partitions whose oldest unflushed event waited long enough.
+    /// Flushes, all at once, the partitions whose oldest unflushed event
+    /// waited long enough (one slow partition does not delay the others'
+    /// freshness); a failed one is then retried alone with backoff.
     async fn flush_due(&mut self) {
         let wait = Duration::from_millis(self.cfg.worker.max_batch_wait_ms);
-        let due: Vec<i32> = self
+        let (sinks, cfg) = (&self.sinks, &self.cfg);
+        let flushes = self
             .parts
-            .iter()
+            .iter_mut()
             .filter(|(_, part)| part.oldest.is_some_and(|t| t.elapsed() >= wait))
-            .map(|(p, _)| *p)
-            .collect();
-        for p in due {
-            self.flush_with_retry(p).await;
+            .map(|(p, part)| {
+                let p = *p;
+                async move { (p, flush_part(sinks, cfg, part).await) }
+            });
+        let results = futures_util::future::join_all(flushes).await;
+        for (p, result) in results {
+            match result {
+                Ok(outcome) => self.after_flush(p, outcome),
+                Err(e) => {
+                    tracing::warn!(partition = p, error = %e, "flush failed");
+                    self.flush_with_retry(p).await;
+                }
+            }
         }
     }
 
@@ -358,67 +370,97 @@ impl Worker {
         let Some(part) = self.parts.get_mut(&p) else {
             return Ok(());
         };
-        if part.next == part.claim.next_offset {
-            part.oldest = None;
-            return Ok(());
-        }
-        let s = &self.sinks;
-        let ttl = i32::try_from(self.cfg.limits.retention_days.saturating_mul(86_400))
-            .unwrap_or(i32::MAX);
-
-        let t = Instant::now();
-        let r = s
-            .cql
-            .write_raw_events(&s.raw, &part.raw, ttl, self.cfg.worker.cql_concurrency)
-            .await;
-        metrics::sink("cql", t.elapsed(), r.is_ok());
-        r.map_err(err)?;
-
-        let t = Instant::now();
-        let r =
-            s.db.commit_batch(&mut part.claim, part.next, &part.batch)
-                .await;
-        metrics::sink("postgres", t.elapsed(), r.is_ok());
-        match r.map_err(err)? {
-            Commit::Applied => {}
-            Commit::Fenced => {
-                metrics::fenced(p);
-                tracing::warn!(
-                    partition = p,
-                    epoch = part.claim.epoch,
-                    "fenced: another worker owns the partition"
-                );
-                self.parts.remove(&p);
-                return Ok(());
-            }
-        }
-        metrics::batch(part.batch.events());
-
-        // Live counters from the exact state just committed. A failure here
-        // loses nothing: the campaigns are remembered and rewritten (with
-        // the then-current totals) once Redis answers again.
-        part.stale_live.extend(part.batch.campaigns());
-        if write_stale_live(s, part, self.cfg.worker.live_ttl_secs).await {
-            let now_ms = Utc::now().timestamp_millis();
-            for ingested in &part.ingested_ms {
-                metrics::freshness((now_ms - ingested) as f64 / 1000.0);
-            }
-        }
-
-        let hint = part
-            .dedup
-            .oldest_offset()
-            .unwrap_or(part.next)
-            .min(part.next);
-        if let Err(e) = self.consumer.commit_hint(p, hint) {
-            tracing::debug!(partition = p, error = %e, "offset hint not committed");
-        }
-        part.batch = AggregateBatch::default();
-        part.raw.clear();
-        part.ingested_ms.clear();
-        part.oldest = None;
+        let outcome = flush_part(&self.sinks, &self.cfg, part).await?;
+        self.after_flush(p, outcome);
         Ok(())
     }
+
+    /// Drops a fenced partition, or records where a rebalance should start.
+    fn after_flush(&mut self, p: i32, outcome: Flushed) {
+        match outcome {
+            Flushed::Nothing => {}
+            Flushed::Fenced => {
+                self.parts.remove(&p);
+            }
+            Flushed::Applied { hint } => {
+                if let Err(e) = self.consumer.commit_hint(p, hint) {
+                    tracing::debug!(partition = p, error = %e, "offset hint not committed");
+                }
+            }
+        }
+    }
+}
+
+/// What flushing one partition did.
+enum Flushed {
+    /// Nothing was pending.
+    Nothing,
+    /// Applied; reading from `hint` after a rebalance rebuilds the dedup set.
+    Applied {
+        /// Where a later owner should start reading.
+        hint: i64,
+    },
+    /// Another worker owns the partition now.
+    Fenced,
+}
+
+/// Flushes one partition's batch: raw rows to CQL, then aggregates and the
+/// offset in one fenced Postgres transaction, then live counters.
+async fn flush_part(s: &Sinks, cfg: &Config, part: &mut Part) -> Result<Flushed, WorkerError> {
+    if part.next == part.claim.next_offset {
+        part.oldest = None;
+        return Ok(Flushed::Nothing);
+    }
+    let p = part.claim.partition;
+    let ttl = i32::try_from(cfg.limits.retention_days.saturating_mul(86_400)).unwrap_or(i32::MAX);
+
+    let t = Instant::now();
+    let r = s
+        .cql
+        .write_raw_events(&s.raw, &part.raw, ttl, cfg.worker.cql_concurrency)
+        .await;
+    metrics::sink("cql", t.elapsed(), r.is_ok());
+    r.map_err(err)?;
+
+    let t = Instant::now();
+    let r =
+        s.db.commit_batch(&mut part.claim, part.next, &part.batch)
+            .await;
+    metrics::sink("postgres", t.elapsed(), r.is_ok());
+    match r.map_err(err)? {
+        Commit::Applied => {}
+        Commit::Fenced => {
+            metrics::fenced(p);
+            tracing::warn!(
+                partition = p,
+                epoch = part.claim.epoch,
+                "fenced: another worker owns the partition"
+            );
+            return Ok(Flushed::Fenced);
+        }
+    }
+    metrics::batch(part.batch.events());
+
+    // Live counters from the exact state just committed. A failure here
+    // loses nothing: the campaigns are remembered and rewritten (with the
+    // then-current totals) once Redis answers again.
+    part.stale_live.extend(part.batch.campaigns());
+    if write_stale_live(s, part, cfg.worker.live_ttl_secs).await {
+        let now_ms = Utc::now().timestamp_millis();
+        for ingested in &part.ingested_ms {
+            metrics::freshness((now_ms - ingested) as f64 / 1000.0);
+        }
+    }
+    let hint = part
+        .dedup
+        .oldest_offset()
+        .unwrap_or(part.next)
+        .min(part.next);
+    part.batch = AggregateBatch::default();
+    part.raw.clear();
+    part.ingested_ms.clear();
+    part.oldest = None;
+    Ok(Flushed::Applied { hint })
 }
 
 /// Whether the worker's dependencies answer (for `/health/ready`).
