@@ -112,6 +112,8 @@ pub struct KafkaConfig {
     pub events_topic: String,
     /// Refused events with the reason, for ops.
     pub rejected_topic: String,
+    /// Window results of the stream workers (per campaign and flush).
+    pub metrics_topic: String,
     /// Partitions when adpulse creates the topics itself.
     pub partitions: i32,
     /// Replication factor when adpulse creates the topics itself.
@@ -134,6 +136,7 @@ impl Default for KafkaConfig {
             brokers: "127.0.0.1:9092".into(),
             events_topic: "adpulse.events.v1".into(),
             rejected_topic: "adpulse.events.rejected.v1".into(),
+            metrics_topic: "adpulse.campaign-metrics.v1".into(),
             partitions: 12,
             replication_factor: 1,
             client_id: "adpulse".into(),

@@ -153,6 +153,23 @@ pub struct CampaignTotals {
     pub cost_micros: i64,
     /// Sum of revenue.
     pub revenue_micros: i64,
+    /// The same counts for today (UTC) only.
+    pub today: DayTotals,
+}
+
+/// One day's totals of a campaign.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DayTotals {
+    /// Impressions.
+    pub impressions: i64,
+    /// Clicks.
+    pub clicks: i64,
+    /// Conversions.
+    pub conversions: i64,
+    /// Sum of cost.
+    pub cost_micros: i64,
+    /// Sum of revenue.
+    pub revenue_micros: i64,
 }
 
 #[cfg(test)]

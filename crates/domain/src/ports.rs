@@ -45,6 +45,8 @@ pub enum Stream {
     Events,
     /// Refused input kept for operators, with the reason.
     Rejected,
+    /// Window results: per campaign and flush, totals today and lifetime.
+    CampaignMetrics,
 }
 
 /// One record to append to the event log.

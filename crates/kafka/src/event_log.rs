@@ -27,6 +27,7 @@ pub struct KafkaEventLog {
     producer: Producer,
     events_topic: String,
     rejected_topic: String,
+    metrics_topic: String,
 }
 
 impl KafkaEventLog {
@@ -36,6 +37,7 @@ impl KafkaEventLog {
             producer: Producer::new(cfg)?,
             events_topic: cfg.events_topic.clone(),
             rejected_topic: cfg.rejected_topic.clone(),
+            metrics_topic: cfg.metrics_topic.clone(),
         })
     }
 
@@ -43,6 +45,7 @@ impl KafkaEventLog {
         match stream {
             Stream::Events => &self.events_topic,
             Stream::Rejected => &self.rejected_topic,
+            Stream::CampaignMetrics => &self.metrics_topic,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! the exact campaign totals live counters are written from.
 
 use adpulse_domain::CampaignId;
-use adpulse_domain::aggregate::{AggregateBatch, CampaignTotals};
+use adpulse_domain::aggregate::{AggregateBatch, CampaignTotals, DayTotals};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -193,22 +193,37 @@ impl Database {
             .collect())
     }
 
-    /// Lifetime totals of `campaigns` (from the day grain), for live counters.
+    /// Lifetime and today's (UTC) totals of `campaigns`, from the day grain.
     pub async fn campaign_totals(
         &self,
         campaigns: &[CampaignId],
     ) -> Result<Vec<CampaignTotals>, PgError> {
         let ids: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
-        let rows: Vec<(Uuid, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT campaign_id, event_type, sum(events)::bigint, sum(cost_micros)::bigint, sum(revenue_micros)::bigint
+        let today = adpulse_domain::aggregate::Grain::Day.bucket_start(Utc::now());
+        type Row = (
+            Uuid,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT campaign_id, event_type, sum(events)::bigint, sum(cost_micros)::bigint, sum(revenue_micros)::bigint,
+                    (sum(events) FILTER (WHERE bucket_start >= $2))::bigint,
+                    (sum(cost_micros) FILTER (WHERE bucket_start >= $2))::bigint,
+                    (sum(revenue_micros) FILTER (WHERE bucket_start >= $2))::bigint
              FROM campaign_aggregates WHERE grain = 'day' AND campaign_id = ANY($1)
              GROUP BY campaign_id, event_type ORDER BY campaign_id",
         )
         .bind(ids)
+        .bind(today)
         .fetch_all(self.pool())
         .await?;
         let mut out: Vec<CampaignTotals> = Vec::new();
-        for (id, kind, events, cost, revenue) in rows {
+        for (id, kind, events, cost, revenue, events_today, cost_today, revenue_today) in rows {
             let id = CampaignId::from_uuid(id);
             if out.last().is_none_or(|t| t.campaign_id != id) {
                 out.push(CampaignTotals {
@@ -218,17 +233,30 @@ impl Database {
                     conversions: 0,
                     cost_micros: 0,
                     revenue_micros: 0,
+                    today: DayTotals::default(),
                 });
             }
             if let Some(t) = out.last_mut() {
+                let events_today = events_today.unwrap_or(0);
                 match kind.as_str() {
-                    "impression" => t.impressions += events,
-                    "click" => t.clicks += events,
-                    "conversion" => t.conversions += events,
+                    "impression" => {
+                        (t.impressions, t.today.impressions) =
+                            (t.impressions + events, t.today.impressions + events_today)
+                    }
+                    "click" => {
+                        (t.clicks, t.today.clicks) =
+                            (t.clicks + events, t.today.clicks + events_today)
+                    }
+                    "conversion" => {
+                        (t.conversions, t.today.conversions) =
+                            (t.conversions + events, t.today.conversions + events_today)
+                    }
                     _ => {}
                 }
                 t.cost_micros += cost;
                 t.revenue_micros += revenue;
+                t.today.cost_micros += cost_today.unwrap_or(0);
+                t.today.revenue_micros += revenue_today.unwrap_or(0);
             }
         }
         Ok(out)

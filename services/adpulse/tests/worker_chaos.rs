@@ -25,6 +25,7 @@ fn spawn_worker(env: &Env) -> Child {
         .env("ADPULSE__KAFKA__BROKERS", &c.kafka.brokers)
         .env("ADPULSE__KAFKA__EVENTS_TOPIC", &c.kafka.events_topic)
         .env("ADPULSE__KAFKA__REJECTED_TOPIC", &c.kafka.rejected_topic)
+        .env("ADPULSE__KAFKA__METRICS_TOPIC", &c.kafka.metrics_topic)
         .env("ADPULSE__POSTGRES__URL", c.postgres.url.expose())
         .env(
             "ADPULSE__POSTGRES__SCHEMA",

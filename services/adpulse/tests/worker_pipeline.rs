@@ -133,6 +133,8 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
     env.run_worker_until(records).await;
     env.check(&reference).await;
 
+    env.check_window_results(&reference).await;
+
     // The refused records are on the rejected topic with their reasons.
     let consumer = Consumer::from_beginning(&env.cfg.kafka, &env.cfg.kafka.rejected_topic, 1)
         .expect("consumer");

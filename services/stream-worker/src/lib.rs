@@ -16,8 +16,10 @@
 //!    aggregate deltas and the new next offset in one fenced Postgres
 //!    transaction, then the touched campaigns' totals, read back from
 //!    Postgres, to Redis as absolute values guarded by a version that only
-//!    grows. A crash anywhere replays from the committed offset and
-//!    converges to the same state; nothing is counted twice.
+//!    grows, and publishes them (lifetime and today) as window results on
+//!    the campaign-metrics topic. A crash anywhere replays from the
+//!    committed offset and converges to the same state; nothing is counted
+//!    twice.
 
 mod dedup;
 mod metrics;
@@ -69,7 +71,8 @@ struct Sinks {
     cql: Arc<Cql>,
     raw: RawEventWriter,
     redis: Redis,
-    rejected: KafkaEventLog,
+    /// The rejected and campaign-metrics topics.
+    log: KafkaEventLog,
 }
 
 /// A running stream worker.
@@ -99,7 +102,7 @@ impl Worker {
         redis: Redis,
     ) -> Result<Self, WorkerError> {
         let raw = cql.raw_event_writer().await.map_err(err)?;
-        let rejected = KafkaEventLog::new(&cfg.kafka).map_err(err)?;
+        let log = KafkaEventLog::new(&cfg.kafka).map_err(err)?;
         let consumer =
             GroupConsumer::new(&cfg.kafka, &cfg.worker.group_id, &cfg.kafka.events_topic)
                 .map_err(err)?;
@@ -111,7 +114,7 @@ impl Worker {
                 cql: Arc::new(cql),
                 raw,
                 redis,
-                rejected,
+                log,
             },
             parts: HashMap::new(),
             backoff: Duration::ZERO,
@@ -124,7 +127,7 @@ impl Worker {
             db: self.sinks.db.clone(),
             cql: Arc::clone(&self.sinks.cql),
             redis: self.sinks.redis.clone(),
-            kafka: self.sinks.rejected.clone(),
+            kafka: self.sinks.log.clone(),
         }
     }
 
@@ -235,7 +238,7 @@ impl Worker {
             Err(reason) => {
                 metrics::rejected("undecodable");
                 let row = rejected_row(&record, reason, now);
-                reject(&self.sinks.rejected, row).await;
+                reject(&self.sinks.log, row).await;
                 return Ok(());
             }
         };
@@ -249,7 +252,7 @@ impl Worker {
         if event.occurred_at < now - retention {
             metrics::rejected("too_old");
             let row = rejected_row(&record, "too_old: older than the retention horizon", now);
-            reject(&self.sinks.rejected, row).await;
+            reject(&self.sinks.log, row).await;
             return Ok(());
         }
         part.batch.add(&event, tenant);
@@ -290,7 +293,7 @@ impl Worker {
                 })
                 .collect();
             let version = (claim.epoch << 40) | claim.next_offset;
-            write_live(&self.sinks.db, &self.sinks.redis, &campaigns, version, ttl).await
+            write_live(&self.sinks, &campaigns, version, ttl).await
         }
         .await;
         match repaired {
@@ -538,14 +541,7 @@ async fn write_stale_live(s: &Sinks, part: &mut Part, ttl_secs: u64) -> bool {
     let t = Instant::now();
     let campaigns: Vec<CampaignId> = part.stale_live.iter().copied().collect();
     let version = (part.claim.epoch << 40) | part.claim.next_offset;
-    let live = write_live(
-        &s.db,
-        &s.redis,
-        &campaigns,
-        version,
-        Duration::from_secs(ttl_secs),
-    )
-    .await;
+    let live = write_live(s, &campaigns, version, Duration::from_secs(ttl_secs)).await;
     metrics::sink("redis", t.elapsed(), live.is_ok());
     match live {
         Ok(_) => {
@@ -559,19 +555,51 @@ async fn write_stale_live(s: &Sinks, part: &mut Part, ttl_secs: u64) -> bool {
     }
 }
 
-/// Writes the exact totals of `campaigns` to the live counters.
+/// Writes the exact totals of `campaigns` to the live counters, then
+/// publishes them as window results (best effort: a consumer of the metrics
+/// topic takes the newest `version` per campaign, and the next flush of the
+/// campaign publishes again).
 async fn write_live(
-    db: &Database,
-    redis: &Redis,
+    s: &Sinks,
     campaigns: &[CampaignId],
     version: i64,
     ttl: Duration,
 ) -> Result<usize, WorkerError> {
-    let totals = db.campaign_totals(campaigns).await.map_err(err)?;
-    redis
-        .write_live(&totals, version, Utc::now().timestamp_millis(), ttl)
+    let totals = s.db.campaign_totals(campaigns).await.map_err(err)?;
+    let now = Utc::now();
+    let written = s
+        .redis
+        .write_live(&totals, version, now.timestamp_millis(), ttl)
         .await
-        .map_err(err)
+        .map_err(err)?;
+    let results: Vec<LogRecord> = totals
+        .iter()
+        .map(|t| {
+            let body = serde_json::json!({
+                "campaign_id": t.campaign_id,
+                "version": version,
+                "at": now,
+                "day": now.date_naive(),
+                "lifetime": {
+                    "impressions": t.impressions, "clicks": t.clicks, "conversions": t.conversions,
+                    "cost_micros": t.cost_micros, "revenue_micros": t.revenue_micros,
+                },
+                "today": t.today,
+            });
+            LogRecord {
+                stream: Stream::CampaignMetrics,
+                key: t.campaign_id.to_string().into_bytes(),
+                payload: serde_json::to_vec(&body).unwrap_or_default(),
+                headers: Vec::new(),
+            }
+        })
+        .collect();
+    for r in s.log.append(results).await {
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "window result not published");
+        }
+    }
+    Ok(written)
 }
 
 /// The event, its tenant and ingest time from a record the gateway wrote.

@@ -43,6 +43,7 @@ pub async fn env() -> Env {
     let base = unique_name("wk").replace('_', ".");
     cfg.kafka.events_topic = format!("{base}.events");
     cfg.kafka.rejected_topic = format!("{base}.rejected");
+    cfg.kafka.metrics_topic = format!("{base}.metrics");
     cfg.kafka.client_id = unique_name("wk");
     cfg.postgres.url = Secret::new(Server::Postgres.require());
     cfg.postgres.schema = Some(unique_name("wk"));
@@ -294,10 +295,76 @@ impl Env {
         assert_eq!(stored, sent, "raw rows are exactly the distinct events");
     }
 
+    /// The newest window result per campaign on the metrics topic matches
+    /// the reference: lifetime totals, and today's (UTC) totals.
+    pub async fn check_window_results(&self, reference: &Reference) {
+        let want = reference.per_campaign();
+        let today = chrono::Utc::now().date_naive().to_string();
+        let consumer = adpulse_kafka::Consumer::from_beginning(
+            &self.cfg.kafka,
+            &self.cfg.kafka.metrics_topic,
+            1,
+        )
+        .expect("consumer");
+        let mut newest: BTreeMap<String, Value> = BTreeMap::new();
+        while let Some(r) = consumer
+            .recv(Duration::from_secs(3))
+            .await
+            .expect("consume")
+        {
+            let v: Value =
+                serde_json::from_slice(r.payload.as_deref().expect("value")).expect("json");
+            let c = v["campaign_id"].as_str().expect("campaign").to_owned();
+            if newest
+                .get(&c)
+                .is_none_or(|old| old["version"].as_i64() <= v["version"].as_i64())
+            {
+                newest.insert(c, v);
+            }
+        }
+        assert_eq!(
+            newest.len(),
+            want.len(),
+            "a window result for every campaign"
+        );
+        for (c, w) in &want {
+            let v = &newest[c];
+            let l = &v["lifetime"];
+            assert_eq!(
+                (
+                    l["impressions"].as_i64(),
+                    l["clicks"].as_i64(),
+                    l["conversions"].as_i64(),
+                    l["cost_micros"].as_i64()
+                ),
+                (Some(w.0), Some(w.1), Some(w.2), Some(w.3)),
+                "lifetime of {c}"
+            );
+            let today_events = reference
+                .events
+                .values()
+                .filter(|e| {
+                    e["campaign_id"] == c.as_str()
+                        && e["occurred_at"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with(&today))
+                })
+                .count() as i64;
+            let d = &v["today"];
+            let today_total = d["impressions"].as_i64().unwrap_or(0)
+                + d["clicks"].as_i64().unwrap_or(0)
+                + d["conversions"].as_i64().unwrap_or(0);
+            if v["day"] == today.as_str() {
+                assert_eq!(today_total, today_events, "today's events of {c}");
+            }
+        }
+    }
+
     pub async fn cleanup(self) {
         let admin = Admin::new(&self.cfg.kafka).expect("admin");
         let _ = admin.delete_topic(&self.cfg.kafka.events_topic).await;
         let _ = admin.delete_topic(&self.cfg.kafka.rejected_topic).await;
+        let _ = admin.delete_topic(&self.cfg.kafka.metrics_topic).await;
         let _ = self.cql.drop_keyspace().await;
         let _ = self.redis.delete_prefix().await;
         self.db.drop_schema().await.expect("drop schema");
