@@ -2,23 +2,14 @@
 
 use adpulse_config::Config;
 use adpulse_gateway::{Gateway, serve};
-use adpulse_kafka::{Admin, KafkaEventLog};
+use adpulse_kafka::KafkaEventLog;
 use adpulse_postgres::Database;
 use anyhow::Context as _;
 
 /// Ensures the topics exist, then serves until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let admin = Admin::new(&config.kafka)?;
-    for topic in [&config.kafka.events_topic, &config.kafka.rejected_topic] {
-        admin
-            .ensure_topic(
-                topic,
-                config.kafka.partitions,
-                config.kafka.replication_factor,
-            )
-            .await
-            .with_context(|| format!("ensuring topic {topic}"))?;
-    }
+    let k = &config.kafka;
+    crate::ensure_topics(k, &[&k.events_topic, &k.rejected_topic]).await?;
     let log = KafkaEventLog::new(&config.kafka)?;
     let db = Database::connect(&config.postgres)
         .await

@@ -104,6 +104,23 @@ where
     result
 }
 
+/// Creates `topics` (with the configured partitions and replication) where
+/// they do not exist yet.
+async fn ensure_topics(
+    kafka: &adpulse_config::KafkaConfig,
+    topics: &[&String],
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let admin = adpulse_kafka::Admin::new(kafka)?;
+    for topic in topics {
+        admin
+            .ensure_topic(topic, kafka.partitions, kafka.replication_factor)
+            .await
+            .with_context(|| format!("ensuring topic {topic}"))?;
+    }
+    Ok(())
+}
+
 /// Resolves on SIGTERM (how orchestrators stop a process) or Ctrl-C.
 async fn shutdown_signal() {
     let ctrl_c = async {

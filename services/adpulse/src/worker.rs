@@ -10,21 +10,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.worker.listen)
         .await
         .with_context(|| format!("binding {}", config.worker.listen))?;
-    let admin = adpulse_kafka::Admin::new(&config.kafka)?;
-    for topic in [
-        &config.kafka.events_topic,
-        &config.kafka.rejected_topic,
-        &config.kafka.metrics_topic,
-    ] {
-        admin
-            .ensure_topic(
-                topic,
-                config.kafka.partitions,
-                config.kafka.replication_factor,
-            )
-            .await
-            .with_context(|| format!("ensuring topic {topic}"))?;
-    }
+    let k = &config.kafka;
+    crate::ensure_topics(k, &[&k.events_topic, &k.rejected_topic, &k.metrics_topic]).await?;
     let worker = Worker::connect(config).await?;
     serve(worker, listener, crate::shutdown_signal()).await?;
     Ok(())

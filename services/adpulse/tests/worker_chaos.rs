@@ -12,10 +12,9 @@ mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::worker::{Env, Reference, env};
-use tokio::sync::Mutex;
+use common::worker::{Env, env, spawn_load};
 
 /// Starts `adpulse worker` on `env`'s topics, schema, keyspace and prefix.
 fn spawn_worker(env: &Env) -> Child {
@@ -53,40 +52,8 @@ fn kill(child: &mut Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_workers_leave_every_count_exact() {
     let env = Arc::new(env().await);
-    let reference = Arc::new(Mutex::new(Reference::default()));
-    let sent_records = Arc::new(std::sync::atomic::AtomicI64::new(0));
-
     // The load: 3,000 distinct events, 10% resent, over ~15 s.
-    let load = {
-        let (env, reference, sent_records) = (
-            Arc::clone(&env),
-            Arc::clone(&reference),
-            Arc::clone(&sent_records),
-        );
-        tokio::spawn(async move {
-            let mut rng = fastrand::Rng::with_seed(11);
-            let mut earlier = Vec::new();
-            for i in 0..3_000 {
-                let e = env.event(&mut rng);
-                env.send(&e).await;
-                sent_records.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                reference
-                    .lock()
-                    .await
-                    .events
-                    .insert(e["event_id"].as_str().expect("id").to_owned(), e.clone());
-                earlier.push(e);
-                if rng.u32(0..10) == 0 {
-                    let again = &earlier[rng.usize(..earlier.len())];
-                    env.send(again).await;
-                    sent_records.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                if i % 20 == 0 {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        })
-    };
+    let load = spawn_load(&env, 3_000, 11, Duration::from_millis(100));
 
     let mut rng = fastrand::Rng::with_seed(5);
     let mut worker = spawn_worker(&env);
@@ -102,18 +69,8 @@ async fn killed_workers_leave_every_count_exact() {
     tokio::time::sleep(Duration::from_millis(rng.u64(3_000..5_000))).await;
     kill(&mut second);
     kills += 1;
-    load.await.expect("load");
-
-    let total = sent_records.load(std::sync::atomic::Ordering::Relaxed);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while env.applied_offsets().await < total {
-        assert!(
-            Instant::now() < deadline,
-            "workers applied {} of {total} records in 120 s after the load",
-            env.applied_offsets().await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (reference, total) = load.await.expect("load");
+    env.wait_applied(total, Duration::from_secs(120)).await;
     // Let the last batch's live counters land, then stop the survivor cleanly.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = Command::new("kill")
@@ -122,13 +79,11 @@ async fn killed_workers_leave_every_count_exact() {
         .status();
     let _ = worker.wait();
 
-    let reference = reference.lock().await;
     eprintln!(
         "chaos: {kills} SIGKILLs, {total} records sent, {} distinct events",
         reference.events.len()
     );
     env.check(&reference).await;
-    drop(reference);
     match Arc::try_unwrap(env) {
         Ok(env) => env.cleanup().await,
         Err(_) => panic!("env still shared"),

@@ -91,6 +91,39 @@ pub async fn env() -> Env {
     }
 }
 
+/// A background load on `env`: `events` distinct events, each tenth also
+/// resent later (a random earlier one), pausing `pause` every 20 events.
+/// Resolves to the reference and the number of records sent.
+pub fn spawn_load(
+    env: &std::sync::Arc<Env>,
+    events: usize,
+    seed: u64,
+    pause: Duration,
+) -> tokio::task::JoinHandle<(Reference, i64)> {
+    let env = std::sync::Arc::clone(env);
+    tokio::spawn(async move {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let (mut reference, mut sent, mut earlier) = (Reference::default(), 0i64, Vec::new());
+        for i in 0..events {
+            let e = env.event(&mut rng);
+            env.send(&e).await;
+            sent += 1;
+            reference
+                .events
+                .insert(e["event_id"].as_str().expect("id").to_owned(), e.clone());
+            earlier.push(e);
+            if rng.u32(0..10) == 0 {
+                env.send(&earlier[rng.usize(..earlier.len())]).await;
+                sent += 1;
+            }
+            if i % 20 == 0 {
+                tokio::time::sleep(pause).await;
+            }
+        }
+        (reference, sent)
+    })
+}
+
 /// Impressions, clicks, conversions, cost, revenue, distinct users.
 type Expected = (i64, i64, i64, i64, i64, BTreeSet<String>);
 
@@ -187,15 +220,7 @@ impl Env {
         let task = tokio::spawn(worker.run(async {
             let _ = rx.await;
         }));
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while self.applied_offsets().await < records {
-            assert!(
-                Instant::now() < deadline,
-                "worker applied {} of {records} records in 90 s",
-                self.applied_offsets().await
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.wait_applied(records, Duration::from_secs(90)).await;
         let _ = tx.send(());
         task.await.expect("join").expect("worker ran");
     }
@@ -293,6 +318,19 @@ impl Env {
             .collect();
         let sent: BTreeSet<String> = reference.events.keys().cloned().collect();
         assert_eq!(stored, sent, "raw rows are exactly the distinct events");
+    }
+
+    /// Waits until `records` records are applied, failing after `within`.
+    pub async fn wait_applied(&self, records: i64, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.applied_offsets().await < records {
+            assert!(
+                Instant::now() < deadline,
+                "applied {} of {records} records in {within:?}",
+                self.applied_offsets().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The newest window result per campaign on the metrics topic matches
