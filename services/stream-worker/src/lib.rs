@@ -594,11 +594,16 @@ async fn write_live(
             }
         })
         .collect();
-    for r in s.log.append(results).await {
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "window result not published");
+    // Not awaited: the flush (and the partition's freshness) does not wait
+    // for the acknowledgement of a best-effort publication.
+    let log = s.log.clone();
+    tokio::spawn(async move {
+        for r in log.append(results).await {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "window result not published");
+            }
         }
-    }
+    });
     Ok(written)
 }
 
