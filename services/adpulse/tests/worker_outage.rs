@@ -11,9 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpulse_cql::Cql;
 use adpulse_testkit::Server;
-use adpulse_worker::Worker;
 use common::worker::{env, spawn_load};
 
 /// Brings both servers back even if the test fails half-way.
@@ -40,18 +38,7 @@ async fn outage(server: Server, seconds: u64) {
 async fn redis_and_postgres_outages_end_exact() {
     let env = Arc::new(env().await);
     let guard = RestartOnDrop;
-    let worker = Worker::new(
-        env.cfg.clone(),
-        env.db.clone(),
-        Cql::connect(&env.cfg.cql).await.expect("cql"),
-        env.redis.clone(),
-    )
-    .await
-    .expect("worker");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let worker = env.start_worker().await;
 
     let load = spawn_load(&env, 2_000, 23, Duration::from_millis(80));
 
@@ -64,8 +51,7 @@ async fn redis_and_postgres_outages_end_exact() {
     env.wait_applied(total, Duration::from_secs(120)).await;
     // Live counters that failed during the Redis outage are retried every second.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let _ = stop.send(());
-    running.await.expect("join").expect("worker");
+    worker.stop().await;
     std::mem::forget(guard);
 
     eprintln!(

@@ -91,6 +91,20 @@ pub async fn env() -> Env {
     }
 }
 
+/// An in-process worker started by [`Env::start_worker`].
+pub struct RunningWorker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), adpulse_worker::WorkerError>>,
+}
+
+impl RunningWorker {
+    /// Stops it gracefully (it flushes and leaves its group).
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("join").expect("worker ran");
+    }
+}
+
 /// A background load on `env`: `events` distinct events, each tenth also
 /// resent later (a random earlier one), pausing `pause` every 20 events.
 /// Resolves to the reference and the number of records sent.
@@ -206,8 +220,8 @@ impl Env {
             .unwrap_or(0)
     }
 
-    /// Runs an in-process worker until it has applied `records` records, then stops it.
-    pub async fn run_worker_until(&self, records: i64) {
+    /// Starts an in-process worker on this environment.
+    pub async fn start_worker(&self) -> RunningWorker {
         let worker = Worker::new(
             self.cfg.clone(),
             self.db.clone(),
@@ -216,13 +230,18 @@ impl Env {
         )
         .await
         .expect("worker");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(worker.run(async {
-            let _ = rx.await;
+            let _ = stopped.await;
         }));
+        RunningWorker { stop, task }
+    }
+
+    /// Runs an in-process worker until it has applied `records` records, then stops it.
+    pub async fn run_worker_until(&self, records: i64) {
+        let worker = self.start_worker().await;
         self.wait_applied(records, Duration::from_secs(90)).await;
-        let _ = tx.send(());
-        task.await.expect("join").expect("worker ran");
+        worker.stop().await;
     }
 
     pub async fn check(&self, reference: &Reference) {
