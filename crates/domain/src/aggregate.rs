@@ -83,6 +83,7 @@ pub struct AggregateDelta {
 #[derive(Clone, Debug, Default)]
 pub struct AggregateBatch {
     deltas: HashMap<AggregateKey, AggregateDelta>,
+    live: HashMap<(CampaignId, TenantId, DateTime<Utc>), Counts>,
     events: usize,
 }
 
@@ -112,6 +113,29 @@ impl AggregateBatch {
                 d.users.push(u.clone());
             }
         }
+        self.live
+            .entry((
+                event.campaign_id,
+                tenant,
+                live_point_start(event.occurred_at),
+            ))
+            .or_default()
+            .add(event);
+    }
+
+    /// What the batch adds to each live-series point, per campaign and
+    /// tenant. The store keeps only the last `LIVE_WINDOW_SECS` of them.
+    pub fn live_points(&self) -> impl Iterator<Item = (TenantId, LivePoint)> + '_ {
+        self.live.iter().map(|((c, t, start), counts)| {
+            (
+                *t,
+                LivePoint {
+                    campaign_id: *c,
+                    start: *start,
+                    counts: *counts,
+                },
+            )
+        })
     }
 
     /// Events added.
@@ -154,12 +178,54 @@ pub struct CampaignTotals {
     /// Sum of revenue.
     pub revenue_micros: i64,
     /// The same counts for today (UTC) only.
-    pub today: DayTotals,
+    pub today: Counts,
 }
 
-/// One day's totals of a campaign.
+impl Counts {
+    /// Counts `event` in.
+    pub fn add(&mut self, event: &Event) {
+        match event.event_type {
+            EventType::Impression => self.impressions += 1,
+            EventType::Click => self.clicks += 1,
+            EventType::Conversion => self.conversions += 1,
+        }
+        self.cost_micros += event.cost_micros.get();
+        self.revenue_micros += event.revenue_micros.get();
+    }
+
+    /// Events counted, of every type.
+    pub fn events(&self) -> i64 {
+        self.impressions + self.clicks + self.conversions
+    }
+}
+
+/// Width of one point of a campaign's live series, in seconds.
+pub const LIVE_STEP_SECS: i64 = 5;
+/// How far back the live series reaches, in seconds (the live charts show
+/// the last hour).
+pub const LIVE_WINDOW_SECS: i64 = 3600;
+
+/// The start of the live-series point holding `t`.
+pub fn live_point_start(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::seconds(LIVE_STEP_SECS))
+        .unwrap_or(t)
+}
+
+/// One point of a campaign's live series: what happened in the
+/// `LIVE_STEP_SECS` from `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LivePoint {
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// The point's start.
+    pub start: DateTime<Utc>,
+    /// Its counts.
+    pub counts: Counts,
+}
+
+/// Counts and sums of a campaign over some span: a day, a live-series point.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct DayTotals {
+pub struct Counts {
     /// Impressions.
     pub impressions: i64,
     /// Clicks.
@@ -275,6 +341,14 @@ mod tests {
             for (k, _) in b.rows() {
                 prop_assert_eq!(k.grain.bucket_start(k.bucket_start), k.bucket_start);
             }
+            let (mut n, mut c) = (0, 0);
+            for (_, p) in b.live_points() {
+                prop_assert_eq!(live_point_start(p.start), p.start);
+                n += p.counts.events();
+                c += p.counts.cost_micros;
+            }
+            prop_assert_eq!(n as usize, events.len());
+            prop_assert_eq!(c, cost);
         }
     }
 }

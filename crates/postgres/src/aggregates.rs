@@ -3,7 +3,9 @@
 //! the exact campaign totals live counters are written from.
 
 use adpulse_domain::CampaignId;
-use adpulse_domain::aggregate::{AggregateBatch, CampaignTotals, DayTotals};
+use adpulse_domain::aggregate::{
+    AggregateBatch, CampaignTotals, Counts, LIVE_WINDOW_SECS, LivePoint,
+};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -26,10 +28,11 @@ pub struct Claim {
 }
 
 /// What became of a commit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Commit {
-    /// Applied; the claim's `next_offset` moved on.
-    Applied,
+    /// Applied; the claim's `next_offset` moved on. Carries the live-series
+    /// points the batch touched, with their totals as committed.
+    Applied(Vec<LivePoint>),
     /// Another owner claimed the partition since: nothing was applied, and
     /// this owner must drop the partition.
     Fenced,
@@ -56,6 +59,42 @@ ON CONFLICT (campaign_id, grain, bucket_start, channel, event_type) DO UPDATE SE
     cost_micros = a.cost_micros + excluded.cost_micros,
     revenue_micros = a.revenue_micros + excluded.revenue_micros,
     users = hll_union(a.users, excluded.users)";
+
+/// Adds a batch's live-series deltas, skipping points older than the live
+/// window (late events still count in the aggregates), and returns the
+/// points' new totals.
+const UPSERT_LIVE: &str = "
+INSERT INTO campaign_live_series AS s
+    (campaign_id, tenant_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[],
+                     $7::bigint[], $8::bigint[])
+    AS d(campaign_id, tenant_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros)
+WHERE d.point_start >= now() - make_interval(secs => $9::float8)
+ON CONFLICT (campaign_id, point_start) DO UPDATE SET
+    impressions = s.impressions + excluded.impressions,
+    clicks = s.clicks + excluded.clicks,
+    conversions = s.conversions + excluded.conversions,
+    cost_micros = s.cost_micros + excluded.cost_micros,
+    revenue_micros = s.revenue_micros + excluded.revenue_micros
+RETURNING campaign_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros";
+
+type LiveRow = (Uuid, DateTime<Utc>, i64, i64, i64, i64, i64);
+
+fn live_point(
+    (campaign, start, impressions, clicks, conversions, cost, revenue): LiveRow,
+) -> LivePoint {
+    LivePoint {
+        campaign_id: CampaignId::from_uuid(campaign),
+        start,
+        counts: Counts {
+            impressions,
+            clicks,
+            conversions,
+            cost_micros: cost,
+            revenue_micros: revenue,
+        },
+    }
+}
 
 impl Database {
     /// Takes ownership of a partition: bumps its epoch (fencing every earlier
@@ -159,9 +198,10 @@ impl Database {
                 .execute(&mut *tx)
                 .await?;
         }
+        let live = upsert_live(&mut tx, batch).await?;
         tx.commit().await?;
         claim.next_offset = next_offset;
-        Ok(Commit::Applied)
+        Ok(Commit::Applied(live))
     }
 
     /// Records applied so far over all partitions of `topic` for `group`.
@@ -233,7 +273,7 @@ impl Database {
                     conversions: 0,
                     cost_micros: 0,
                     revenue_micros: 0,
-                    today: DayTotals::default(),
+                    today: Counts::default(),
                 });
             }
             if let Some(t) = out.last_mut() {
@@ -261,4 +301,71 @@ impl Database {
         }
         Ok(out)
     }
+
+    /// The live series of `campaigns` from `since` on, oldest point first
+    /// per campaign.
+    pub async fn live_series(
+        &self,
+        campaigns: &[CampaignId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<LivePoint>, PgError> {
+        let ids: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
+        let rows: Vec<LiveRow> = sqlx::query_as(
+            "SELECT campaign_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros
+             FROM campaign_live_series WHERE campaign_id = ANY($1) AND point_start >= $2
+             ORDER BY campaign_id, point_start",
+        )
+        .bind(ids)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(live_point).collect())
+    }
+
+    /// Deletes live-series points that started before `before`; returns how
+    /// many.
+    pub async fn prune_live_series(&self, before: DateTime<Utc>) -> Result<u64, PgError> {
+        let done = sqlx::query("DELETE FROM campaign_live_series WHERE point_start < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+async fn upsert_live(
+    tx: &mut sqlx::PgConnection,
+    batch: &AggregateBatch,
+) -> Result<Vec<LivePoint>, PgError> {
+    let mut campaign = Vec::new();
+    let mut tenant = Vec::new();
+    let mut start = Vec::new();
+    let (mut impressions, mut clicks, mut conversions, mut cost, mut revenue) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (t, p) in batch.live_points() {
+        campaign.push(*p.campaign_id.as_uuid());
+        tenant.push(*t.as_uuid());
+        start.push(p.start);
+        impressions.push(p.counts.impressions);
+        clicks.push(p.counts.clicks);
+        conversions.push(p.counts.conversions);
+        cost.push(p.counts.cost_micros);
+        revenue.push(p.counts.revenue_micros);
+    }
+    if campaign.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<LiveRow> = sqlx::query_as(UPSERT_LIVE)
+        .bind(campaign)
+        .bind(tenant)
+        .bind(start)
+        .bind(impressions)
+        .bind(clicks)
+        .bind(conversions)
+        .bind(cost)
+        .bind(revenue)
+        .bind(LIVE_WINDOW_SECS as f64)
+        .fetch_all(tx)
+        .await?;
+    Ok(rows.into_iter().map(live_point).collect())
 }

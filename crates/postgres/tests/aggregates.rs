@@ -3,15 +3,19 @@
 //! unique users merge as sketches.
 
 use adpulse_config::{PostgresConfig, Secret};
-use adpulse_domain::aggregate::AggregateBatch;
+use adpulse_domain::aggregate::{AggregateBatch, Counts, live_point_start};
 use adpulse_domain::{CampaignId, Event, TenantId};
 use adpulse_postgres::{Commit, Database};
 use adpulse_testkit::{Server, unique_name};
 
 fn event(campaign: CampaignId, kind: &str, user: &str, cost: i64) -> Event {
+    event_at(campaign, kind, user, cost, "2026-11-29T10:30:00Z")
+}
+
+fn event_at(campaign: CampaignId, kind: &str, user: &str, cost: i64, at: &str) -> Event {
     let json = serde_json::json!({
         "event_id": uuid::Uuid::now_v7().to_string(), "type": kind, "campaign_id": campaign.to_string(),
-        "ad_id": "a", "channel": "search", "occurred_at": "2026-11-29T10:30:00Z",
+        "ad_id": "a", "channel": "search", "occurred_at": at,
         "user": {"device_id": user}, "cost_micros": cost,
     });
     serde_json::from_value(json).expect("event")
@@ -46,7 +50,8 @@ async fn claims_fence_and_commits_apply_atomically() {
         db.commit_batch(&mut first, 4, &batch)
             .await
             .expect("commit"),
-        Commit::Applied
+        Commit::Applied(Vec::new()),
+        "events older than the live window add no live point"
     );
     assert_eq!(first.next_offset, 4);
 
@@ -66,7 +71,7 @@ async fn claims_fence_and_commits_apply_atomically() {
         db.commit_batch(&mut second, 6, &empty)
             .await
             .expect("commit"),
-        Commit::Applied
+        Commit::Applied(Vec::new())
     );
 
     let totals = db.campaign_totals(&[campaign]).await.expect("totals");
@@ -90,6 +95,76 @@ async fn claims_fence_and_commits_apply_atomically() {
         reach.round() as i64,
         3,
         "u1, u2, u3 across types: a union, not a sum (which would be 4)"
+    );
+    db.drop_schema().await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn live_series_points_grow_across_commits_and_stop_at_the_window() {
+    let cfg = PostgresConfig {
+        url: Secret::new(Server::Postgres.require()),
+        ..PostgresConfig::default()
+    };
+    let db = match Database::connect_in_schema(&cfg, &unique_name("live")).await {
+        Ok(db) => db,
+        Err(e) => Server::Postgres.absent(&e.to_string()),
+    };
+    db.migrate().await.expect("migrate");
+    let tenant = TenantId::from_uuid(uuid::Uuid::new_v4());
+    let campaign = CampaignId::from_uuid(uuid::Uuid::new_v4());
+    let now = chrono::Utc::now();
+    let at = |secs_ago: i64| {
+        (now - chrono::Duration::seconds(secs_ago))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let mut claim = db.claim_partition("g", "t", 0).await.expect("claim");
+
+    // Two commits touch the same point: the second returns the sum of both.
+    let mut total = Counts::default();
+    for (round, kind) in ["impression", "click"].iter().enumerate() {
+        let mut batch = AggregateBatch::default();
+        let e = event_at(campaign, kind, "u", 10, &at(30));
+        total.add(&e);
+        batch.add(&e, tenant);
+        // Two hours old: counted in the aggregates, not in the live series.
+        batch.add(&event_at(campaign, "impression", "u", 1, &at(7200)), tenant);
+        let next = claim.next_offset + 2;
+        let Commit::Applied(points) = db
+            .commit_batch(&mut claim, next, &batch)
+            .await
+            .expect("commit")
+        else {
+            panic!("not fenced");
+        };
+        assert_eq!(points.len(), 1, "round {round}: only the recent point");
+        assert_eq!(
+            points[0].start,
+            live_point_start(now - chrono::Duration::seconds(30))
+        );
+        assert_eq!(
+            points[0].counts, total,
+            "round {round}: the point's committed totals"
+        );
+    }
+    let since = now - chrono::Duration::hours(1);
+    let series = db.live_series(&[campaign], since).await.expect("series");
+    assert_eq!(series.len(), 1);
+    assert_eq!(
+        (series[0].counts.impressions, series[0].counts.clicks),
+        (1, 1)
+    );
+
+    assert_eq!(
+        db.prune_live_series(now - chrono::Duration::seconds(5))
+            .await
+            .expect("prune"),
+        1
+    );
+    assert!(
+        db.live_series(&[campaign], since)
+            .await
+            .expect("series")
+            .is_empty()
     );
     db.drop_schema().await.expect("cleanup");
 }

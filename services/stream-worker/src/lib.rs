@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use adpulse_config::Config;
 use adpulse_cql::{Cql, RawEvent, RawEventWriter};
-use adpulse_domain::aggregate::AggregateBatch;
+use adpulse_domain::aggregate::{AggregateBatch, LIVE_WINDOW_SECS, LivePoint};
 use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
 use adpulse_domain::{CampaignId, Event, TenantId};
 use adpulse_kafka::{GroupConsumer, KafkaEventLog, Record};
@@ -138,6 +138,7 @@ impl Worker {
         let poll = Duration::from_millis(self.cfg.worker.max_batch_wait_ms.clamp(10, 100));
         // Once a second: retry stale live counters; every fifth: lag.
         let (mut last_tick, mut ticks) = (Instant::now(), 0u32);
+        let mut last_prune = Instant::now();
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
@@ -163,6 +164,10 @@ impl Worker {
                         write_stale_live(&self.sinks, part, self.cfg.worker.live_ttl_secs).await;
                     }
                 }
+            }
+            if last_prune.elapsed() >= Duration::from_secs(60) {
+                last_prune = Instant::now();
+                self.prune_live_series().await;
             }
             if ticks >= 5 {
                 ticks = 0;
@@ -293,12 +298,23 @@ impl Worker {
                 })
                 .collect();
             let version = (claim.epoch << 40) | claim.next_offset;
-            write_live(&self.sinks, &campaigns, version, ttl).await
+            write_live(&self.sinks, &campaigns, None, version, ttl).await
         }
         .await;
         match repaired {
             Ok(n) => tracing::debug!(partition = p, campaigns = n, "live counters repaired"),
             Err(e) => tracing::warn!(partition = p, error = %e, "live counters not repaired"),
+        }
+    }
+
+    /// Drops live-series points past the live window (with a margin for
+    /// clock skew between workers) from Postgres; best effort, as any
+    /// worker does it.
+    async fn prune_live_series(&self) {
+        let before = Utc::now() - chrono::Duration::seconds(LIVE_WINDOW_SECS + 300);
+        match self.sinks.db.prune_live_series(before).await {
+            Ok(n) => tracing::debug!(points = n, "live series pruned"),
+            Err(e) => tracing::warn!(error = %e, "live series not pruned"),
         }
     }
 
@@ -430,8 +446,8 @@ async fn flush_part(s: &Sinks, cfg: &Config, part: &mut Part) -> Result<Flushed,
         s.db.commit_batch(&mut part.claim, part.next, &part.batch)
             .await;
     metrics::sink("postgres", t.elapsed(), r.is_ok());
-    match r.map_err(err)? {
-        Commit::Applied => {}
+    let points = match r.map_err(err)? {
+        Commit::Applied(points) => points,
         Commit::Fenced => {
             metrics::fenced(p);
             tracing::warn!(
@@ -441,14 +457,26 @@ async fn flush_part(s: &Sinks, cfg: &Config, part: &mut Part) -> Result<Flushed,
             );
             return Ok(Flushed::Fenced);
         }
-    }
+    };
     metrics::batch(part.batch.events());
 
-    // Live counters from the exact state just committed. A failure here
-    // loses nothing: the campaigns are remembered and rewritten (with the
-    // then-current totals) once Redis answers again.
-    part.stale_live.extend(part.batch.campaigns());
-    if write_stale_live(s, part, cfg.worker.live_ttl_secs).await {
+    // Live counters and series from the exact state just committed. A
+    // failure here loses nothing: the campaigns are remembered and rewritten
+    // (with the then-current totals and the last hour of series) once Redis
+    // answers again.
+    let campaigns = part.batch.campaigns();
+    let version = (part.claim.epoch << 40) | part.claim.next_offset;
+    let ttl_live = Duration::from_secs(cfg.worker.live_ttl_secs);
+    let t = Instant::now();
+    let live = write_live(s, &campaigns, Some(points), version, ttl_live).await;
+    metrics::sink("redis", t.elapsed(), live.is_ok());
+    if let Err(e) = &live {
+        tracing::warn!(partition = p, campaigns = campaigns.len(), error = %e, "live counters not updated; will retry");
+        part.stale_live.extend(campaigns);
+    }
+    if live.is_ok()
+        && (part.stale_live.is_empty() || write_stale_live(s, part, cfg.worker.live_ttl_secs).await)
+    {
         let now_ms = Utc::now().timestamp_millis();
         for ingested in &part.ingested_ms {
             metrics::freshness((now_ms - ingested) as f64 / 1000.0);
@@ -541,7 +569,7 @@ async fn write_stale_live(s: &Sinks, part: &mut Part, ttl_secs: u64) -> bool {
     let t = Instant::now();
     let campaigns: Vec<CampaignId> = part.stale_live.iter().copied().collect();
     let version = (part.claim.epoch << 40) | part.claim.next_offset;
-    let live = write_live(s, &campaigns, version, Duration::from_secs(ttl_secs)).await;
+    let live = write_live(s, &campaigns, None, version, Duration::from_secs(ttl_secs)).await;
     metrics::sink("redis", t.elapsed(), live.is_ok());
     match live {
         Ok(_) => {
@@ -555,21 +583,31 @@ async fn write_stale_live(s: &Sinks, part: &mut Part, ttl_secs: u64) -> bool {
     }
 }
 
-/// Writes the exact totals of `campaigns` to the live counters, then
-/// publishes them as window results (best effort: a consumer of the metrics
-/// topic takes the newest `version` per campaign, and the next flush of the
-/// campaign publishes again).
+/// Writes the exact totals of `campaigns` to the live counters with the
+/// `points` of their live series a commit just returned (or, given none,
+/// their whole last hour read back), then publishes the totals as window
+/// results (best effort: a consumer of the metrics topic takes the newest
+/// `version` per campaign, and the next flush of the campaign publishes
+/// again).
 async fn write_live(
     s: &Sinks,
     campaigns: &[CampaignId],
+    points: Option<Vec<LivePoint>>,
     version: i64,
     ttl: Duration,
 ) -> Result<usize, WorkerError> {
-    let totals = s.db.campaign_totals(campaigns).await.map_err(err)?;
     let now = Utc::now();
+    let totals = s.db.campaign_totals(campaigns).await.map_err(err)?;
+    let points = match points {
+        Some(points) => points,
+        None => {
+            let since = now - chrono::Duration::seconds(LIVE_WINDOW_SECS);
+            s.db.live_series(campaigns, since).await.map_err(err)?
+        }
+    };
     let written = s
         .redis
-        .write_live(&totals, version, now.timestamp_millis(), ttl)
+        .write_live(&totals, &points, version, now, ttl)
         .await
         .map_err(err)?;
     let results: Vec<LogRecord> = totals

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use adpulse_config::{Config, Secret};
 use adpulse_cql::Cql;
 use adpulse_domain::CampaignId;
+use adpulse_domain::aggregate::{Counts, live_point_start};
 use adpulse_kafka::{Admin, Producer};
 use adpulse_postgres::Database;
 use adpulse_redis::Redis;
@@ -148,6 +149,25 @@ pub struct Reference {
 }
 
 impl Reference {
+    /// The live-series points of events since `since`, per campaign and
+    /// point start (Unix seconds).
+    pub fn live_points(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BTreeMap<(String, i64), Counts> {
+        let mut out: BTreeMap<(String, i64), Counts> = BTreeMap::new();
+        for e in self.events.values() {
+            let event: adpulse_domain::Event = serde_json::from_value(e.clone()).expect("event");
+            let start = live_point_start(event.occurred_at);
+            if start >= since {
+                out.entry((event.campaign_id.to_string(), start.timestamp()))
+                    .or_default()
+                    .add(&event);
+            }
+        }
+        out
+    }
+
     pub fn per_campaign(&self) -> BTreeMap<String, Expected> {
         let mut out: BTreeMap<String, Expected> = BTreeMap::new();
         for e in self.events.values() {
@@ -177,7 +197,14 @@ impl Env {
             "conversion",
         ];
         let kind = kinds[rng.usize(..kinds.len())];
-        let at = chrono::Utc::now() - chrono::Duration::seconds(rng.i64(0..3 * 86_400));
+        // A third in the last ten minutes (the live series), the rest over
+        // three days (late events, several day buckets).
+        let back = if rng.u32(0..3) == 0 {
+            rng.i64(0..600)
+        } else {
+            rng.i64(0..3 * 86_400)
+        };
+        let at = chrono::Utc::now() - chrono::Duration::seconds(back);
         let channel = ["display", "social", "search"][rng.usize(..3)];
         let country = ["GB", "US", "DE"][rng.usize(..3)];
         json!({
@@ -318,6 +345,20 @@ impl Env {
                 t.campaign_id
             );
         }
+        // Redis: the live series of the last hour (50 minutes here, clear
+        // of the window's edge) equals the reference's points exactly.
+        let now = chrono::Utc::now();
+        let since = now - chrono::Duration::minutes(50);
+        let want = reference.live_points(since);
+        let mut have = BTreeMap::new();
+        for c in &self.campaigns {
+            let view = self.redis.read_live(*c, now).await.expect("live view");
+            for p in view.series.into_iter().filter(|p| p.start >= since) {
+                have.insert((c.to_string(), p.start.timestamp()), p.counts);
+            }
+        }
+        assert!(!want.is_empty(), "the load has recent events");
+        assert_eq!(have, want, "live series");
         // CQL: one raw row per distinct event.
         let rows = self
             .cql
