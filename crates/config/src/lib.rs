@@ -215,6 +215,9 @@ pub struct RedisConfig {
     pub key_prefix: String,
     /// Timeout of one command and of connecting.
     pub timeout_ms: u64,
+    /// Whether `url` names a node of a Redis Cluster (the client then
+    /// discovers the others and routes each key to its slot's node).
+    pub cluster: bool,
 }
 
 impl Default for RedisConfig {
@@ -223,6 +226,7 @@ impl Default for RedisConfig {
             url: Secret::new("redis://127.0.0.1:6379".into()),
             key_prefix: "adpulse".into(),
             timeout_ms: 1_000,
+            cluster: false,
         }
     }
 }

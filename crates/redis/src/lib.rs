@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use adpulse_config::RedisConfig;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 
 /// A Redis operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,28 +48,86 @@ impl From<redis::RedisError> for RedisError {
     }
 }
 
+/// A connection to one Redis server or to a Redis Cluster. Everything
+/// above this crate is the same for both: every multi-key operation keeps
+/// its keys in one hash slot (`{campaign_id}` tags).
+#[derive(Clone)]
+pub enum Connection {
+    /// One server (auto-reconnecting, multiplexed).
+    Single(ConnectionManager),
+    /// A cluster (routes each command to its slot's node, follows moves).
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Connection {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
 /// A connection to Redis and the key namespace of this deployment.
 #[derive(Clone)]
 pub struct Redis {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
 }
 
 impl Redis {
-    /// Connects; fails if the server does not answer within the timeout.
+    /// Connects; fails if the server (or, for a cluster, the node named)
+    /// does not answer within the timeout.
     pub async fn connect(cfg: &RedisConfig) -> Result<Self, RedisError> {
-        let client = redis::Client::open(cfg.url.expose().as_str())
-            .map_err(|e| RedisError::Config(e.to_string()))?;
+        let url = cfg.url.expose().as_str();
         let timeout = Duration::from_millis(cfg.timeout_ms);
-        let mgr_cfg = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, mgr_cfg).await?;
+        let conn = if cfg.cluster {
+            let client = ClusterClient::builder([url])
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .retries(2)
+                .build()
+                .map_err(|e| RedisError::Config(e.to_string()))?;
+            Connection::Cluster(client.get_async_connection().await?)
+        } else {
+            let client = redis::Client::open(url).map_err(|e| RedisError::Config(e.to_string()))?;
+            let mgr_cfg = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(2);
+            Connection::Single(ConnectionManager::new_with_config(client, mgr_cfg).await?)
+        };
         Ok(Self {
             conn,
             prefix: cfg.key_prefix.clone(),
         })
+    }
+
+    /// Whether this is a cluster connection.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, Connection::Cluster(_))
     }
 
     /// `prefix:suffix`: the full name of a key of this deployment.
@@ -92,6 +152,17 @@ impl Redis {
     pub async fn delete_prefix(&self) -> Result<u64, RedisError> {
         let mut c = self.conn.clone();
         let pattern = format!("{}:*", self.prefix);
+        if self.is_cluster() {
+            // KEYS goes to every primary and the answers are combined; a
+            // cluster SCAN has no cursor across nodes.
+            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query_async(&mut c).await?;
+            let mut deleted = 0;
+            for key in keys {
+                let n: u64 = redis::cmd("UNLINK").arg(key).query_async(&mut c).await?;
+                deleted += n;
+            }
+            return Ok(deleted);
+        }
         let mut cursor: u64 = 0;
         let mut deleted = 0;
         loop {
@@ -116,7 +187,7 @@ impl Redis {
 
     /// A clone of the connection, for stores inside this crate.
     #[doc(hidden)]
-    pub fn connection(&self) -> ConnectionManager {
+    pub fn connection(&self) -> Connection {
         self.conn.clone()
     }
 }

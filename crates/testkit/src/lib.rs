@@ -3,7 +3,8 @@
 //! (naming the command that starts the server) when a server is absent.
 //!
 //! Addresses come from `ADPULSE_TEST_KAFKA`, `ADPULSE_TEST_CQL`,
-//! `ADPULSE_TEST_POSTGRES` and `ADPULSE_TEST_REDIS`, defaulting to the ports
+//! `ADPULSE_TEST_POSTGRES`, `ADPULSE_TEST_REDIS` and
+//! `ADPULSE_TEST_REDIS_CLUSTER`, defaulting to the ports
 //! `deploy/local/stack` uses (`deploy/local/stack env` prints them).
 
 #![allow(clippy::panic)]
@@ -22,6 +23,8 @@ pub enum Server {
     Postgres,
     /// Redis.
     Redis,
+    /// A three-node Redis Cluster (its first node's URL).
+    RedisCluster,
 }
 
 impl Server {
@@ -31,6 +34,7 @@ impl Server {
             Self::Cql => "ADPULSE_TEST_CQL",
             Self::Postgres => "ADPULSE_TEST_POSTGRES",
             Self::Redis => "ADPULSE_TEST_REDIS",
+            Self::RedisCluster => "ADPULSE_TEST_REDIS_CLUSTER",
         }
     }
 
@@ -40,6 +44,7 @@ impl Server {
             Self::Cql => "127.0.0.1:9042",
             Self::Postgres => "postgres://adpulse:adpulse@127.0.0.1:5432/adpulse",
             Self::Redis => "redis://127.0.0.1:6379",
+            Self::RedisCluster => "redis://127.0.0.1:7001",
         }
     }
 
@@ -50,6 +55,7 @@ impl Server {
             Self::Cql => "cassandra",
             Self::Postgres => "postgres",
             Self::Redis => "redis",
+            Self::RedisCluster => "redis_cluster",
         }
     }
 

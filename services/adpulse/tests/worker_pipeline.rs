@@ -13,7 +13,8 @@ use adpulse_domain::{CampaignId, Event, TenantId};
 use adpulse_kafka::Consumer;
 use adpulse_kafka::partition::partition_for;
 use adpulse_postgres::Commit;
-use common::worker::{Reference, env};
+use adpulse_testkit::Server;
+use common::worker::{Reference, env, env_on};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,5 +158,28 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
         codes,
         BTreeSet::from(["too_old".to_owned(), "undecodable".to_owned()])
     );
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_counters_and_series_are_exact_on_a_redis_cluster() {
+    let env = env_on(Server::RedisCluster).await;
+    assert!(env.redis.is_cluster());
+    let mut rng = fastrand::Rng::with_seed(11);
+    let (mut reference, mut records) = (Reference::default(), 0i64);
+    for _ in 0..600 {
+        let e = env.event(&mut rng);
+        env.send(&e).await;
+        records += 1;
+        if rng.u32(0..10) == 0 {
+            env.send(&e).await;
+            records += 1;
+        }
+        reference
+            .events
+            .insert(e["event_id"].as_str().expect("id").to_owned(), e);
+    }
+    env.run_worker_until(records).await;
+    env.check(&reference).await;
     env.cleanup().await;
 }

@@ -32,6 +32,12 @@ pub struct Env {
 }
 
 pub async fn env() -> Env {
+    env_on(Server::Redis).await
+}
+
+/// An environment whose live counters go to `redis`: [`Server::Redis`] or
+/// [`Server::RedisCluster`].
+pub async fn env_on(redis: Server) -> Env {
     // Worker warnings (sink failures and retries) in the test output.
     let logs = adpulse_config::TelemetryConfig {
         log_filter: "warn,adpulse_worker=info".into(),
@@ -50,7 +56,8 @@ pub async fn env() -> Env {
     cfg.postgres.schema = Some(unique_name("wk"));
     cfg.cql.nodes = vec![Server::Cql.require()];
     cfg.cql.keyspace = unique_name("wk");
-    cfg.redis.url = Secret::new(Server::Redis.require());
+    cfg.redis.url = Secret::new(redis.require());
+    cfg.redis.cluster = redis == Server::RedisCluster;
     cfg.redis.key_prefix = unique_name("wk");
     cfg.worker.group_id = unique_name("wk");
     cfg.worker.max_batch_wait_ms = 50;
@@ -77,7 +84,7 @@ pub async fn env() -> Env {
     cql.migrate(1).await.expect("cql schema");
     let redis = Redis::connect(&cfg.redis)
         .await
-        .unwrap_or_else(|e| Server::Redis.absent(&e.to_string()));
+        .unwrap_or_else(|e| redis.absent(&e.to_string()));
     let producer = Producer::new(&cfg.kafka).expect("producer");
     Env {
         campaigns: (0..12)
