@@ -99,6 +99,12 @@ async fn applied(db: &Database, group: &str, topic: &str) -> i64 {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let metrics = adpulse_telemetry::prometheus();
     let mut cfg = Config::load(None)?;
+    // The worker's warnings (slow flushes, retries) on stderr.
+    let logs = adpulse_config::TelemetryConfig {
+        log_filter: std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        ..cfg.telemetry.clone()
+    };
+    let _telemetry = adpulse_telemetry::init(&logs, "worker-bench")?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let id = &id[..8];
     let partitions = if args.hot { 1 } else { 12 };

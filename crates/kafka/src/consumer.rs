@@ -1,7 +1,8 @@
 //! Reading records: an explicitly assigned reader (tests, tools) and a
 //! consumer-group member (the stream worker).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use adpulse_config::KafkaConfig;
@@ -10,6 +11,7 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::message::{Headers as _, Message};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::KafkaError;
@@ -112,9 +114,26 @@ impl Consumer {
 #[derive(Default)]
 pub struct GroupContext {
     revoked: Arc<Mutex<Vec<i32>>>,
+    /// Per partition of the topic, the end offset from the client's last
+    /// statistics (librdkafka learns it from fetch responses).
+    high: Arc<Mutex<HashMap<i32, i64>>>,
+    topic: String,
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        let mut high = self.high.lock().unwrap_or_else(PoisonError::into_inner);
+        // Partition -1 is librdkafka's internal "unassigned" queue.
+        for p in topic.partitions.values().filter(|p| p.partition >= 0) {
+            if p.hi_offset >= 0 {
+                high.insert(p.partition, p.hi_offset);
+            }
+        }
+    }
+}
 
 impl ConsumerContext for GroupContext {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -132,14 +151,20 @@ pub struct GroupConsumer {
     inner: StreamConsumer<GroupContext>,
     topic: String,
     revoked: Arc<Mutex<Vec<i32>>>,
+    high: Arc<Mutex<HashMap<i32, i64>>>,
+    partitions: OnceLock<i32>,
 }
 
 impl GroupConsumer {
     /// Joins `group` and subscribes to `topic`. Partitions without a
     /// committed offset start from the earliest record.
     pub fn new(cfg: &KafkaConfig, group: &str, topic: &str) -> Result<Self, KafkaError> {
-        let context = GroupContext::default();
+        let context = GroupContext {
+            topic: topic.to_owned(),
+            ..GroupContext::default()
+        };
         let revoked = Arc::clone(&context.revoked);
+        let high = Arc::clone(&context.high);
         let inner: StreamConsumer<GroupContext> = ClientConfig::new()
             .set("bootstrap.servers", &cfg.brokers)
             .set("client.id", &cfg.client_id)
@@ -152,12 +177,16 @@ impl GroupConsumer {
             // after 6 s.
             .set("session.timeout.ms", "6000")
             .set("heartbeat.interval.ms", "1000")
+            // End offsets for the lag metric, without a blocking request.
+            .set("statistics.interval.ms", "5000")
             .create_with_context(context)?;
         inner.subscribe(&[topic])?;
         Ok(Self {
             inner,
             topic: topic.to_owned(),
             revoked,
+            high,
+            partitions: OnceLock::new(),
         })
     }
 
@@ -183,24 +212,35 @@ impl GroupConsumer {
         Ok(())
     }
 
-    /// The partition's end offset, asked of the broker (blocks up to
-    /// 500 ms: call it now and then, not per record). Lag is this minus the
-    /// next offset to apply.
+    /// The partition's end offset as of the client's last statistics
+    /// (every 5 s; never blocks). Lag is this minus the next offset to
+    /// apply.
     pub fn high_watermark(&self, partition: i32) -> Option<i64> {
-        self.inner
-            .fetch_watermarks(&self.topic, partition, Duration::from_millis(500))
-            .ok()
-            .map(|(_, high)| high)
+        self.high
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&partition)
+            .copied()
     }
 
-    /// How many partitions the topic has (asks the broker; blocks up to 2 s).
+    /// How many partitions the topic has. Asked of the broker once (that
+    /// call blocks, up to 2 s), then remembered: adding partitions to the
+    /// topic moves campaigns to other partitions, which the dedup state and
+    /// the offsets kept per partition cannot follow; it takes a restart of
+    /// every worker, like any repartitioning.
     pub fn partition_count(&self) -> Option<i32> {
+        if let Some(n) = self.partitions.get() {
+            return Some(*n);
+        }
         let md = self
             .inner
             .fetch_metadata(Some(&self.topic), Duration::from_secs(2))
             .ok()?;
         let t = md.topics().iter().find(|t| t.name() == self.topic)?;
-        i32::try_from(t.partitions().len()).ok().filter(|n| *n > 0)
+        let n = i32::try_from(t.partitions().len())
+            .ok()
+            .filter(|n| *n > 0)?;
+        Some(*self.partitions.get_or_init(|| n))
     }
 
     /// Leaves the group (partitions go to the other members at once).

@@ -423,6 +423,9 @@ enum Flushed {
     Fenced,
 }
 
+/// A flush slower than this is logged with where its time went.
+const SLOW_FLUSH: Duration = Duration::from_millis(500);
+
 /// Flushes one partition's batch: raw rows to CQL, then aggregates and the
 /// offset in one fenced Postgres transaction, then live counters.
 async fn flush_part(s: &Sinks, cfg: &Config, part: &mut Part) -> Result<Flushed, WorkerError> {
@@ -433,19 +436,23 @@ async fn flush_part(s: &Sinks, cfg: &Config, part: &mut Part) -> Result<Flushed,
     let p = part.claim.partition;
     let ttl = i32::try_from(cfg.limits.retention_days.saturating_mul(86_400)).unwrap_or(i32::MAX);
 
+    let started = Instant::now();
+    let waited = part.oldest.map(|t| t.elapsed()).unwrap_or_default();
     let t = Instant::now();
     let r = s
         .cql
         .write_raw_events(&s.raw, &part.raw, ttl, cfg.worker.cql_concurrency)
         .await;
-    metrics::sink("cql", t.elapsed(), r.is_ok());
+    let cql_took = t.elapsed();
+    metrics::sink("cql", cql_took, r.is_ok());
     r.map_err(err)?;
 
     let t = Instant::now();
     let r =
         s.db.commit_batch(&mut part.claim, part.next, &part.batch)
             .await;
-    metrics::sink("postgres", t.elapsed(), r.is_ok());
+    let pg_took = t.elapsed();
+    metrics::sink("postgres", pg_took, r.is_ok());
     let points = match r.map_err(err)? {
         Commit::Applied(points) => points,
         Commit::Fenced => {
@@ -469,7 +476,20 @@ async fn flush_part(s: &Sinks, cfg: &Config, part: &mut Part) -> Result<Flushed,
     let ttl_live = Duration::from_secs(cfg.worker.live_ttl_secs);
     let t = Instant::now();
     let live = write_live(s, &campaigns, Some(points), version, ttl_live).await;
-    metrics::sink("redis", t.elapsed(), live.is_ok());
+    let live_took = t.elapsed();
+    metrics::sink("redis", live_took, live.is_ok());
+    if started.elapsed() >= SLOW_FLUSH {
+        tracing::warn!(
+            partition = p,
+            events = part.batch.events(),
+            campaigns = campaigns.len(),
+            waited_ms = waited.as_millis() as u64,
+            cql_ms = cql_took.as_millis() as u64,
+            postgres_ms = pg_took.as_millis() as u64,
+            live_ms = live_took.as_millis() as u64,
+            "slow flush"
+        );
+    }
     if let Err(e) = &live {
         tracing::warn!(partition = p, campaigns = campaigns.len(), error = %e, "live counters not updated; will retry");
         part.stale_live.extend(campaigns);
