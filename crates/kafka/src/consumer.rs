@@ -105,8 +105,9 @@ impl Consumer {
     }
 }
 
-/// Notes which partitions a rebalance takes away, for the owner of the
-/// partition state to drop them.
+/// Notes which partitions a rebalance takes away or gives, for the owner
+/// of the partition state to drop or reset them, and the partitions' end
+/// offsets from the client's statistics.
 ///
 /// `revoked` is written by librdkafka's rebalance callback (on the thread
 /// polling the consumer) and drained by the worker loop; the lock is held
@@ -114,6 +115,7 @@ impl Consumer {
 #[derive(Default)]
 pub struct GroupContext {
     revoked: Arc<Mutex<Vec<i32>>>,
+    assigned: Arc<Mutex<Vec<i32>>>,
     /// Per partition of the topic, the end offset from the client's last
     /// statistics (librdkafka learns it from fetch responses).
     high: Arc<Mutex<HashMap<i32, i64>>>,
@@ -137,9 +139,16 @@ impl ClientContext for GroupContext {
 
 impl ConsumerContext for GroupContext {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(tpl) = rebalance {
-            let mut revoked = self.revoked.lock().unwrap_or_else(PoisonError::into_inner);
-            revoked.extend(tpl.elements().iter().map(|e| e.partition()));
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                let mut revoked = self.revoked.lock().unwrap_or_else(PoisonError::into_inner);
+                revoked.extend(tpl.elements().iter().map(|e| e.partition()));
+            }
+            Rebalance::Assign(tpl) => {
+                let mut assigned = self.assigned.lock().unwrap_or_else(PoisonError::into_inner);
+                assigned.extend(tpl.elements().iter().map(|e| e.partition()));
+            }
+            Rebalance::Error(_) => {}
         }
     }
 }
@@ -151,6 +160,7 @@ pub struct GroupConsumer {
     inner: StreamConsumer<GroupContext>,
     topic: String,
     revoked: Arc<Mutex<Vec<i32>>>,
+    assigned: Arc<Mutex<Vec<i32>>>,
     high: Arc<Mutex<HashMap<i32, i64>>>,
     partitions: OnceLock<i32>,
 }
@@ -164,6 +174,7 @@ impl GroupConsumer {
             ..GroupContext::default()
         };
         let revoked = Arc::clone(&context.revoked);
+        let assigned = Arc::clone(&context.assigned);
         let high = Arc::clone(&context.high);
         let inner: StreamConsumer<GroupContext> = ClientConfig::new()
             .set("bootstrap.servers", &cfg.brokers)
@@ -185,6 +196,7 @@ impl GroupConsumer {
             inner,
             topic: topic.to_owned(),
             revoked,
+            assigned,
             high,
             partitions: OnceLock::new(),
         })
@@ -201,6 +213,12 @@ impl GroupConsumer {
     /// Partitions taken away since the last call.
     pub fn take_revoked(&self) -> Vec<i32> {
         std::mem::take(&mut *self.revoked.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Partitions given to this member since the last call (each starts
+    /// from its committed offset).
+    pub fn take_assigned(&self) -> Vec<i32> {
+        std::mem::take(&mut *self.assigned.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Records `offset` as where `partition` should be read from after a

@@ -12,34 +12,39 @@
 //! 3. decodes, drops resends of an `event_id` already counted, refuses
 //!    events older than retention (to the rejected topic), and adds the rest
 //!    to a batch;
-//! 4. **flushes** a batch: raw rows to CQL (idempotent by key), then the
-//!    aggregate deltas and the new next offset in one fenced Postgres
-//!    transaction, then the touched campaigns' totals, read back from
-//!    Postgres, to Redis as absolute values guarded by a version that only
-//!    grows, and publishes them (lifetime and today) as window results on
-//!    the campaign-metrics topic. A crash anywhere replays from the
-//!    committed offset and converges to the same state; nothing is counted
-//!    twice.
+//! 4. hands a batch that is full or old enough to a **flush** task
+//!    ([`flush`]) and goes on consuming: CQL rows, then one fenced Postgres
+//!    transaction (aggregates, live series, next offset), then Redis from
+//!    the committed state. One flush per partition is in flight at a time.
+//!
+//! A crash anywhere replays from the committed offset and converges to the
+//! same state; nothing is counted twice.
 
 mod dedup;
+mod flush;
+mod health;
 mod metrics;
+mod records;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use adpulse_config::Config;
-use adpulse_cql::{Cql, RawEvent, RawEventWriter};
-use adpulse_domain::aggregate::{AggregateBatch, LIVE_WINDOW_SECS, LivePoint};
-use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
-use adpulse_domain::{CampaignId, Event, TenantId};
+use adpulse_cql::{Cql, RawEvent};
+use adpulse_domain::CampaignId;
+use adpulse_domain::aggregate::LIVE_WINDOW_SECS;
 use adpulse_kafka::{GroupConsumer, KafkaEventLog, Record};
-use adpulse_postgres::{Claim, Commit, Database};
+use adpulse_postgres::{Claim, Database};
 use adpulse_redis::Redis;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use tokio::task::JoinSet;
 
 use crate::dedup::Dedup;
+use crate::flush::{Job, Outcome, Pending, Sinks};
+pub use crate::health::{Health, serve};
 
 /// A worker that cannot start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -50,38 +55,32 @@ fn err(e: impl std::fmt::Display) -> WorkerError {
     WorkerError(e.to_string())
 }
 
-/// What one owned partition holds between flushes.
+/// What one owned partition holds.
 struct Part {
+    /// The committed position (as of the last flush that completed).
     claim: Claim,
     /// The offset after the last record consumed (≥ `claim.next_offset`).
     next: i64,
-    batch: AggregateBatch,
-    raw: Vec<RawEvent>,
-    ingested_ms: Vec<i64>,
+    /// Consumed since the last hand-off to a flush.
+    pending: Pending,
     dedup: Dedup,
-    oldest: Option<Instant>,
+    /// Set while a flush of this partition runs; raising it makes the
+    /// flush stop retrying.
+    in_flight: Option<Arc<AtomicBool>>,
     /// Campaigns whose live counters could not be written since their last
     /// commit (Redis down); retried until written.
     stale_live: BTreeSet<CampaignId>,
 }
 
-/// The external systems the worker writes to.
-struct Sinks {
-    db: Database,
-    cql: Arc<Cql>,
-    raw: RawEventWriter,
-    redis: Redis,
-    /// The rejected and campaign-metrics topics.
-    log: KafkaEventLog,
-}
-
 /// A running stream worker.
 pub struct Worker {
-    cfg: Config,
+    cfg: Arc<Config>,
     consumer: GroupConsumer,
-    sinks: Sinks,
+    sinks: Arc<Sinks>,
     parts: HashMap<i32, Part>,
-    backoff: Duration,
+    flushes: JoinSet<(i32, Outcome)>,
+    /// Partitions another member claimed from us, until a rebalance.
+    fenced: HashSet<i32>,
 }
 
 impl Worker {
@@ -107,17 +106,18 @@ impl Worker {
             GroupConsumer::new(&cfg.kafka, &cfg.worker.group_id, &cfg.kafka.events_topic)
                 .map_err(err)?;
         Ok(Self {
-            cfg,
+            cfg: Arc::new(cfg),
             consumer,
-            sinks: Sinks {
+            sinks: Arc::new(Sinks {
                 db,
                 cql: Arc::new(cql),
                 raw,
                 redis,
                 log,
-            },
+            }),
             parts: HashMap::new(),
-            backoff: Duration::ZERO,
+            flushes: JoinSet::new(),
+            fenced: HashSet::new(),
         })
     }
 
@@ -136,12 +136,16 @@ impl Worker {
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
         tokio::pin!(shutdown);
         let poll = Duration::from_millis(self.cfg.worker.max_batch_wait_ms.clamp(10, 100));
-        // Once a second: retry stale live counters; every fifth: lag.
+        // Once a second: retry stale live counters; every fifth: lag;
+        // every minute: prune the live series.
         let (mut last_tick, mut ticks) = (Instant::now(), 0u32);
         let mut last_prune = Instant::now();
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
+                Some(done) = self.flushes.join_next(), if !self.flushes.is_empty() => {
+                    self.flushed(done)?;
+                }
                 r = self.consumer.recv(poll) => match r {
                     Ok(Some(record)) => self.on_record(record).await?,
                     Ok(None) => {}
@@ -149,21 +153,17 @@ impl Worker {
                 },
             }
             for p in self.consumer.take_revoked() {
-                // Best effort: the new owner's claim fences anything we
-                // could not commit in time, and it replays from there.
-                let _ = self.flush(p).await;
-                self.parts.remove(&p);
+                self.give_up(p).await?;
                 tracing::info!(partition = p, "partition revoked");
             }
-            self.flush_due().await;
+            for p in self.consumer.take_assigned() {
+                self.fenced.remove(&p);
+            }
+            self.start_due_flushes();
             if last_tick.elapsed() >= Duration::from_secs(1) {
                 last_tick = Instant::now();
                 ticks += 1;
-                for part in self.parts.values_mut() {
-                    if !part.stale_live.is_empty() {
-                        write_stale_live(&self.sinks, part, self.cfg.worker.live_ttl_secs).await;
-                    }
-                }
+                self.retry_stale_live().await;
             }
             if last_prune.elapsed() >= Duration::from_secs(60) {
                 last_prune = Instant::now();
@@ -178,19 +178,18 @@ impl Worker {
                 }
             }
         }
-        let owned: Vec<i32> = self.parts.keys().copied().collect();
-        for p in owned {
-            if let Err(e) = self.flush(p).await {
-                tracing::warn!(partition = p, error = %e, "could not flush at shutdown; the next owner replays it");
-            }
-        }
+        let stopped = self.stop().await;
         self.consumer.leave();
+        stopped?;
         tracing::info!("stream worker stopped");
         Ok(())
     }
 
     async fn on_record(&mut self, record: Record) -> Result<(), WorkerError> {
         let p = record.partition;
+        if self.fenced.contains(&p) {
+            return Ok(());
+        }
         if !self.parts.contains_key(&p) {
             let claim = self.claim(p).await?;
             tracing::info!(
@@ -207,11 +206,9 @@ impl Worker {
                 Part {
                     next: claim.next_offset,
                     claim,
-                    batch: AggregateBatch::default(),
-                    raw: Vec::new(),
-                    ingested_ms: Vec::new(),
+                    pending: Pending::default(),
                     dedup: Dedup::new(horizon),
-                    oldest: None,
+                    in_flight: None,
                     stale_live: BTreeSet::new(),
                 },
             );
@@ -223,7 +220,7 @@ impl Worker {
         let ts_ms = record
             .timestamp_ms
             .unwrap_or_else(|| now.timestamp_millis());
-        let decoded = decode(&record);
+        let decoded = records::decode(&record);
 
         if record.offset < part.claim.next_offset {
             // Already applied: only rebuild the dedup set.
@@ -233,17 +230,17 @@ impl Worker {
             return Ok(());
         }
         if record.offset < part.next {
-            return Ok(()); // delivered again after a reconnect; already in the batch
+            return Ok(()); // delivered again after a reconnect; already in a batch
         }
         part.next = record.offset + 1;
-        part.oldest.get_or_insert_with(Instant::now);
+        part.pending.oldest.get_or_insert_with(Instant::now);
 
         let (event, tenant, ingested_at) = match decoded {
             Ok(d) => d,
             Err(reason) => {
                 metrics::rejected("undecodable");
-                let row = rejected_row(&record, reason, now);
-                reject(&self.sinks.log, row).await;
+                let row = records::rejected_row(&record, reason, now);
+                records::reject(&self.sinks.log, row).await;
                 return Ok(());
             }
         };
@@ -256,21 +253,178 @@ impl Worker {
         );
         if event.occurred_at < now - retention {
             metrics::rejected("too_old");
-            let row = rejected_row(&record, "too_old: older than the retention horizon", now);
-            reject(&self.sinks.log, row).await;
+            let row =
+                records::rejected_row(&record, "too_old: older than the retention horizon", now);
+            records::reject(&self.sinks.log, row).await;
             return Ok(());
         }
-        part.batch.add(&event, tenant);
-        part.ingested_ms.push(ingested_at.timestamp_millis());
-        part.raw.push(RawEvent {
+        part.pending.batch.add(&event, tenant);
+        part.pending
+            .ingested_ms
+            .push(ingested_at.timestamp_millis());
+        part.pending.raw.push(RawEvent {
             event,
             tenant,
             ingested_at,
         });
-        if part.batch.events() >= self.cfg.worker.max_batch_events {
-            self.flush_with_retry(p).await;
+        if part.pending.batch.events() >= self.cfg.worker.max_batch_events {
+            // Full: hand it off, first waiting for the partition's previous
+            // flush (this is where consumption slows to the sinks' pace,
+            // and pauses while a sink is down).
+            self.wait_for_flush(p).await?;
+            self.start_flush(p);
         }
         Ok(())
+    }
+
+    /// Hands every partition whose oldest unflushed record waited long
+    /// enough (and has no flush running) to a flush task.
+    fn start_due_flushes(&mut self) {
+        let wait = Duration::from_millis(self.cfg.worker.max_batch_wait_ms);
+        let due: Vec<i32> = self
+            .parts
+            .iter()
+            .filter(|(_, part)| part.pending.oldest.is_some_and(|t| t.elapsed() >= wait))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in due {
+            self.start_flush(p);
+        }
+    }
+
+    /// Starts a flush of what `p` consumed, unless one is running or there
+    /// is nothing to commit.
+    fn start_flush(&mut self, p: i32) {
+        let Some(part) = self.parts.get_mut(&p) else {
+            return;
+        };
+        if part.in_flight.is_some() || part.next == part.claim.next_offset {
+            return;
+        }
+        let give_up = Arc::new(AtomicBool::new(false));
+        part.in_flight = Some(Arc::clone(&give_up));
+        let job = Job {
+            claim: part.claim.clone(),
+            end: part.next,
+            pending: std::mem::take(&mut part.pending),
+            hint: part
+                .dedup
+                .oldest_offset()
+                .unwrap_or(part.next)
+                .min(part.next),
+            give_up,
+        };
+        self.flushes.spawn(flush::run(
+            Arc::clone(&self.sinks),
+            Arc::clone(&self.cfg),
+            job,
+        ));
+    }
+
+    /// Waits until `p` has no flush running (handling every flush that
+    /// completes meanwhile).
+    async fn wait_for_flush(&mut self, p: i32) -> Result<(), WorkerError> {
+        while self
+            .parts
+            .get(&p)
+            .is_some_and(|part| part.in_flight.is_some())
+        {
+            match self.flushes.join_next().await {
+                Some(done) => self.flushed(done)?,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes in the result of a flush task. A flush task that panicked is a
+    /// bug: the worker stops (its replacement replays from the committed
+    /// offsets) rather than guess what that flush did.
+    fn flushed(
+        &mut self,
+        done: Result<(i32, Outcome), tokio::task::JoinError>,
+    ) -> Result<(), WorkerError> {
+        let (p, outcome) = done.map_err(|e| WorkerError(format!("a flush task failed: {e}")))?;
+        match outcome {
+            Outcome::Applied { claim, hint, stale } => {
+                if let Some(part) = self.parts.get_mut(&p) {
+                    part.claim = claim;
+                    part.in_flight = None;
+                    part.stale_live.extend(stale);
+                }
+                if let Err(e) = self.consumer.commit_hint(p, hint) {
+                    tracing::debug!(partition = p, error = %e, "offset hint not committed");
+                }
+            }
+            Outcome::GaveUp => {
+                // Whatever was consumed after the batch cannot commit before
+                // it: drop the partition; its next owner replays from the
+                // committed offset.
+                self.parts.remove(&p);
+            }
+            Outcome::Fenced => {
+                // Another member owns it: ignore its records until a
+                // rebalance gives it back (reading from the committed
+                // offset again), or we would claim it back and fence them.
+                self.parts.remove(&p);
+                self.fenced.insert(p);
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives a partition up (rebalance): lets its running flush finish or
+    /// fail once, flushes the rest once if that one applied, and drops it.
+    async fn give_up(&mut self, p: i32) -> Result<(), WorkerError> {
+        for round in 0..2 {
+            if round == 1 {
+                self.start_flush(p);
+            }
+            if let Some(flag) = self.parts.get(&p).and_then(|part| part.in_flight.clone()) {
+                flag.store(true, Ordering::Relaxed);
+            }
+            self.wait_for_flush(p).await?;
+        }
+        self.parts.remove(&p);
+        Ok(())
+    }
+
+    /// Shutdown: every running flush finishes or fails once, then what is
+    /// left is flushed once; failures are left for the next owner.
+    async fn stop(&mut self) -> Result<(), WorkerError> {
+        let owned: Vec<i32> = self.parts.keys().copied().collect();
+        for p in owned {
+            self.give_up(p).await?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the live counters of campaigns whose write failed, from the
+    /// then-current committed state.
+    async fn retry_stale_live(&mut self) {
+        let ttl = flush::live_ttl(&self.cfg);
+        for part in self.parts.values_mut() {
+            if part.stale_live.is_empty() || part.in_flight.is_some() {
+                continue;
+            }
+            let campaigns: Vec<CampaignId> = part.stale_live.iter().copied().collect();
+            let t = Instant::now();
+            let live = flush::write_live(
+                &self.sinks,
+                &campaigns,
+                None,
+                flush::version(&part.claim),
+                ttl,
+            )
+            .await;
+            metrics::sink("redis", t.elapsed(), live.is_ok());
+            match live {
+                Ok(_) => part.stale_live.clear(),
+                Err(e) => {
+                    tracing::warn!(partition = part.claim.partition, campaigns = campaigns.len(), error = %e, "live counters not updated; will retry");
+                }
+            }
+        }
     }
 
     /// Rewrites the live counters of this partition's recent campaigns from
@@ -281,7 +435,7 @@ impl Worker {
         let Some(partitions) = self.consumer.partition_count() else {
             return;
         };
-        let ttl = Duration::from_secs(self.cfg.worker.live_ttl_secs);
+        let ttl = flush::live_ttl(&self.cfg);
         let since =
             Utc::now() - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(7));
         let repaired = async {
@@ -297,8 +451,7 @@ impl Worker {
                         == p
                 })
                 .collect();
-            let version = (claim.epoch << 40) | claim.next_offset;
-            write_live(&self.sinks, &campaigns, None, version, ttl).await
+            flush::write_live(&self.sinks, &campaigns, None, flush::version(claim), ttl).await
         }
         .await;
         match repaired {
@@ -336,381 +489,6 @@ impl Worker {
                 }
                 Err(e) => return Err(err(e)),
             }
-        }
-    }
-
-    /// Flushes, all at once, the partitions whose oldest unflushed event
-    /// waited long enough (one slow partition does not delay the others'
-    /// freshness); a failed one is then retried alone with backoff.
-    async fn flush_due(&mut self) {
-        let wait = Duration::from_millis(self.cfg.worker.max_batch_wait_ms);
-        let (sinks, cfg) = (&self.sinks, &self.cfg);
-        let flushes = self
-            .parts
-            .iter_mut()
-            .filter(|(_, part)| part.oldest.is_some_and(|t| t.elapsed() >= wait))
-            .map(|(p, part)| {
-                let p = *p;
-                async move { (p, flush_part(sinks, cfg, part).await) }
-            });
-        let results = futures_util::future::join_all(flushes).await;
-        for (p, result) in results {
-            match result {
-                Ok(outcome) => self.after_flush(p, outcome),
-                Err(e) => {
-                    tracing::warn!(partition = p, error = %e, "flush failed");
-                    self.flush_with_retry(p).await;
-                }
-            }
-        }
-    }
-
-    /// Flushes, and on a sink failure waits (backing off) and tries again,
-    /// holding the batch: consumption pauses while a sink is down.
-    async fn flush_with_retry(&mut self, p: i32) {
-        loop {
-            match self.flush(p).await {
-                Ok(()) => {
-                    self.backoff = Duration::ZERO;
-                    return;
-                }
-                Err(e) => {
-                    self.backoff = (self.backoff * 2)
-                        .max(Duration::from_millis(100))
-                        .min(Duration::from_millis(self.cfg.worker.max_retry_backoff_ms));
-                    tracing::warn!(partition = p, error = %e, retry_in_ms = self.backoff.as_millis() as u64, "flush failed");
-                    tokio::time::sleep(self.backoff).await;
-                }
-            }
-        }
-    }
-
-    async fn flush(&mut self, p: i32) -> Result<(), WorkerError> {
-        let Some(part) = self.parts.get_mut(&p) else {
-            return Ok(());
-        };
-        let outcome = flush_part(&self.sinks, &self.cfg, part).await?;
-        self.after_flush(p, outcome);
-        Ok(())
-    }
-
-    /// Drops a fenced partition, or records where a rebalance should start.
-    fn after_flush(&mut self, p: i32, outcome: Flushed) {
-        match outcome {
-            Flushed::Nothing => {}
-            Flushed::Fenced => {
-                self.parts.remove(&p);
-            }
-            Flushed::Applied { hint } => {
-                if let Err(e) = self.consumer.commit_hint(p, hint) {
-                    tracing::debug!(partition = p, error = %e, "offset hint not committed");
-                }
-            }
-        }
-    }
-}
-
-/// What flushing one partition did.
-enum Flushed {
-    /// Nothing was pending.
-    Nothing,
-    /// Applied; reading from `hint` after a rebalance rebuilds the dedup set.
-    Applied {
-        /// Where a later owner should start reading.
-        hint: i64,
-    },
-    /// Another worker owns the partition now.
-    Fenced,
-}
-
-/// A flush slower than this is logged with where its time went.
-const SLOW_FLUSH: Duration = Duration::from_millis(500);
-
-/// Flushes one partition's batch: raw rows to CQL, then aggregates and the
-/// offset in one fenced Postgres transaction, then live counters.
-async fn flush_part(s: &Sinks, cfg: &Config, part: &mut Part) -> Result<Flushed, WorkerError> {
-    if part.next == part.claim.next_offset {
-        part.oldest = None;
-        return Ok(Flushed::Nothing);
-    }
-    let p = part.claim.partition;
-    let ttl = i32::try_from(cfg.limits.retention_days.saturating_mul(86_400)).unwrap_or(i32::MAX);
-
-    let started = Instant::now();
-    let waited = part.oldest.map(|t| t.elapsed()).unwrap_or_default();
-    let t = Instant::now();
-    let r = s
-        .cql
-        .write_raw_events(&s.raw, &part.raw, ttl, cfg.worker.cql_concurrency)
-        .await;
-    let cql_took = t.elapsed();
-    metrics::sink("cql", cql_took, r.is_ok());
-    r.map_err(err)?;
-
-    let t = Instant::now();
-    let r =
-        s.db.commit_batch(&mut part.claim, part.next, &part.batch)
-            .await;
-    let pg_took = t.elapsed();
-    metrics::sink("postgres", pg_took, r.is_ok());
-    let points = match r.map_err(err)? {
-        Commit::Applied(points) => points,
-        Commit::Fenced => {
-            metrics::fenced(p);
-            tracing::warn!(
-                partition = p,
-                epoch = part.claim.epoch,
-                "fenced: another worker owns the partition"
-            );
-            return Ok(Flushed::Fenced);
-        }
-    };
-    metrics::batch(part.batch.events());
-
-    // Live counters and series from the exact state just committed. A
-    // failure here loses nothing: the campaigns are remembered and rewritten
-    // (with the then-current totals and the last hour of series) once Redis
-    // answers again.
-    let campaigns = part.batch.campaigns();
-    let version = (part.claim.epoch << 40) | part.claim.next_offset;
-    let ttl_live = Duration::from_secs(cfg.worker.live_ttl_secs);
-    let t = Instant::now();
-    let live = write_live(s, &campaigns, Some(points), version, ttl_live).await;
-    let live_took = t.elapsed();
-    metrics::sink("redis", live_took, live.is_ok());
-    if started.elapsed() >= SLOW_FLUSH {
-        tracing::warn!(
-            partition = p,
-            events = part.batch.events(),
-            campaigns = campaigns.len(),
-            waited_ms = waited.as_millis() as u64,
-            cql_ms = cql_took.as_millis() as u64,
-            postgres_ms = pg_took.as_millis() as u64,
-            live_ms = live_took.as_millis() as u64,
-            "slow flush"
-        );
-    }
-    if let Err(e) = &live {
-        tracing::warn!(partition = p, campaigns = campaigns.len(), error = %e, "live counters not updated; will retry");
-        part.stale_live.extend(campaigns);
-    }
-    if live.is_ok()
-        && (part.stale_live.is_empty() || write_stale_live(s, part, cfg.worker.live_ttl_secs).await)
-    {
-        let now_ms = Utc::now().timestamp_millis();
-        for ingested in &part.ingested_ms {
-            metrics::freshness((now_ms - ingested) as f64 / 1000.0);
-        }
-    }
-    let hint = part
-        .dedup
-        .oldest_offset()
-        .unwrap_or(part.next)
-        .min(part.next);
-    part.batch = AggregateBatch::default();
-    part.raw.clear();
-    part.ingested_ms.clear();
-    part.oldest = None;
-    Ok(Flushed::Applied { hint })
-}
-
-/// Whether the worker's dependencies answer (for `/health/ready`).
-#[derive(Clone)]
-pub struct Health {
-    db: Database,
-    cql: Arc<Cql>,
-    redis: Redis,
-    kafka: KafkaEventLog,
-}
-
-impl Health {
-    /// True while Postgres, the CQL cluster, Redis and Kafka all answer.
-    pub async fn ready(&self) -> bool {
-        let (db, cql, redis, kafka) = tokio::join!(
-            self.db.ping(),
-            self.cql.ping(),
-            self.redis.ping(),
-            self.kafka.ready()
-        );
-        db.is_ok() && cql.is_ok() && redis.is_ok() && kafka
-    }
-
-    /// `/health/live`, `/health/ready` and `/metrics`.
-    pub fn router(self) -> axum::Router {
-        use axum::http::StatusCode;
-        use axum::routing::get;
-        axum::Router::new()
-            .route("/health/live", get(|| async { "ok" }))
-            .route(
-                "/health/ready",
-                get(
-                    |axum::extract::State(h): axum::extract::State<Self>| async move {
-                        if h.ready().await {
-                            (StatusCode::OK, "ready")
-                        } else {
-                            (
-                                StatusCode::SERVICE_UNAVAILABLE,
-                                "a dependency does not answer",
-                            )
-                        }
-                    },
-                ),
-            )
-            .merge(adpulse_telemetry::metrics_router())
-            .with_state(self)
-    }
-}
-
-/// Runs `worker` and its health endpoints on `listener` until `shutdown`,
-/// then stops both (the worker flushes and leaves its group).
-pub async fn serve(
-    worker: Worker,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), WorkerError> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stopped| *stopped).await;
-    };
-    let http =
-        axum::serve(listener, worker.health().router()).with_graceful_shutdown(stop(rx.clone()));
-    let signal = async move {
-        shutdown.await;
-        let _ = tx.send(true);
-    };
-    let (http, run, ()) = tokio::join!(http.into_future(), worker.run(stop(rx)), signal);
-    http.map_err(err)?;
-    run
-}
-
-/// Writes the live counters of `part`'s stale campaigns from the committed
-/// state; true if all were written (the set is then empty).
-async fn write_stale_live(s: &Sinks, part: &mut Part, ttl_secs: u64) -> bool {
-    let t = Instant::now();
-    let campaigns: Vec<CampaignId> = part.stale_live.iter().copied().collect();
-    let version = (part.claim.epoch << 40) | part.claim.next_offset;
-    let live = write_live(s, &campaigns, None, version, Duration::from_secs(ttl_secs)).await;
-    metrics::sink("redis", t.elapsed(), live.is_ok());
-    match live {
-        Ok(_) => {
-            part.stale_live.clear();
-            true
-        }
-        Err(e) => {
-            tracing::warn!(partition = part.claim.partition, campaigns = campaigns.len(), error = %e, "live counters not updated; will retry");
-            false
-        }
-    }
-}
-
-/// Writes the exact totals of `campaigns` to the live counters with the
-/// `points` of their live series a commit just returned (or, given none,
-/// their whole last hour read back), then publishes the totals as window
-/// results (best effort: a consumer of the metrics topic takes the newest
-/// `version` per campaign, and the next flush of the campaign publishes
-/// again).
-async fn write_live(
-    s: &Sinks,
-    campaigns: &[CampaignId],
-    points: Option<Vec<LivePoint>>,
-    version: i64,
-    ttl: Duration,
-) -> Result<usize, WorkerError> {
-    let now = Utc::now();
-    let totals = s.db.campaign_totals(campaigns).await.map_err(err)?;
-    let points = match points {
-        Some(points) => points,
-        None => {
-            let since = now - chrono::Duration::seconds(LIVE_WINDOW_SECS);
-            s.db.live_series(campaigns, since).await.map_err(err)?
-        }
-    };
-    let written = s
-        .redis
-        .write_live(&totals, &points, version, now, ttl)
-        .await
-        .map_err(err)?;
-    let results: Vec<LogRecord> = totals
-        .iter()
-        .map(|t| {
-            let body = serde_json::json!({
-                "campaign_id": t.campaign_id,
-                "version": version,
-                "at": now,
-                "day": now.date_naive(),
-                "lifetime": {
-                    "impressions": t.impressions, "clicks": t.clicks, "conversions": t.conversions,
-                    "cost_micros": t.cost_micros, "revenue_micros": t.revenue_micros,
-                },
-                "today": t.today,
-            });
-            LogRecord {
-                stream: Stream::CampaignMetrics,
-                key: t.campaign_id.to_string().into_bytes(),
-                payload: serde_json::to_vec(&body).unwrap_or_default(),
-                headers: Vec::new(),
-            }
-        })
-        .collect();
-    // Not awaited: the flush (and the partition's freshness) does not wait
-    // for the acknowledgement of a best-effort publication.
-    let log = s.log.clone();
-    tokio::spawn(async move {
-        for r in log.append(results).await {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "window result not published");
-            }
-        }
-    });
-    Ok(written)
-}
-
-/// The event, its tenant and ingest time from a record the gateway wrote.
-fn decode(record: &Record) -> Result<(Event, TenantId, DateTime<Utc>), &'static str> {
-    let payload = record.payload.as_deref().ok_or("undecodable: no value")?;
-    let event: Event = serde_json::from_slice(payload).map_err(|_| "undecodable: not an event")?;
-    let tenant = record
-        .header("tenant_id")
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|s| s.parse::<uuid::Uuid>().ok())
-        .map(TenantId::from_uuid)
-        .ok_or("undecodable: no tenant_id header")?;
-    let ingested_at = record
-        .header("ingested_at")
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|s| s.parse::<i64>().ok())
-        .and_then(DateTime::from_timestamp_millis)
-        .unwrap_or_else(Utc::now);
-    Ok((event, tenant, ingested_at))
-}
-
-fn rejected_row(record: &Record, reason: &str, now: DateTime<Utc>) -> LogRecord {
-    let payload = record.payload.as_deref().unwrap_or_default();
-    let cut = payload.len().min(4096);
-    let row = serde_json::json!({
-        "received_at": now,
-        "code": reason.split(':').next().unwrap_or(reason),
-        "message": reason,
-        "partition": record.partition,
-        "offset": record.offset,
-        "payload": String::from_utf8_lossy(&payload[..cut]),
-        "truncated": cut < payload.len(),
-    });
-    LogRecord {
-        stream: Stream::Rejected,
-        key: record
-            .header("tenant_id")
-            .map(<[u8]>::to_vec)
-            .unwrap_or_default(),
-        payload: serde_json::to_vec(&row).unwrap_or_default(),
-        headers: Vec::new(),
-    }
-}
-
-async fn reject(log: &KafkaEventLog, row: LogRecord) {
-    for r in log.append(vec![row]).await {
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "rejected row not kept");
         }
     }
 }

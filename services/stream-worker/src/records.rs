@@ -1,0 +1,56 @@
+//! Reading the gateway's records, and refusing the ones that cannot count.
+
+use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
+use adpulse_domain::{Event, TenantId};
+use adpulse_kafka::{KafkaEventLog, Record};
+use chrono::{DateTime, Utc};
+
+/// The event, its tenant and ingest time from a record the gateway wrote.
+pub(crate) fn decode(record: &Record) -> Result<(Event, TenantId, DateTime<Utc>), &'static str> {
+    let payload = record.payload.as_deref().ok_or("undecodable: no value")?;
+    let event: Event = serde_json::from_slice(payload).map_err(|_| "undecodable: not an event")?;
+    let tenant = record
+        .header("tenant_id")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|s| s.parse::<uuid::Uuid>().ok())
+        .map(TenantId::from_uuid)
+        .ok_or("undecodable: no tenant_id header")?;
+    let ingested_at = record
+        .header("ingested_at")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now);
+    Ok((event, tenant, ingested_at))
+}
+
+pub(crate) fn rejected_row(record: &Record, reason: &str, now: DateTime<Utc>) -> LogRecord {
+    let payload = record.payload.as_deref().unwrap_or_default();
+    let cut = payload.len().min(4096);
+    let row = serde_json::json!({
+        "received_at": now,
+        "code": reason.split(':').next().unwrap_or(reason),
+        "message": reason,
+        "partition": record.partition,
+        "offset": record.offset,
+        "payload": String::from_utf8_lossy(&payload[..cut]),
+        "truncated": cut < payload.len(),
+    });
+    LogRecord {
+        stream: Stream::Rejected,
+        key: record
+            .header("tenant_id")
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default(),
+        payload: serde_json::to_vec(&row).unwrap_or_default(),
+        headers: Vec::new(),
+    }
+}
+
+pub(crate) async fn reject(log: &KafkaEventLog, row: LogRecord) {
+    for r in log.append(vec![row]).await {
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "rejected row not kept");
+        }
+    }
+}
