@@ -17,6 +17,9 @@ cargo build --release --locked -p adpulse-benches --bin worker-bench
 say "starting the local stack"
 deploy/local/stack up >/dev/null
 
+say "warming up (a JVM's first minute is slower: Cassandra compiles its hot paths)"
+"$CARGO_TARGET_DIR/release/worker-bench" --events 50000 --seconds 2 --hot >/dev/null 2>&1
+
 say "running"
 echo "Run $(date -u +%Y-%m-%d), $(nproc) cores; worker, Kafka, Cassandra, Postgres and Redis on the same machine."
 echo
