@@ -6,6 +6,7 @@
 //! about what an event may contain lives here exactly once.
 
 pub mod aggregate;
+pub mod campaign;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod limits;
 mod parse;
 pub mod ports;
 
+pub use campaign::{CampaignStatus, Role};
 pub use error::{ErrorCode, FieldError, RejectReason};
 pub use event::{Channel, Event, EventType, Micros, UserIds};
 pub use ids::{AdId, CampaignId, EventId, TenantId};

@@ -4,6 +4,8 @@
 //! `migrations/postgres/`, which are compiled into the binary.
 
 mod aggregates;
+mod auth;
+mod campaigns;
 mod directory;
 
 use std::str::FromStr;
@@ -13,6 +15,8 @@ use adpulse_config::PostgresConfig;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use aggregates::{Claim, Commit};
+pub use auth::{Rotation, UserRecord};
+pub use campaigns::{CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, Updated};
 pub use directory::NewIngestKey;
 
 /// The migrations of `migrations/postgres/`, embedded at build time.
@@ -53,6 +57,15 @@ impl From<sqlx::Error> for PgError {
             _ => Self::Refused(e.to_string()),
         }
     }
+}
+
+/// Which rows a session may see (row-level security, migration 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// Every tenant's: services whose work spans tenants.
+    System,
+    /// Only the tenant each transaction sets.
+    Tenant,
 }
 
 /// A connection pool to the adpulse database.
@@ -101,9 +114,33 @@ impl Database {
     }
 
     async fn connect_with(cfg: &PostgresConfig, schema: Option<&str>) -> Result<Self, PgError> {
+        Self::connect_scoped(cfg, schema, Scope::System).await
+    }
+
+    /// Connects for serving tenants: sessions see no tenant's rows until a
+    /// transaction names its tenant ([`Database::tenant_tx`]); row-level
+    /// security enforces it. The API uses this; the gateway, the worker and
+    /// the admin tools use [`Database::connect`] (system sessions).
+    pub async fn connect_for_tenants(cfg: &PostgresConfig) -> Result<Self, PgError> {
+        let schema = cfg.schema.as_deref();
+        if let Some(schema) = schema {
+            // Creates the schema if needed (and checks its name).
+            Self::connect_in_schema(cfg, schema).await?.close().await;
+        }
+        Self::connect_scoped(cfg, schema, Scope::Tenant).await
+    }
+
+    async fn connect_scoped(
+        cfg: &PostgresConfig,
+        schema: Option<&str>,
+        scope: Scope,
+    ) -> Result<Self, PgError> {
         let mut opts = PgConnectOptions::from_str(cfg.url.expose())?
             .application_name("adpulse")
             .options([("statement_timeout", cfg.statement_timeout_ms.to_string())]);
+        if scope == Scope::System {
+            opts = opts.options([("adpulse.scope", "system")]);
+        }
         if let Some(schema) = schema {
             opts = opts.options([("search_path", format!("{schema},public"))]);
         }
@@ -121,6 +158,31 @@ impl Database {
             ledger,
             schema: schema.map(str::to_owned),
         })
+    }
+
+    /// A transaction that sees and writes `tenant`'s rows only (row-level
+    /// security; on a system session it also sees everything else, so
+    /// queries still filter by tenant themselves).
+    pub async fn tenant_tx(
+        &self,
+        tenant: adpulse_domain::TenantId,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, PgError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('adpulse.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// A transaction that sees every tenant's rows: only for lookups that
+    /// come before the tenant is known (login by address, refresh tokens).
+    pub async fn system_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, PgError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('adpulse.scope', 'system', true)")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 
     /// Applies every migration not yet applied; returns how many ran.

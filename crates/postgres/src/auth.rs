@@ -1,0 +1,228 @@
+//! Users and refresh tokens for the API's authentication.
+//!
+//! Lookups by e-mail and by refresh-token hash come before the caller's
+//! tenant is known, so they run in a system transaction; everything after
+//! runs in the user's tenant.
+
+use adpulse_domain::{Role, TenantId};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{Database, PgError};
+
+/// A user as login needs them.
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    /// The user.
+    pub id: Uuid,
+    /// Their tenant.
+    pub tenant_id: TenantId,
+    /// Their address.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Their role.
+    pub role: Role,
+    /// Set when the account was deactivated.
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+type UserRow = (Uuid, Uuid, String, String, String, Option<DateTime<Utc>>);
+
+fn user(row: UserRow) -> Result<UserRecord, PgError> {
+    let (id, tenant, email, password_hash, role, deactivated_at) = row;
+    Ok(UserRecord {
+        id,
+        tenant_id: TenantId::from_uuid(tenant),
+        email,
+        password_hash,
+        role: role
+            .parse()
+            .map_err(|()| PgError::Config(format!("unknown role {role:?} in users")))?,
+        deactivated_at,
+    })
+}
+
+/// What presenting a refresh token did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current: it is now used, and `next` (already stored)
+    /// replaces it.
+    Rotated {
+        /// The token's user.
+        user_id: Uuid,
+        /// Their tenant.
+        tenant_id: TenantId,
+        /// The family both tokens belong to.
+        family_id: Uuid,
+    },
+    /// The token had already been used or revoked: its whole family is now
+    /// revoked (a stolen token was replayed, by the thief or the owner).
+    Reused,
+    /// Unknown or expired.
+    Invalid,
+}
+
+impl Database {
+    /// Creates a user in `tenant` (the password already hashed).
+    pub async fn create_user(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<Uuid, PgError> {
+        let id = Uuid::now_v7();
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(tenant.as_uuid())
+        .bind(email)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The user with this address (any tenant: login names no tenant).
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, PgError> {
+        let mut tx = self.system_tx().await?;
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, tenant_id, email, password_hash, role, deactivated_at FROM users WHERE lower(email) = lower($1)",
+        )
+        .bind(email)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(user).transpose()
+    }
+
+    /// The user, if they exist in `tenant` and are active.
+    pub async fn active_user(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<UserRecord>, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, tenant_id, email, password_hash, role, deactivated_at FROM users
+             WHERE id = $1 AND deactivated_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(user).transpose()
+    }
+
+    /// Stores a new refresh token (its SHA-256) of `family`.
+    pub async fn store_refresh_token(
+        &self,
+        tenant: TenantId,
+        user_id: Uuid,
+        family_id: Uuid,
+        token_hash: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, family_id, user_id, tenant_id, token_hash, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(family_id)
+        .bind(user_id)
+        .bind(tenant.as_uuid())
+        .bind(&token_hash[..])
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Uses the refresh token with hash `presented` and stores `next` in its
+    /// place, atomically: of two concurrent uses of one token, one rotates
+    /// and the other finds it used (and revokes the family).
+    pub async fn rotate_refresh_token(
+        &self,
+        presented: &[u8; 32],
+        next: &[u8; 32],
+        next_expires_at: DateTime<Utc>,
+    ) -> Result<Rotation, PgError> {
+        let mut tx = self.system_tx().await?;
+        let used: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+            "UPDATE refresh_tokens SET used_at = now()
+             WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+             RETURNING user_id, tenant_id, family_id",
+        )
+        .bind(&presented[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((user_id, tenant, family_id)) = used {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (id, family_id, user_id, tenant_id, token_hash, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(family_id)
+            .bind(user_id)
+            .bind(tenant)
+            .bind(&next[..])
+            .bind(next_expires_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Rotation::Rotated {
+                user_id,
+                tenant_id: TenantId::from_uuid(tenant),
+                family_id,
+            });
+        }
+        let known: Option<(Uuid, bool)> = sqlx::query_as(
+            "SELECT family_id, (used_at IS NOT NULL OR revoked_at IS NOT NULL) FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(&presented[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match known {
+            Some((family, true)) => {
+                revoke_family(&mut tx, family).await?;
+                Rotation::Reused
+            }
+            _ => Rotation::Invalid,
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Revokes the family of the refresh token with this hash (logout);
+    /// false if no such token.
+    pub async fn revoke_refresh_family(&self, presented: &[u8; 32]) -> Result<bool, PgError> {
+        let mut tx = self.system_tx().await?;
+        let family: Option<(Uuid,)> =
+            sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+                .bind(&presented[..])
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((family,)) = family {
+            revoke_family(&mut tx, family).await?;
+        }
+        tx.commit().await?;
+        Ok(family.is_some())
+    }
+}
+
+async fn revoke_family(tx: &mut sqlx::PgConnection, family: Uuid) -> Result<(), PgError> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(family)
+    .execute(tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! Campaigns as the API manages them, always within one tenant's
+//! transaction (row-level security backs every tenant filter here).
+
+use adpulse_domain::{CampaignId, CampaignStatus, TenantId};
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::{Database, PgError};
+
+/// A campaign as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignRecord {
+    /// The campaign.
+    pub id: CampaignId,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Its lifecycle status.
+    pub status: CampaignStatus,
+    /// What can be written.
+    pub fields: CampaignWrite,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change (the ETag).
+    pub version: i64,
+}
+
+/// The fields a campaign manager sets (create and replace take them all).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CampaignWrite {
+    /// Display name.
+    pub name: String,
+    /// The advertiser's brand.
+    pub brand_id: Option<String>,
+    /// Total budget in micros.
+    pub budget_total_micros: Option<i64>,
+    /// ISO 4217 currency of the budget.
+    pub budget_currency: Option<String>,
+    /// Daily cap in micros.
+    pub budget_daily_cap_micros: Option<i64>,
+    /// Start.
+    pub schedule_start: Option<DateTime<Utc>>,
+    /// End.
+    pub schedule_end: Option<DateTime<Utc>>,
+    /// IANA time zone of the schedule and of reports.
+    pub timezone: String,
+    /// Objectives.
+    pub objectives: Vec<String>,
+    /// Channels.
+    pub channels: Vec<String>,
+}
+
+/// Which campaigns a listing returns.
+#[derive(Clone, Debug, Default)]
+pub struct CampaignFilter {
+    /// Any of these statuses (none: all).
+    pub statuses: Vec<CampaignStatus>,
+    /// This brand.
+    pub brand_id: Option<String>,
+    /// Name contains (case-insensitive).
+    pub name: Option<String>,
+    /// Scheduled to run at some time at or after this.
+    pub from: Option<DateTime<Utc>>,
+    /// Scheduled to run at some time before this.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Sort orders a listing allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CampaignSort {
+    /// By creation time.
+    CreatedAt,
+    /// By last change.
+    UpdatedAt,
+    /// By name (case-insensitive).
+    Name,
+    /// By total budget (none sorts lowest).
+    Budget,
+}
+
+impl CampaignSort {
+    /// The name in `sort=` (`-` before it for descending).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::Name => "name",
+            Self::Budget => "budget",
+        }
+    }
+
+    /// Every sort key.
+    pub const ALL: [Self; 4] = [Self::CreatedAt, Self::UpdatedAt, Self::Name, Self::Budget];
+
+    fn expr(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::Name => "lower(name)",
+            Self::Budget => "coalesce(budget_total_micros, -1)",
+        }
+    }
+
+    /// The sort value of `c`, as text (cursors carry it).
+    pub fn value_of(self, c: &CampaignRecord) -> String {
+        match self {
+            Self::CreatedAt => c.created_at.to_rfc3339(),
+            Self::UpdatedAt => c.updated_at.to_rfc3339(),
+            Self::Name => c.fields.name.to_lowercase(),
+            Self::Budget => c.fields.budget_total_micros.unwrap_or(-1).to_string(),
+        }
+    }
+
+    fn cast(self) -> &'static str {
+        match self {
+            Self::CreatedAt | Self::UpdatedAt => "::timestamptz",
+            Self::Name => "::text",
+            Self::Budget => "::bigint",
+        }
+    }
+}
+
+/// Where a listing page starts.
+#[derive(Clone, Debug)]
+pub enum Page {
+    /// Skip this many (page/limit pagination).
+    Offset(i64),
+    /// After this sort value and id (cursor pagination).
+    After {
+        /// The last row's sort value ([`CampaignSort::value_of`]).
+        value: String,
+        /// The last row's id.
+        id: CampaignId,
+    },
+}
+
+/// What became of a conditional change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Updated {
+    /// Done; the campaign as it now is.
+    Done(CampaignRecord),
+    /// No such campaign in the tenant (or deleted).
+    NotFound,
+    /// Changed since the caller read it: its current version.
+    Conflict(i64),
+}
+
+const COLUMNS: &str = "id, tenant_id, status, name, brand_id, budget_total_micros, budget_currency,
+    budget_daily_cap_micros, schedule_start, schedule_end, timezone, objectives, channels,
+    created_at, updated_at, version";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    tenant_id: Uuid,
+    status: String,
+    name: String,
+    brand_id: Option<String>,
+    budget_total_micros: Option<i64>,
+    budget_currency: Option<String>,
+    budget_daily_cap_micros: Option<i64>,
+    schedule_start: Option<DateTime<Utc>>,
+    schedule_end: Option<DateTime<Utc>>,
+    timezone: String,
+    objectives: Vec<String>,
+    channels: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+impl TryFrom<Row> for CampaignRecord {
+    type Error = PgError;
+
+    fn try_from(r: Row) -> Result<Self, PgError> {
+        Ok(Self {
+            id: CampaignId::from_uuid(r.id),
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            status: r
+                .status
+                .parse()
+                .map_err(|()| PgError::Config(format!("unknown campaign status {:?}", r.status)))?,
+            fields: CampaignWrite {
+                name: r.name,
+                brand_id: r.brand_id,
+                budget_total_micros: r.budget_total_micros,
+                budget_currency: r.budget_currency,
+                budget_daily_cap_micros: r.budget_daily_cap_micros,
+                schedule_start: r.schedule_start,
+                schedule_end: r.schedule_end,
+                timezone: r.timezone,
+                objectives: r.objectives,
+                channels: r.channels,
+            },
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        })
+    }
+}
+
+fn push_fields(q: &mut QueryBuilder<Postgres>, w: &CampaignWrite) {
+    let mut s = q.separated(", ");
+    s.push_bind(&w.name)
+        .push_bind(&w.brand_id)
+        .push_bind(w.budget_total_micros)
+        .push_bind(&w.budget_currency)
+        .push_bind(w.budget_daily_cap_micros)
+        .push_bind(w.schedule_start)
+        .push_bind(w.schedule_end)
+        .push_bind(&w.timezone)
+        .push_bind(&w.objectives)
+        .push_bind(&w.channels);
+}
+
+const FIELD_NAMES: &str = "name, brand_id, budget_total_micros, budget_currency, budget_daily_cap_micros,
+    schedule_start, schedule_end, timezone, objectives, channels";
+
+impl Database {
+    /// Creates a draft campaign in `tenant`.
+    pub async fn insert_campaign(
+        &self,
+        tenant: TenantId,
+        w: &CampaignWrite,
+    ) -> Result<CampaignRecord, PgError> {
+        let id = Uuid::now_v7();
+        let mut q = QueryBuilder::new(format!("INSERT INTO campaigns (id, tenant_id, {FIELD_NAMES}) VALUES ("));
+        q.push_bind(id).push(", ").push_bind(*tenant.as_uuid()).push(", ");
+        push_fields(&mut q, w);
+        q.push(format!(") RETURNING {COLUMNS}"));
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row: Row = q.build_query_as().fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        row.try_into()
+    }
+
+    /// The campaign, unless deleted or of another tenant.
+    pub async fn campaign(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<Option<CampaignRecord>, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL"
+        )))
+        .bind(id.as_uuid())
+        .bind(tenant.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Replaces the writable fields if the campaign is still at `version`.
+    pub async fn update_campaign(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        w: &CampaignWrite,
+    ) -> Result<Updated, PgError> {
+        let mut q = QueryBuilder::new(format!("UPDATE campaigns SET ({FIELD_NAMES}) = ROW("));
+        push_fields(&mut q, w);
+        q.push("), version = version + 1, updated_at = now()");
+        self.conditional(tenant, id, version, q).await
+    }
+
+    /// Moves the campaign to `to` if it is still at `version` (the caller
+    /// checked the transition against the status it read at that version).
+    pub async fn set_campaign_status(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        to: CampaignStatus,
+    ) -> Result<Updated, PgError> {
+        let mut q = QueryBuilder::new("UPDATE campaigns SET status = ");
+        q.push_bind(to.as_str())
+            .push(", version = version + 1, updated_at = now()");
+        self.conditional(tenant, id, version, q).await
+    }
+
+    /// Soft-deletes the campaign if it is still at `version`.
+    pub async fn delete_campaign_at(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+    ) -> Result<Updated, PgError> {
+        let q = QueryBuilder::new(
+            "UPDATE campaigns SET deleted_at = now(), version = version + 1, updated_at = now()",
+        );
+        self.conditional(tenant, id, version, q).await
+    }
+
+    async fn conditional(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        mut q: QueryBuilder<Postgres>,
+    ) -> Result<Updated, PgError> {
+        q.push(" WHERE id = ")
+            .push_bind(*id.as_uuid())
+            .push(" AND tenant_id = ")
+            .push_bind(*tenant.as_uuid())
+            .push(" AND deleted_at IS NULL AND version = ")
+            .push_bind(version)
+            .push(format!(" RETURNING {COLUMNS}"));
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row: Option<Row> = q.build_query_as().fetch_optional(&mut *tx).await?;
+        let outcome = match row {
+            Some(row) => Updated::Done(row.try_into()?),
+            None => {
+                let current: Option<(i64,)> = sqlx::query_as(
+                    "SELECT version FROM campaigns WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
+                )
+                .bind(id.as_uuid())
+                .bind(tenant.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+                current.map_or(Updated::NotFound, |(v,)| Updated::Conflict(v))
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// One page of the tenant's campaigns, and how many match in all.
+    pub async fn list_campaigns(
+        &self,
+        tenant: TenantId,
+        filter: &CampaignFilter,
+        sort: CampaignSort,
+        descending: bool,
+        page: &Page,
+        limit: i64,
+    ) -> Result<(Vec<CampaignRecord>, i64), PgError> {
+        let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        let pattern = filter.name.as_ref().map(|n| {
+            let escaped = n
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let where_clause = |q: &mut QueryBuilder<Postgres>| {
+            q.push(" FROM campaigns WHERE tenant_id = ")
+                .push_bind(*tenant.as_uuid())
+                .push(" AND deleted_at IS NULL");
+            if !statuses.is_empty() {
+                q.push(" AND status = ANY(").push_bind(statuses.clone()).push(")");
+            }
+            if let Some(b) = &filter.brand_id {
+                q.push(" AND brand_id = ").push_bind(b.clone());
+            }
+            if let Some(p) = &pattern {
+                q.push(" AND name ILIKE ").push_bind(p.clone());
+            }
+            if let Some(from) = filter.from {
+                q.push(" AND (schedule_end IS NULL OR schedule_end >= ")
+                    .push_bind(from)
+                    .push(")");
+            }
+            if let Some(to) = filter.to {
+                q.push(" AND (schedule_start IS NULL OR schedule_start < ")
+                    .push_bind(to)
+                    .push(")");
+            }
+        };
+        let mut tx = self.tenant_tx(tenant).await?;
+        let mut count = QueryBuilder::new("SELECT count(*)");
+        where_clause(&mut count);
+        let (total,): (i64,) = count.build_query_as().fetch_one(&mut *tx).await?;
+
+        let mut q = QueryBuilder::new(format!("SELECT {COLUMNS}"));
+        where_clause(&mut q);
+        let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+        if let Page::After { value, id } = page {
+            q.push(format!(" AND ({}, id) {cmp} (", sort.expr()))
+                .push_bind(value.clone())
+                .push(sort.cast())
+                .push(", ")
+                .push_bind(*id.as_uuid())
+                .push(")");
+        }
+        q.push(format!(" ORDER BY {} {dir}, id {dir} LIMIT ", sort.expr()))
+            .push_bind(limit);
+        if let Page::Offset(n) = page {
+            q.push(" OFFSET ").push_bind(*n);
+        }
+        let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let campaigns = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
+        Ok((campaigns, total))
+    }
+}
