@@ -43,6 +43,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// The stream worker.
     pub worker: WorkerConfig,
+    /// The campaign and reporting API.
+    pub api: ApiConfig,
 }
 
 /// A configuration that could not be read.
@@ -227,6 +229,47 @@ impl Default for RedisConfig {
             key_prefix: "adpulse".into(),
             timeout_ms: 1_000,
             cluster: false,
+        }
+    }
+}
+
+/// The campaign and reporting API (`adpulse api`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// HMAC key signing access tokens (HS256), at least 32 bytes; every
+    /// replica needs the same one. Unset, the API refuses to start.
+    pub jwt_secret: Option<Secret<String>>,
+    /// Access-token lifetime.
+    pub access_ttl_secs: u64,
+    /// Refresh-token lifetime.
+    pub refresh_ttl_secs: u64,
+    /// Largest JSON request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Failed logins allowed per account per minute.
+    pub login_per_account_per_minute: u32,
+    /// Logins allowed per client address per minute.
+    pub login_per_ip_per_minute: u32,
+    /// Requests per authenticated user per second.
+    pub requests_per_user_per_second: u32,
+    /// Origins allowed by CORS (exact matches); empty, none.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8082".into(),
+            jwt_secret: None,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 7 * 86_400,
+            max_body_bytes: 256 * 1024,
+            login_per_account_per_minute: 5,
+            login_per_ip_per_minute: 30,
+            requests_per_user_per_second: 50,
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -140,7 +140,7 @@ pub enum Page {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Updated {
     /// Done; the campaign as it now is.
-    Done(CampaignRecord),
+    Done(Box<CampaignRecord>),
     /// No such campaign in the tenant (or deleted).
     NotFound,
     /// Changed since the caller read it: its current version.
@@ -215,7 +215,8 @@ fn push_fields(q: &mut QueryBuilder<Postgres>, w: &CampaignWrite) {
         .push_bind(&w.channels);
 }
 
-const FIELD_NAMES: &str = "name, brand_id, budget_total_micros, budget_currency, budget_daily_cap_micros,
+const FIELD_NAMES: &str =
+    "name, brand_id, budget_total_micros, budget_currency, budget_daily_cap_micros,
     schedule_start, schedule_end, timezone, objectives, channels";
 
 impl Database {
@@ -226,8 +227,13 @@ impl Database {
         w: &CampaignWrite,
     ) -> Result<CampaignRecord, PgError> {
         let id = Uuid::now_v7();
-        let mut q = QueryBuilder::new(format!("INSERT INTO campaigns (id, tenant_id, {FIELD_NAMES}) VALUES ("));
-        q.push_bind(id).push(", ").push_bind(*tenant.as_uuid()).push(", ");
+        let mut q = QueryBuilder::new(format!(
+            "INSERT INTO campaigns (id, tenant_id, {FIELD_NAMES}) VALUES ("
+        ));
+        q.push_bind(id)
+            .push(", ")
+            .push_bind(*tenant.as_uuid())
+            .push(", ");
         push_fields(&mut q, w);
         q.push(format!(") RETURNING {COLUMNS}"));
         let mut tx = self.tenant_tx(tenant).await?;
@@ -313,7 +319,7 @@ impl Database {
         let mut tx = self.tenant_tx(tenant).await?;
         let row: Option<Row> = q.build_query_as().fetch_optional(&mut *tx).await?;
         let outcome = match row {
-            Some(row) => Updated::Done(row.try_into()?),
+            Some(row) => Updated::Done(Box::new(row.try_into()?)),
             None => {
                 let current: Option<(i64,)> = sqlx::query_as(
                     "SELECT version FROM campaigns WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
@@ -352,7 +358,9 @@ impl Database {
                 .push_bind(*tenant.as_uuid())
                 .push(" AND deleted_at IS NULL");
             if !statuses.is_empty() {
-                q.push(" AND status = ANY(").push_bind(statuses.clone()).push(")");
+                q.push(" AND status = ANY(")
+                    .push_bind(statuses.clone())
+                    .push(")");
             }
             if let Some(b) = &filter.brand_id {
                 q.push(" AND brand_id = ").push_bind(b.clone());
@@ -378,7 +386,11 @@ impl Database {
 
         let mut q = QueryBuilder::new(format!("SELECT {COLUMNS}"));
         where_clause(&mut q);
-        let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+        let (cmp, dir) = if descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         if let Page::After { value, id } = page {
             q.push(format!(" AND ({}, id) {cmp} (", sort.expr()))
                 .push_bind(value.clone())

@@ -39,6 +39,20 @@ pub enum Admin {
         #[arg(long)]
         name: String,
     },
+    /// Create a user (the first admin of a tenant, say); prints their id.
+    /// The password is read from the ADPULSE_PASSWORD environment variable,
+    /// so it stays out of shell history and process listings.
+    CreateUser {
+        /// Owning tenant.
+        #[arg(long)]
+        tenant: Uuid,
+        /// Login address.
+        #[arg(long)]
+        email: String,
+        /// admin, campaign_manager or analyst.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
     /// Revoke an ingest key by id.
     RevokeKey {
         /// The key's id.
@@ -54,6 +68,28 @@ pub async fn run(config: Config, cmd: Admin) -> anyhow::Result<()> {
         .context("connecting to postgres")?;
     match cmd {
         Admin::CreateTenant { name } => println!("{}", db.create_tenant(&name).await?),
+        Admin::CreateUser {
+            tenant,
+            email,
+            role,
+        } => {
+            let role: adpulse_domain::Role = role
+                .parse()
+                .map_err(|()| anyhow::anyhow!("role must be admin, campaign_manager or analyst"))?;
+            let password = std::env::var("ADPULSE_PASSWORD")
+                .context("set ADPULSE_PASSWORD to the new user's password")?;
+            anyhow::ensure!(
+                password.len() >= 12,
+                "the password must be at least 12 characters"
+            );
+            let hash = adpulse_api::auth::hash_password(password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = db
+                .create_user(TenantId::from_uuid(tenant), email.trim(), &hash, role)
+                .await?;
+            println!("{id}");
+        }
         Admin::CreateCampaign { tenant, name, id } => {
             let c: CampaignId = db
                 .create_campaign(TenantId::from_uuid(tenant), &name, id)

@@ -2,6 +2,7 @@
 //! line, loads the configuration and hands both to the command.
 
 mod admin;
+mod api;
 mod gateway;
 mod migrate;
 mod probe;
@@ -39,7 +40,9 @@ enum Command {
     Gateway,
     /// Run a stream worker (Kafka → Postgres, CQL, Redis).
     Worker,
-    /// Create tenants, campaigns and ingest keys.
+    /// Run the campaign management API (HTTP → Postgres).
+    Api,
+    /// Create tenants, users, campaigns and ingest keys.
     #[command(subcommand)]
     Admin(admin::Admin),
     /// Check the configuration and print it (secrets redacted).
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => run("migrate", &config, |c| migrate::run(c, args)),
         Command::Gateway => run("gateway", &config, gateway::run),
         Command::Worker => run("worker", &config, worker::run),
+        Command::Api => run("api", &config, api::run),
         Command::Admin(cmd) => run("admin", &config, |c| admin::run(c, cmd)),
         Command::Probe { .. } => Ok(()),
     };

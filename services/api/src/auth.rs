@@ -1,0 +1,425 @@
+//! Authentication: `POST /auth/login`, `/auth/refresh`, `/auth/logout`,
+//! the access tokens they issue, and [`Caller`], the extractor every other
+//! endpoint uses.
+//!
+//! Access tokens are HS256 JWTs (15 minutes by default) carrying the user,
+//! tenant and role; only HS256 is accepted, so `alg: none` and key-type
+//! confusion fail. Refresh tokens are 256 random bits stored as SHA-256,
+//! one family per login, rotated on every use; a used token presented again
+//! revokes its family. Passwords are argon2id, hashed and verified on the
+//! blocking pool. Logins are limited per account and per client address.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adpulse_domain::{Role, TenantId};
+use adpulse_postgres::Rotation;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use chrono::Utc;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::http::json_body;
+
+const ISSUER: &str = "adpulse";
+const AUDIENCE: &str = "adpulse-api";
+const REFRESH_PREFIX: &str = "adr_";
+
+/// Signs and checks access tokens, and holds the login limits.
+pub struct Auth {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    per_account: DefaultKeyedRateLimiter<String>,
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_user: DefaultKeyedRateLimiter<Uuid>,
+    /// A real hash to verify against when the address is unknown, so an
+    /// unknown address takes as long as a wrong password.
+    decoy_hash: String,
+}
+
+/// The claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    tid: Uuid,
+    role: Role,
+    iss: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+    jti: Uuid,
+}
+
+impl Auth {
+    /// From the API configuration; fails without a usable secret.
+    pub fn new(cfg: &adpulse_config::ApiConfig) -> Result<Self, String> {
+        let secret = cfg
+            .jwt_secret
+            .as_ref()
+            .map(|s| s.expose().clone())
+            .ok_or("api.jwt_secret is not set (ADPULSE__API__JWT_SECRET, 32 bytes or more)")?;
+        if secret.len() < 32 {
+            return Err("api.jwt_secret must be at least 32 bytes".into());
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        let per_minute =
+            |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+        let per_second = Quota::per_second(
+            NonZeroU32::new(cfg.requests_per_user_per_second.max(1)).unwrap_or(NonZeroU32::MIN),
+        );
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()).map_err(|e| e.to_string())?,
+            decoding: DecodingKey::from_secret(secret.as_bytes()).map_err(|e| e.to_string())?,
+            validation,
+            access_ttl: Duration::from_secs(cfg.access_ttl_secs),
+            refresh_ttl: Duration::from_secs(cfg.refresh_ttl_secs),
+            per_account: RateLimiter::keyed(per_minute(cfg.login_per_account_per_minute)),
+            per_ip: RateLimiter::keyed(per_minute(cfg.login_per_ip_per_minute)),
+            per_user: RateLimiter::keyed(per_second),
+            decoy_hash: hash_password_now("adpulse decoy password")?,
+        })
+    }
+
+    /// An access token for `user`.
+    fn access_token(&self, user: Uuid, tenant: TenantId, role: Role) -> Result<String, ApiError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user,
+            tid: *tenant.as_uuid(),
+            role,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + i64::try_from(self.access_ttl.as_secs()).unwrap_or(900),
+            jti: Uuid::new_v4(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// The caller an access token names, if it is valid.
+    fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) => Ok(Caller {
+                user_id: data.claims.sub,
+                tenant: TenantId::from_uuid(data.claims.tid),
+                role: data.claims.role,
+            }),
+            Err(e) => match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Err(ApiError::unauthorized(
+                    "token_expired",
+                    "the access token expired; refresh it",
+                )),
+                _ => Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "the access token is not valid",
+                )),
+            },
+        }
+    }
+
+    /// Applies the per-user request limit.
+    fn admit(&self, user: Uuid) -> Result<(), ApiError> {
+        self.per_user
+            .check_key(&user)
+            .map_err(|not_until| ApiError::TooManyRequests(retry_after(&not_until)))
+    }
+}
+
+fn retry_after(not_until: &governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
+    use governor::clock::Clock as _;
+    not_until
+        .wait_time_from(governor::clock::DefaultClock::default().now())
+        .as_secs()
+        .max(1)
+}
+
+fn hash_password_now(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Hashes `password` with argon2id on the blocking pool (it takes tens of
+/// milliseconds of CPU by design).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password_now(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The authenticated caller of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// Who.
+    pub user_id: Uuid,
+    /// Their tenant: every query of the request is confined to it.
+    pub tenant: TenantId,
+    /// What they may do.
+    pub role: Role,
+}
+
+impl Caller {
+    /// Fails with 403 unless the role manages campaigns.
+    pub fn must_manage_campaigns(&self) -> Result<(), ApiError> {
+        if self.role.manages_campaigns() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the {} role cannot change campaigns",
+                self.role
+            )))
+        }
+    }
+
+    /// Fails with 403 unless the role administers the tenant.
+    pub fn must_administer(&self) -> Result<(), ApiError> {
+        if self.role.administers() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the {} role cannot manage users or keys",
+                self.role
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("unauthorized", "send Authorization: Bearer <access token>")
+        })?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "unauthorized",
+                    "the Authorization header must be Bearer <access token>",
+                )
+            })?;
+        let caller = state.auth.verify(token)?;
+        state.auth.admit(caller.user_id)?;
+        Ok(caller)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct TokenPair {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+    refresh_expires_in: u64,
+}
+
+fn new_refresh_token() -> Result<(String, [u8; 32]), ApiError> {
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let token = format!(
+        "{REFRESH_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
+    );
+    let hash = refresh_hash(&token);
+    Ok((token, hash))
+}
+
+fn refresh_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+async fn issue(
+    state: &AppState,
+    user: Uuid,
+    tenant: TenantId,
+    role: Role,
+    family: Uuid,
+    refresh: Option<(String, [u8; 32])>,
+) -> Result<Response, ApiError> {
+    let access_token = state.auth.access_token(user, tenant, role)?;
+    let refresh_expires =
+        Utc::now() + chrono::Duration::from_std(state.auth.refresh_ttl).unwrap_or_default();
+    let refresh_token = match refresh {
+        // Already stored by the rotation.
+        Some((token, _)) => token,
+        None => {
+            let (token, hash) = new_refresh_token()?;
+            state
+                .db
+                .store_refresh_token(tenant, user, family, &hash, refresh_expires)
+                .await?;
+            token
+        }
+    };
+    let body = TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.auth.access_ttl.as_secs(),
+        refresh_token,
+        refresh_expires_in: state.auth.refresh_ttl.as_secs(),
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response())
+}
+
+/// `POST /auth/login`: e-mail and password for a token pair.
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let req: LoginRequest = json_body(&headers, &body)?;
+    let email = req.email.trim().to_lowercase();
+    if let Err(not_until) = state.auth.per_ip.check_key(&peer.ip()) {
+        metrics::counter!("adpulse_api_logins_total", "outcome" => "limited").increment(1);
+        return Err(ApiError::TooManyRequests(retry_after(&not_until)));
+    }
+    if let Err(not_until) = state.auth.per_account.check_key(&email) {
+        metrics::counter!("adpulse_api_logins_total", "outcome" => "limited").increment(1);
+        return Err(ApiError::TooManyRequests(retry_after(&not_until)));
+    }
+    let user = state.db.user_by_email(&email).await?;
+    let hash = user.as_ref().map_or_else(
+        || state.auth.decoy_hash.clone(),
+        |u| u.password_hash.clone(),
+    );
+    let matches = verify_password(req.password, hash).await?;
+    let user = match user {
+        Some(u) if matches && u.deactivated_at.is_none() => u,
+        _ => {
+            metrics::counter!("adpulse_api_logins_total", "outcome" => "refused").increment(1);
+            return Err(ApiError::unauthorized(
+                "invalid_credentials",
+                "wrong e-mail or password",
+            ));
+        }
+    };
+    metrics::counter!("adpulse_api_logins_total", "outcome" => "ok").increment(1);
+    issue(
+        &state,
+        user.id,
+        user.tenant_id,
+        user.role,
+        Uuid::now_v7(),
+        None,
+    )
+    .await
+}
+
+/// `POST /auth/refresh`: a refresh token for a new pair; the presented
+/// token is used up.
+pub async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let req: RefreshRequest = json_body(&headers, &body)?;
+    let presented = refresh_hash(req.refresh_token.trim());
+    let (next_token, next_hash) = new_refresh_token()?;
+    let expires =
+        Utc::now() + chrono::Duration::from_std(state.auth.refresh_ttl).unwrap_or_default();
+    match state
+        .db
+        .rotate_refresh_token(&presented, &next_hash, expires)
+        .await?
+    {
+        Rotation::Rotated {
+            user_id,
+            tenant_id,
+            family_id,
+        } => {
+            let Some(user) = state.db.active_user(tenant_id, user_id).await? else {
+                return Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "the account is deactivated",
+                ));
+            };
+            issue(
+                &state,
+                user.id,
+                tenant_id,
+                user.role,
+                family_id,
+                Some((next_token, next_hash)),
+            )
+            .await
+        }
+        Rotation::Reused => Err(ApiError::unauthorized(
+            "refresh_reused",
+            "this refresh token was already used: every token of its login is now revoked; log in again",
+        )),
+        Rotation::Invalid => Err(ApiError::unauthorized(
+            "invalid_token",
+            "the refresh token is unknown or expired",
+        )),
+    }
+}
+
+/// `POST /auth/logout`: revokes the refresh token's whole login.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let req: RefreshRequest = json_body(&headers, &body)?;
+    state
+        .db
+        .revoke_refresh_family(&refresh_hash(req.refresh_token.trim()))
+        .await?;
+    // The same answer whether or not the token existed.
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Shared between the app state and tests.
+pub type SharedAuth = Arc<Auth>;

@@ -1,0 +1,691 @@
+//! `/campaigns`: list, create, read, replace, patch, delete (soft) and the
+//! status state machine, all confined to the caller's tenant, with ETags
+//! for optimistic concurrency.
+
+use adpulse_domain::{CampaignId, CampaignStatus, Channel};
+use adpulse_postgres::{
+    CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, Updated,
+};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldProblem};
+use crate::http::{etag, from_json, if_match, json_body, not_modified, query};
+
+/// Objectives a campaign may pursue.
+pub const OBJECTIVES: [&str; 6] = [
+    "awareness",
+    "reach",
+    "traffic",
+    "engagement",
+    "consideration",
+    "conversions",
+];
+
+/// A campaign as clients write it (create and replace; patch merges into
+/// it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignBody {
+    name: String,
+    #[serde(default)]
+    brand_id: Option<String>,
+    #[serde(default)]
+    budget: Option<Budget>,
+    #[serde(default)]
+    schedule: Option<Schedule>,
+    #[serde(default)]
+    objectives: Vec<String>,
+    #[serde(default)]
+    channels: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Budget {
+    total_micros: i64,
+    currency: String,
+    #[serde(default)]
+    daily_cap_micros: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Schedule {
+    #[serde(default)]
+    start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    end: Option<DateTime<Utc>>,
+    #[serde(default = "utc")]
+    timezone: String,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+impl CampaignBody {
+    /// Checks every field; all problems at once.
+    fn validate(self) -> Result<CampaignWrite, ApiError> {
+        let mut problems = Vec::new();
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            problems.push(FieldProblem::new("name", "must be 1 to 200 characters"));
+        }
+        let brand_id = self.brand_id.map(|b| b.trim().to_owned());
+        if brand_id
+            .as_ref()
+            .is_some_and(|b| b.is_empty() || b.chars().count() > 100)
+        {
+            problems.push(FieldProblem::new("brand_id", "must be 1 to 100 characters"));
+        }
+        if let Some(b) = &self.budget {
+            if b.total_micros < 0 {
+                problems.push(FieldProblem::new(
+                    "budget.total_micros",
+                    "must not be negative",
+                ));
+            }
+            if !(b.currency.len() == 3 && b.currency.bytes().all(|c| c.is_ascii_uppercase())) {
+                problems.push(FieldProblem::new(
+                    "budget.currency",
+                    "must be an ISO 4217 code like EUR",
+                ));
+            }
+            match b.daily_cap_micros {
+                Some(cap) if cap < 0 => problems.push(FieldProblem::new(
+                    "budget.daily_cap_micros",
+                    "must not be negative",
+                )),
+                Some(cap) if cap > b.total_micros => problems.push(FieldProblem::new(
+                    "budget.daily_cap_micros",
+                    "must not exceed the total budget",
+                )),
+                _ => {}
+            }
+        }
+        let schedule = self.schedule.unwrap_or(Schedule {
+            start: None,
+            end: None,
+            timezone: utc(),
+        });
+        if let (Some(start), Some(end)) = (schedule.start, schedule.end)
+            && end <= start
+        {
+            problems.push(FieldProblem::new(
+                "schedule.end",
+                "must be after schedule.start",
+            ));
+        }
+        if schedule.timezone.parse::<chrono_tz::Tz>().is_err() {
+            problems.push(FieldProblem::new(
+                "schedule.timezone",
+                "must be an IANA time zone like Europe/Berlin",
+            ));
+        }
+        for (i, o) in self.objectives.iter().enumerate() {
+            if !OBJECTIVES.contains(&o.as_str()) {
+                problems.push(FieldProblem::new(
+                    format!("objectives[{i}]"),
+                    format!("must be one of {}", OBJECTIVES.join(", ")),
+                ));
+            } else if self.objectives[..i].contains(o) {
+                problems.push(FieldProblem::new(format!("objectives[{i}]"), "repeated"));
+            }
+        }
+        for (i, c) in self.channels.iter().enumerate() {
+            if serde_json::from_value::<Channel>(Value::String(c.clone())).is_err() {
+                problems.push(FieldProblem::new(
+                    format!("channels[{i}]"),
+                    "must be one of display, social, search, video, native",
+                ));
+            } else if self.channels[..i].contains(c) {
+                problems.push(FieldProblem::new(format!("channels[{i}]"), "repeated"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::Invalid(problems));
+        }
+        Ok(CampaignWrite {
+            name,
+            brand_id,
+            budget_total_micros: self.budget.as_ref().map(|b| b.total_micros),
+            budget_currency: self.budget.as_ref().map(|b| b.currency.clone()),
+            budget_daily_cap_micros: self.budget.as_ref().and_then(|b| b.daily_cap_micros),
+            schedule_start: schedule.start,
+            schedule_end: schedule.end,
+            timezone: schedule.timezone,
+            objectives: self.objectives,
+            channels: self.channels,
+        })
+    }
+
+    fn of(w: &CampaignWrite) -> Self {
+        Self {
+            name: w.name.clone(),
+            brand_id: w.brand_id.clone(),
+            budget: match (w.budget_total_micros, &w.budget_currency) {
+                (Some(total), Some(currency)) => Some(Budget {
+                    total_micros: total,
+                    currency: currency.clone(),
+                    daily_cap_micros: w.budget_daily_cap_micros,
+                }),
+                _ => None,
+            },
+            schedule: Some(Schedule {
+                start: w.schedule_start,
+                end: w.schedule_end,
+                timezone: w.timezone.clone(),
+            }),
+            objectives: w.objectives.clone(),
+            channels: w.channels.clone(),
+        }
+    }
+}
+
+fn view(c: &CampaignRecord) -> Value {
+    let body = CampaignBody::of(&c.fields);
+    let link = format!("/api/v1/campaigns/{}", c.id);
+    json!({
+        "id": c.id,
+        "status": c.status,
+        "name": body.name,
+        "brand_id": body.brand_id,
+        "budget": body.budget,
+        "schedule": body.schedule,
+        "objectives": body.objectives,
+        "channels": body.channels,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "version": c.version,
+        "allowed_transitions": c.status.next(),
+        "_links": { "self": link, "status": format!("{link}/status") },
+    })
+}
+
+fn respond(status: StatusCode, c: &CampaignRecord) -> Response {
+    let mut r = (status, axum::Json(view(c))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(c.version)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(v) = HeaderValue::from_str(&format!("/api/v1/campaigns/{}", c.id))
+    {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
+    raw.parse::<uuid::Uuid>()
+        .map(CampaignId::from_uuid)
+        .map_err(|_| ApiError::NotFound("campaign"))
+}
+
+fn updated(u: Updated) -> Result<CampaignRecord, ApiError> {
+    match u {
+        Updated::Done(c) => Ok(*c),
+        Updated::NotFound => Err(ApiError::NotFound("campaign")),
+        Updated::Conflict(current) => Err(ApiError::PreconditionFailed {
+            current: etag(current),
+        }),
+    }
+}
+
+/// `POST /campaigns`: a new draft.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.must_manage_campaigns()?;
+    let write = json_body::<CampaignBody>(&headers, &body)?.validate()?;
+    let c = state.db.insert_campaign(caller.tenant, &write).await?;
+    Ok(respond(StatusCode::CREATED, &c))
+}
+
+/// `GET /campaigns/{id}` (304 when `If-None-Match` holds its ETag).
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = state
+        .db
+        .campaign(caller.tenant, campaign_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    let tag = etag(c.version);
+    if not_modified(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(respond(StatusCode::OK, &c))
+}
+
+async fn current(
+    state: &AppState,
+    caller: &Caller,
+    id: CampaignId,
+) -> Result<CampaignRecord, ApiError> {
+    state
+        .db
+        .campaign(caller.tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))
+}
+
+fn editable(c: &CampaignRecord) -> Result<(), ApiError> {
+    if c.status.editable() {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict {
+            code: "not_editable",
+            message: format!("a {} campaign cannot be edited", c.status),
+            errors: Vec::new(),
+        })
+    }
+}
+
+/// `PUT /campaigns/{id}`: replaces every writable field (`If-Match`).
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.must_manage_campaigns()?;
+    let id = campaign_id(&id)?;
+    let c = current(&state, &caller, id).await?;
+    let version = if_match(&headers, || etag(c.version))?;
+    editable(&c)?;
+    let write = json_body::<CampaignBody>(&headers, &body)?.validate()?;
+    let c = updated(
+        state
+            .db
+            .update_campaign(caller.tenant, id, version, &write)
+            .await?,
+    )?;
+    Ok(respond(StatusCode::OK, &c))
+}
+
+/// `PATCH /campaigns/{id}`: a JSON merge patch (RFC 7396) of the writable
+/// fields (`If-Match`).
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.must_manage_campaigns()?;
+    let id = campaign_id(&id)?;
+    let c = current(&state, &caller, id).await?;
+    let version = if_match(&headers, || etag(c.version))?;
+    editable(&c)?;
+    let patch: Value = json_body(&headers, &body)?;
+    if !patch.is_object() {
+        return Err(ApiError::BadRequest(
+            "a merge patch is a JSON object".into(),
+        ));
+    }
+    let mut doc = serde_json::to_value(CampaignBody::of(&c.fields))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    merge_patch(&mut doc, patch);
+    let merged = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let write = from_json::<CampaignBody>(&merged)?.validate()?;
+    let c = updated(
+        state
+            .db
+            .update_campaign(caller.tenant, id, version, &write)
+            .await?,
+    )?;
+    Ok(respond(StatusCode::OK, &c))
+}
+
+/// RFC 7396: objects merge key by key, `null` removes, anything else
+/// replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    match patch {
+        Value::Object(fields) => {
+            if !target.is_object() {
+                *target = Value::Object(serde_json::Map::new());
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in fields {
+                    if v.is_null() {
+                        t.remove(&k);
+                    } else {
+                        merge_patch(t.entry(k).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other,
+    }
+}
+
+/// `DELETE /campaigns/{id}`: soft delete (`If-Match`).
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    caller.must_manage_campaigns()?;
+    let id = campaign_id(&id)?;
+    let c = current(&state, &caller, id).await?;
+    let version = if_match(&headers, || etag(c.version))?;
+    updated(
+        state
+            .db
+            .delete_campaign_at(caller.tenant, id, version)
+            .await?,
+    )?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    status: String,
+}
+
+/// `PATCH /campaigns/{id}/status`: one step of the lifecycle (`If-Match`);
+/// 409 names the allowed steps.
+pub async fn set_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.must_manage_campaigns()?;
+    let id = campaign_id(&id)?;
+    let c = current(&state, &caller, id).await?;
+    let version = if_match(&headers, || etag(c.version))?;
+    let req: StatusChange = json_body(&headers, &body)?;
+    let to: CampaignStatus = req.status.parse().map_err(|()| {
+        ApiError::Invalid(vec![FieldProblem::new(
+            "status",
+            "must be one of draft, scheduled, active, paused, completed, archived",
+        )])
+    })?;
+    if version != c.version {
+        return Err(ApiError::PreconditionFailed {
+            current: etag(c.version),
+        });
+    }
+    if !c.status.can_become(to) {
+        let allowed: Vec<&str> = c.status.next().iter().map(|s| s.as_str()).collect();
+        let allowed = if allowed.is_empty() {
+            "none".to_owned()
+        } else {
+            allowed.join(", ")
+        };
+        return Err(ApiError::Conflict {
+            code: "illegal_transition",
+            message: format!(
+                "a {} campaign cannot become {to}; allowed: {allowed}",
+                c.status
+            ),
+            errors: vec![FieldProblem::new("status", format!("allowed: {allowed}"))],
+        });
+    }
+    let c = updated(
+        state
+            .db
+            .set_campaign_status(caller.tenant, id, version, to)
+            .await?,
+    )?;
+    Ok(respond(StatusCode::OK, &c))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    page: Option<i64>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    status: Option<String>,
+    brand_id: Option<String>,
+    q: Option<String>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    sort: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    sort: String,
+    value: String,
+    id: uuid::Uuid,
+}
+
+fn encode_cursor(c: &Cursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(c).unwrap_or_default())
+}
+
+fn decode_cursor(raw: &str) -> Option<Cursor> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `GET /campaigns`: filters `status` (comma-separated), `brand_id`, `q`
+/// (name contains), `start_date`/`end_date` (scheduled within); `sort`
+/// from created_at, updated_at, name, budget (`-` for descending; default
+/// `-created_at`); `page` and `limit` (≤ 100), or `cursor` from a previous
+/// page's `next_cursor`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q: ListQuery = query(raw.as_deref())?;
+    let mut problems = Vec::new();
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        problems.push(FieldProblem::new("limit", "must be 1 to 100"));
+    }
+    let sort_raw = q.sort.clone().unwrap_or_else(|| "-created_at".into());
+    let (descending, key) = match sort_raw.strip_prefix('-') {
+        Some(k) => (true, k),
+        None => (false, sort_raw.as_str()),
+    };
+    let sort = CampaignSort::ALL.into_iter().find(|s| s.as_str() == key);
+    if sort.is_none() {
+        problems.push(FieldProblem::new(
+            "sort",
+            "must be one of created_at, updated_at, name, budget, each optionally prefixed with -",
+        ));
+    }
+    let mut statuses = Vec::new();
+    for s in q.status.iter().flat_map(|s| s.split(',')) {
+        match s.trim().parse::<CampaignStatus>() {
+            Ok(v) => statuses.push(v),
+            Err(()) => problems.push(FieldProblem::new("status", format!("unknown status {s:?}"))),
+        }
+    }
+    if let (Some(a), Some(b)) = (q.start_date, q.end_date)
+        && b < a
+    {
+        problems.push(FieldProblem::new(
+            "end_date",
+            "must not be before start_date",
+        ));
+    }
+    let page = match (&q.cursor, q.page) {
+        (Some(_), Some(_)) => {
+            problems.push(FieldProblem::new(
+                "cursor",
+                "use either cursor or page, not both",
+            ));
+            Page::Offset(0)
+        }
+        (Some(raw), None) => match decode_cursor(raw) {
+            Some(c) if Some(c.sort.as_str()) == Some(sort_raw.as_str()) => Page::After {
+                value: c.value,
+                id: CampaignId::from_uuid(c.id),
+            },
+            _ => {
+                problems.push(FieldProblem::new(
+                    "cursor",
+                    "not a cursor of this listing (cursors keep their sort)",
+                ));
+                Page::Offset(0)
+            }
+        },
+        (None, p) => {
+            let p = p.unwrap_or(1);
+            if p < 1 {
+                problems.push(FieldProblem::new("page", "must be 1 or more"));
+            }
+            Page::Offset((p.max(1) - 1).saturating_mul(limit.clamp(1, 100)))
+        }
+    };
+    let Some(sort) = sort else {
+        return Err(ApiError::Invalid(problems));
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let filter = CampaignFilter {
+        statuses,
+        brand_id: q.brand_id.clone(),
+        name: q.q.clone().filter(|s| !s.is_empty()),
+        from: q
+            .start_date
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc()),
+        to: q
+            .end_date
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc()),
+    };
+    let (rows, total) = state
+        .db
+        .list_campaigns(caller.tenant, &filter, sort, descending, &page, limit)
+        .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last())
+        .flatten()
+        .map(|last| {
+            encode_cursor(&Cursor {
+                sort: sort_raw.clone(),
+                value: sort.value_of(last),
+                id: *last.id.as_uuid(),
+            })
+        });
+    let base = |extra: &[(&str, String)]| {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [
+            ("status", q.status.clone()),
+            ("brand_id", q.brand_id.clone()),
+            ("q", q.q.clone()),
+            ("start_date", q.start_date.map(|d| d.to_string())),
+            ("end_date", q.end_date.map(|d| d.to_string())),
+        ] {
+            if let Some(v) = v {
+                pairs.push((k, v));
+            }
+        }
+        pairs.push(("sort", sort_raw.clone()));
+        pairs.push(("limit", limit.to_string()));
+        pairs.extend(extra.iter().cloned());
+        format!(
+            "/api/v1/campaigns?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    };
+    let (pagination, links) = match &page {
+        Page::Offset(skipped) => {
+            let page_no = skipped / limit + 1;
+            let pages = (total + limit - 1) / limit;
+            let mut links = json!({ "self": base(&[("page", page_no.to_string())]) });
+            if page_no < pages {
+                links["next"] = json!(base(&[("page", (page_no + 1).to_string())]));
+            }
+            if page_no > 1 {
+                links["prev"] = json!(base(&[("page", (page_no - 1).to_string())]));
+            }
+            (
+                json!({ "page": page_no, "limit": limit, "total": total, "total_pages": pages, "next_cursor": next_cursor }),
+                links,
+            )
+        }
+        Page::After { .. } => {
+            let mut links =
+                json!({ "self": base(&[("cursor", q.cursor.clone().unwrap_or_default())]) });
+            if let Some(c) = &next_cursor {
+                links["next"] = json!(base(&[("cursor", c.clone())]));
+            }
+            (
+                json!({ "limit": limit, "total": total, "next_cursor": next_cursor }),
+                links,
+            )
+        }
+    };
+    let data: Vec<Value> = rows.iter().map(view).collect();
+    Ok(
+        axum::Json(json!({ "data": data, "pagination": pagination, "_links": links }))
+            .into_response(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut doc = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
+        merge_patch(
+            &mut doc,
+            json!({"a": null, "b": {"c": 9}, "e": [2, 3], "f": "x"}),
+        );
+        assert_eq!(doc, json!({"b": {"c": 9, "d": 3}, "e": [2, 3], "f": "x"}));
+    }
+
+    #[test]
+    fn validation_names_every_bad_field() {
+        let body: CampaignBody = serde_json::from_value(json!({
+            "name": " ",
+            "budget": {"total_micros": 10, "currency": "eur", "daily_cap_micros": 20},
+            "schedule": {"start": "2026-12-02T00:00:00Z", "end": "2026-12-01T00:00:00Z", "timezone": "Mars/Base"},
+            "objectives": ["reach", "reach", "fame"],
+            "channels": ["tv"]
+        }))
+        .expect("shape");
+        let Err(ApiError::Invalid(problems)) = body.validate() else {
+            panic!("invalid");
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "budget.currency",
+                "budget.daily_cap_micros",
+                "schedule.end",
+                "schedule.timezone",
+                "objectives[1]",
+                "objectives[2]",
+                "channels[0]"
+            ]
+        );
+    }
+}

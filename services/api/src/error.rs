@@ -1,0 +1,175 @@
+//! Every API error in one shape:
+//! `{"error":{"code","message","errors":[{"field","message"}]}}`, with a
+//! stable code per kind and the status that goes with it.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// One problem with one field of a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    /// The field, as a path (`budget.currency`, `schedule.end`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldProblem {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error answered to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request cannot be read (malformed JSON, bad query string).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 422: readable, but values are invalid.
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldProblem>),
+    /// 401: no valid credentials (`code` says which: `unauthorized`,
+    /// `token_expired`, `invalid_token`, `invalid_credentials`,
+    /// `refresh_reused`).
+    #[error("{message}")]
+    Unauthorized {
+        /// The stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// 403: authenticated, but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource in the caller's tenant (another tenant's looks
+    /// exactly the same).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409: the change conflicts with the resource's state.
+    #[error("{message}")]
+    Conflict {
+        /// The stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+        /// Details per field.
+        errors: Vec<FieldProblem>,
+    },
+    /// 412: `If-Match` names a version that is no longer current.
+    #[error("the resource changed since it was read (current ETag {current})")]
+    PreconditionFailed {
+        /// The current ETag.
+        current: String,
+    },
+    /// 428: a change without `If-Match`.
+    #[error("send If-Match with the ETag of the version you read")]
+    PreconditionRequired,
+    /// 429: too many requests; retry after this many seconds.
+    #[error("too many requests; retry in {0} s")]
+    TooManyRequests(u64),
+    /// 503: a dependency does not answer; retry later.
+    #[error("temporarily unavailable; retry later")]
+    Unavailable,
+    /// 500: a bug. Logged; the client gets no details.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::PreconditionFailed { .. } => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
+            Self::PreconditionRequired => {
+                (StatusCode::PRECONDITION_REQUIRED, "precondition_required")
+            }
+            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// A 401 with `code`.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<adpulse_postgres::PgError> for ApiError {
+    fn from(e: adpulse_postgres::PgError) -> Self {
+        if e.is_retryable() {
+            tracing::warn!(error = %e, "postgres unavailable");
+            Self::Unavailable
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: String,
+    errors: &'a [FieldProblem],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let Self::Internal(detail) = &self {
+            tracing::error!(error = %detail, "internal error");
+        }
+        let errors: &[FieldProblem] = match &self {
+            Self::Invalid(e) | Self::Conflict { errors: e, .. } => e,
+            _ => &[],
+        };
+        let body = Body {
+            error: Inner {
+                code,
+                message: self.to_string(),
+                errors,
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::TooManyRequests(secs) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            Self::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            Self::PreconditionFailed { current } => {
+                if let Ok(v) = HeaderValue::from_str(current) {
+                    headers.insert(header::ETAG, v);
+                }
+            }
+            Self::Unauthorized { .. } => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}

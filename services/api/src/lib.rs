@@ -1,0 +1,110 @@
+//! The campaign management API (`adpulse api`), under `/api/v1`.
+//!
+//! - `auth`: login, refresh rotation, logout; the [`auth::Caller`]
+//!   extractor that authenticates every other request;
+//! - `campaigns`: the campaign resource and its lifecycle;
+//! - `error`: the one error shape;
+//! - `http`: JSON bodies, query strings, ETags, security headers.
+//!
+//! Every request runs its queries in a transaction confined to the caller's
+//! tenant; Postgres row-level security enforces the same confinement (the
+//! API connects with [`adpulse_postgres::Database::connect_for_tenants`]).
+
+pub mod auth;
+pub mod campaigns;
+pub mod error;
+pub mod http;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use adpulse_config::ApiConfig;
+use adpulse_postgres::Database;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Tenant-scoped Postgres.
+    pub db: Database,
+    /// Token signing and the login limits.
+    pub auth: Arc<auth::Auth>,
+}
+
+/// An API that cannot start.
+#[derive(Debug, thiserror::Error)]
+#[error("api: {0}")]
+pub struct ApiStartError(String);
+
+impl AppState {
+    /// State for `cfg` on `db` (which should be tenant-scoped).
+    pub fn new(cfg: &ApiConfig, db: Database) -> Result<Self, ApiStartError> {
+        Ok(Self {
+            db,
+            auth: Arc::new(auth::Auth::new(cfg).map_err(ApiStartError)?),
+        })
+    }
+}
+
+/// The routes, with body limit, security headers and the uniform error
+/// shape.
+pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
+    let v1 = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/campaigns", get(campaigns::list).post(campaigns::create))
+        .route(
+            "/campaigns/{id}",
+            get(campaigns::get)
+                .put(campaigns::replace)
+                .patch(campaigns::patch)
+                .delete(campaigns::delete),
+        )
+        .route("/campaigns/{id}/status", patch(campaigns::set_status));
+    let health = {
+        let db = state.db.clone();
+        Router::new()
+            .route("/health/live", get(|| async { "ok" }))
+            .route(
+                "/health/ready",
+                get(move || {
+                    let db = db.clone();
+                    async move {
+                        if db.ping().await.is_ok() {
+                            (StatusCode::OK, "ready")
+                        } else {
+                            (StatusCode::SERVICE_UNAVAILABLE, "postgres does not answer")
+                        }
+                    }
+                }),
+            )
+            .merge(adpulse_telemetry::metrics_router())
+    };
+    Router::new()
+        .nest("/api/v1", v1.with_state(state))
+        .merge(health)
+        .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
+        .layer(axum::middleware::from_fn(http::uniform_errors))
+        .layer(axum::middleware::from_fn(http::security_headers))
+}
+
+/// Serves the API on `listener` until `shutdown`, then finishes in-flight
+/// requests.
+pub async fn serve(
+    cfg: &ApiConfig,
+    db: Database,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ApiStartError> {
+    let state = AppState::new(cfg, db)?;
+    let app = router(state, cfg).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| ApiStartError(e.to_string()))
+}

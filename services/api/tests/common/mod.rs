@@ -1,0 +1,201 @@
+//! An API on a loopback port over a private Postgres schema, two tenants
+//! with a user of each role, and a small HTTP client.
+
+#![allow(dead_code, clippy::panic)]
+
+use std::collections::HashMap;
+
+use adpulse_config::{ApiConfig, PostgresConfig, Secret};
+use adpulse_domain::{Role, TenantId};
+use adpulse_postgres::Database;
+use adpulse_testkit::{Server, unique_name};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// One answer.
+pub struct Reply {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error code, if it is an error.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// A tenant and a user of each role in it.
+pub struct Tenant {
+    pub id: TenantId,
+    pub users: HashMap<Role, String>,
+}
+
+impl Tenant {
+    pub fn email(&self, role: Role) -> &str {
+        &self.users[&role]
+    }
+}
+
+pub struct Api {
+    pub url: String,
+    /// System session on the same schema (setup and checks).
+    pub db: Database,
+    pub pg: PostgresConfig,
+    pub a: Tenant,
+    pub b: Tenant,
+    client: Client<HttpConnector, Full<Bytes>>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+pub fn api_config() -> ApiConfig {
+    ApiConfig {
+        jwt_secret: Some(Secret::new(SECRET.into())),
+        login_per_account_per_minute: 1000,
+        login_per_ip_per_minute: 1000,
+        requests_per_user_per_second: 1000,
+        ..ApiConfig::default()
+    }
+}
+
+async fn tenant(db: &Database, name: &str) -> Tenant {
+    let id = db.create_tenant(name).await.expect("tenant");
+    let hash = adpulse_api::auth::hash_password(PASSWORD.into())
+        .await
+        .expect("hash");
+    let mut users = HashMap::new();
+    for role in Role::ALL {
+        let email = format!("{}-{}@{name}.example", role.as_str(), unique_name("u"));
+        db.create_user(id, &email, &hash, role).await.expect("user");
+        users.insert(role, email);
+    }
+    Tenant { id, users }
+}
+
+impl Api {
+    pub async fn start() -> Self {
+        Self::start_with(api_config()).await
+    }
+
+    pub async fn start_with(cfg: ApiConfig) -> Self {
+        let pg = PostgresConfig {
+            url: Secret::new(Server::Postgres.require()),
+            schema: Some(unique_name("api")),
+            ..PostgresConfig::default()
+        };
+        let db = match Database::connect(&pg).await {
+            Ok(db) => db,
+            Err(e) => Server::Postgres.absent(&e.to_string()),
+        };
+        db.migrate().await.expect("migrate");
+        let a = tenant(&db, "a").await;
+        let b = tenant(&db, "b").await;
+        let api_db = Database::connect_for_tenants(&pg).await.expect("api db");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            adpulse_api::serve(&cfg, api_db, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("api serves");
+        });
+        Self {
+            url,
+            db,
+            pg,
+            a,
+            b,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            shutdown: Some(tx),
+        }
+    }
+
+    /// Sends a request; `token` as Bearer, `body` as JSON.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        let res = self
+            .client
+            .request(req.body(Full::new(bytes)).expect("request"))
+            .await
+            .expect("response");
+        let status = res.status().as_u16();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        let body = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap_or_else(|_| {
+                panic!(
+                    "{method} {path}: body is not JSON: {}",
+                    String::from_utf8_lossy(&body)
+                )
+            })
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            &[],
+            Some(&serde_json::json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// An access token of `tenant`'s user with `role`.
+    pub async fn token(&self, tenant: &Tenant, role: Role) -> String {
+        let r = self.login(tenant.email(role), PASSWORD).await;
+        assert_eq!(r.status, 200, "login: {}", r.body);
+        r.body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.db.drop_schema().await.expect("drop schema");
+    }
+}
