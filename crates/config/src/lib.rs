@@ -256,6 +256,9 @@ pub struct ApiConfig {
     pub requests_per_user_per_second: u32,
     /// Origins allowed by CORS (exact matches); empty, none.
     pub cors_origins: Vec<String>,
+    /// When `/api/v1` is to be retired (RFC 3339); set, every v1 response
+    /// carries `Deprecation`, `Sunset` and a `Link` to its successor.
+    pub v1_sunset: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -270,6 +273,7 @@ impl Default for ApiConfig {
             login_per_ip_per_minute: 30,
             requests_per_user_per_second: 50,
             cors_origins: Vec::new(),
+            v1_sunset: None,
         }
     }
 }

@@ -157,3 +157,96 @@ pub async fn uniform_errors(request: Request, next: Next) -> Response {
     }
     out
 }
+
+/// The CORS allow-list and the v1 deprecation notice, applied to every
+/// response.
+#[derive(Clone, Debug, Default)]
+pub struct Policies {
+    /// Origins allowed to call the API from a browser (exact matches).
+    pub cors_origins: Vec<String>,
+    /// `Sunset` value (an HTTP date) when v1 is deprecated.
+    pub sunset: Option<HeaderValue>,
+}
+
+impl Policies {
+    /// From the configuration; fails on a `v1_sunset` that is not RFC 3339.
+    pub fn new(cfg: &adpulse_config::ApiConfig) -> Result<Self, String> {
+        let sunset = cfg
+            .v1_sunset
+            .as_deref()
+            .map(|s| {
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .map_err(|e| format!("api.v1_sunset {s:?}: {e}"))
+                    .and_then(|t| {
+                        HeaderValue::from_str(
+                            &t.with_timezone(&chrono::Utc)
+                                .format("%a, %d %b %Y %H:%M:%S GMT")
+                                .to_string(),
+                        )
+                        .map_err(|e| e.to_string())
+                    })
+            })
+            .transpose()?;
+        Ok(Self {
+            cors_origins: cfg.cors_origins.clone(),
+            sunset,
+        })
+    }
+}
+
+/// CORS for the allowed origins (preflights answered here, with 204) and
+/// the deprecation headers on `/api/v1` while a sunset is configured.
+pub async fn policies(
+    axum::extract::State(p): axum::extract::State<std::sync::Arc<Policies>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| p.cors_origins.iter().any(|allowed| allowed == o))
+        .map(str::to_owned);
+    let v1 = request.uri().path().starts_with("/api/v1");
+    let preflight = request.method() == axum::http::Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if preflight {
+        axum::http::StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let h = response.headers_mut();
+    if let Some(origin) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag, Location, Retry-After, Sunset, Deprecation, Link"),
+        );
+        if preflight {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("Authorization, Content-Type, If-Match, If-None-Match"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+    }
+    if v1 && let Some(sunset) = &p.sunset {
+        h.insert("deprecation", HeaderValue::from_static("true"));
+        h.insert("sunset", sunset.clone());
+        h.insert(
+            header::LINK,
+            HeaderValue::from_static("</api/v2>; rel=\"successor-version\""),
+        );
+    }
+    response
+}

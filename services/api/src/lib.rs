@@ -33,6 +33,8 @@ pub struct AppState {
     pub db: Database,
     /// Token signing and the login limits.
     pub auth: Arc<auth::Auth>,
+    /// CORS and deprecation.
+    pub policies: http::Policies,
 }
 
 /// An API that cannot start.
@@ -46,6 +48,7 @@ impl AppState {
         Ok(Self {
             db,
             auth: Arc::new(auth::Auth::new(cfg).map_err(ApiStartError)?),
+            policies: http::Policies::new(cfg).map_err(ApiStartError)?,
         })
     }
 }
@@ -85,11 +88,16 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
             )
             .merge(adpulse_telemetry::metrics_router())
     };
+    let policies = Arc::new(state.policies.clone());
     Router::new()
         .nest("/api/v1", v1.with_state(state))
         .merge(health)
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .layer(axum::middleware::from_fn(http::uniform_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            policies,
+            http::policies,
+        ))
         .layer(axum::middleware::from_fn(http::security_headers))
 }
 
