@@ -217,6 +217,51 @@ impl Database {
     }
 }
 
+impl Database {
+    /// The tenant's users, oldest first.
+    pub async fn users(&self, tenant: TenantId) -> Result<Vec<UserRecord>, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows: Vec<UserRow> = sqlx::query_as(
+            "SELECT id, tenant_id, email, password_hash, role, deactivated_at FROM users
+             WHERE tenant_id = $1 ORDER BY created_at, id",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.into_iter().map(user).collect()
+    }
+
+    /// Deactivates one of the tenant's users and revokes every refresh
+    /// token they hold; the user as they now are, or none if no such user.
+    pub async fn deactivate_user(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<UserRecord>, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row: Option<UserRow> = sqlx::query_as(
+            "UPDATE users SET deactivated_at = coalesce(deactivated_at, now())
+             WHERE id = $1 AND tenant_id = $2
+             RETURNING id, tenant_id, email, password_hash, role, deactivated_at",
+        )
+        .bind(id)
+        .bind(tenant.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_some() {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        row.map(user).transpose()
+    }
+}
+
 async fn revoke_family(tx: &mut sqlx::PgConnection, family: Uuid) -> Result<(), PgError> {
     sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",

@@ -4,6 +4,7 @@
 
 use adpulse_domain::ports::{Directory, KeyStatus, PortError};
 use adpulse_domain::{CampaignId, TenantId, ingest_key};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{Database, PgError};
@@ -47,6 +48,20 @@ impl Directory for Database {
 
 /// A newly created ingest key. `secret` exists only here: it is never stored.
 #[derive(Debug)]
+pub struct IngestKeyInfo {
+    /// The key's id.
+    pub id: Uuid,
+    /// What it is for.
+    pub name: String,
+    /// Its first characters, to tell keys apart.
+    pub prefix: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A key just created: the only time its secret is known.
 pub struct NewIngestKey {
     /// The key's id, for revoking it.
     pub id: Uuid,
@@ -105,15 +120,57 @@ impl Database {
     ) -> Result<NewIngestKey, PgError> {
         let secret = ingest_key::format_key(random);
         let id = Uuid::now_v7();
+        let mut tx = self.tenant_tx(tenant).await?;
         sqlx::query("INSERT INTO ingest_keys (id, tenant_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(tenant.as_uuid())
             .bind(name)
             .bind(ingest_key::display_prefix(&secret))
             .bind(&ingest_key::hash(&secret)[..])
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(NewIngestKey { id, secret })
+    }
+
+    /// The tenant's ingest keys, newest first (never their secrets).
+    pub async fn ingest_keys(&self, tenant: TenantId) -> Result<Vec<IngestKeyInfo>, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows: Vec<(Uuid, String, String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT id, name, prefix, created_at, revoked_at FROM ingest_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, prefix, created_at, revoked_at)| IngestKeyInfo {
+                id,
+                name,
+                prefix,
+                created_at,
+                revoked_at,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the tenant's keys; false if it has no such live key.
+    pub async fn revoke_tenant_ingest_key(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<bool, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let r = sqlx::query(
+            "UPDATE ingest_keys SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(tenant.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// Revokes a key; returns whether a live key was revoked.

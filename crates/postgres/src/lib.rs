@@ -17,7 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 pub use aggregates::{Claim, Commit};
 pub use auth::{Rotation, UserRecord};
 pub use campaigns::{CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, Updated};
-pub use directory::NewIngestKey;
+pub use directory::{IngestKeyInfo, NewIngestKey};
 
 /// The migrations of `migrations/postgres/`, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -37,6 +37,9 @@ pub enum PgError {
     /// A migration failed.
     #[error("postgres migration failed: {0}")]
     Migration(String),
+    /// A row with the same unique value exists (an e-mail address, say).
+    #[error("already exists: {0}")]
+    Duplicate(String),
 }
 
 impl PgError {
@@ -54,6 +57,9 @@ impl From<sqlx::Error> for PgError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Tls(_) => Self::Unavailable(e.to_string()),
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => {
+                Self::Duplicate(e.to_string())
+            }
             _ => Self::Refused(e.to_string()),
         }
     }

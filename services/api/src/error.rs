@@ -113,6 +113,13 @@ impl ApiError {
 
 impl From<adpulse_postgres::PgError> for ApiError {
     fn from(e: adpulse_postgres::PgError) -> Self {
+        if let adpulse_postgres::PgError::Duplicate(_) = e {
+            return Self::Conflict {
+                code: "already_exists",
+                message: "a resource with that unique value already exists".into(),
+                errors: Vec::new(),
+            };
+        }
         if e.is_retryable() {
             tracing::warn!(error = %e, "postgres unavailable");
             Self::Unavailable

@@ -3,6 +3,7 @@
 //! - `auth`: login, refresh rotation, logout; the [`auth::Caller`]
 //!   extractor that authenticates every other request;
 //! - `campaigns`: the campaign resource and its lifecycle;
+//! - `admin`: the tenant's ingest keys and users (admins only);
 //! - `error`: the one error shape;
 //! - `http`: JSON bodies, query strings, ETags, security headers.
 //!
@@ -10,6 +11,7 @@
 //! tenant; Postgres row-level security enforces the same confinement (the
 //! API connects with [`adpulse_postgres::Database::connect_for_tenants`]).
 
+pub mod admin;
 pub mod auth;
 pub mod campaigns;
 pub mod error;
@@ -68,7 +70,17 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
                 .patch(campaigns::patch)
                 .delete(campaigns::delete),
         )
-        .route("/campaigns/{id}/status", patch(campaigns::set_status));
+        .route("/campaigns/{id}/status", patch(campaigns::set_status))
+        .route(
+            "/ingest-keys",
+            get(admin::list_keys).post(admin::create_key),
+        )
+        .route(
+            "/ingest-keys/{id}",
+            axum::routing::delete(admin::revoke_key),
+        )
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/users/{id}/deactivate", post(admin::deactivate_user));
     let health = {
         let db = state.db.clone();
         Router::new()

@@ -44,10 +44,30 @@ async fn another_tenant_gets_404_or_403_and_nothing_changes() {
         .await;
     assert_eq!(made.status, 201);
     let id = made.body["id"].as_str().expect("id").to_owned();
+    let key = api
+        .call(
+            "POST",
+            "/api/v1/ingest-keys",
+            Some(&owner),
+            &[],
+            Some(&json!({"name": "A's secret launch key"})),
+        )
+        .await;
+    let key_id = key.body["id"].as_str().expect("key").to_owned();
+    let users = api
+        .call("GET", "/api/v1/users", Some(&owner), &[], None)
+        .await;
+    let user_id = users.body["data"][0]["id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    let mut targets = endpoints(&id);
+    targets.push(("DELETE", format!("/api/v1/ingest-keys/{key_id}"), None));
+    targets.push(("POST", format!("/api/v1/users/{user_id}/deactivate"), None));
     let mut tried = 0;
     for role in Role::ALL {
         let intruder = api.token(&api.b, role).await;
-        for (method, path, body) in endpoints(&id) {
+        for (method, path, body) in targets.clone() {
             let r = api
                 .call(
                     method,
@@ -84,9 +104,34 @@ async fn another_tenant_gets_404_or_403_and_nothing_changes() {
             list.body["pagination"]["total"], 0,
             "{role} of B lists A's campaigns"
         );
-        // A's id as the owner of a campaign B creates is not a thing: the
-        // tenant always comes from the token.
+        for path in ["/api/v1/ingest-keys", "/api/v1/users"] {
+            let r = api.call("GET", path, Some(&intruder), &[], None).await;
+            tried += 1;
+            let text = r.body.to_string();
+            assert!(
+                !text.contains("secret launch") && !text.contains("@a.example"),
+                "{role} of B: {path} leaked {text}"
+            );
+        }
     }
+    let keys = api
+        .call("GET", "/api/v1/ingest-keys", Some(&owner), &[], None)
+        .await;
+    assert!(
+        keys.body["data"][0]["revoked_at"].is_null(),
+        "A's key still live"
+    );
+    let users = api
+        .call("GET", "/api/v1/users", Some(&owner), &[], None)
+        .await;
+    assert!(
+        users.body["data"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .all(|u| u["deactivated_at"].is_null()),
+        "A's users still active"
+    );
     // Unchanged, for its owner.
     let still = api
         .call(

@@ -1,0 +1,201 @@
+//! Tenant administration (admins only): ingest keys (`/ingest-keys`) and
+//! users (`/users`).
+//!
+//! An ingest key's secret is returned once, at creation; only its SHA-256 is
+//! kept. Revoking a key stops the gateway accepting it within its key-cache
+//! lifetime. Deactivating a user revokes their refresh tokens at once;
+//! access tokens they hold expire within their lifetime.
+
+use adpulse_domain::Role;
+use adpulse_postgres::{IngestKeyInfo, UserRecord};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Caller, hash_password};
+use crate::error::{ApiError, FieldProblem};
+use crate::http::json_body;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    name: String,
+}
+
+fn key_view(k: &IngestKeyInfo) -> Value {
+    json!({
+        "id": k.id, "name": k.name, "prefix": k.prefix,
+        "created_at": k.created_at, "revoked_at": k.revoked_at,
+        "_links": {"self": format!("/api/v1/ingest-keys/{}", k.id)},
+    })
+}
+
+fn id(raw: &str, what: &'static str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound(what))
+}
+
+fn name(raw: &str) -> Result<String, ApiError> {
+    let n = raw.trim();
+    if n.is_empty() || n.chars().count() > 200 {
+        return Err(ApiError::Invalid(vec![FieldProblem::new(
+            "name",
+            "must be 1 to 200 characters",
+        )]));
+    }
+    Ok(n.to_owned())
+}
+
+/// `POST /ingest-keys`: a new key; the secret is in this answer only.
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.must_administer()?;
+    let req: NewKey = json_body(&headers, &body)?;
+    let name = name(&req.name)?;
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let key = state
+        .db
+        .create_ingest_key(caller.tenant, &name, random)
+        .await?;
+    let info = state
+        .db
+        .ingest_keys(caller.tenant)
+        .await?
+        .into_iter()
+        .find(|k| k.id == key.id)
+        .ok_or_else(|| ApiError::Internal("created key not found".into()))?;
+    let mut body = key_view(&info);
+    body["secret"] = json!(key.secret);
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// `GET /ingest-keys`: every key of the tenant, revoked ones included.
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.must_administer()?;
+    let keys = state.db.ingest_keys(caller.tenant).await?;
+    let data: Vec<Value> = keys.iter().map(key_view).collect();
+    Ok(axum::Json(json!({ "data": data })).into_response())
+}
+
+/// `DELETE /ingest-keys/{id}`: revokes the key.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.must_administer()?;
+    let key = id(&raw, "ingest key")?;
+    if state
+        .db
+        .revoke_tenant_ingest_key(caller.tenant, key)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("ingest key"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    email: String,
+    password: String,
+    role: Role,
+}
+
+fn user_view(u: &UserRecord) -> Value {
+    json!({
+        "id": u.id, "email": u.email, "role": u.role,
+        "deactivated_at": u.deactivated_at,
+        "_links": {"self": format!("/api/v1/users/{}", u.id)},
+    })
+}
+
+/// `POST /users`: a user of the caller's tenant.
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.must_administer()?;
+    let req: NewUser = json_body(&headers, &body)?;
+    let email = req.email.trim().to_owned();
+    let mut problems = Vec::new();
+    let plausible = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if !plausible {
+        problems.push(FieldProblem::new("email", "must be an e-mail address"));
+    }
+    if req.password.chars().count() < 12 {
+        problems.push(FieldProblem::new(
+            "password",
+            "must be at least 12 characters",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let hash = hash_password(req.password).await?;
+    let id = state
+        .db
+        .create_user(caller.tenant, &email, &hash, req.role)
+        .await?;
+    let user = state
+        .db
+        .users(caller.tenant)
+        .await?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| ApiError::Internal("created user not found".into()))?;
+    Ok((StatusCode::CREATED, axum::Json(user_view(&user))).into_response())
+}
+
+/// `GET /users`: the tenant's users.
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.must_administer()?;
+    let users = state.db.users(caller.tenant).await?;
+    let data: Vec<Value> = users.iter().map(user_view).collect();
+    Ok(axum::Json(json!({ "data": data })).into_response())
+}
+
+/// `POST /users/{id}/deactivate`: no more logins or refreshes.
+pub async fn deactivate_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.must_administer()?;
+    let user = id(&raw, "user")?;
+    if user == caller.user_id {
+        return Err(ApiError::Conflict {
+            code: "self_deactivation",
+            message: "an admin cannot deactivate themselves".into(),
+            errors: Vec::new(),
+        });
+    }
+    let u = state
+        .db
+        .deactivate_user(caller.tenant, user)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(axum::Json(user_view(&u)).into_response())
+}
