@@ -136,7 +136,8 @@ impl Database {
     /// The tenant's ingest keys, newest first (never their secrets).
     pub async fn ingest_keys(&self, tenant: TenantId) -> Result<Vec<IngestKeyInfo>, PgError> {
         let mut tx = self.tenant_tx(tenant).await?;
-        let rows: Vec<(Uuid, String, String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        type Row = (Uuid, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, name, prefix, created_at, revoked_at FROM ingest_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC",
         )
         .bind(tenant.as_uuid())
