@@ -289,6 +289,39 @@ impl Database {
         self.conditional(tenant, id, version, q).await
     }
 
+    /// The campaign's targeting (JSON) and the campaign's version.
+    pub async fn campaign_targeting(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<Option<(String, i64)>, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT targeting::text, version FROM campaigns WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(id.as_uuid())
+        .bind(tenant.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Replaces the targeting (validated JSON) if the campaign is still at
+    /// `version`.
+    pub async fn set_campaign_targeting(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        targeting: &str,
+    ) -> Result<Updated, PgError> {
+        let mut q = QueryBuilder::new("UPDATE campaigns SET targeting = ");
+        q.push_bind(targeting.to_owned())
+            .push("::jsonb, version = version + 1, updated_at = now()");
+        self.conditional(tenant, id, version, q).await
+    }
+
     /// Soft-deletes the campaign if it is still at `version`.
     pub async fn delete_campaign_at(
         &self,

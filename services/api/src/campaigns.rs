@@ -2,6 +2,7 @@
 //! status state machine, all confined to the caller's tenant, with ETags
 //! for optimistic concurrency.
 
+use adpulse_domain::targeting::Targeting;
 use adpulse_domain::{CampaignId, CampaignStatus, Channel};
 use adpulse_postgres::{
     CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, Updated,
@@ -449,6 +450,72 @@ pub async fn set_status(
             .await?,
     )?;
     Ok(respond(StatusCode::OK, &c))
+}
+
+fn targeting_response(id: CampaignId, json: &str, version: i64) -> Result<Response, ApiError> {
+    let mut body: Value =
+        serde_json::from_str(json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let targeting: Targeting =
+        serde_json::from_value(body.clone()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body = serde_json::to_value(&targeting).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body["_links"] = json!({
+        "self": format!("/api/v1/campaigns/{id}/targeting"),
+        "campaign": format!("/api/v1/campaigns/{id}"),
+    });
+    let mut r = axum::Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(r)
+}
+
+/// `GET /campaigns/{id}/targeting` (the ETag is the campaign's).
+pub async fn get_targeting(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = campaign_id(&id)?;
+    let (json, version) = state
+        .db
+        .campaign_targeting(caller.tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    targeting_response(id, &json, version)
+}
+
+/// `PUT /campaigns/{id}/targeting`: replaces it whole (`If-Match` with the
+/// campaign's ETag).
+pub async fn put_targeting(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.must_manage_campaigns()?;
+    let id = campaign_id(&id)?;
+    let c = current(&state, &caller, id).await?;
+    let version = if_match(&headers, || etag(c.version))?;
+    editable(&c)?;
+    let targeting: Targeting = json_body(&headers, &body)?;
+    let problems = targeting.validate();
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(
+            problems
+                .into_iter()
+                .map(|(f, m)| FieldProblem::new(f, m))
+                .collect(),
+        ));
+    }
+    let json = serde_json::to_string(&targeting).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let c = updated(
+        state
+            .db
+            .set_campaign_targeting(caller.tenant, id, version, &json)
+            .await?,
+    )?;
+    targeting_response(id, &json, c.version)
 }
 
 #[derive(Deserialize)]

@@ -72,6 +72,10 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
         )
         .route("/campaigns/{id}/status", patch(campaigns::set_status))
         .route(
+            "/campaigns/{id}/targeting",
+            get(campaigns::get_targeting).put(campaigns::put_targeting),
+        )
+        .route(
             "/ingest-keys",
             get(admin::list_keys).post(admin::create_key),
         )

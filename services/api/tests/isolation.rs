@@ -20,6 +20,12 @@ fn endpoints(id: &str) -> Vec<(&'static str, String, Option<Value>)> {
         ("GET", p.clone(), None),
         ("PUT", p.clone(), Some(campaign())),
         ("PATCH", p.clone(), Some(json!({"name": "pwned"}))),
+        ("GET", format!("{p}/targeting"), None),
+        (
+            "PUT",
+            format!("{p}/targeting"),
+            Some(json!({"countries": ["DE"]})),
+        ),
         ("DELETE", p.clone(), None),
         (
             "PATCH",
