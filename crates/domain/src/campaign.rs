@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 /// Where a campaign is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     /// Being prepared; serves nothing.
@@ -87,6 +88,7 @@ impl FromStr for CampaignStatus {
 
 /// What a user may do within their tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything in the tenant: users, keys, campaigns, reports.

@@ -34,6 +34,7 @@ pub const MAX_SEGMENTS: usize = 500;
 
 /// A campaign's targeting. Empty lists mean "no restriction".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Targeting {
     /// ISO 3166-1 alpha-2 codes.
@@ -56,6 +57,7 @@ pub struct Targeting {
 /// Some days, between two times of day (`"08:00"` to `"18:30"`; `end`
 /// after `start`; `"24:00"` allowed as an end).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Daypart {
     /// `mon` … `sun`.
@@ -68,6 +70,7 @@ pub struct Daypart {
 
 /// At most `max` impressions per person per `per`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FrequencyCap {
     /// Impressions allowed in one window (1 ..= 1000).
@@ -84,6 +87,7 @@ pub struct FrequencyCap {
 
 /// The length of a capping window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CapPeriod {
     /// An hour.
@@ -96,6 +100,7 @@ pub enum CapPeriod {
 
 /// What a cap counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CapScope {
     /// Impressions of any of the campaign's ads.
@@ -107,6 +112,7 @@ pub enum CapScope {
 
 /// How capping windows are laid out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CapWindow {
     /// Calendar hours, days or weeks in the campaign's time zone.

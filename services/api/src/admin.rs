@@ -12,27 +12,70 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Caller, hash_password};
+use crate::error::ErrorBody;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::json_body;
 
-#[derive(Deserialize)]
+/// A key to create.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+pub struct NewKey {
+    /// What the key is for (1 to 200 characters).
     name: String,
 }
 
-fn key_view(k: &IngestKeyInfo) -> Value {
-    json!({
-        "id": k.id, "name": k.name, "prefix": k.prefix,
-        "created_at": k.created_at, "revoked_at": k.revoked_at,
-        "_links": {"self": format!("/api/v1/ingest-keys/{}", k.id)},
-    })
+/// An ingest key (never its secret).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyOut {
+    id: Uuid,
+    name: String,
+    /// The secret's first characters, to tell keys apart.
+    prefix: String,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    #[serde(rename = "_links")]
+    links: SelfLink,
+}
+
+/// A key just created: the only answer that carries its secret.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyCreated {
+    #[serde(flatten)]
+    key: KeyOut,
+    /// The bearer secret for ad servers; shown this once.
+    secret: String,
+}
+
+/// The tenant's keys.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyList {
+    data: Vec<KeyOut>,
+}
+
+/// A link to the resource itself.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SelfLink {
+    #[serde(rename = "self")]
+    this: String,
+}
+
+fn key_view(k: &IngestKeyInfo) -> KeyOut {
+    KeyOut {
+        id: k.id,
+        name: k.name.clone(),
+        prefix: k.prefix.clone(),
+        created_at: k.created_at,
+        revoked_at: k.revoked_at,
+        links: SelfLink {
+            this: format!("/api/v1/ingest-keys/{}", k.id),
+        },
+    }
 }
 
 fn id(raw: &str, what: &'static str) -> Result<Uuid, ApiError> {
@@ -51,6 +94,15 @@ fn name(raw: &str) -> Result<String, ApiError> {
 }
 
 /// `POST /ingest-keys`: a new key; the secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/ingest-keys", tag = "admin", security(("bearer" = [])), request_body = NewKey,
+    responses((status = 201, description = "created; the secret is shown once", body = KeyCreated),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -73,23 +125,38 @@ pub async fn create_key(
         .into_iter()
         .find(|k| k.id == key.id)
         .ok_or_else(|| ApiError::Internal("created key not found".into()))?;
-    let mut body = key_view(&info);
-    body["secret"] = json!(key.secret);
+    let body = KeyCreated {
+        key: key_view(&info),
+        secret: key.secret,
+    };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 /// `GET /ingest-keys`: every key of the tenant, revoked ones included.
+#[utoipa::path(get, path = "/api/v1/ingest-keys", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "the tenant's keys", body = KeyList),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Response, ApiError> {
     caller.must_administer()?;
     let keys = state.db.ingest_keys(caller.tenant).await?;
-    let data: Vec<Value> = keys.iter().map(key_view).collect();
-    Ok(axum::Json(json!({ "data": data })).into_response())
+    let data = keys.iter().map(key_view).collect();
+    Ok(axum::Json(KeyList { data }).into_response())
 }
 
 /// `DELETE /ingest-keys/{id}`: revokes the key.
+#[utoipa::path(delete, path = "/api/v1/ingest-keys/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id")),
+    responses((status = 204, description = "revoked"),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -108,23 +175,57 @@ pub async fn revoke_key(
     }
 }
 
-#[derive(Deserialize)]
+/// A user to create.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUser {
+pub struct NewUser {
+    /// Login address (unique across tenants).
     email: String,
+    /// At least 12 characters.
     password: String,
     role: Role,
 }
 
-fn user_view(u: &UserRecord) -> Value {
-    json!({
-        "id": u.id, "email": u.email, "role": u.role,
-        "deactivated_at": u.deactivated_at,
-        "_links": {"self": format!("/api/v1/users/{}", u.id)},
-    })
+/// A user (never their password hash).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserOut {
+    id: Uuid,
+    email: String,
+    role: Role,
+    deactivated_at: Option<DateTime<Utc>>,
+    #[serde(rename = "_links")]
+    links: SelfLink,
+}
+
+/// The tenant's users.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserList {
+    data: Vec<UserOut>,
+}
+
+fn user_view(u: &UserRecord) -> UserOut {
+    UserOut {
+        id: u.id,
+        email: u.email.clone(),
+        role: u.role,
+        deactivated_at: u.deactivated_at,
+        links: SelfLink {
+            this: format!("/api/v1/users/{}", u.id),
+        },
+    }
 }
 
 /// `POST /users`: a user of the caller's tenant.
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin", security(("bearer" = [])), request_body = NewUser,
+    responses((status = 201, description = "created", body = UserOut),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 409, description = "conflicts with the current state", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -167,17 +268,31 @@ pub async fn create_user(
 }
 
 /// `GET /users`: the tenant's users.
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "the tenant's users", body = UserList),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Response, ApiError> {
     caller.must_administer()?;
     let users = state.db.users(caller.tenant).await?;
-    let data: Vec<Value> = users.iter().map(user_view).collect();
-    Ok(axum::Json(json!({ "data": data })).into_response())
+    let data = users.iter().map(user_view).collect();
+    Ok(axum::Json(UserList { data }).into_response())
 }
 
 /// `POST /users/{id}/deactivate`: no more logins or refreshes.
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id")),
+    responses((status = 200, description = "deactivated", body = UserOut),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 409, description = "conflicts with the current state", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn deactivate_user(
     State(state): State<AppState>,
     caller: Caller,

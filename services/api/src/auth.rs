@@ -32,6 +32,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::http::json_body;
 
 const ISSUER: &str = "adpulse";
@@ -242,25 +243,33 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-#[derive(Deserialize)]
+/// Credentials.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub struct LoginRequest {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+/// A refresh token (to rotate, or to revoke at logout).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshRequest {
+pub struct RefreshRequest {
     refresh_token: String,
 }
 
-#[derive(Serialize)]
-struct TokenPair {
+/// Tokens for a login.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    /// Send as `Authorization: Bearer …`.
     access_token: String,
+    /// Always `Bearer`.
     token_type: &'static str,
+    /// Seconds the access token lives.
     expires_in: u64,
+    /// Single use: `POST /auth/refresh` trades it for a new pair.
     refresh_token: String,
+    /// Seconds the refresh token lives.
     refresh_expires_in: u64,
 }
 
@@ -313,6 +322,14 @@ async fn issue(
 }
 
 /// `POST /auth/login`: e-mail and password for a token pair.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, description = "logged in", body = TokenPair),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -359,6 +376,13 @@ pub async fn login(
 
 /// `POST /auth/refresh`: a refresh token for a new pair; the presented
 /// token is used up.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, description = "a new pair", body = TokenPair),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -407,6 +431,12 @@ pub async fn refresh(
 }
 
 /// `POST /auth/logout`: revokes the refresh token's whole login.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "revoked"),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,

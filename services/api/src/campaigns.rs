@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::error::ErrorBody;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::{etag, from_json, if_match, json_body, not_modified, query};
 
@@ -33,7 +34,7 @@ pub const OBJECTIVES: [&str; 6] = [
 
 /// A campaign as clients write it (create and replace; patch merges into
 /// it).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignBody {
     name: String,
@@ -49,18 +50,20 @@ pub struct CampaignBody {
     channels: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// Budget in micros of `currency` (ISO 4217).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Budget {
+pub struct Budget {
     total_micros: i64,
     currency: String,
     #[serde(default)]
     daily_cap_micros: Option<i64>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// When the campaign runs, and the time zone of its days (IANA).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Schedule {
+pub struct Schedule {
     #[serde(default)]
     start: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -192,24 +195,58 @@ impl CampaignBody {
     }
 }
 
-fn view(c: &CampaignRecord) -> Value {
+/// A campaign as the API answers it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CampaignOut {
+    id: uuid::Uuid,
+    status: CampaignStatus,
+    name: String,
+    brand_id: Option<String>,
+    budget: Option<Budget>,
+    schedule: Option<Schedule>,
+    objectives: Vec<String>,
+    channels: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// Bumped by every change; the ETag.
+    version: i64,
+    /// Where `PATCH …/status` may take it next.
+    allowed_transitions: Vec<CampaignStatus>,
+    #[serde(rename = "_links")]
+    links: CampaignLinks,
+}
+
+/// Links of a campaign.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CampaignLinks {
+    #[serde(rename = "self")]
+    this: String,
+    status: String,
+    targeting: String,
+}
+
+fn view(c: &CampaignRecord) -> CampaignOut {
     let body = CampaignBody::of(&c.fields);
     let link = format!("/api/v1/campaigns/{}", c.id);
-    json!({
-        "id": c.id,
-        "status": c.status,
-        "name": body.name,
-        "brand_id": body.brand_id,
-        "budget": body.budget,
-        "schedule": body.schedule,
-        "objectives": body.objectives,
-        "channels": body.channels,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-        "version": c.version,
-        "allowed_transitions": c.status.next(),
-        "_links": { "self": link, "status": format!("{link}/status") },
-    })
+    CampaignOut {
+        id: *c.id.as_uuid(),
+        status: c.status,
+        name: body.name,
+        brand_id: body.brand_id,
+        budget: body.budget,
+        schedule: body.schedule,
+        objectives: body.objectives,
+        channels: body.channels,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        version: c.version,
+        allowed_transitions: c.status.next().to_vec(),
+        links: CampaignLinks {
+            status: format!("{link}/status"),
+            targeting: format!("{link}/targeting"),
+            this: link,
+        },
+    }
 }
 
 fn respond(status: StatusCode, c: &CampaignRecord) -> Response {
@@ -242,6 +279,15 @@ fn updated(u: Updated) -> Result<CampaignRecord, ApiError> {
 }
 
 /// `POST /campaigns`: a new draft.
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), request_body = CampaignBody,
+    responses((status = 201, description = "created, as a draft", body = CampaignOut),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -255,6 +301,13 @@ pub async fn create(
 }
 
 /// `GET /campaigns/{id}` (304 when `If-None-Match` holds its ETag).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id")),
+    responses((status = 200, description = "the campaign", body = CampaignOut),
+        (status = 304, description = "unchanged since the ETag in If-None-Match"),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -298,6 +351,19 @@ fn editable(c: &CampaignRecord) -> Result<(), ApiError> {
 }
 
 /// `PUT /campaigns/{id}`: replaces every writable field (`If-Match`).
+#[utoipa::path(put, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")), request_body = CampaignBody,
+    responses((status = 200, description = "replaced", body = CampaignOut),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 409, description = "conflicts with the current state", body = ErrorBody),
+        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 428, description = "If-Match missing", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -322,6 +388,20 @@ pub async fn replace(
 
 /// `PATCH /campaigns/{id}`: a JSON merge patch (RFC 7396) of the writable
 /// fields (`If-Match`).
+#[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")),
+    request_body(content = Object, description = "a JSON merge patch of the campaign's fields", content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "patched", body = CampaignOut),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 409, description = "conflicts with the current state", body = ErrorBody),
+        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 428, description = "If-Match missing", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
@@ -377,6 +457,15 @@ fn merge_patch(target: &mut Value, patch: Value) {
 }
 
 /// `DELETE /campaigns/{id}`: soft delete (`If-Match`).
+#[utoipa::path(delete, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")),
+    responses((status = 204, description = "deleted"),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
+        (status = 428, description = "If-Match missing", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -396,14 +485,29 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// A lifecycle step.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StatusChange {
+pub struct StatusChange {
+    /// draft, scheduled, active, paused, completed or archived.
     status: String,
 }
 
 /// `PATCH /campaigns/{id}/status`: one step of the lifecycle (`If-Match`);
 /// 409 names the allowed steps.
+#[utoipa::path(patch, path = "/api/v1/campaigns/{id}/status", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")), request_body = StatusChange,
+    responses((status = 200, description = "moved", body = CampaignOut),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 409, description = "conflicts with the current state", body = ErrorBody),
+        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 428, description = "If-Match missing", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn set_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -452,17 +556,10 @@ pub async fn set_status(
     Ok(respond(StatusCode::OK, &c))
 }
 
-fn targeting_response(id: CampaignId, json: &str, version: i64) -> Result<Response, ApiError> {
-    let mut body: Value =
-        serde_json::from_str(json).map_err(|e| ApiError::Internal(e.to_string()))?;
+fn targeting_response(json: &str, version: i64) -> Result<Response, ApiError> {
     let targeting: Targeting =
-        serde_json::from_value(body.clone()).map_err(|e| ApiError::Internal(e.to_string()))?;
-    body = serde_json::to_value(&targeting).map_err(|e| ApiError::Internal(e.to_string()))?;
-    body["_links"] = json!({
-        "self": format!("/api/v1/campaigns/{id}/targeting"),
-        "campaign": format!("/api/v1/campaigns/{id}"),
-    });
-    let mut r = axum::Json(body).into_response();
+        serde_json::from_str(json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut r = axum::Json(targeting).into_response();
     if let Ok(v) = HeaderValue::from_str(&etag(version)) {
         r.headers_mut().insert(header::ETAG, v);
     }
@@ -470,6 +567,12 @@ fn targeting_response(id: CampaignId, json: &str, version: i64) -> Result<Respon
 }
 
 /// `GET /campaigns/{id}/targeting` (the ETag is the campaign's).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/targeting", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id")),
+    responses((status = 200, description = "the targeting", body = Targeting),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn get_targeting(
     State(state): State<AppState>,
     caller: Caller,
@@ -481,11 +584,24 @@ pub async fn get_targeting(
         .campaign_targeting(caller.tenant, id)
         .await?
         .ok_or(ApiError::NotFound("campaign"))?;
-    targeting_response(id, &json, version)
+    targeting_response(&json, version)
 }
 
 /// `PUT /campaigns/{id}/targeting`: replaces it whole (`If-Match` with the
 /// campaign's ETag).
+#[utoipa::path(put, path = "/api/v1/campaigns/{id}/targeting", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")), request_body = Targeting,
+    responses((status = 200, description = "replaced", body = Targeting),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 403, description = "the role does not allow it", body = ErrorBody),
+        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
+        (status = 409, description = "conflicts with the current state", body = ErrorBody),
+        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 428, description = "If-Match missing", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn put_targeting(
     State(state): State<AppState>,
     caller: Caller,
@@ -515,21 +631,68 @@ pub async fn put_targeting(
             .set_campaign_targeting(caller.tenant, id, version, &json)
             .await?,
     )?;
-    targeting_response(id, &json, c.version)
+    targeting_response(&json, c.version)
 }
 
-#[derive(Deserialize)]
+/// The query of `GET /campaigns`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+pub struct ListQuery {
+    /// Page number, from 1 (not with `cursor`).
     page: Option<i64>,
+    /// Items per page, 1 to 100 (default 20).
     limit: Option<i64>,
+    /// `next_cursor` of the previous page, for cursor pagination.
     cursor: Option<String>,
+    /// Statuses, comma-separated.
     status: Option<String>,
+    /// Brand.
     brand_id: Option<String>,
+    /// Name contains (case-insensitive).
     q: Option<String>,
+    /// Scheduled to run on or after this day.
     start_date: Option<NaiveDate>,
+    /// Scheduled to run on or before this day.
     end_date: Option<NaiveDate>,
+    /// created_at, updated_at, name or budget; `-` for descending (default -created_at).
     sort: Option<String>,
+}
+
+/// One page of campaigns.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CampaignPage {
+    data: Vec<CampaignOut>,
+    pagination: Pagination,
+    #[serde(rename = "_links")]
+    links: PageLinks,
+}
+
+/// Where a page is.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Pagination {
+    /// With page/limit pagination.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<i64>,
+    limit: i64,
+    /// Campaigns matching in all.
+    total: i64,
+    /// With page/limit pagination.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_pages: Option<i64>,
+    /// For the next page by cursor; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Links between pages.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PageLinks {
+    #[serde(rename = "self")]
+    this: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -556,6 +719,13 @@ fn decode_cursor(raw: &str) -> Option<Cursor> {
 /// from created_at, updated_at, name, budget (`-` for descending; default
 /// `-created_at`); `page` and `limit` (≤ 100), or `cursor` from a previous
 /// page's `next_cursor`.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "a page", body = CampaignPage),
+        (status = 400, description = "unreadable request", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 422, description = "invalid fields", body = ErrorBody),
+        (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -682,39 +852,49 @@ pub async fn list(
         Page::Offset(skipped) => {
             let page_no = skipped / limit + 1;
             let pages = (total + limit - 1) / limit;
-            let mut links = json!({ "self": base(&[("page", page_no.to_string())]) });
-            if page_no < pages {
-                links["next"] = json!(base(&[("page", (page_no + 1).to_string())]));
-            }
-            if page_no > 1 {
-                links["prev"] = json!(base(&[("page", (page_no - 1).to_string())]));
-            }
             (
-                json!({ "page": page_no, "limit": limit, "total": total, "total_pages": pages, "next_cursor": next_cursor }),
-                links,
+                Pagination {
+                    page: Some(page_no),
+                    limit,
+                    total,
+                    total_pages: Some(pages),
+                    next_cursor: next_cursor.clone(),
+                },
+                PageLinks {
+                    this: base(&[("page", page_no.to_string())]),
+                    next: (page_no < pages).then(|| base(&[("page", (page_no + 1).to_string())])),
+                    prev: (page_no > 1).then(|| base(&[("page", (page_no - 1).to_string())])),
+                },
             )
         }
-        Page::After { .. } => {
-            let mut links =
-                json!({ "self": base(&[("cursor", q.cursor.clone().unwrap_or_default())]) });
-            if let Some(c) = &next_cursor {
-                links["next"] = json!(base(&[("cursor", c.clone())]));
-            }
-            (
-                json!({ "limit": limit, "total": total, "next_cursor": next_cursor }),
-                links,
-            )
-        }
+        Page::After { .. } => (
+            Pagination {
+                page: None,
+                limit,
+                total,
+                total_pages: None,
+                next_cursor: next_cursor.clone(),
+            },
+            PageLinks {
+                this: base(&[("cursor", q.cursor.clone().unwrap_or_default())]),
+                next: next_cursor.as_ref().map(|c| base(&[("cursor", c.clone())])),
+                prev: None,
+            },
+        ),
     };
-    let data: Vec<Value> = rows.iter().map(view).collect();
-    Ok(
-        axum::Json(json!({ "data": data, "pagination": pagination, "_links": links }))
-            .into_response(),
-    )
+    let data = rows.iter().map(view).collect();
+    Ok(axum::Json(CampaignPage {
+        data,
+        pagination,
+        links,
+    })
+    .into_response())
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

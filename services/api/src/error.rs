@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// One problem with one field of a request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldProblem {
     /// The field, as a path (`budget.currency`, `schedule.end`).
     pub field: String,
@@ -179,4 +179,23 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The error shape, for the API description.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// Stable, for programs (`validation_failed`, `not_found`, …).
+    code: String,
+    /// For people.
+    message: String,
+    /// Per field, when fields are at fault.
+    errors: Vec<FieldProblem>,
 }

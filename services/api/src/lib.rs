@@ -5,7 +5,8 @@
 //! - `campaigns`: the campaign resource and its lifecycle;
 //! - `admin`: the tenant's ingest keys and users (admins only);
 //! - `error`: the one error shape;
-//! - `http`: JSON bodies, query strings, ETags, security headers.
+//! - `http`: JSON bodies, query strings, ETags, security headers;
+//! - `openapi`: the OpenAPI 3.1 description and the docs page.
 //!
 //! Every request runs its queries in a transaction confined to the caller's
 //! tenant; Postgres row-level security enforces the same confinement (the
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod error;
 pub mod http;
+pub mod openapi;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -105,8 +107,15 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
             .merge(adpulse_telemetry::metrics_router())
     };
     let policies = Arc::new(state.policies.clone());
+    let docs: Router = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
+        .url(
+            "/api/v1/openapi.json",
+            <openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+        )
+        .into();
     Router::new()
         .nest("/api/v1", v1.with_state(state))
+        .merge(docs)
         .merge(health)
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .layer(axum::middleware::from_fn(http::uniform_errors))

@@ -93,3 +93,57 @@ async fn errors_headers_cors_and_deprecation() {
     assert!(r.headers["access-control-allow-headers"].contains("If-Match"));
     api.stop().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_and_an_offline_docs_page_are_served() {
+    let api = Api::start().await;
+    let doc = api
+        .call("GET", "/api/v1/openapi.json", None, &[], None)
+        .await;
+    assert_eq!(doc.status, 200);
+    assert!(
+        doc.body["openapi"]
+            .as_str()
+            .expect("version")
+            .starts_with("3.1")
+    );
+    let paths = doc.body["paths"].as_object().expect("paths");
+    for p in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/campaigns",
+        "/api/v1/campaigns/{id}",
+        "/api/v1/campaigns/{id}/status",
+        "/api/v1/campaigns/{id}/targeting",
+        "/api/v1/ingest-keys",
+        "/api/v1/ingest-keys/{id}",
+        "/api/v1/users",
+        "/api/v1/users/{id}/deactivate",
+    ] {
+        assert!(paths.contains_key(p), "{p} documented");
+    }
+    assert_eq!(
+        doc.body["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // The page and its scripts come from this server, not a CDN.
+    let page = raw_get(&api.url, "/api/v1/docs/").await;
+    assert!(page.contains("swagger"), "{page}");
+    assert!(!page.contains("https://"), "no external assets: {page}");
+    let init = raw_get(&api.url, "/api/v1/docs/swagger-initializer.js").await;
+    assert!(init.contains("/api/v1/openapi.json"), "{init}");
+    api.stop().await;
+}
+
+async fn raw_get(base: &str, path: &str) -> String {
+    use http_body_util::BodyExt as _;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let res = client
+        .get(format!("{base}{path}").parse().expect("uri"))
+        .await
+        .expect("get");
+    assert_eq!(res.status().as_u16(), 200, "{path}");
+    String::from_utf8_lossy(&res.into_body().collect().await.expect("body").to_bytes()).into_owned()
+}
