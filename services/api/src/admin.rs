@@ -27,6 +27,7 @@ use crate::http::json_body;
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// What the key is for (1 to 200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
 }
 
@@ -180,8 +181,10 @@ pub async fn revoke_key(
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Login address (unique across tenants).
+    #[schema(format = "email")]
     email: String,
     /// At least 12 characters.
+    #[schema(min_length = 12)]
     password: String,
     role: Role,
 }

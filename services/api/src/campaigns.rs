@@ -37,6 +37,7 @@ pub const OBJECTIVES: [&str; 6] = [
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     #[serde(default)]
     brand_id: Option<String>,
@@ -54,7 +55,9 @@ pub struct CampaignBody {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
+    #[schema(minimum = 0)]
     total_micros: i64,
+    #[schema(pattern = "^[A-Z]{3}$")]
     currency: String,
     #[serde(default)]
     daily_cap_micros: Option<i64>,
@@ -490,6 +493,7 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// draft, scheduled, active, paused, completed or archived.
+    #[schema(value_type = CampaignStatus)]
     status: String,
 }
 

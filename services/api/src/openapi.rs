@@ -3,7 +3,9 @@
 //! `/api/v1/openapi.json`, with Swagger UI at `/api/v1/docs` (its assets
 //! are compiled into the binary: no CDN, works offline).
 
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 use crate::{admin, auth, campaigns, error};
@@ -37,7 +39,7 @@ use crate::{admin, auth, campaigns, error};
         admin::deactivate_user,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::FieldProblem)),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &Links),
     tags(
         (name = "auth", description = "Login, token refresh, logout"),
         (name = "campaigns", description = "Campaigns, their lifecycle and targeting"),
@@ -59,6 +61,72 @@ impl Modify for Bearer {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+    }
+}
+
+/// Links from what creates a resource to what acts on it (the new id, and
+/// its ETag for `If-Match`), so clients and fuzzers can follow them.
+struct Links;
+
+impl Links {
+    fn add(
+        openapi: &mut utoipa::openapi::OpenApi,
+        path: &str,
+        status: &str,
+        targets: &[(&str, bool)],
+    ) {
+        let Some(item) = openapi.paths.paths.get_mut(path) else {
+            return;
+        };
+        let Some(op) = item.post.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) else {
+            return;
+        };
+        let response: &mut Response = response;
+        for (operation, if_match) in targets {
+            let mut link = LinkBuilder::new()
+                .operation_id(*operation)
+                .parameter("id", "$response.body#/id");
+            if *if_match {
+                link = link.parameter("header.If-Match", "$response.header.ETag");
+            }
+            response
+                .links
+                .insert((*operation).to_owned(), RefOr::T(link.build()));
+        }
+    }
+}
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        Self::add(
+            openapi,
+            "/api/v1/campaigns",
+            "201",
+            &[
+                ("get", false),
+                ("replace", true),
+                ("patch", true),
+                ("delete", true),
+                ("set_status", true),
+                ("get_targeting", false),
+                ("put_targeting", true),
+            ],
+        );
+        Self::add(
+            openapi,
+            "/api/v1/users",
+            "201",
+            &[("deactivate_user", false)],
+        );
+        Self::add(
+            openapi,
+            "/api/v1/ingest-keys",
+            "201",
+            &[("revoke_key", false)],
         );
     }
 }
