@@ -339,11 +339,11 @@ pub async fn login(
     let req: LoginRequest = json_body(&headers, &body)?;
     let email = req.email.trim().to_lowercase();
     if let Err(not_until) = state.auth.per_ip.check_key(&peer.ip()) {
-        metrics::counter!("adpulse_api_logins_total", "outcome" => "limited").increment(1);
+        crate::metrics::login("limited");
         return Err(ApiError::TooManyRequests(retry_after(&not_until)));
     }
     if let Err(not_until) = state.auth.per_account.check_key(&email) {
-        metrics::counter!("adpulse_api_logins_total", "outcome" => "limited").increment(1);
+        crate::metrics::login("limited");
         return Err(ApiError::TooManyRequests(retry_after(&not_until)));
     }
     let user = state.db.user_by_email(&email).await?;
@@ -355,14 +355,14 @@ pub async fn login(
     let user = match user {
         Some(u) if matches && u.deactivated_at.is_none() => u,
         _ => {
-            metrics::counter!("adpulse_api_logins_total", "outcome" => "refused").increment(1);
+            crate::metrics::login("refused");
             return Err(ApiError::unauthorized(
                 "invalid_credentials",
                 "wrong e-mail or password",
             ));
         }
     };
-    metrics::counter!("adpulse_api_logins_total", "outcome" => "ok").increment(1);
+    crate::metrics::login("ok");
     issue(
         &state,
         user.id,

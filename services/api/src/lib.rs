@@ -17,6 +17,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod error;
 pub mod http;
+mod metrics;
 pub mod openapi;
 
 use std::future::Future;
@@ -86,7 +87,8 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
             axum::routing::delete(admin::revoke_key),
         )
         .route("/users", get(admin::list_users).post(admin::create_user))
-        .route("/users/{id}/deactivate", post(admin::deactivate_user));
+        .route("/users/{id}/deactivate", post(admin::deactivate_user))
+        .route_layer(axum::middleware::from_fn(metrics::track));
     let health = {
         let db = state.db.clone();
         Router::new()

@@ -90,6 +90,16 @@ async fn errors_headers_cors_and_deprecation() {
         .await;
     assert_eq!(r.status, 204);
     assert!(r.headers["access-control-allow-methods"].contains("PATCH"));
+
+    // Requests are counted by route template, not by raw path.
+    let metrics = raw_get(&api.url, "/metrics").await;
+    assert!(
+        metrics.contains(
+            r#"adpulse_api_requests_total{route="/api/v1/campaigns",method="GET",status="200"}"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("adpulse_api_logins_total"), "{metrics}");
     assert!(r.headers["access-control-allow-headers"].contains("If-Match"));
     api.stop().await;
 }
