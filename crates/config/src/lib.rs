@@ -256,6 +256,13 @@ pub struct ApiConfig {
     pub requests_per_user_per_second: u32,
     /// Origins allowed by CORS (exact matches); empty, none.
     pub cors_origins: Vec<String>,
+    /// Where creatives are stored: a local folder (the default,
+    /// `./adpulse-data/assets`) or `s3://bucket/prefix` for any
+    /// S3-compatible store (credentials and endpoint from the usual
+    /// `AWS_*` environment variables).
+    pub asset_store: String,
+    /// Largest creative upload, in bytes.
+    pub max_asset_bytes: usize,
     /// When `/api/v1` is to be retired (RFC 3339); set, every v1 response
     /// carries `Deprecation`, `Sunset` and a `Link` to its successor.
     pub v1_sunset: Option<String>,
@@ -273,6 +280,8 @@ impl Default for ApiConfig {
             login_per_ip_per_minute: 30,
             requests_per_user_per_second: 50,
             cors_origins: Vec::new(),
+            asset_store: "./adpulse-data/assets".into(),
+            max_asset_bytes: 10 * 1024 * 1024,
             v1_sunset: None,
         }
     }

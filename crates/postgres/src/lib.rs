@@ -6,6 +6,7 @@
 mod aggregates;
 mod auth;
 mod campaigns;
+mod creatives;
 mod directory;
 
 use std::str::FromStr;
@@ -17,6 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 pub use aggregates::{Claim, Commit};
 pub use auth::{Rotation, UserRecord};
 pub use campaigns::{CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, Updated};
+pub use creatives::CreativeRecord;
 pub use directory::{IngestKeyInfo, NewIngestKey};
 
 /// The migrations of `migrations/postgres/`, embedded at build time.

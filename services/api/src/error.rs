@@ -61,6 +61,9 @@ pub enum ApiError {
         /// Details per field.
         errors: Vec<FieldProblem>,
     },
+    /// 413: a body or upload over its limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// 412: `If-Match` names a version that is no longer current.
     #[error("the resource changed since it was read (current ETag {current})")]
     PreconditionFailed {
@@ -93,6 +96,7 @@ impl ApiError {
             Self::PreconditionFailed { .. } => {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::PreconditionRequired => {
                 (StatusCode::PRECONDITION_REQUIRED, "precondition_required")
             }

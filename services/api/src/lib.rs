@@ -4,6 +4,7 @@
 //!   extractor that authenticates every other request;
 //! - `campaigns`: the campaign resource and its lifecycle;
 //! - `admin`: the tenant's ingest keys and users (admins only);
+//! - `assets`: creatives (upload, thumbnails, object storage);
 //! - `error`: the one error shape;
 //! - `http`: JSON bodies, query strings, ETags, security headers;
 //! - `openapi`: the OpenAPI 3.1 description and the docs page.
@@ -13,6 +14,7 @@
 //! API connects with [`adpulse_postgres::Database::connect_for_tenants`]).
 
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod campaigns;
 pub mod error;
@@ -40,6 +42,10 @@ pub struct AppState {
     pub auth: Arc<auth::Auth>,
     /// CORS and deprecation.
     pub policies: http::Policies,
+    /// Where creatives' bytes are kept.
+    pub assets: assets::AssetStore,
+    /// Largest creative upload.
+    pub max_asset_bytes: usize,
 }
 
 /// An API that cannot start.
@@ -54,6 +60,8 @@ impl AppState {
             db,
             auth: Arc::new(auth::Auth::new(cfg).map_err(ApiStartError)?),
             policies: http::Policies::new(cfg).map_err(ApiStartError)?,
+            assets: assets::AssetStore::open(&cfg.asset_store).map_err(ApiStartError)?,
+            max_asset_bytes: cfg.max_asset_bytes,
         })
     }
 }
@@ -88,6 +96,22 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
         )
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route("/users/{id}/deactivate", post(admin::deactivate_user))
+        .route(
+            "/campaigns/{id}/assets",
+            get(assets::list)
+                .post(assets::upload)
+                .layer(DefaultBodyLimit::max(
+                    cfg.max_asset_bytes.saturating_add(64 * 1024),
+                )),
+        )
+        .route(
+            "/campaigns/{id}/assets/{asset}",
+            get(assets::get).delete(assets::delete),
+        )
+        .route(
+            "/campaigns/{id}/assets/{asset}/content",
+            get(assets::content),
+        )
         .route_layer(axum::middleware::from_fn(metrics::track));
     let health = {
         let db = state.db.clone();

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, auth, campaigns, error};
+use crate::{admin, assets, auth, campaigns, error};
 
 /// The description.
 #[derive(OpenApi)]
@@ -37,6 +37,11 @@ use crate::{admin, auth, campaigns, error};
         admin::list_users,
         admin::create_user,
         admin::deactivate_user,
+        assets::upload,
+        assets::list,
+        assets::get,
+        assets::content,
+        assets::delete,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::FieldProblem)),
     modifiers(&Bearer, &Links),
@@ -44,6 +49,7 @@ use crate::{admin, auth, campaigns, error};
         (name = "auth", description = "Login, token refresh, logout"),
         (name = "campaigns", description = "Campaigns, their lifecycle and targeting"),
         (name = "admin", description = "Ingest keys and users (admins only)"),
+        (name = "creatives", description = "Images of a campaign, with thumbnails"),
     )
 )]
 pub struct ApiDoc;
@@ -114,6 +120,7 @@ impl Modify for Links {
                 ("set_status", true),
                 ("get_targeting", false),
                 ("put_targeting", true),
+                ("list_assets", false),
             ],
         );
         Self::add(

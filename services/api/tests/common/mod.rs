@@ -53,13 +53,17 @@ pub struct Api {
     pub pg: PostgresConfig,
     pub a: Tenant,
     pub b: Tenant,
+    /// The folder creatives are stored in.
+    pub assets: std::path::PathBuf,
     client: Client<HttpConnector, Full<Bytes>>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
 pub fn api_config() -> ApiConfig {
+    let assets = std::env::temp_dir().join(unique_name("assets"));
     ApiConfig {
         jwt_secret: Some(Secret::new(SECRET.into())),
+        asset_store: assets.display().to_string(),
         login_per_account_per_minute: 1000,
         login_per_ip_per_minute: 1000,
         requests_per_user_per_second: 1000,
@@ -100,6 +104,7 @@ impl Api {
         let a = tenant(&db, "a").await;
         let b = tenant(&db, "b").await;
         let api_db = Database::connect_for_tenants(&pg).await.expect("api db");
+        let assets = std::path::PathBuf::from(&cfg.asset_store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -118,6 +123,7 @@ impl Api {
             pg,
             a,
             b,
+            assets,
             client: Client::builder(TokioExecutor::new()).build_http(),
             shutdown: Some(tx),
         }
@@ -197,5 +203,44 @@ impl Api {
             let _ = tx.send(());
         }
         self.db.drop_schema().await.expect("drop schema");
+        let _ = std::fs::remove_dir_all(&self.assets);
+    }
+
+    /// Sends raw bytes with the given content type; the status, headers and
+    /// body bytes.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, HashMap<String, String>, Bytes) {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self
+            .client
+            .request(req.body(Full::new(Bytes::from(body))).expect("request"))
+            .await
+            .expect("response");
+        let status = res.status().as_u16();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        (status, headers, body)
     }
 }

@@ -1,0 +1,337 @@
+//! Creatives through the API: the type sniffed from the bytes, thumbnails
+//! made and stored, bytes served with caching, limits, roles and tenants.
+
+mod common;
+
+use std::io::Cursor;
+
+use adpulse_domain::Role;
+use common::Api;
+use serde_json::{Value, json};
+
+const BOUNDARY: &str = "adpulse-test-boundary";
+
+fn multipart(field: &str, filename: &str, claimed_type: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\ncontent-type: {claimed_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn image(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    // Noise, so it does not compress away.
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        let n =
+            (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).wrapping_mul(2_246_822_519);
+        image::Rgb([(n >> 24) as u8, (n >> 16) as u8, (n >> 8) as u8])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut Cursor::new(&mut out), format)
+        .expect("encode");
+    out
+}
+
+async fn upload(api: &Api, token: &str, campaign: &str, body: Vec<u8>) -> (u16, Value) {
+    let (status, _, bytes) = api
+        .raw(
+            "POST",
+            &format!("/api/v1/campaigns/{campaign}/assets"),
+            Some(token),
+            &[],
+            Some(&format!("multipart/form-data; boundary={BOUNDARY}")),
+            body,
+        )
+        .await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn creatives_are_sniffed_thumbnailed_stored_and_served() {
+    let api = Api::start().await;
+    let t = api.token(&api.a, Role::CampaignManager).await;
+    let c = api
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&t),
+            &[],
+            Some(&json!({"name": "with creatives"})),
+        )
+        .await;
+    let campaign = c.body["id"].as_str().expect("id").to_owned();
+
+    // A PNG announced as a GIF: stored as what its bytes are.
+    let png = image(640, 480, image::ImageFormat::Png);
+    let (status, made) = upload(
+        &api,
+        &t,
+        &campaign,
+        multipart("file", "../../banner.png", "image/gif", &png),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["content_type"], "image/png");
+    assert_eq!(
+        (made["width"].as_i64(), made["height"].as_i64()),
+        (Some(640), Some(480))
+    );
+    assert_eq!(made["filename"], "banner.png", "no path parts kept");
+    assert_eq!(made["size_bytes"].as_u64(), Some(png.len() as u64));
+
+    // The original comes back byte for byte, cacheable; thumbnails are WebP
+    // at 150 and 300 px wide, aspect kept.
+    let original = made["_links"]["original"]
+        .as_str()
+        .expect("link")
+        .to_owned();
+    let (s, h, bytes) = api
+        .raw("GET", &original, Some(&t), &[], None, Vec::new())
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(bytes.as_ref(), png.as_slice());
+    assert_eq!(h["content-type"], "image/png");
+    assert!(h["cache-control"].contains("immutable"));
+    let (s, _, _) = api
+        .raw(
+            "GET",
+            &original,
+            Some(&t),
+            &[("if-none-match", &h["etag"])],
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(s, 304);
+    for (variant, width, height) in [("w150", 150, 112), ("w300", 300, 225)] {
+        let link = made["_links"][variant].as_str().expect("thumb").to_owned();
+        let (s, h, bytes) = api.raw("GET", &link, Some(&t), &[], None, Vec::new()).await;
+        assert_eq!(
+            (s, h["content-type"].as_str()),
+            (200, "image/webp"),
+            "{variant}"
+        );
+        let thumb =
+            image::load_from_memory_with_format(&bytes, image::ImageFormat::WebP).expect("webp");
+        assert_eq!(
+            (thumb.width(), thumb.height()),
+            (width, height),
+            "{variant}"
+        );
+    }
+    let (s, _, _) = api
+        .raw(
+            "GET",
+            &format!("{original}?variant=w999"),
+            Some(&t),
+            &[],
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(s, 422);
+
+    // A JPEG smaller than the thumbnails is not enlarged.
+    let jpeg = image(100, 50, image::ImageFormat::Jpeg);
+    let (status, small) = upload(
+        &api,
+        &t,
+        &campaign,
+        multipart("file", "small.jpg", "application/octet-stream", &jpeg),
+    )
+    .await;
+    assert_eq!(
+        (status, small["content_type"].as_str()),
+        (201, Some("image/jpeg"))
+    );
+    let (_, _, bytes) = api
+        .raw(
+            "GET",
+            small["_links"]["w300"].as_str().expect("l"),
+            Some(&t),
+            &[],
+            None,
+            Vec::new(),
+        )
+        .await;
+    let thumb = image::load_from_memory(&bytes).expect("webp");
+    assert_eq!((thumb.width(), thumb.height()), (100, 50));
+
+    // Not images, or not what they claim: refused, nothing stored.
+    for (what, body) in [
+        (
+            "text as png",
+            multipart(
+                "file",
+                "x.png",
+                "image/png",
+                b"just some text, not an image",
+            ),
+        ),
+        (
+            "truncated png",
+            multipart("file", "t.png", "image/png", &png[..200]),
+        ),
+        (
+            "svg",
+            multipart(
+                "file",
+                "x.svg",
+                "image/svg+xml",
+                b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            ),
+        ),
+        (
+            "wrong field",
+            multipart("picture", "x.png", "image/png", &png),
+        ),
+    ] {
+        let (status, body) = upload(&api, &t, &campaign, body).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{what}: {body}"
+        );
+    }
+    let (status, _) = upload(&api, &t, &campaign, b"not multipart at all".to_vec()).await;
+    assert_eq!(status, 400);
+
+    // Listing, newest first, by cursor.
+    let page = api
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/assets?limit=1"),
+            Some(&t),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body["total"], 2);
+    assert_eq!(page.body["data"][0]["id"], small["id"]);
+    let cursor = page.body["next_cursor"].as_str().expect("cursor");
+    let next = api
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/assets?limit=1&cursor={cursor}"),
+            Some(&t),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(next.body["data"][0]["id"], made["id"]);
+
+    // Another tenant sees nothing; an analyst cannot upload or delete.
+    let other = api.token(&api.b, Role::Admin).await;
+    let (s, _, _) = api
+        .raw("GET", &original, Some(&other), &[], None, Vec::new())
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = upload(
+        &api,
+        &other,
+        &campaign,
+        multipart("file", "x.png", "image/png", &png),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let analyst = api.token(&api.a, Role::Analyst).await;
+    let (s, _) = upload(
+        &api,
+        &analyst,
+        &campaign,
+        multipart("file", "x.png", "image/png", &png),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let asset = made["_links"]["self"].as_str().expect("self").to_owned();
+    assert_eq!(
+        api.call("DELETE", &asset, Some(&analyst), &[], None)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        api.call("DELETE", &asset, Some(&other), &[], None)
+            .await
+            .status,
+        404
+    );
+
+    // Delete: gone from the catalogue and from storage.
+    assert_eq!(
+        api.call("DELETE", &asset, Some(&t), &[], None).await.status,
+        204
+    );
+    assert_eq!(
+        api.call("GET", &asset, Some(&t), &[], None).await.status,
+        404
+    );
+    let (s, _, _) = api
+        .raw("GET", &original, Some(&t), &[], None, Vec::new())
+        .await;
+    assert_eq!(s, 404);
+    fn files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        if e.path().is_dir() {
+                            files(&e.path())
+                        } else {
+                            1
+                        }
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    assert_eq!(
+        files(&api.assets.join(&campaign)),
+        3,
+        "only the small JPEG and its thumbnails are left"
+    );
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_are_refused() {
+    let cfg = adpulse_config::ApiConfig {
+        max_asset_bytes: 20_000,
+        ..common::api_config()
+    };
+    let api = Api::start_with(cfg).await;
+    let t = api.token(&api.a, Role::Admin).await;
+    let c = api
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&t),
+            &[],
+            Some(&json!({"name": "big"})),
+        )
+        .await;
+    let campaign = c.body["id"].as_str().expect("id").to_owned();
+    let big = image(400, 400, image::ImageFormat::Png);
+    assert!(big.len() > 20_000);
+    let (status, body) = upload(
+        &api,
+        &t,
+        &campaign,
+        multipart("file", "big.png", "image/png", &big),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{body}"
+    );
+    api.stop().await;
+}
