@@ -69,6 +69,25 @@ async fn another_tenant_gets_404_or_403_and_nothing_changes() {
         .to_owned();
     let mut targets = endpoints(&id);
     targets.push(("DELETE", format!("/api/v1/ingest-keys/{key_id}"), None));
+    targets.push(("GET", format!("/api/v1/campaigns/{id}/assets"), None));
+    targets.push((
+        "GET",
+        format!("/api/v1/campaigns/{id}/assets/{}", uuid::Uuid::new_v4()),
+        None,
+    ));
+    targets.push((
+        "GET",
+        format!(
+            "/api/v1/campaigns/{id}/assets/{}/content",
+            uuid::Uuid::new_v4()
+        ),
+        None,
+    ));
+    targets.push((
+        "DELETE",
+        format!("/api/v1/campaigns/{id}/assets/{}", uuid::Uuid::new_v4()),
+        None,
+    ));
     targets.push(("POST", format!("/api/v1/users/{user_id}/deactivate"), None));
     let mut tried = 0;
     for role in Role::ALL {
@@ -215,6 +234,7 @@ async fn row_level_security_alone_confines_queries_without_any_filter() {
         "SELECT count(*) FROM ingest_keys",
         "SELECT count(*) FROM campaign_aggregates",
         "SELECT count(*) FROM campaign_live_series",
+        "SELECT count(*) FROM creatives",
     ] {
         assert_eq!(count(table, None).await, 0, "{table} without a tenant");
     }
@@ -315,6 +335,84 @@ async fn roles_decide_what_each_endpoint_allows() {
                 );
             }
         }
+        // Tenant administration: admins only.
+        let admin_only = [
+            ("GET", "/api/v1/ingest-keys".to_owned(), None, 200),
+            (
+                "POST",
+                "/api/v1/ingest-keys".to_owned(),
+                Some(json!({"name": "k"})),
+                201,
+            ),
+            ("GET", "/api/v1/users".to_owned(), None, 200),
+            (
+                "POST",
+                "/api/v1/users".to_owned(),
+                Some(
+                    json!({"email": format!("{}@a.example", uuid::Uuid::new_v4()), "password": "long enough password", "role": "analyst"}),
+                ),
+                201,
+            ),
+            (
+                "DELETE",
+                format!("/api/v1/ingest-keys/{}", uuid::Uuid::new_v4()),
+                None,
+                404,
+            ),
+            (
+                "POST",
+                format!("/api/v1/users/{}/deactivate", uuid::Uuid::new_v4()),
+                None,
+                404,
+            ),
+        ];
+        for (method, path, body, ok) in admin_only {
+            let r = api
+                .call(method, &path, Some(&tok), &[], body.as_ref())
+                .await;
+            checked += 1;
+            let want = if role.administers() { ok } else { 403 };
+            assert_eq!(r.status, want, "{role} {method} {path}: {}", r.body);
+        }
+        // Creatives: everyone reads; managers and admins write.
+        let fresh = api
+            .call(
+                "POST",
+                "/api/v1/campaigns",
+                Some(&admin),
+                &[],
+                Some(&campaign()),
+            )
+            .await;
+        let fresh_assets = format!(
+            "/api/v1/campaigns/{}/assets",
+            fresh.body["id"].as_str().expect("id")
+        );
+        let list = api.call("GET", &fresh_assets, Some(&tok), &[], None).await;
+        assert_eq!(list.status, 200, "{role} list assets");
+        let (status, _, _) = api
+            .raw(
+                "POST",
+                &fresh_assets,
+                Some(&tok),
+                &[],
+                Some("multipart/form-data; boundary=b"),
+                b"--b--\r\n".to_vec(),
+            )
+            .await;
+        assert_eq!(
+            status,
+            if writes { 422 } else { 403 },
+            "{role} upload (an empty form gets past the role check as 422)"
+        );
+        let gone = format!("{fresh_assets}/{}", uuid::Uuid::new_v4());
+        let r = api.call("DELETE", &gone, Some(&tok), &[], None).await;
+        assert_eq!(
+            r.status,
+            if writes { 404 } else { 403 },
+            "{role} delete asset"
+        );
+        checked += 5;
     }
     eprintln!("role matrix: {checked} requests");
     api.stop().await;
