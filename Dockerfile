@@ -6,7 +6,8 @@ RUN cargo build --release --locked -p adpulse \
  && cp target/release/adpulse /usr/local/bin/adpulse
 
 FROM debian:12.8-slim
-RUN useradd --system --uid 10001 --no-create-home adpulse
+RUN useradd --system --uid 10001 --no-create-home adpulse \
+ && mkdir -p /var/lib/adpulse/assets && chown adpulse /var/lib/adpulse/assets
 COPY --from=build /usr/local/bin/adpulse /usr/local/bin/adpulse
 USER adpulse
 ENTRYPOINT ["adpulse"]
