@@ -14,10 +14,17 @@ enum Entry {
     Rolling(VecDeque<DateTime<Utc>>),
 }
 
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<String, Entry>,
+    /// Reservations since the last sweep of ended windows.
+    since_sweep: u32,
+}
+
 /// Exact counters in this process (embedded mode, tests).
 #[derive(Default)]
 pub struct MemoryStore {
-    entries: Mutex<HashMap<String, Entry>>,
+    inner: Mutex<Inner>,
 }
 
 impl MemoryStore {
@@ -37,25 +44,30 @@ impl MemoryStore {
     /// Reserves one impression of `key` in `window` if fewer than `cap`
     /// were counted there.
     pub fn reserve(&self, key: &str, cap: u32, window: &Window, now: DateTime<Utc>) -> Decision {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() % 1024 == 0 {
-            entries.retain(|_, e| match e {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.since_sweep += 1;
+        if inner.since_sweep >= 4096 {
+            inner.since_sweep = 0;
+            inner.entries.retain(|_, e| match e {
                 Entry::Calendar { end, .. } => *end > now,
                 Entry::Rolling(times) => times
                     .back()
                     .is_some_and(|t| *t > now - chrono::Duration::weeks(1)),
             });
         }
-        let entry = entries.entry(Self::key(key, window)).or_insert_with(|| {
-            if window.rolling {
-                Entry::Rolling(VecDeque::new())
-            } else {
-                Entry::Calendar {
-                    end: window.end,
-                    count: 0,
+        let entry = inner
+            .entries
+            .entry(Self::key(key, window))
+            .or_insert_with(|| {
+                if window.rolling {
+                    Entry::Rolling(VecDeque::new())
+                } else {
+                    Entry::Calendar {
+                        end: window.end,
+                        count: 0,
+                    }
                 }
-            }
-        });
+            });
         match entry {
             Entry::Calendar { count, .. } => {
                 if *count >= cap {
@@ -95,8 +107,8 @@ impl MemoryStore {
     /// Gives back one reservation of `key` in `window` (an impression
     /// reserved but not served).
     pub fn release(&self, key: &str, window: &Window) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        match entries.get_mut(&Self::key(key, window)) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        match inner.entries.get_mut(&Self::key(key, window)) {
             Some(Entry::Calendar { count, .. }) => *count = count.saturating_sub(1),
             Some(Entry::Rolling(times)) => {
                 times.pop_back();
