@@ -4,7 +4,11 @@
 //! configured timeouts, and every key under the configured prefix so several
 //! deployments (or tests) can share one server.
 
+mod capping;
 mod live;
+
+pub use capping::{CapOutcome, CapRequest};
+pub use live::{LiveTotals, LiveView};
 
 use std::time::Duration;
 

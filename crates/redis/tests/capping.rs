@@ -1,0 +1,166 @@
+//! Frequency-capping counters against real Redis, on one server and on the
+//! three-node cluster with the same assertions: many concurrent
+//! reservations for one person never pass the cap, a batch of campaigns is
+//! decided at once, windows expire, rolling windows forget old
+//! impressions, and releases give one back.
+
+use adpulse_config::{RedisConfig, Secret};
+use adpulse_redis::{CapRequest, Redis};
+use adpulse_testkit::{Server, unique_name};
+
+async fn connect(server: Server) -> Redis {
+    let cfg = RedisConfig {
+        url: Secret::new(server.require()),
+        key_prefix: unique_name("cap"),
+        cluster: server == Server::RedisCluster,
+        ..RedisConfig::default()
+    };
+    Redis::connect(&cfg)
+        .await
+        .unwrap_or_else(|e| server.absent(&e.to_string()))
+}
+
+fn daily(field: &str, cap: u32, now_ms: i64) -> CapRequest {
+    CapRequest {
+        field: field.into(),
+        cap,
+        window_start: Some(now_ms / 86_400_000 * 86_400),
+        window_ms: (now_ms / 86_400_000 + 1) * 86_400_000,
+    }
+}
+
+async fn caps_hold(server: Server) {
+    let redis = connect(server).await;
+    let now = chrono::Utc::now().timestamp_millis();
+
+    // 200 concurrent reservations of one person (phone, laptop, ...) for
+    // one campaign with a cap of 7: exactly 7 pass.
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let redis = redis.clone();
+            tokio::spawn(async move {
+                redis
+                    .reserve_caps("person-1", &[daily("c1", 7, now)], now)
+                    .await
+                    .expect("reserve")[0]
+                    .allow
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += usize::from(t.await.expect("join"));
+    }
+    assert_eq!(allowed, 7, "{server:?}");
+
+    // A batch: several campaigns for one person in one call.
+    let batch = [
+        daily("c1", 7, now),
+        daily("c2", 1, now),
+        daily("c3:ad9", 2, now),
+    ];
+    let out = redis
+        .reserve_caps("person-1", &batch, now)
+        .await
+        .expect("batch");
+    assert_eq!(
+        out.iter().map(|o| (o.allow, o.count)).collect::<Vec<_>>(),
+        [(false, 7), (true, 1), (true, 1)]
+    );
+    let again = redis
+        .reserve_caps("person-1", &batch[1..], now)
+        .await
+        .expect("batch");
+    assert_eq!(
+        again.iter().map(|o| o.allow).collect::<Vec<_>>(),
+        [false, true]
+    );
+
+    // Release gives one back.
+    redis
+        .release_cap("person-1", &daily("c2", 1, now))
+        .await
+        .expect("release");
+    assert!(
+        redis
+            .reserve_caps("person-1", &[daily("c2", 1, now)], now)
+            .await
+            .expect("r")[0]
+            .allow
+    );
+
+    // Another person is not affected; the next day starts from zero.
+    assert!(
+        redis
+            .reserve_caps("person-2", &[daily("c1", 7, now)], now)
+            .await
+            .expect("r")[0]
+            .allow
+    );
+    let tomorrow = now + 86_400_000;
+    assert_eq!(
+        redis
+            .reserve_caps("person-1", &[daily("c1", 7, tomorrow)], tomorrow)
+            .await
+            .expect("r")[0]
+            .count,
+        1
+    );
+
+    // The day's hash expires at the window's end.
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(redis.key(&format!("cap:{{person-1}}:w{}", now / 86_400_000 * 86_400)))
+        .query_async(&mut redis.connection())
+        .await
+        .expect("pttl");
+    assert!(
+        ttl > 0 && ttl <= 86_400_000,
+        "expires within the day: {ttl}"
+    );
+
+    // Rolling hour: two per hour, the oldest leaves after an hour.
+    let rolling = |cap| CapRequest {
+        field: "c9".into(),
+        cap,
+        window_start: None,
+        window_ms: 3_600_000,
+    };
+    let t0 = now;
+    assert!(
+        redis
+            .reserve_caps("p3", &[rolling(2)], t0)
+            .await
+            .expect("r")[0]
+            .allow
+    );
+    assert!(
+        redis
+            .reserve_caps("p3", &[rolling(2)], t0 + 1_800_000)
+            .await
+            .expect("r")[0]
+            .allow
+    );
+    assert!(
+        !redis
+            .reserve_caps("p3", &[rolling(2)], t0 + 3_000_000)
+            .await
+            .expect("r")[0]
+            .allow
+    );
+    let later = redis
+        .reserve_caps("p3", &[rolling(2)], t0 + 3_700_000)
+        .await
+        .expect("r")[0];
+    assert_eq!((later.allow, later.count), (true, 2));
+    redis.delete_prefix().await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn caps_hold_on_one_server() {
+    caps_hold(Server::Redis).await;
+}
+
+#[tokio::test]
+async fn caps_hold_on_a_cluster() {
+    caps_hold(Server::RedisCluster).await;
+}
