@@ -6,12 +6,14 @@
 //! - [`sketch`]: a count-min sketch with conservative update that sizes
 //!   itself from the expected active (person, campaign) pairs and a target
 //!   over-cap rate, and never lets a person past the cap;
-//! - [`memory`]: the exact in-memory store (for `adpulse up` and tests).
+//! - [`memory`]: the exact in-memory store (for `adpulse up` and tests);
+//! - [`identity`]: which person a request is about, across devices.
 //!
 //! A decision reserves atomically: check and increment are one step, so
 //! concurrent requests from one person's devices can never pass at N-1
 //! together.
 
+pub mod identity;
 pub mod memory;
 pub mod sketch;
 pub mod window;

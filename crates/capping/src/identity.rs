@@ -1,0 +1,187 @@
+//! Who a request is about, across devices: deterministic identity links.
+//!
+//! A request or event may carry a device id, a cookie id, a login id and a
+//! hashed e-mail. Their strength is login > e-mail > device > cookie. A
+//! person is counted under the strongest id the request carries, or, if it
+//! carries only weak ids, under the strongest id one of them was linked to
+//! earlier. Every request that carries a strong id together with weaker
+//! ones teaches links from each weaker id to it (kept with a TTL by the
+//! store), so a person capped on the phone is capped on the laptop once
+//! both were seen with the same login.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+/// The ids one request carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ids<'a> {
+    /// A device advertising id.
+    pub device_id: Option<&'a str>,
+    /// A browser cookie id.
+    pub cookie_id: Option<&'a str>,
+    /// The advertiser's login id.
+    pub login_id: Option<&'a str>,
+    /// SHA-256 of the normalised e-mail address.
+    pub email_sha256: Option<&'a str>,
+}
+
+impl Ids<'_> {
+    /// The ids present, strongest first, as namespaced keys (`l:`, `e:`,
+    /// `d:`, `c:`), so equal strings of different kinds never meet.
+    pub fn keys(&self) -> Vec<String> {
+        [
+            ("l", self.login_id),
+            ("e", self.email_sha256),
+            ("d", self.device_id),
+            ("c", self.cookie_id),
+        ]
+        .into_iter()
+        .filter_map(|(kind, id)| {
+            id.map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| format!("{kind}:{id}"))
+        })
+        .collect()
+    }
+
+    /// The links this request teaches: each weaker id to the strongest.
+    pub fn links(&self) -> Vec<(String, String)> {
+        let keys = self.keys();
+        match keys.split_first() {
+            Some((strongest, weaker))
+                if strongest.starts_with("l:") || strongest.starts_with("e:") =>
+            {
+                weaker
+                    .iter()
+                    .map(|w| (w.clone(), strongest.clone()))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The key the person is counted under: the strongest id carried if it
+    /// is a login or e-mail; otherwise the strongest id a carried id is
+    /// linked to (by `linked`), else the strongest carried. `None` without
+    /// any id.
+    pub fn person(&self, linked: impl Fn(&str) -> Option<String>) -> Option<String> {
+        let keys = self.keys();
+        let strongest = keys.first()?;
+        if strongest.starts_with("l:") || strongest.starts_with("e:") {
+            return Some(strongest.clone());
+        }
+        let mut found: Vec<String> = keys.iter().filter_map(|k| linked(k)).collect();
+        found.sort_by_key(|k| if k.starts_with("l:") { 0 } else { 1 });
+        Some(
+            found
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| strongest.clone()),
+        )
+    }
+}
+
+/// Links kept in process, each until its expiry (embedded mode, tests).
+#[derive(Default)]
+pub struct MemoryLinks {
+    links: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
+}
+
+impl MemoryLinks {
+    /// No links.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Learns `ids`' links, each kept until `until`.
+    pub fn learn(&self, ids: &Ids<'_>, until: DateTime<Utc>) {
+        let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        for (weak, strong) in ids.links() {
+            links.insert(weak, (strong, until));
+        }
+    }
+
+    /// The strong id `weak` is linked to at `now`.
+    pub fn get(&self, weak: &str, now: DateTime<Utc>) -> Option<String> {
+        let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        links
+            .get(weak)
+            .filter(|(_, until)| *until > now)
+            .map(|(strong, _)| strong.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_strongest_id_wins_and_kinds_never_collide() {
+        let ids = Ids {
+            device_id: Some("abc"),
+            cookie_id: Some("abc"),
+            login_id: Some("u-1"),
+            email_sha256: None,
+        };
+        assert_eq!(ids.keys(), ["l:u-1", "d:abc", "c:abc"]);
+        assert_eq!(ids.person(|_| None).as_deref(), Some("l:u-1"));
+        assert_eq!(
+            ids.links(),
+            [
+                ("d:abc".to_owned(), "l:u-1".to_owned()),
+                ("c:abc".to_owned(), "l:u-1".to_owned())
+            ]
+        );
+        assert_eq!(Ids::default().person(|_| None), None);
+        let blank = Ids {
+            device_id: Some("  "),
+            ..Ids::default()
+        };
+        assert!(blank.keys().is_empty());
+    }
+
+    #[test]
+    fn a_person_seen_with_a_login_on_two_devices_is_one_person_on_either() {
+        let links = MemoryLinks::new();
+        let now = Utc::now();
+        let until = now + chrono::Duration::days(30);
+        let phone = Ids {
+            device_id: Some("phone"),
+            login_id: Some("u-1"),
+            ..Ids::default()
+        };
+        let laptop = Ids {
+            cookie_id: Some("laptop"),
+            email_sha256: Some("e1"),
+            login_id: Some("u-1"),
+            ..Ids::default()
+        };
+        links.learn(&phone, until);
+        links.learn(&laptop, until);
+        let phone_alone = Ids {
+            device_id: Some("phone"),
+            ..Ids::default()
+        };
+        let laptop_alone = Ids {
+            cookie_id: Some("laptop"),
+            ..Ids::default()
+        };
+        let stranger = Ids {
+            device_id: Some("other"),
+            ..Ids::default()
+        };
+        let p = |ids: Ids<'_>| ids.person(|k| links.get(k, now));
+        assert_eq!(p(phone_alone).as_deref(), Some("l:u-1"));
+        assert_eq!(p(laptop_alone).as_deref(), Some("l:u-1"));
+        assert_eq!(p(stranger).as_deref(), Some("d:other"));
+        // Device ids alone teach nothing; links expire.
+        assert!(phone_alone.links().is_empty());
+        let later = until + chrono::Duration::seconds(1);
+        assert_eq!(
+            phone_alone.person(|k| links.get(k, later)).as_deref(),
+            Some("d:phone")
+        );
+    }
+}
