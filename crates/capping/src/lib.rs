@@ -15,6 +15,7 @@
 
 pub mod identity;
 pub mod memory;
+pub mod plan;
 pub mod sketch;
 pub mod window;
 

@@ -1,0 +1,77 @@
+//! From a campaign's frequency cap to what a store counts: the window at
+//! decision time, the counter's field (the campaign, or the campaign and
+//! ad for ad-level caps) and the cap.
+
+use adpulse_domain::CampaignId;
+use adpulse_domain::targeting::{CapScope, FrequencyCap};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::Window;
+
+/// One counter to check and bump.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    /// The window the decision counts in.
+    pub window: Window,
+    /// `campaign` or `campaign:ad`.
+    pub field: String,
+    /// Impressions allowed in the window.
+    pub cap: u32,
+}
+
+/// A decision that cannot be planned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The campaign caps each ad, and the request named none.
+    #[error("the campaign caps each ad: send ad_id")]
+    AdRequired,
+}
+
+/// Plans the decision for `campaign` (and `ad`) at `now` under `cap`, in
+/// the campaign's time zone `tz`.
+pub fn plan(
+    cap: &FrequencyCap,
+    tz: Tz,
+    campaign: CampaignId,
+    ad: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Planned, PlanError> {
+    let field = match cap.scope {
+        CapScope::Campaign => campaign.to_string(),
+        CapScope::Ad => format!("{campaign}:{}", ad.ok_or(PlanError::AdRequired)?),
+    };
+    Ok(Planned {
+        window: Window::at(now, cap.per, cap.window, tz),
+        field,
+        cap: cap.max,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use adpulse_domain::targeting::{CapPeriod, CapWindow};
+
+    use super::*;
+
+    #[test]
+    fn ad_level_caps_count_per_ad_and_need_one() {
+        let campaign = CampaignId::from_uuid(uuid::Uuid::nil());
+        let now = Utc::now();
+        let mut cap = FrequencyCap {
+            max: 3,
+            per: CapPeriod::Day,
+            scope: CapScope::Campaign,
+            window: CapWindow::Calendar,
+        };
+        let p = plan(&cap, chrono_tz::UTC, campaign, Some("ad-1"), now).expect("plan");
+        assert_eq!((p.field, p.cap), (campaign.to_string(), 3));
+        cap.scope = CapScope::Ad;
+        let p = plan(&cap, chrono_tz::UTC, campaign, Some("ad-1"), now).expect("plan");
+        assert_eq!(p.field, format!("{campaign}:ad-1"));
+        assert_eq!(
+            plan(&cap, chrono_tz::UTC, campaign, None, now),
+            Err(PlanError::AdRequired)
+        );
+    }
+}
