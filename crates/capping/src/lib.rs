@@ -17,8 +17,10 @@ pub mod identity;
 pub mod memory;
 pub mod plan;
 pub mod sketch;
+pub mod store;
 pub mod window;
 
+pub use store::{CapStore, StoreError};
 pub use window::Window;
 
 /// What a reservation decided.

@@ -130,3 +130,57 @@ impl Redis {
         Ok(())
     }
 }
+
+fn request(p: &adpulse_capping::plan::Planned) -> CapRequest {
+    if p.window.rolling {
+        CapRequest {
+            field: p.field.clone(),
+            cap: p.cap,
+            window_start: None,
+            window_ms: (p.window.end - p.window.start).num_milliseconds(),
+        }
+    } else {
+        CapRequest {
+            field: p.field.clone(),
+            cap: p.cap,
+            window_start: Some(p.window.start.timestamp()),
+            window_ms: p.window.end.timestamp_millis(),
+        }
+    }
+}
+
+fn unavailable(e: RedisError) -> adpulse_capping::StoreError {
+    adpulse_capping::StoreError::Unavailable(e.to_string())
+}
+
+impl adpulse_capping::CapStore for Redis {
+    async fn reserve(
+        &self,
+        person: &str,
+        planned: &[adpulse_capping::plan::Planned],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<adpulse_capping::Decision>, adpulse_capping::StoreError> {
+        let requests: Vec<CapRequest> = planned.iter().map(request).collect();
+        let out = self
+            .reserve_caps(person, &requests, now.timestamp_millis())
+            .await
+            .map_err(unavailable)?;
+        Ok(out
+            .into_iter()
+            .map(|o| adpulse_capping::Decision {
+                allow: o.allow,
+                count: o.count,
+            })
+            .collect())
+    }
+
+    async fn release(
+        &self,
+        person: &str,
+        planned: &adpulse_capping::plan::Planned,
+    ) -> Result<(), adpulse_capping::StoreError> {
+        self.release_cap(person, &request(planned))
+            .await
+            .map_err(unavailable)
+    }
+}

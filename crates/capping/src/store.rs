@@ -1,0 +1,90 @@
+//! The port every counter store implements: reserve a person's batch of
+//! planned decisions (each check-and-increment atomic), and release one.
+//! Implemented here by [`MemoryStore`] and [`SketchStore`], and by the
+//! Redis adapter (`adpulse-redis`).
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::Decision;
+use crate::memory::MemoryStore;
+use crate::plan::Planned;
+use crate::sketch::SketchStore;
+
+/// A store that could not decide.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend does not answer (the failure policy decides: deny by
+    /// default).
+    #[error("counter store unavailable: {0}")]
+    Unavailable(String),
+    /// The backend cannot count this kind of window.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Counters for capping decisions.
+pub trait CapStore: Send + Sync {
+    /// Reserves each of `planned` for `person` (one decision per entry, in
+    /// order).
+    fn reserve(
+        &self,
+        person: &str,
+        planned: &[Planned],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Decision>, StoreError>> + Send;
+
+    /// Gives back one reservation of `planned` for `person`.
+    fn release(
+        &self,
+        person: &str,
+        planned: &Planned,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+fn counter(person: &str, p: &Planned) -> String {
+    format!("{person}|{}", p.field)
+}
+
+impl CapStore for MemoryStore {
+    async fn reserve(
+        &self,
+        person: &str,
+        planned: &[Planned],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Decision>, StoreError> {
+        Ok(planned
+            .iter()
+            .map(|p| MemoryStore::reserve(self, &counter(person, p), p.cap, &p.window, now))
+            .collect())
+    }
+
+    async fn release(&self, person: &str, planned: &Planned) -> Result<(), StoreError> {
+        MemoryStore::release(self, &counter(person, planned), &planned.window);
+        Ok(())
+    }
+}
+
+impl CapStore for SketchStore {
+    async fn reserve(
+        &self,
+        person: &str,
+        planned: &[Planned],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Decision>, StoreError> {
+        planned
+            .iter()
+            .map(|p| {
+                SketchStore::reserve(self, &counter(person, p), p.cap, &p.window, now)
+                    .map_err(|e| StoreError::Unsupported(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// A sketch cannot give back (a counter may be shared): releasing is a
+    /// no-op, which can only make it stricter.
+    async fn release(&self, _person: &str, _planned: &Planned) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

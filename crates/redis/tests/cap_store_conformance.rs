@@ -1,0 +1,172 @@
+//! One conformance suite for every frequency-capping store: the exact
+//! in-memory store, the sketch, Redis and Redis Cluster run the same
+//! assertions (the sketch where it is exact at this load; it may deny
+//! early, never late, and cannot release or count rolling windows).
+
+use std::sync::Arc;
+
+use adpulse_capping::memory::MemoryStore;
+use adpulse_capping::plan::{Planned, plan};
+use adpulse_capping::sketch::{SketchSize, SketchStore};
+use adpulse_capping::{CapStore, StoreError};
+use adpulse_config::{RedisConfig, Secret};
+use adpulse_domain::CampaignId;
+use adpulse_domain::targeting::{CapPeriod, CapScope, CapWindow, FrequencyCap};
+use adpulse_redis::Redis;
+use adpulse_testkit::{Server, unique_name};
+use chrono::{DateTime, Duration, Utc};
+
+fn daily(campaign: u128, max: u32, now: DateTime<Utc>) -> Planned {
+    let cap = FrequencyCap {
+        max,
+        per: CapPeriod::Day,
+        scope: CapScope::Campaign,
+        window: CapWindow::Calendar,
+    };
+    plan(
+        &cap,
+        chrono_tz::Europe::Berlin,
+        CampaignId::from_uuid(uuid::Uuid::from_u128(campaign)),
+        None,
+        now,
+    )
+    .expect("plan")
+}
+
+fn rolling_hour(max: u32, now: DateTime<Utc>) -> Planned {
+    let cap = FrequencyCap {
+        max,
+        per: CapPeriod::Hour,
+        scope: CapScope::Ad,
+        window: CapWindow::Rolling,
+    };
+    plan(
+        &cap,
+        chrono_tz::UTC,
+        CampaignId::from_uuid(uuid::Uuid::from_u128(99)),
+        Some("ad-1"),
+        now,
+    )
+    .expect("plan")
+}
+
+async fn conformance<S: CapStore + 'static>(store: Arc<S>, name: &str, exact: bool) {
+    let now = Utc::now();
+    let person = unique_name("person");
+
+    // Concurrent reservations for one person: never past the cap.
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (store, person) = (Arc::clone(&store), person.clone());
+            tokio::spawn(async move {
+                store
+                    .reserve(&person, &[daily(1, 4, now)], now)
+                    .await
+                    .expect("reserve")[0]
+                    .allow
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += usize::from(t.await.expect("join"));
+    }
+    assert_eq!(allowed, 4, "{name}: concurrent reservations");
+
+    // A batch, in order.
+    let batch = [daily(1, 4, now), daily(2, 1, now), daily(3, 2, now)];
+    let out = store.reserve(&person, &batch, now).await.expect("batch");
+    let got: Vec<(bool, u32)> = out.iter().map(|d| (d.allow, d.count)).collect();
+    assert_eq!(got, [(false, 4), (true, 1), (true, 1)], "{name}: batch");
+
+    // Another person and the next day are separate counters.
+    let other = unique_name("person");
+    assert!(
+        store
+            .reserve(&other, &[daily(2, 1, now)], now)
+            .await
+            .expect("r")[0]
+            .allow,
+        "{name}"
+    );
+    let tomorrow = now + Duration::days(1);
+    assert!(
+        store
+            .reserve(&person, &[daily(2, 1, tomorrow)], tomorrow)
+            .await
+            .expect("r")[0]
+            .allow,
+        "{name}"
+    );
+
+    if exact {
+        // Release gives one back.
+        store
+            .release(&person, &daily(2, 1, now))
+            .await
+            .expect("release");
+        assert!(
+            store
+                .reserve(&person, &[daily(2, 1, now)], now)
+                .await
+                .expect("r")[0]
+                .allow,
+            "{name}: release"
+        );
+        // Rolling windows: two per hour; the first leaves after an hour.
+        let t0 = now;
+        for (dt, allow) in [(0, true), (30, true), (59, false), (61, true)] {
+            let t = t0 + Duration::minutes(dt);
+            let d = store
+                .reserve(&person, &[rolling_hour(2, t)], t)
+                .await
+                .expect("rolling")[0];
+            assert_eq!(d.allow, allow, "{name}: rolling at +{dt} min");
+        }
+    } else {
+        let err = store.reserve(&person, &[rolling_hour(2, now)], now).await;
+        assert!(
+            matches!(err, Err(StoreError::Unsupported(_))),
+            "{name}: rolling"
+        );
+    }
+}
+
+async fn redis(server: Server) -> Arc<Redis> {
+    let cfg = RedisConfig {
+        url: Secret::new(server.require()),
+        key_prefix: unique_name("capconf"),
+        cluster: server == Server::RedisCluster,
+        ..RedisConfig::default()
+    };
+    Arc::new(
+        Redis::connect(&cfg)
+            .await
+            .unwrap_or_else(|e| server.absent(&e.to_string())),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_store_conforms() {
+    conformance(Arc::new(MemoryStore::new()), "memory", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sketch_store_conforms() {
+    let size = SketchSize::for_pairs(10_000, 0.001);
+    conformance(Arc::new(SketchStore::new(size)), "sketch", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_conforms() {
+    let r = redis(Server::Redis).await;
+    conformance(Arc::clone(&r), "redis", true).await;
+    r.delete_prefix().await.expect("cleanup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_store_conforms() {
+    let r = redis(Server::RedisCluster).await;
+    conformance(Arc::clone(&r), "redis cluster", true).await;
+    r.delete_prefix().await.expect("cleanup");
+}
