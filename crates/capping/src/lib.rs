@@ -13,6 +13,7 @@
 //! concurrent requests from one person's devices can never pass at N-1
 //! together.
 
+pub mod decide;
 pub mod identity;
 pub mod memory;
 pub mod plan;

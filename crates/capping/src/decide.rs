@@ -1,0 +1,280 @@
+//! Deciding for one person over candidate campaigns: plan each capped
+//! candidate, reserve them all in one store call, and apply the failure
+//! policy when the store does not answer (deny by default: showing too few
+//! ads costs a little reach, too many breaks the advertiser's contract).
+
+use adpulse_domain::CampaignId;
+use adpulse_domain::targeting::FrequencyCap;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::CapStore;
+use crate::plan::{PlanError, plan};
+
+/// A campaign the ad server may show, with what capping needs of it.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// The ad, required for ad-level caps.
+    pub ad: Option<String>,
+    /// The campaign's time zone (calendar windows are local).
+    pub timezone: Tz,
+    /// The campaign's cap, if it has one.
+    pub cap: Option<FrequencyCap>,
+}
+
+/// What happens when the store does not answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Refuse (never over-serve).
+    #[default]
+    Deny,
+    /// Allow (never lose reach).
+    Allow,
+}
+
+/// Why a decision came out as it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Under the cap: reserved.
+    Reserved,
+    /// At the cap.
+    Capped,
+    /// The campaign has no cap.
+    Uncapped,
+    /// The store did not answer; the failure policy decided.
+    StoreUnavailable,
+    /// The request cannot be decided (an ad-level cap without an ad).
+    Invalid,
+}
+
+impl Reason {
+    /// The label in metrics and answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reserved => "reserved",
+            Self::Capped => "capped",
+            Self::Uncapped => "uncapped",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
+/// The decision for one candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// Serve it (and it was counted, when capped).
+    pub allow: bool,
+    /// Impressions counted in the window.
+    pub count: u32,
+    /// The cap, if any.
+    pub cap: Option<u32>,
+    /// When the window's count resets (calendar) or rolls (rolling: now).
+    pub window_ends_at: Option<DateTime<Utc>>,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// Decides with `store` under `on_failure`.
+pub struct Decider<S> {
+    store: S,
+    on_failure: OnFailure,
+}
+
+impl<S: CapStore> Decider<S> {
+    /// A decider over `store`.
+    pub fn new(store: S, on_failure: OnFailure) -> Self {
+        Self { store, on_failure }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Decides every candidate for `person` at `now`, in order; the capped
+    /// ones in one store call.
+    pub async fn decide(
+        &self,
+        person: &str,
+        candidates: &[Candidate],
+        now: DateTime<Utc>,
+    ) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; candidates.len()];
+        let mut planned = Vec::new();
+        let mut slots = Vec::new();
+        for (i, c) in candidates.iter().enumerate() {
+            let Some(cap) = &c.cap else {
+                outcomes[i] = Some(Outcome {
+                    campaign: c.campaign,
+                    allow: true,
+                    count: 0,
+                    cap: None,
+                    window_ends_at: None,
+                    reason: Reason::Uncapped,
+                });
+                continue;
+            };
+            match plan(cap, c.timezone, c.campaign, c.ad.as_deref(), now) {
+                Ok(p) => {
+                    planned.push(p);
+                    slots.push(i);
+                }
+                Err(PlanError::AdRequired) => {
+                    outcomes[i] = Some(Outcome {
+                        campaign: c.campaign,
+                        allow: false,
+                        count: 0,
+                        cap: Some(cap.max),
+                        window_ends_at: None,
+                        reason: Reason::Invalid,
+                    });
+                }
+            }
+        }
+        if !planned.is_empty() {
+            match self.store.reserve(person, &planned, now).await {
+                Ok(decisions) => {
+                    for ((i, p), d) in slots.iter().zip(&planned).zip(decisions) {
+                        outcomes[*i] = Some(Outcome {
+                            campaign: candidates[*i].campaign,
+                            allow: d.allow,
+                            count: d.count,
+                            cap: Some(p.cap),
+                            window_ends_at: Some(p.window.end),
+                            reason: if d.allow {
+                                Reason::Reserved
+                            } else {
+                                Reason::Capped
+                            },
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, policy = ?self.on_failure, "capping store failed; the failure policy decides");
+                    for (i, p) in slots.iter().zip(&planned) {
+                        outcomes[*i] = Some(Outcome {
+                            campaign: candidates[*i].campaign,
+                            allow: self.on_failure == OnFailure::Allow,
+                            count: 0,
+                            cap: Some(p.cap),
+                            window_ends_at: Some(p.window.end),
+                            reason: Reason::StoreUnavailable,
+                        });
+                    }
+                }
+            }
+        }
+        let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+        for o in &outcomes {
+            metrics::counter!(
+                "adpulse_capping_decisions_total",
+                "reason" => o.reason.as_str(),
+                "allow" => if o.allow { "true" } else { "false" }
+            )
+            .increment(1);
+        }
+        outcomes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use adpulse_domain::targeting::{CapPeriod, CapScope, CapWindow};
+
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::plan::Planned;
+    use crate::{Decision, StoreError};
+
+    fn cap(max: u32, scope: CapScope) -> Option<FrequencyCap> {
+        Some(FrequencyCap {
+            max,
+            per: CapPeriod::Day,
+            scope,
+            window: CapWindow::Calendar,
+        })
+    }
+
+    fn candidate(n: u128, cap: Option<FrequencyCap>, ad: Option<&str>) -> Candidate {
+        Candidate {
+            campaign: CampaignId::from_uuid(uuid::Uuid::from_u128(n)),
+            ad: ad.map(str::to_owned),
+            timezone: chrono_tz::Europe::Berlin,
+            cap,
+        }
+    }
+
+    /// A store that never answers (failure injection).
+    struct Down;
+
+    impl CapStore for Down {
+        async fn reserve(
+            &self,
+            _: &str,
+            _: &[Planned],
+            _: DateTime<Utc>,
+        ) -> Result<Vec<Decision>, StoreError> {
+            Err(StoreError::Unavailable("injected".into()))
+        }
+
+        async fn release(&self, _: &str, _: &Planned) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("injected".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn capped_uncapped_and_invalid_candidates_in_one_batch() {
+        let decider = Decider::new(MemoryStore::new(), OnFailure::Deny);
+        let now = Utc::now();
+        let batch = [
+            candidate(1, cap(1, CapScope::Campaign), None),
+            candidate(2, None, None),
+            candidate(3, cap(2, CapScope::Ad), None),
+            candidate(4, cap(2, CapScope::Ad), Some("ad-7")),
+        ];
+        let first = decider.decide("l:u-1", &batch, now).await;
+        let reasons: Vec<(bool, Reason)> = first.iter().map(|o| (o.allow, o.reason)).collect();
+        assert_eq!(
+            reasons,
+            [
+                (true, Reason::Reserved),
+                (true, Reason::Uncapped),
+                (false, Reason::Invalid),
+                (true, Reason::Reserved)
+            ]
+        );
+        assert!(first[0].window_ends_at.is_some_and(|t| t > now));
+        let second = decider.decide("l:u-1", &batch, now).await;
+        assert_eq!(
+            (second[0].allow, second[0].reason, second[0].count),
+            (false, Reason::Capped, 1)
+        );
+        assert_eq!((second[3].allow, second[3].count), (true, 2));
+    }
+
+    #[tokio::test]
+    async fn a_store_that_does_not_answer_denies_by_default() {
+        let now = Utc::now();
+        let batch = [
+            candidate(1, cap(3, CapScope::Campaign), None),
+            candidate(2, None, None),
+        ];
+        let closed = Decider::new(Down, OnFailure::Deny)
+            .decide("p", &batch, now)
+            .await;
+        assert_eq!(
+            (closed[0].allow, closed[0].reason),
+            (false, Reason::StoreUnavailable)
+        );
+        assert!(closed[1].allow, "uncapped campaigns need no store");
+        let open = Decider::new(Down, OnFailure::Allow)
+            .decide("p", &batch, now)
+            .await;
+        assert!(open[0].allow);
+    }
+}
