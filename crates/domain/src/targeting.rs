@@ -138,6 +138,9 @@ fn minutes(t: &str, end: bool) -> Option<u32> {
     }
 }
 
+/// Most problems reported per list (the rest are implied).
+const MAX_PROBLEMS: usize = 20;
+
 fn check_list(
     problems: &mut Vec<(String, String)>,
     field: &str,
@@ -145,14 +148,22 @@ fn check_list(
     valid: impl Fn(&str) -> bool,
     expected: &str,
 ) {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    let mut reported = 0;
     for (i, item) in items.iter().enumerate() {
+        if reported == MAX_PROBLEMS {
+            break;
+        }
         if !valid(item) {
+            let shown: String = item.chars().take(40).collect();
             problems.push((
                 format!("{field}[{i}]"),
-                format!("{item:?} is not {expected}"),
+                format!("{shown:?} is not {expected}"),
             ));
-        } else if items[..i].contains(item) {
+            reported += 1;
+        } else if !seen.insert(item.as_str()) {
             problems.push((format!("{field}[{i}]"), "repeated".into()));
+            reported += 1;
         }
     }
 }
@@ -161,6 +172,24 @@ impl Targeting {
     /// Every problem, as (field path, message); empty when valid.
     pub fn validate(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
+        // Bounds first: nothing longer is looked at item by item.
+        for (field, len, max) in [
+            ("countries", self.countries.len(), COUNTRIES.len()),
+            ("device_types", self.device_types.len(), DEVICE_TYPES.len()),
+            (
+                "audience_segments",
+                self.audience_segments.len(),
+                MAX_SEGMENTS,
+            ),
+            ("dayparting", self.dayparting.len(), 100),
+        ] {
+            if len > max {
+                problems.push((field.into(), format!("at most {max} items")));
+            }
+        }
+        if !problems.is_empty() {
+            return problems;
+        }
         check_list(
             &mut problems,
             "countries",
@@ -175,12 +204,7 @@ impl Targeting {
             |d| DEVICE_TYPES.contains(&d),
             "one of desktop, mobile, tablet, ctv",
         );
-        if self.audience_segments.len() > MAX_SEGMENTS {
-            problems.push((
-                "audience_segments".into(),
-                format!("at most {MAX_SEGMENTS} segments"),
-            ));
-        }
+
         check_list(
             &mut problems,
             "audience_segments",

@@ -100,7 +100,8 @@ impl Database {
         let mut tx = self.tenant_tx(tenant).await?;
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM creatives
-             WHERE id = $1 AND campaign_id = $2 AND tenant_id = $3 AND deleted_at IS NULL"
+             WHERE id = $1 AND campaign_id = $2 AND tenant_id = $3 AND deleted_at IS NULL
+               AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = campaign_id AND c.deleted_at IS NULL)"
         )))
         .bind(id)
         .bind(campaign.as_uuid())
@@ -155,7 +156,8 @@ impl Database {
         let mut tx = self.tenant_tx(tenant).await?;
         let r = sqlx::query(
             "UPDATE creatives SET deleted_at = now()
-             WHERE id = $1 AND campaign_id = $2 AND tenant_id = $3 AND deleted_at IS NULL",
+             WHERE id = $1 AND campaign_id = $2 AND tenant_id = $3 AND deleted_at IS NULL
+               AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = campaign_id AND c.deleted_at IS NULL)",
         )
         .bind(id)
         .bind(campaign.as_uuid())

@@ -196,7 +196,7 @@ fn process(bytes: &[u8]) -> Result<Processed, ApiError> {
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| {
         ApiError::Invalid(vec![FieldProblem::new(
@@ -205,6 +205,12 @@ fn process(bytes: &[u8]) -> Result<Processed, ApiError> {
         )])
     })?;
     let (w, h) = (img.width(), img.height());
+    if w == 0 || h == 0 {
+        return Err(ApiError::Invalid(vec![FieldProblem::new(
+            "file",
+            "the image has no pixels",
+        )]));
+    }
     let mut thumbs = Vec::new();
     for width in THUMBNAIL_WIDTHS {
         let tw = width.min(w);
@@ -255,7 +261,11 @@ pub async fn upload(
     let max = state.max_asset_bytes;
     let too_large = || ApiError::TooLarge(format!("the file is larger than {max} bytes"));
     let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::BadRequest(format!("unreadable multipart body: {}", e.body_text()))
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!("the body is larger than {max} bytes"))
+        } else {
+            ApiError::BadRequest(format!("unreadable multipart body: {}", e.body_text()))
+        }
     };
     let mut upload = None;
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
@@ -264,7 +274,16 @@ pub async fn upload(
         }
         let filename = field
             .file_name()
-            .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).trim().to_owned())
+            .map(|n| {
+                n.rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or(n)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            })
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "upload".to_owned());
         let mut bytes = Vec::new();
@@ -288,6 +307,12 @@ pub async fn upload(
     }
     let bytes = Arc::new(bytes);
     let work = Arc::clone(&bytes);
+    // Decoding may take hundreds of MiB: a few at a time.
+    let _permit = state
+        .decodes
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let Processed {
         format,
         width,

@@ -31,8 +31,8 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::ApiError;
 use crate::error::ErrorBody;
+use crate::error::{ApiError, FieldProblem};
 use crate::http::json_body;
 
 const ISSUER: &str = "adpulse";
@@ -228,7 +228,10 @@ impl FromRequestParts<AppState> for Caller {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
@@ -337,7 +340,22 @@ pub async fn login(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let req: LoginRequest = json_body(&headers, &body)?;
+    if req.email.len() > 254 || req.password.len() > 1024 {
+        return Err(ApiError::Invalid(vec![FieldProblem::new(
+            if req.email.len() > 254 {
+                "email"
+            } else {
+                "password"
+            },
+            "too long",
+        )]));
+    }
     let email = req.email.trim().to_lowercase();
+    // Keyed limiters keep a cell per key seen: forget idle ones now and then.
+    if state.auth.per_account.len() > 10_000 || state.auth.per_ip.len() > 10_000 {
+        state.auth.per_account.retain_recent();
+        state.auth.per_ip.retain_recent();
+    }
     if let Err(not_until) = state.auth.per_ip.check_key(&peer.ip()) {
         crate::metrics::login("limited");
         return Err(ApiError::TooManyRequests(retry_after(&not_until)));

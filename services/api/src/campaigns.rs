@@ -12,7 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -131,6 +131,14 @@ impl CampaignBody {
                 "schedule.end",
                 "must be after schedule.start",
             ));
+        }
+        for (field, t) in [
+            ("schedule.start", schedule.start),
+            ("schedule.end", schedule.end),
+        ] {
+            if t.is_some_and(|t| !(1970..=9999).contains(&t.year())) {
+                problems.push(FieldProblem::new(field, "must be between 1970 and 9999"));
+            }
         }
         if schedule.timezone.parse::<chrono_tz::Tz>().is_err() {
             problems.push(FieldProblem::new(
@@ -377,7 +385,7 @@ pub async fn replace(
     caller.must_manage_campaigns()?;
     let id = campaign_id(&id)?;
     let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, || etag(c.version))?;
+    let version = if_match(&headers, c.version)?;
     editable(&c)?;
     let write = json_body::<CampaignBody>(&headers, &body)?.validate()?;
     let c = updated(
@@ -415,7 +423,7 @@ pub async fn patch(
     caller.must_manage_campaigns()?;
     let id = campaign_id(&id)?;
     let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, || etag(c.version))?;
+    let version = if_match(&headers, c.version)?;
     editable(&c)?;
     let patch: Value = json_body(&headers, &body)?;
     if !patch.is_object() {
@@ -478,7 +486,7 @@ pub async fn delete(
     caller.must_manage_campaigns()?;
     let id = campaign_id(&id)?;
     let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, || etag(c.version))?;
+    let version = if_match(&headers, c.version)?;
     updated(
         state
             .db
@@ -522,7 +530,7 @@ pub async fn set_status(
     caller.must_manage_campaigns()?;
     let id = campaign_id(&id)?;
     let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, || etag(c.version))?;
+    let version = if_match(&headers, c.version)?;
     let req: StatusChange = json_body(&headers, &body)?;
     let to: CampaignStatus = req.status.parse().map_err(|()| {
         ApiError::Invalid(vec![FieldProblem::new(
@@ -616,7 +624,7 @@ pub async fn put_targeting(
     caller.must_manage_campaigns()?;
     let id = campaign_id(&id)?;
     let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, || etag(c.version))?;
+    let version = if_match(&headers, c.version)?;
     editable(&c)?;
     let targeting: Targeting = json_body(&headers, &body)?;
     let problems = targeting.validate();
@@ -760,6 +768,11 @@ pub async fn list(
             Err(()) => problems.push(FieldProblem::new("status", format!("unknown status {s:?}"))),
         }
     }
+    for (field, d) in [("start_date", q.start_date), ("end_date", q.end_date)] {
+        if d.is_some_and(|d| !(1970..=9999).contains(&d.year())) {
+            problems.push(FieldProblem::new(field, "must be between 1970 and 9999"));
+        }
+    }
     if let (Some(a), Some(b)) = (q.start_date, q.end_date)
         && b < a
     {
@@ -777,10 +790,21 @@ pub async fn list(
             Page::Offset(0)
         }
         (Some(raw), None) => match decode_cursor(raw) {
-            Some(c) if Some(c.sort.as_str()) == Some(sort_raw.as_str()) => Page::After {
-                value: c.value,
-                id: CampaignId::from_uuid(c.id),
-            },
+            Some(c)
+                if c.sort == sort_raw
+                    && match key {
+                        "created_at" | "updated_at" => {
+                            DateTime::parse_from_rfc3339(&c.value).is_ok()
+                        }
+                        "budget" => c.value.parse::<i64>().is_ok(),
+                        _ => true,
+                    } =>
+            {
+                Page::After {
+                    value: c.value,
+                    id: CampaignId::from_uuid(c.id),
+                }
+            }
             _ => {
                 problems.push(FieldProblem::new(
                     "cursor",

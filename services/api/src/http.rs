@@ -31,7 +31,14 @@ pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resul
 }
 
 /// Deserializes `body`, naming the field a type or shape error is at.
+/// NUL characters are refused anywhere (Postgres text cannot hold them).
 pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(ApiError::Invalid(vec![FieldProblem::new(
+            "",
+            "NUL characters are not allowed",
+        )]));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(v) => v,
@@ -54,7 +61,13 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 
 /// Reads a query string into `T` (which should deny unknown fields).
 pub fn query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(raw.unwrap_or(""))
+    let raw = raw.unwrap_or("");
+    if raw.contains("%00") || raw.contains('\0') {
+        return Err(ApiError::BadRequest(
+            "NUL characters are not allowed".into(),
+        ));
+    }
+    serde_urlencoded::from_str(raw)
         .map_err(|e| ApiError::BadRequest(format!("invalid query string: {e}")))
 }
 
@@ -63,24 +76,26 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-/// The version an `If-Match` header names; 428 without one, 412 if it is
-/// not an ETag of ours.
-pub fn if_match(headers: &HeaderMap, current_hint: impl Fn() -> String) -> Result<i64, ApiError> {
+/// The version an `If-Match` header names (`*` names the current one);
+/// 428 without one, 412 if it is not an ETag of ours.
+pub fn if_match(headers: &HeaderMap, current: i64) -> Result<i64, ApiError> {
+    let failed = || ApiError::PreconditionFailed {
+        current: etag(current),
+    };
     let value = headers
         .get(header::IF_MATCH)
         .ok_or(ApiError::PreconditionRequired)?
         .to_str()
-        .map_err(|_| ApiError::PreconditionFailed {
-            current: current_hint(),
-        })?;
+        .map_err(|_| failed())?
+        .trim();
+    if value == "*" {
+        return Ok(current);
+    }
     value
-        .trim()
         .trim_start_matches("W/")
         .trim_matches('"')
         .parse()
-        .map_err(|_| ApiError::PreconditionFailed {
-            current: current_hint(),
-        })
+        .map_err(|_| failed())
 }
 
 /// Whether `If-None-Match` already names `etag`.

@@ -46,6 +46,8 @@ pub struct AppState {
     pub assets: assets::AssetStore,
     /// Largest creative upload.
     pub max_asset_bytes: usize,
+    /// Image decodes allowed at once (each may take up to 256 MiB).
+    pub decodes: Arc<tokio::sync::Semaphore>,
 }
 
 /// An API that cannot start.
@@ -62,6 +64,7 @@ impl AppState {
             policies: http::Policies::new(cfg).map_err(ApiStartError)?,
             assets: assets::AssetStore::open(&cfg.asset_store).map_err(ApiStartError)?,
             max_asset_bytes: cfg.max_asset_bytes,
+            decodes: Arc::new(tokio::sync::Semaphore::new(2)),
         })
     }
 }

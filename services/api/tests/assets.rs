@@ -191,6 +191,20 @@ async fn creatives_are_sniffed_thumbnailed_stored_and_served() {
             "wrong field",
             multipart("picture", "x.png", "image/png", &png),
         ),
+        // A GIF whose screen is 0x0 (with a 1x1 frame) decodes to no pixels.
+        (
+            "zero-pixel gif",
+            multipart(
+                "file",
+                "zero.gif",
+                "image/gif",
+                &[
+                    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0xff,
+                    0xff, 0xff, 0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0x02, 0x02, 0x44, 0x01, 0x00,
+                    0x3b,
+                ],
+            ),
+        ),
     ] {
         let (status, body) = upload(&api, &t, &campaign, body).await;
         assert_eq!(
@@ -263,6 +277,44 @@ async fn creatives_are_sniffed_thumbnailed_stored_and_served() {
             .status,
         404
     );
+
+    // Deleting the campaign hides its creatives too.
+    let doomed = api
+        .call(
+            "POST",
+            "/api/v1/campaigns",
+            Some(&t),
+            &[],
+            Some(&json!({"name": "doomed"})),
+        )
+        .await;
+    let doomed_id = doomed.body["id"].as_str().expect("id").to_owned();
+    let (s, kept) = upload(
+        &api,
+        &t,
+        &doomed_id,
+        multipart("file", "d.png", "image/png", &png),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let kept_link = kept["_links"]["original"]
+        .as_str()
+        .expect("link")
+        .to_owned();
+    let del = api
+        .call(
+            "DELETE",
+            &format!("/api/v1/campaigns/{doomed_id}"),
+            Some(&t),
+            &[("if-match", "*")],
+            None,
+        )
+        .await;
+    assert_eq!(del.status, 204, "If-Match: * matches the current version");
+    let (s, _, _) = api
+        .raw("GET", &kept_link, Some(&t), &[], None, Vec::new())
+        .await;
+    assert_eq!(s, 404, "a deleted campaign's creative is not served");
 
     // Delete: gone from the catalogue and from storage.
     assert_eq!(

@@ -181,6 +181,22 @@ async fn bad_access_tokens_are_refused() {
         assert_eq!((r.status, r.code()), (401, code), "{what}: {}", r.body);
         assert_eq!(r.headers["www-authenticate"], "Bearer", "{what}");
     }
+    // The scheme is case-insensitive.
+    let lower = api
+        .call(
+            "GET",
+            "/api/v1/campaigns",
+            None,
+            &[("authorization", &format!("bearer {good}"))],
+            None,
+        )
+        .await;
+    assert_eq!(lower.status, 200);
+    // A NUL in a login field, or an absurdly long address: 422, not 500.
+    let nul = api.login("a\u{0}b@x.example", "whatever password").await;
+    assert_eq!(nul.status, 422, "{}", nul.body);
+    let long = api.login(&"x".repeat(300), "whatever password").await;
+    assert_eq!(long.status, 422);
     let none = api.call("GET", "/api/v1/campaigns", None, &[], None).await;
     assert_eq!((none.status, none.code()), (401, "unauthorized"));
     let basic = api

@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use adpulse_domain::Role;
+use base64::Engine as _;
 use common::Api;
 use serde_json::{Value, json};
 
@@ -385,11 +386,17 @@ async fn listing_filters_sorts_and_paginates_both_ways() {
         ("start_date=yesterday", 400),
         ("limit=ten", 400),
         ("colour=red", 400),
+        ("q=%00", 400),
+        ("start_date=-10000-01-01", 422),
     ] {
         let r = list(q.into()).await;
         assert_eq!(r.status, status, "{q}: {}", r.body);
         assert!(r.body["error"]["code"].is_string(), "{q}");
     }
+    // A forged cursor whose value does not fit its sort is refused, not a 500.
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!({"sort": "-created_at", "value": "x", "id": uuid::Uuid::nil()}).to_string());
+    assert_eq!(list(format!("cursor={forged}")).await.status, 422);
     // A cursor of another sort is refused.
     let c = list("limit=2&sort=name".into()).await.body["pagination"]["next_cursor"]
         .as_str()
