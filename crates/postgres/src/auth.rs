@@ -27,6 +27,8 @@ pub struct UserRecord {
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 
+const USER_COLUMNS: &str = "id, tenant_id, email, password_hash, role, deactivated_at";
+
 type UserRow = (Uuid, Uuid, String, String, String, Option<DateTime<Utc>>);
 
 fn user(row: UserRow) -> Result<UserRecord, PgError> {
@@ -91,9 +93,9 @@ impl Database {
     /// The user with this address (any tenant: login names no tenant).
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, PgError> {
         let mut tx = self.system_tx().await?;
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, tenant_id, email, password_hash, role, deactivated_at FROM users WHERE lower(email) = lower($1)",
-        )
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)"
+        )))
         .bind(email)
         .fetch_optional(&mut *tx)
         .await?;
@@ -108,10 +110,10 @@ impl Database {
         id: Uuid,
     ) -> Result<Option<UserRecord>, PgError> {
         let mut tx = self.tenant_tx(tenant).await?;
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, tenant_id, email, password_hash, role, deactivated_at FROM users
-             WHERE id = $1 AND deactivated_at IS NULL",
-        )
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users
+             WHERE id = $1 AND deactivated_at IS NULL"
+        )))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -129,17 +131,14 @@ impl Database {
         expires_at: DateTime<Utc>,
     ) -> Result<(), PgError> {
         let mut tx = self.tenant_tx(tenant).await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (id, family_id, user_id, tenant_id, token_hash, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        insert_refresh(
+            &mut tx,
+            family_id,
+            user_id,
+            *tenant.as_uuid(),
+            token_hash,
+            expires_at,
         )
-        .bind(Uuid::now_v7())
-        .bind(family_id)
-        .bind(user_id)
-        .bind(tenant.as_uuid())
-        .bind(&token_hash[..])
-        .bind(expires_at)
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -164,18 +163,7 @@ impl Database {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((user_id, tenant, family_id)) = used {
-            sqlx::query(
-                "INSERT INTO refresh_tokens (id, family_id, user_id, tenant_id, token_hash, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(family_id)
-            .bind(user_id)
-            .bind(tenant)
-            .bind(&next[..])
-            .bind(next_expires_at)
-            .execute(&mut *tx)
-            .await?;
+            insert_refresh(&mut tx, family_id, user_id, tenant, next, next_expires_at).await?;
             tx.commit().await?;
             return Ok(Rotation::Rotated {
                 user_id,
@@ -221,10 +209,10 @@ impl Database {
     /// The tenant's users, oldest first.
     pub async fn users(&self, tenant: TenantId) -> Result<Vec<UserRecord>, PgError> {
         let mut tx = self.tenant_tx(tenant).await?;
-        let rows: Vec<UserRow> = sqlx::query_as(
-            "SELECT id, tenant_id, email, password_hash, role, deactivated_at FROM users
-             WHERE tenant_id = $1 ORDER BY created_at, id",
-        )
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users
+             WHERE tenant_id = $1 ORDER BY created_at, id"
+        )))
         .bind(tenant.as_uuid())
         .fetch_all(&mut *tx)
         .await?;
@@ -240,11 +228,11 @@ impl Database {
         id: Uuid,
     ) -> Result<Option<UserRecord>, PgError> {
         let mut tx = self.tenant_tx(tenant).await?;
-        let row: Option<UserRow> = sqlx::query_as(
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE users SET deactivated_at = coalesce(deactivated_at, now())
              WHERE id = $1 AND tenant_id = $2
-             RETURNING id, tenant_id, email, password_hash, role, deactivated_at",
-        )
+             RETURNING {USER_COLUMNS}"
+        )))
         .bind(id)
         .bind(tenant.as_uuid())
         .fetch_optional(&mut *tx)
@@ -260,6 +248,29 @@ impl Database {
         tx.commit().await?;
         row.map(user).transpose()
     }
+}
+
+async fn insert_refresh(
+    tx: &mut sqlx::PgConnection,
+    family_id: Uuid,
+    user_id: Uuid,
+    tenant: Uuid,
+    token_hash: &[u8; 32],
+    expires_at: DateTime<Utc>,
+) -> Result<(), PgError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, family_id, user_id, tenant_id, token_hash, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(family_id)
+    .bind(user_id)
+    .bind(tenant)
+    .bind(&token_hash[..])
+    .bind(expires_at)
+    .execute(tx)
+    .await?;
+    Ok(())
 }
 
 async fn revoke_family(tx: &mut sqlx::PgConnection, family: Uuid) -> Result<(), PgError> {

@@ -349,6 +349,20 @@ async fn current(
         .ok_or(ApiError::NotFound("campaign"))
 }
 
+/// The campaign a change targets, read for the caller (whose role is
+/// checked first), and the version its `If-Match` names.
+async fn to_change(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    headers: &HeaderMap,
+) -> Result<(CampaignRecord, i64), ApiError> {
+    caller.must_manage_campaigns()?;
+    let c = current(state, caller, campaign_id(raw_id)?).await?;
+    let version = if_match(headers, c.version)?;
+    Ok((c, version))
+}
+
 fn editable(c: &CampaignRecord) -> Result<(), ApiError> {
     if c.status.editable() {
         Ok(())
@@ -382,10 +396,8 @@ pub async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.must_manage_campaigns()?;
-    let id = campaign_id(&id)?;
-    let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, c.version)?;
+    let (c, version) = to_change(&state, &caller, &id, &headers).await?;
+    let id = c.id;
     editable(&c)?;
     let write = json_body::<CampaignBody>(&headers, &body)?.validate()?;
     let c = updated(
@@ -420,10 +432,8 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.must_manage_campaigns()?;
-    let id = campaign_id(&id)?;
-    let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, c.version)?;
+    let (c, version) = to_change(&state, &caller, &id, &headers).await?;
+    let id = c.id;
     editable(&c)?;
     let patch: Value = json_body(&headers, &body)?;
     if !patch.is_object() {
@@ -483,10 +493,8 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    caller.must_manage_campaigns()?;
-    let id = campaign_id(&id)?;
-    let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, c.version)?;
+    let (c, version) = to_change(&state, &caller, &id, &headers).await?;
+    let id = c.id;
     updated(
         state
             .db
@@ -527,10 +535,8 @@ pub async fn set_status(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.must_manage_campaigns()?;
-    let id = campaign_id(&id)?;
-    let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, c.version)?;
+    let (c, version) = to_change(&state, &caller, &id, &headers).await?;
+    let id = c.id;
     let req: StatusChange = json_body(&headers, &body)?;
     let to: CampaignStatus = req.status.parse().map_err(|()| {
         ApiError::Invalid(vec![FieldProblem::new(
@@ -621,10 +627,8 @@ pub async fn put_targeting(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.must_manage_campaigns()?;
-    let id = campaign_id(&id)?;
-    let c = current(&state, &caller, id).await?;
-    let version = if_match(&headers, c.version)?;
+    let (c, version) = to_change(&state, &caller, &id, &headers).await?;
+    let id = c.id;
     editable(&c)?;
     let targeting: Targeting = json_body(&headers, &body)?;
     let problems = targeting.validate();
