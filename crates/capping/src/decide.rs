@@ -79,6 +79,17 @@ pub struct Outcome {
     pub reason: Reason,
 }
 
+/// A release that did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// The request cannot name a counter.
+    #[error(transparent)]
+    Plan(PlanError),
+    /// The store did not answer.
+    #[error(transparent)]
+    Store(crate::StoreError),
+}
+
 /// Decides with `store` under `on_failure`.
 pub struct Decider<S> {
     store: S,
@@ -94,6 +105,34 @@ impl<S: CapStore> Decider<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Gives back one reservation of `candidate` for `person`, made at
+    /// `reserved_at` (the window is the one the reservation counted in).
+    /// Uncapped candidates have nothing to give back.
+    pub async fn release(
+        &self,
+        person: &str,
+        candidate: &Candidate,
+        reserved_at: DateTime<Utc>,
+    ) -> Result<(), ReleaseError> {
+        let Some(cap) = &candidate.cap else {
+            return Ok(());
+        };
+        let p = plan(
+            cap,
+            candidate.timezone,
+            candidate.campaign,
+            candidate.ad.as_deref(),
+            reserved_at,
+        )
+        .map_err(ReleaseError::Plan)?;
+        self.store.release(person, &p).await.map_err(|e| {
+            metrics::counter!("adpulse_capping_store_errors_total", "op" => "release").increment(1);
+            ReleaseError::Store(e)
+        })?;
+        metrics::counter!("adpulse_capping_releases_total").increment(1);
+        Ok(())
     }
 
     /// Decides every candidate for `person` at `now`, in order; the capped
@@ -137,7 +176,11 @@ impl<S: CapStore> Decider<S> {
             }
         }
         if !planned.is_empty() {
-            match self.store.reserve(person, &planned, now).await {
+            let started = std::time::Instant::now();
+            let reserved = self.store.reserve(person, &planned, now).await;
+            metrics::histogram!("adpulse_capping_store_seconds", "op" => "reserve")
+                .record(started.elapsed().as_secs_f64());
+            match reserved {
                 Ok(decisions) => {
                     for ((i, p), d) in slots.iter().zip(&planned).zip(decisions) {
                         outcomes[*i] = Some(Outcome {
@@ -155,6 +198,8 @@ impl<S: CapStore> Decider<S> {
                     }
                 }
                 Err(e) => {
+                    metrics::counter!("adpulse_capping_store_errors_total", "op" => "reserve")
+                        .increment(1);
                     tracing::warn!(error = %e, policy = ?self.on_failure, "capping store failed; the failure policy decides");
                     for (i, p) in slots.iter().zip(&planned) {
                         outcomes[*i] = Some(Outcome {

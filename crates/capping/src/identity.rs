@@ -10,9 +10,13 @@
 //! both were seen with the same login.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::StoreError;
 
 /// The ids one request carries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,12 +29,18 @@ pub struct Ids<'a> {
     pub login_id: Option<&'a str>,
     /// SHA-256 of the normalised e-mail address.
     pub email_sha256: Option<&'a str>,
+    /// Whose id space these ids live in (the tenant): one tenant's login
+    /// `u-1` is not another's, so neither their links nor their counters
+    /// may meet. Appended to every key as `#scope`.
+    pub scope: Option<&'a str>,
 }
 
 impl Ids<'_> {
     /// The ids present, strongest first, as namespaced keys (`l:`, `e:`,
-    /// `d:`, `c:`), so equal strings of different kinds never meet.
+    /// `d:`, `c:`, then `#scope` if scoped), so equal strings of different
+    /// kinds or scopes never meet.
     pub fn keys(&self) -> Vec<String> {
+        let scope = self.scope.map(|s| format!("#{s}")).unwrap_or_default();
         [
             ("l", self.login_id),
             ("e", self.email_sha256),
@@ -41,7 +51,7 @@ impl Ids<'_> {
         .filter_map(|(kind, id)| {
             id.map(str::trim)
                 .filter(|id| !id.is_empty())
-                .map(|id| format!("{kind}:{id}"))
+                .map(|id| format!("{kind}:{id}{scope}"))
         })
         .collect()
     }
@@ -83,6 +93,61 @@ impl Ids<'_> {
     }
 }
 
+/// Where links are kept: weak id → strong id, each with an expiry that
+/// every new sighting pushes out.
+pub trait LinkStore: Send + Sync {
+    /// The strong id each of `weak` is linked to at `now` (one answer per
+    /// entry, in order).
+    fn linked(
+        &self,
+        weak: &[String],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Option<String>>, StoreError>> + Send;
+
+    /// Keeps every `(weak, strong)` link until `until`.
+    fn learn(
+        &self,
+        links: &[(String, String)],
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The person `ids` is about, looking up the links of its weak ids only
+/// when it carries no login or e-mail. When the link store fails, the
+/// person is the strongest id carried (the decision itself then meets the
+/// same failure and its policy). `None` without any id.
+pub async fn resolve<L: LinkStore>(ids: &Ids<'_>, links: &L, now: DateTime<Utc>) -> Option<String> {
+    let keys = ids.keys();
+    let strongest = keys.first()?;
+    if strongest.starts_with("l:") || strongest.starts_with("e:") {
+        return Some(strongest.clone());
+    }
+    let found = match links.linked(&keys, now).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "identity links unavailable; deciding under the strongest id carried");
+            metrics::counter!("adpulse_capping_store_errors_total", "op" => "links").increment(1);
+            return Some(strongest.clone());
+        }
+    };
+    let known: HashMap<&str, String> = keys
+        .iter()
+        .map(String::as_str)
+        .zip(found)
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    ids.person(|k| known.get(k).cloned())
+}
+
+/// A person key as counters store it: 16 bytes of its SHA-256 in unpadded
+/// base64url (22 characters, whatever the id's length; a 64-digit e-mail
+/// hash would otherwise be stored in full in every counter key). Distinct
+/// people collide with probability about n²/2¹²⁹: never, at any real scale.
+pub fn compact_person(person: &str) -> String {
+    let digest = Sha256::digest(person.as_bytes());
+    crate::plan::compact(&digest[..16])
+}
+
 /// Links kept in process, each until its expiry (embedded mode, tests).
 #[derive(Default)]
 pub struct MemoryLinks {
@@ -96,7 +161,7 @@ impl MemoryLinks {
     }
 
     /// Learns `ids`' links, each kept until `until`.
-    pub fn learn(&self, ids: &Ids<'_>, until: DateTime<Utc>) {
+    pub fn learn_from(&self, ids: &Ids<'_>, until: DateTime<Utc>) {
         let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
         for (weak, strong) in ids.links() {
             links.insert(weak, (strong, until));
@@ -113,6 +178,33 @@ impl MemoryLinks {
     }
 }
 
+impl LinkStore for MemoryLinks {
+    async fn linked(
+        &self,
+        weak: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        Ok(weak.iter().map(|w| self.get(w, now)).collect())
+    }
+
+    async fn learn(
+        &self,
+        links: &[(String, String)],
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut map = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        for (weak, strong) in links {
+            map.insert(weak.clone(), (strong.clone(), until));
+        }
+        // Forget expired links whenever the map doubles.
+        if map.len() >= 1024 && map.len().is_power_of_two() {
+            let now = Utc::now();
+            map.retain(|_, (_, until)| *until > now);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,8 +216,15 @@ mod tests {
             cookie_id: Some("abc"),
             login_id: Some("u-1"),
             email_sha256: None,
+            scope: None,
         };
         assert_eq!(ids.keys(), ["l:u-1", "d:abc", "c:abc"]);
+        let scoped = Ids {
+            scope: Some("t1"),
+            ..ids
+        };
+        assert_eq!(scoped.keys(), ["l:u-1#t1", "d:abc#t1", "c:abc#t1"]);
+        assert_eq!(scoped.links()[0], ("d:abc#t1".into(), "l:u-1#t1".into()));
         assert_eq!(ids.person(|_| None).as_deref(), Some("l:u-1"));
         assert_eq!(
             ids.links(),
@@ -158,8 +257,8 @@ mod tests {
             login_id: Some("u-1"),
             ..Ids::default()
         };
-        links.learn(&phone, until);
-        links.learn(&laptop, until);
+        links.learn_from(&phone, until);
+        links.learn_from(&laptop, until);
         let phone_alone = Ids {
             device_id: Some("phone"),
             ..Ids::default()

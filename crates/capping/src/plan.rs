@@ -9,12 +9,19 @@ use chrono_tz::Tz;
 
 use crate::Window;
 
+/// `bytes` as unpadded base64url: a campaign id in 22 characters instead of
+/// 36, which matters at tens of millions of counters.
+pub fn compact(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// One counter to check and bump.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Planned {
     /// The window the decision counts in.
     pub window: Window,
-    /// `campaign` or `campaign:ad`.
+    /// The campaign's id, compacted, then `:ad` for ad-level caps.
     pub field: String,
     /// Impressions allowed in the window.
     pub cap: u32,
@@ -37,9 +44,10 @@ pub fn plan(
     ad: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Planned, PlanError> {
+    let id = compact(campaign.as_uuid().as_bytes());
     let field = match cap.scope {
-        CapScope::Campaign => campaign.to_string(),
-        CapScope::Ad => format!("{campaign}:{}", ad.ok_or(PlanError::AdRequired)?),
+        CapScope::Campaign => id,
+        CapScope::Ad => format!("{id}:{}", ad.ok_or(PlanError::AdRequired)?),
     };
     Ok(Planned {
         window: Window::at(now, cap.per, cap.window, tz),
@@ -65,10 +73,10 @@ mod tests {
             window: CapWindow::Calendar,
         };
         let p = plan(&cap, chrono_tz::UTC, campaign, Some("ad-1"), now).expect("plan");
-        assert_eq!((p.field, p.cap), (campaign.to_string(), 3));
+        assert_eq!((p.field.as_str(), p.cap), ("AAAAAAAAAAAAAAAAAAAAAA", 3));
         cap.scope = CapScope::Ad;
         let p = plan(&cap, chrono_tz::UTC, campaign, Some("ad-1"), now).expect("plan");
-        assert_eq!(p.field, format!("{campaign}:ad-1"));
+        assert_eq!(p.field, "AAAAAAAAAAAAAAAAAAAAAA:ad-1");
         assert_eq!(
             plan(&cap, chrono_tz::UTC, campaign, None, now),
             Err(PlanError::AdRequired)

@@ -45,6 +45,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// The campaign and reporting API.
     pub api: ApiConfig,
+    /// Frequency-capping decisions (served by the gateway).
+    pub capping: CappingConfig,
 }
 
 /// A configuration that could not be read.
@@ -368,6 +370,67 @@ impl Default for WorkerConfig {
             live_ttl_secs: 7 * 86_400,
             cql_concurrency: 64,
             max_retry_backoff_ms: 5_000,
+        }
+    }
+}
+
+/// Where frequency-capping counters live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CappingBackend {
+    /// Exact counters in Redis (the `redis` section), shared by every
+    /// gateway replica.
+    #[default]
+    Redis,
+    /// Exact counters in this process (one replica only: `adpulse up`).
+    Memory,
+    /// A count-min sketch in this process, sized from `sketch_expected_pairs`
+    /// and `sketch_over_cap_rate`: bounded memory, may over-cap, never
+    /// under-caps; one replica only; no rolling windows.
+    Sketch,
+    /// No decision API (the gateway answers 404 on `/v1/frequency/*`).
+    Off,
+}
+
+/// What a decision answers when its counter store does not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CappingFailurePolicy {
+    /// Refuse the impression (never over-serve an advertiser's cap).
+    #[default]
+    Deny,
+    /// Allow it (never lose reach while the store is down).
+    Allow,
+}
+
+/// Frequency capping (`POST /v1/frequency/decide` on the gateway).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CappingConfig {
+    /// Where counters live.
+    pub backend: CappingBackend,
+    /// What to answer when the store fails.
+    pub on_failure: CappingFailurePolicy,
+    /// How long a learned identity link (device or cookie → login or
+    /// e-mail) is kept after it was last seen, in days.
+    pub link_ttl_days: u32,
+    /// Most candidate campaigns in one batch decision.
+    pub max_candidates: usize,
+    /// Sketch backend: active (person, campaign) pairs to size for.
+    pub sketch_expected_pairs: u64,
+    /// Sketch backend: the over-cap rate to size for (0.01 = 1%).
+    pub sketch_over_cap_rate: f64,
+}
+
+impl Default for CappingConfig {
+    fn default() -> Self {
+        Self {
+            backend: CappingBackend::Redis,
+            on_failure: CappingFailurePolicy::Deny,
+            link_ttl_days: 30,
+            max_candidates: 100,
+            sketch_expected_pairs: 10_000_000,
+            sketch_over_cap_rate: 0.01,
         }
     }
 }

@@ -51,6 +51,8 @@ pub enum ErrorCode {
     InvalidSha256,
     /// More attributes than allowed.
     TooManyAttributes,
+    /// More candidate campaigns in one capping decision than allowed.
+    TooManyCandidates,
     /// The campaign does not exist in the sender's tenant (whether it exists
     /// in another is not revealed).
     UnknownCampaign,
@@ -80,6 +82,7 @@ impl ErrorCode {
             Self::InvalidCharacter => "invalid_character",
             Self::InvalidSha256 => "invalid_sha256",
             Self::TooManyAttributes => "too_many_attributes",
+            Self::TooManyCandidates => "too_many_candidates",
             Self::UnknownCampaign => "unknown_campaign",
         }
     }

@@ -21,4 +21,4 @@ pub use error::{ErrorCode, FieldError, RejectReason};
 pub use event::{Channel, Event, EventType, Micros, UserIds};
 pub use ids::{AdId, CampaignId, EventId, TenantId};
 pub use limits::Limits;
-pub use parse::parse_event;
+pub use parse::{CapCall, CapQuery, parse_cap_query, parse_event};

@@ -72,31 +72,35 @@ pub fn parse_event(
             ),
         ));
     }
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        // serde would read a struct from an array too; an event is an object.
-        return Err(
-            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-                Ok(_) => RejectReason::one("", ErrorCode::NotAnObject, "an event is a JSON object"),
-                Err(e) => {
-                    RejectReason::one("", ErrorCode::InvalidJson, format!("invalid JSON: {e}"))
-                }
-            },
-        );
-    }
+    object(bytes, "an event is a JSON object")?;
     // The path-tracking deserializer costs about a third of a parse, so it
     // runs only to explain a failure.
     let wire: WireEvent<'_> = match serde_json::from_slice(bytes) {
         Ok(w) => w,
-        Err(plain) => return Err(explain(bytes, plain)),
+        Err(plain) => return Err(explain::<WireEvent<'_>>(bytes, plain)),
     };
     validate(wire, limits, now)
 }
 
+/// Refuses anything but a JSON object (serde would read a struct from an
+/// array too).
+fn object(bytes: &[u8], what: &str) -> Result<(), RejectReason> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return Ok(());
+    }
+    Err(
+        match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => RejectReason::one("", ErrorCode::NotAnObject, what),
+            Err(e) => RejectReason::one("", ErrorCode::InvalidJson, format!("invalid JSON: {e}")),
+        },
+    )
+}
+
 /// Re-reads a body that failed to deserialize, tracking the path, to say which
 /// field is wrong.
-fn explain(bytes: &[u8], plain: serde_json::Error) -> RejectReason {
+fn explain<'de, W: Deserialize<'de>>(bytes: &'de [u8], plain: serde_json::Error) -> RejectReason {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, WireEvent<'_>>(&mut de) {
+    match serde_path_to_error::deserialize::<_, W>(&mut de) {
         Err(e) => structural(e),
         // Only trailing data after a complete object fails the plain read
         // but not the streaming one.
@@ -104,7 +108,7 @@ fn explain(bytes: &[u8], plain: serde_json::Error) -> RejectReason {
             "",
             ErrorCode::InvalidJson,
             format!(
-                "trailing data after the event: {}",
+                "trailing data after the object: {}",
                 strip_position(&plain.to_string())
             ),
         ),
@@ -409,6 +413,162 @@ fn user(p: &mut Problems, u: WireUser<'_>) -> Option<UserIds> {
         return None;
     }
     Some(ids)
+}
+
+/// Which frequency-capping call a body is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapCall {
+    /// `{campaign_id, ad_id?, user}`.
+    Decide,
+    /// `{user, candidates: [{campaign_id, ad_id?}, …]}`.
+    DecideBatch,
+    /// `{campaign_id, ad_id?, user, reserved_at}`.
+    Release,
+}
+
+/// A frequency-capping request, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CapQuery {
+    /// Who (at least one id).
+    pub user: UserIds,
+    /// The campaigns (and ads) to decide, in order; one unless batched.
+    pub candidates: Vec<(CampaignId, Option<AdId>)>,
+    /// For a release: when the reservation was made.
+    pub reserved_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireCapQuery<'a> {
+    #[serde(borrow)]
+    campaign_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ad_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user: Option<WireUser<'a>>,
+    #[serde(borrow)]
+    candidates: Option<Vec<WireCandidate<'a>>>,
+    #[serde(borrow)]
+    reserved_at: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireCandidate<'a> {
+    #[serde(borrow)]
+    campaign_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ad_id: Option<Cow<'a, str>>,
+}
+
+/// Parses and validates a frequency-capping request for `call`, with at
+/// most `max_candidates` candidates in a batch.
+pub fn parse_cap_query(
+    bytes: &[u8],
+    call: CapCall,
+    max_candidates: usize,
+) -> Result<CapQuery, RejectReason> {
+    object(bytes, "the request is a JSON object")?;
+    let w: WireCapQuery<'_> = match serde_json::from_slice(bytes) {
+        Ok(w) => w,
+        Err(plain) => return Err(explain::<WireCapQuery<'_>>(bytes, plain)),
+    };
+    let mut p = Problems::default();
+    let mut unexpected = |field: &str, present: bool| {
+        if present {
+            p.push(
+                field,
+                ErrorCode::UnknownField,
+                format!("{field} does not belong in this request"),
+            );
+        }
+    };
+    let batch = call == CapCall::DecideBatch;
+    unexpected("campaign_id", batch && w.campaign_id.is_some());
+    unexpected("ad_id", batch && w.ad_id.is_some());
+    unexpected("candidates", !batch && w.candidates.is_some());
+    unexpected(
+        "reserved_at",
+        call != CapCall::Release && w.reserved_at.is_some(),
+    );
+    let user = match w.user {
+        Some(u) => user(&mut p, u),
+        None => {
+            p.push("user", ErrorCode::MissingField, "user is required");
+            None
+        }
+    };
+    let mut candidates = Vec::new();
+    let mut candidate =
+        |p: &mut Problems, prefix: &str, id: &Option<Cow<'_, str>>, ad: Option<Cow<'_, str>>| {
+            let field = format!("{prefix}campaign_id");
+            let campaign = p.uuid(&field, id).map(CampaignId::from_uuid);
+            let ad = ad.and_then(|s| p.text(&format!("{prefix}ad_id"), &s, AdId::MAX_LEN));
+            if let Some(c) = campaign {
+                candidates.push((c, ad.map(AdId::new_unchecked)));
+            }
+        };
+    if batch {
+        match w.candidates {
+            None => p.push(
+                "candidates",
+                ErrorCode::MissingField,
+                "candidates is required",
+            ),
+            Some(list) if list.is_empty() => {
+                p.push(
+                    "candidates",
+                    ErrorCode::Empty,
+                    "candidates must not be empty",
+                );
+            }
+            Some(list) if list.len() > max_candidates => p.push(
+                "candidates",
+                ErrorCode::TooManyCandidates,
+                format!(
+                    "candidates holds {} campaigns, the limit is {max_candidates}",
+                    list.len()
+                ),
+            ),
+            Some(list) => {
+                for (i, c) in list.into_iter().enumerate() {
+                    candidate(
+                        &mut p,
+                        &format!("candidates[{i}]."),
+                        &c.campaign_id,
+                        c.ad_id,
+                    );
+                }
+            }
+        }
+    } else {
+        candidate(&mut p, "", &w.campaign_id, w.ad_id);
+    }
+    let reserved_at = if call == CapCall::Release {
+        p.required("reserved_at", &w.reserved_at).and_then(|s| {
+            let t = DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc));
+            if t.is_none() {
+                p.push(
+                    "reserved_at",
+                    ErrorCode::InvalidTimestamp,
+                    "reserved_at must be an RFC 3339 timestamp (the decision's decided_at)",
+                );
+            }
+            t
+        })
+    } else {
+        None
+    };
+    match user {
+        Some(user) if p.0.is_empty() => Ok(CapQuery {
+            user,
+            candidates,
+            reserved_at,
+        }),
+        _ => Err(RejectReason { errors: p.0 }),
+    }
 }
 
 fn attributes(

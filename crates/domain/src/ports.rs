@@ -102,9 +102,23 @@ pub trait Directory: Send + Sync + 'static {
         key_hash: [u8; 32],
     ) -> impl Future<Output = Result<KeyStatus, PortError>> + Send;
 
-    /// The tenant owning `campaign`, if it exists and is not deleted.
-    fn campaign_tenant(
+    /// What ingestion and capping need of `campaign`, if it exists and is
+    /// not deleted.
+    fn campaign(
         &self,
         campaign: CampaignId,
-    ) -> impl Future<Output = Result<Option<TenantId>, PortError>> + Send;
+    ) -> impl Future<Output = Result<Option<CampaignFacts>, PortError>> + Send;
+}
+
+/// What the gateway needs to know of a campaign: its owner (every event and
+/// decision is checked against the key's tenant), and for frequency capping
+/// its time zone and cap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignFacts {
+    /// The owner.
+    pub tenant: TenantId,
+    /// IANA time zone name; calendar cap windows are local to it.
+    pub timezone: String,
+    /// The cap from the campaign's targeting, if any.
+    pub frequency_cap: Option<crate::targeting::FrequencyCap>,
 }

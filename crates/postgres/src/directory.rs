@@ -2,7 +2,7 @@
 //! create what they look up (tenants, campaigns, ingest keys) until the
 //! campaign API owns them.
 
-use adpulse_domain::ports::{Directory, KeyStatus, PortError};
+use adpulse_domain::ports::{CampaignFacts, Directory, KeyStatus, PortError};
 use adpulse_domain::{CampaignId, TenantId, ingest_key};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -35,14 +35,28 @@ impl Directory for Database {
         })
     }
 
-    async fn campaign_tenant(&self, campaign: CampaignId) -> Result<Option<TenantId>, PortError> {
-        let row: Option<(Uuid,)> =
-            sqlx::query_as("SELECT tenant_id FROM campaigns WHERE id = $1 AND deleted_at IS NULL")
-                .bind(campaign.as_uuid())
-                .fetch_optional(self.pool())
-                .await
-                .map_err(PgError::from)?;
-        Ok(row.map(|(t,)| TenantId::from_uuid(t)))
+    async fn campaign(&self, campaign: CampaignId) -> Result<Option<CampaignFacts>, PortError> {
+        let row: Option<(Uuid, String, Option<String>)> = sqlx::query_as(
+            "SELECT tenant_id, timezone, (targeting->'frequency_cap')::text FROM campaigns \
+             WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(campaign.as_uuid())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(PgError::from)?;
+        Ok(row.map(|(tenant, timezone, cap)| CampaignFacts {
+            tenant: TenantId::from_uuid(tenant),
+            timezone,
+            // The API validated the cap before storing it; a cap this build
+            // cannot read is logged and treated as none.
+            frequency_cap: cap.filter(|v| v != "null").and_then(|v| {
+                serde_json::from_str(&v)
+                    .inspect_err(
+                        |e| tracing::warn!(%campaign, error = %e, "unreadable frequency cap"),
+                    )
+                    .ok()
+            }),
+        }))
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{Redis, RedisError};
 /// One decision to take for a person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CapRequest {
-    /// `campaign` or `campaign:ad`.
+    /// The campaign (compacted), or the campaign and `:ad`.
     pub field: String,
     /// Impressions allowed in the window.
     pub cap: u32,
@@ -77,11 +77,81 @@ return 1
 ";
 
 impl Redis {
+    /// A person's counter key: the person compacted to 22 characters as the
+    /// hash tag, then the window (its start, or the rolling field and
+    /// length).
     fn cap_key(&self, person: &str, r: &CapRequest) -> String {
+        let person = adpulse_capping::identity::compact_person(person);
         match r.window_start {
-            Some(start) => self.key(&format!("cap:{{{person}}}:w{start}")),
+            Some(start) => self.key(&format!("cap:{{{person}}}:{start}")),
             None => self.key(&format!("cap:{{{person}}}:r:{}:{}", r.field, r.window_ms)),
         }
+    }
+
+    fn link_key(&self, weak: &str) -> String {
+        format!(
+            "{}:link:{}",
+            self.prefix(),
+            adpulse_capping::identity::compact_person(weak)
+        )
+    }
+
+    /// The strong id each of `weak` is linked to (one answer per entry).
+    pub async fn linked(&self, weak: &[String]) -> Result<Vec<Option<String>>, RedisError> {
+        let mut c = self.connection();
+        if weak.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.is_cluster() {
+            // The links sit in different slots: one GET each.
+            let mut out = Vec::with_capacity(weak.len());
+            for w in weak {
+                out.push(
+                    redis::cmd("GET")
+                        .arg(self.link_key(w))
+                        .query_async(&mut c)
+                        .await?,
+                );
+            }
+            return Ok(out);
+        }
+        let keys: Vec<String> = weak.iter().map(|w| self.link_key(w)).collect();
+        Ok(redis::cmd("MGET").arg(keys).query_async(&mut c).await?)
+    }
+
+    /// Keeps every `(weak, strong)` link for `ttl_secs` from now.
+    pub async fn learn_links(
+        &self,
+        links: &[(String, String)],
+        ttl_secs: u64,
+    ) -> Result<(), RedisError> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.connection();
+        if self.is_cluster() {
+            for (weak, strong) in links {
+                let _: () = redis::cmd("SET")
+                    .arg(self.link_key(weak))
+                    .arg(strong)
+                    .arg("EX")
+                    .arg(ttl_secs)
+                    .query_async(&mut c)
+                    .await?;
+            }
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for (weak, strong) in links {
+            pipe.cmd("SET")
+                .arg(self.link_key(weak))
+                .arg(strong)
+                .arg("EX")
+                .arg(ttl_secs)
+                .ignore();
+        }
+        let _: () = pipe.query_async(&mut c).await?;
+        Ok(())
     }
 
     /// Takes every decision of `requests` for `person` atomically, in one
@@ -180,6 +250,27 @@ impl adpulse_capping::CapStore for Redis {
         planned: &adpulse_capping::plan::Planned,
     ) -> Result<(), adpulse_capping::StoreError> {
         self.release_cap(person, &request(planned))
+            .await
+            .map_err(unavailable)
+    }
+}
+
+impl adpulse_capping::identity::LinkStore for Redis {
+    async fn linked(
+        &self,
+        weak: &[String],
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Option<String>>, adpulse_capping::StoreError> {
+        Redis::linked(self, weak).await.map_err(unavailable)
+    }
+
+    async fn learn(
+        &self,
+        links: &[(String, String)],
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), adpulse_capping::StoreError> {
+        let ttl = (until - chrono::Utc::now()).num_seconds().max(1);
+        self.learn_links(links, ttl.unsigned_abs())
             .await
             .map_err(unavailable)
     }

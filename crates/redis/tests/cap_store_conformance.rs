@@ -1,10 +1,12 @@
 //! One conformance suite for every frequency-capping store: the exact
 //! in-memory store, the sketch, Redis and Redis Cluster run the same
 //! assertions (the sketch where it is exact at this load; it may deny
-//! early, never late, and cannot release or count rolling windows).
+//! early, never late, and cannot release or count rolling windows). The
+//! identity-link stores (memory, Redis, Redis Cluster) share a suite too.
 
 use std::sync::Arc;
 
+use adpulse_capping::identity::{Ids, LinkStore, MemoryLinks, resolve};
 use adpulse_capping::memory::MemoryStore;
 use adpulse_capping::plan::{Planned, plan};
 use adpulse_capping::sketch::{SketchSize, SketchStore};
@@ -132,6 +134,70 @@ async fn conformance<S: CapStore + 'static>(store: Arc<S>, name: &str, exact: bo
     }
 }
 
+/// Links learned from a request carrying a login make the devices alone
+/// resolve to the login; unknown devices stay themselves; links expire.
+async fn links_conform<L: LinkStore>(links: &L, name: &str) {
+    let now = Utc::now();
+    let phone = Ids {
+        device_id: Some("phone-1"),
+        login_id: Some("u-1"),
+        ..Ids::default()
+    };
+    let laptop = Ids {
+        cookie_id: Some("laptop-1"),
+        email_sha256: Some("e-1"),
+        ..Ids::default()
+    };
+    links
+        .learn(&phone.links(), now + Duration::days(30))
+        .await
+        .expect("learn");
+    links
+        .learn(&laptop.links(), now + Duration::seconds(1))
+        .await
+        .expect("learn");
+    let device = |d| Ids {
+        device_id: Some(d),
+        ..Ids::default()
+    };
+    let cookie = Ids {
+        cookie_id: Some("laptop-1"),
+        ..Ids::default()
+    };
+    assert_eq!(
+        resolve(&device("phone-1"), links, now).await.as_deref(),
+        Some("l:u-1"),
+        "{name}"
+    );
+    assert_eq!(
+        resolve(&device("tablet-9"), links, now).await.as_deref(),
+        Some("d:tablet-9"),
+        "{name}"
+    );
+    assert_eq!(
+        resolve(&cookie, links, now).await.as_deref(),
+        Some("e:e-1"),
+        "{name}"
+    );
+    // A device linked to a login wins over a cookie linked to an e-mail.
+    let both = Ids {
+        device_id: Some("phone-1"),
+        cookie_id: Some("laptop-1"),
+        ..Ids::default()
+    };
+    assert_eq!(
+        resolve(&both, links, now).await.as_deref(),
+        Some("l:u-1"),
+        "{name}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert_eq!(
+        resolve(&cookie, links, Utc::now()).await.as_deref(),
+        Some("c:laptop-1"),
+        "{name}: the link expired"
+    );
+}
+
 async fn redis(server: Server) -> Arc<Redis> {
     let cfg = RedisConfig {
         url: Secret::new(server.require()),
@@ -149,6 +215,7 @@ async fn redis(server: Server) -> Arc<Redis> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_store_conforms() {
     conformance(Arc::new(MemoryStore::new()), "memory", true).await;
+    links_conform(&MemoryLinks::new(), "memory links").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,6 +228,7 @@ async fn sketch_store_conforms() {
 async fn redis_store_conforms() {
     let r = redis(Server::Redis).await;
     conformance(Arc::clone(&r), "redis", true).await;
+    links_conform(r.as_ref(), "redis links").await;
     r.delete_prefix().await.expect("cleanup");
 }
 
@@ -168,5 +236,6 @@ async fn redis_store_conforms() {
 async fn redis_cluster_store_conforms() {
     let r = redis(Server::RedisCluster).await;
     conformance(Arc::clone(&r), "redis cluster", true).await;
+    links_conform(r.as_ref(), "redis cluster links").await;
     r.delete_prefix().await.expect("cleanup");
 }

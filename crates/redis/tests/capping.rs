@@ -109,7 +109,11 @@ async fn caps_hold(server: Server) {
 
     // The day's hash expires at the window's end.
     let ttl: i64 = redis::cmd("PTTL")
-        .arg(redis.key(&format!("cap:{{person-1}}:w{}", now / 86_400_000 * 86_400)))
+        .arg(redis.key(&format!(
+            "cap:{{{}}}:{}",
+            adpulse_capping::identity::compact_person("person-1"),
+            now / 86_400_000 * 86_400
+        )))
         .query_async(&mut redis.connection())
         .await
         .expect("pttl");

@@ -1,6 +1,8 @@
-//! `adpulse gateway`: the ingestion gateway on Kafka and Postgres.
+//! `adpulse gateway`: the ingestion gateway on Kafka and Postgres, and the
+//! frequency-capping decisions on Redis (or in process, as configured).
 
-use adpulse_config::Config;
+use adpulse_config::{CappingBackend, Config};
+use adpulse_gateway::capping::Capping;
 use adpulse_gateway::{Gateway, serve};
 use adpulse_kafka::KafkaEventLog;
 use adpulse_postgres::Database;
@@ -14,8 +16,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let db = Database::connect(&config.postgres)
         .await
         .context("connecting to postgres")?;
+    let redis = if config.capping.backend == CappingBackend::Redis {
+        Some(
+            adpulse_redis::Redis::connect(&config.redis)
+                .await
+                .context("connecting to redis for frequency capping (capping.backend = off runs the gateway without it)")?,
+        )
+    } else {
+        None
+    };
+    let capping = Capping::from_config(&config.capping, redis).map_err(anyhow::Error::msg)?;
     let gateway = Gateway::new(config.gateway.clone(), config.limits.limits(), log, db)
-        .map_err(anyhow::Error::msg)?;
+        .map_err(anyhow::Error::msg)?
+        .with_capping(capping);
     let listener = tokio::net::TcpListener::bind(&config.gateway.listen)
         .await
         .with_context(|| format!("binding {}", config.gateway.listen))?;

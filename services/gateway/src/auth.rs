@@ -1,5 +1,6 @@
 //! Who is sending: the bearer ingest key resolved to a tenant, and which
-//! tenant owns a campaign, both answered from memory on the hot path.
+//! tenant owns a campaign (with its time zone and frequency cap), both
+//! answered from memory on the hot path.
 //!
 //! Answers are cached for `auth_cache_ttl_secs` (bounded staleness: a revoked
 //! key or a deleted campaign stops working within that time); negative
@@ -11,7 +12,9 @@ use std::hash::Hash;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use adpulse_domain::ports::{Directory, KeyStatus, PortError};
+use std::sync::Arc;
+
+use adpulse_domain::ports::{CampaignFacts, Directory, KeyStatus, PortError};
 use adpulse_domain::{CampaignId, TenantId, ingest_key};
 use axum::http::{HeaderMap, header};
 
@@ -33,26 +36,28 @@ pub enum AuthFailure {
 
 /// A small map with per-entry expiry. The lock is never held across an
 /// `.await`: readers copy the value out.
-struct TtlCache<K, V> {
+pub(crate) struct TtlCache<K, V> {
     map: RwLock<HashMap<K, (V, Instant)>>,
 }
 
-impl<K: Eq + Hash, V: Copy> TtlCache<K, V> {
-    fn new() -> Self {
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+    pub(crate) fn new() -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
         }
     }
 
-    fn get(&self, k: &K, now: Instant) -> Option<V> {
+    pub(crate) fn get(&self, k: &K, now: Instant) -> Option<V> {
         let map = self
             .map
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(k).filter(|(_, exp)| *exp > now).map(|(v, _)| *v)
+        map.get(k)
+            .filter(|(_, exp)| *exp > now)
+            .map(|(v, _)| v.clone())
     }
 
-    fn insert(&self, k: K, v: V, expires: Instant) {
+    pub(crate) fn insert(&self, k: K, v: V, expires: Instant) {
         let mut map = self
             .map
             .write()
@@ -73,7 +78,7 @@ pub struct Auth<D> {
     directory: D,
     ttl: Duration,
     keys: TtlCache<[u8; 32], KeyStatus>,
-    campaigns: TtlCache<CampaignId, Option<TenantId>>,
+    campaigns: TtlCache<CampaignId, Option<Arc<CampaignFacts>>>,
 }
 
 impl<D: Directory> Auth<D> {
@@ -125,18 +130,26 @@ impl<D: Directory> Auth<D> {
         &self,
         campaign: CampaignId,
     ) -> Result<Option<TenantId>, PortError> {
+        Ok(self.campaign(campaign).await?.map(|c| c.tenant))
+    }
+
+    /// What the gateway needs of `campaign`, if it exists.
+    pub async fn campaign(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Option<Arc<CampaignFacts>>, PortError> {
         let now = Instant::now();
-        if let Some(t) = self.campaigns.get(&campaign, now) {
-            return Ok(t);
+        if let Some(c) = self.campaigns.get(&campaign, now) {
+            return Ok(c);
         }
-        let t = self.directory.campaign_tenant(campaign).await?;
-        let ttl = if t.is_none() {
+        let c = self.directory.campaign(campaign).await?.map(Arc::new);
+        let ttl = if c.is_none() {
             NEGATIVE_TTL.min(self.ttl)
         } else {
             self.ttl
         };
-        self.campaigns.insert(campaign, t, now + ttl);
-        Ok(t)
+        self.campaigns.insert(campaign, c.clone(), now + ttl);
+        Ok(c)
     }
 }
 

@@ -229,7 +229,7 @@ pub async fn batch<L: EventLog, D: Directory>(
 impl<L: EventLog, D: Directory> Gateway<L, D> {
     /// The tenant of the request's key, or the refusal (401, or 429 when an
     /// IP keeps failing, or 503 when the directory cannot answer).
-    async fn authenticate(
+    pub(crate) async fn authenticate(
         &self,
         headers: &HeaderMap,
         peer: SocketAddr,
@@ -309,7 +309,7 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
         e
     }
 
-    fn take_quota(&self, tenant: TenantId, n: u32) -> Result<Decision, ApiError> {
+    pub(crate) fn take_quota(&self, tenant: TenantId, n: u32) -> Result<Decision, ApiError> {
         match self.limiter.tenant(tenant, n) {
             d @ Decision::Allowed { .. } => Ok(d),
             Decision::Limited { limit, retry_after } => {
@@ -487,7 +487,7 @@ fn limited(limit: u32, retry_after: u64, message: &str) -> ApiError {
     e
 }
 
-fn quota_headers(h: &mut HeaderMap, d: Decision) {
+pub(crate) fn quota_headers(h: &mut HeaderMap, d: Decision) {
     if let Decision::Allowed { limit, remaining } = d {
         h.insert(RATELIMIT_LIMIT, HeaderValue::from(limit));
         h.insert(RATELIMIT_REMAINING, HeaderValue::from(remaining));

@@ -11,10 +11,12 @@
 //! - [`limit`]: per-tenant and per-IP rate limits;
 //! - [`body`]: content types, gzip, batch splitting, size limits;
 //! - `ingest`: the two routes;
+//! - [`capping`]: frequency-capping decisions for ad servers;
 //! - [`error`]: the error body every refusal uses.
 
 pub mod auth;
 pub mod body;
+pub mod capping;
 pub mod error;
 mod ingest;
 pub mod limit;
@@ -40,6 +42,7 @@ use tokio::net::TcpListener;
 pub use null_log::NullEventLog;
 
 use crate::auth::Auth;
+use crate::capping::Capping;
 use crate::limit::Limiter;
 
 /// Everything a request needs, shared by all of them.
@@ -49,6 +52,7 @@ pub struct Gateway<L, D> {
     log: L,
     auth: Auth<D>,
     limiter: Limiter,
+    capping: Option<Capping>,
 }
 
 impl<L: EventLog, D: Directory> Gateway<L, D> {
@@ -60,7 +64,15 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
             cfg,
             limits,
             log,
+            capping: None,
         })
+    }
+
+    /// Serves frequency-capping decisions too.
+    #[must_use]
+    pub fn with_capping(mut self, capping: Option<Capping>) -> Self {
+        self.capping = capping;
+        self
     }
 
     /// The gateway's routes.
@@ -68,6 +80,12 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
         Router::new()
             .route("/v1/events", post(ingest::one::<L, D>))
             .route("/v1/events/batch", post(ingest::batch::<L, D>))
+            .route("/v1/frequency/decide", post(capping::decide::<L, D>))
+            .route(
+                "/v1/frequency/decide/batch",
+                post(capping::decide_batch::<L, D>),
+            )
+            .route("/v1/frequency/release", post(capping::release::<L, D>))
             .route("/health/live", get(|| async { "ok" }))
             .route("/health/ready", get(ready::<L, D>))
             .layer(middleware::from_fn(observe))

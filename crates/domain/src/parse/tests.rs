@@ -339,3 +339,114 @@ fn arb_json() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+mod cap_queries {
+    use super::super::{CapCall, parse_cap_query};
+    use crate::ErrorCode;
+
+    const C: &str = "6c0a3f8e-0d7e-4a43-b8e5-6f0c2a9d1b77";
+
+    fn codes(body: &str, call: CapCall) -> Vec<(String, ErrorCode)> {
+        parse_cap_query(body.as_bytes(), call, 3)
+            .expect_err("refused")
+            .errors
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect()
+    }
+
+    #[test]
+    fn the_three_shapes_parse() {
+        let one = parse_cap_query(
+            format!(
+                r#"{{"campaign_id":"{C}","ad_id":"a1","user":{{"device_id":"d","login_id":"u"}}}}"#
+            )
+            .as_bytes(),
+            CapCall::Decide,
+            3,
+        )
+        .expect("decide");
+        assert_eq!(one.candidates.len(), 1);
+        assert_eq!(one.user.login_id.as_deref(), Some("u"));
+        let batch = parse_cap_query(
+            format!(r#"{{"user":{{"cookie_id":"c"}},"candidates":[{{"campaign_id":"{C}"}},{{"campaign_id":"{C}","ad_id":"x"}}]}}"#)
+                .as_bytes(),
+            CapCall::DecideBatch,
+            3,
+        )
+        .expect("batch");
+        assert_eq!(batch.candidates.len(), 2);
+        let release = parse_cap_query(
+            format!(r#"{{"campaign_id":"{C}","user":{{"cookie_id":"c"}},"reserved_at":"2026-11-29T10:00:00Z"}}"#)
+                .as_bytes(),
+            CapCall::Release,
+            3,
+        )
+        .expect("release");
+        assert!(release.reserved_at.is_some());
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        assert_eq!(
+            codes(r#"{"campaign_id":"x"}"#, CapCall::Decide),
+            [
+                ("user".to_owned(), ErrorCode::MissingField),
+                ("campaign_id".to_owned(), ErrorCode::InvalidUuid)
+            ]
+        );
+        assert_eq!(
+            codes(
+                &format!(r#"{{"campaign_id":"{C}","user":{{}}}}"#),
+                CapCall::Decide
+            ),
+            [("user".to_owned(), ErrorCode::Empty)]
+        );
+        assert_eq!(
+            codes(
+                &format!(
+                    r#"{{"campaign_id":"{C}","user":{{"email_sha256":"zz"}},"candidates":[]}}"#
+                ),
+                CapCall::Decide
+            ),
+            [
+                ("candidates".to_owned(), ErrorCode::UnknownField),
+                ("user.email_sha256".to_owned(), ErrorCode::InvalidSha256)
+            ]
+        );
+        let four = format!(r#"{{"campaign_id":"{C}"}}"#)
+            .repeat(4)
+            .replace("}{", "},{");
+        assert_eq!(
+            codes(
+                &format!(r#"{{"user":{{"device_id":"d"}},"candidates":[{four}]}}"#),
+                CapCall::DecideBatch
+            ),
+            [("candidates".to_owned(), ErrorCode::TooManyCandidates)]
+        );
+        assert_eq!(
+            codes(
+                r#"{"user":{"device_id":"d"},"candidates":[{"campaign_id":"00000000-0000-0000-0000-000000000000"}]}"#,
+                CapCall::DecideBatch
+            ),
+            [("candidates[0].campaign_id".to_owned(), ErrorCode::NilUuid)]
+        );
+        assert_eq!(
+            codes(
+                &format!(
+                    r#"{{"campaign_id":"{C}","user":{{"device_id":"d"}},"reserved_at":"yesterday"}}"#
+                ),
+                CapCall::Release
+            ),
+            [("reserved_at".to_owned(), ErrorCode::InvalidTimestamp)]
+        );
+        assert_eq!(
+            codes(r#"{"user":{"device_id":"d"},"extra":1}"#, CapCall::Decide),
+            [("extra".to_owned(), ErrorCode::UnknownField)]
+        );
+        assert_eq!(
+            codes("[1]", CapCall::Decide),
+            [(String::new(), ErrorCode::NotAnObject)]
+        );
+    }
+}

@@ -110,6 +110,16 @@ impl Harness {
 
     /// A gateway on `log` (a failure-injecting double, or Kafka).
     pub async fn start_with<L: EventLog>(config: Config, log: L) -> Self {
+        Self::start_full(config, log, |_| None).await
+    }
+
+    /// A gateway that also decides frequency caps, with what `capping`
+    /// builds (it gets the test's database, to set campaigns' caps).
+    pub async fn start_full<L: EventLog>(
+        config: Config,
+        log: L,
+        capping: impl FnOnce(&Database) -> Option<adpulse_gateway::capping::Capping>,
+    ) -> Self {
         let schema = unique_name("gw");
         let db = match Database::connect_in_schema(&config.postgres, &schema).await {
             Ok(db) => db,
@@ -125,7 +135,8 @@ impl Harness {
             log,
             db.clone(),
         )
-        .expect("gateway");
+        .expect("gateway")
+        .with_capping(capping(&db));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -1,0 +1,471 @@
+//! Frequency-capping decisions for ad servers, authenticated by the same
+//! ingest keys as events:
+//!
+//! - `POST /v1/frequency/decide` `{campaign_id, ad_id?, user}` →
+//!   `{allow, count, cap, window_ends_at, reason, decided_at}`; `allow`
+//!   reserved the impression (check and increment in one step);
+//! - `POST /v1/frequency/decide/batch` `{user, candidates: [...]}`: every
+//!   candidate campaign of one ad request, decided in one store call;
+//! - `POST /v1/frequency/release` `{campaign_id, ad_id?, user, reserved_at}`:
+//!   gives back a reservation that was not served (`reserved_at` is the
+//!   decision's `decided_at`, so the same window is released).
+//!
+//! Caps and time zones come from the campaigns' targeting through the
+//! gateway's cached directory. The person is resolved across devices by the
+//! identity links (learned from these requests and from ingested events),
+//! within the key's tenant. When the counter store fails, the configured
+//! policy answers (deny by default) with `reason: "store_unavailable"`.
+//! Decisions count against the tenant's rate limit, one per candidate.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adpulse_capping::decide::{Candidate, Decider, OnFailure, Outcome, Reason, ReleaseError};
+use adpulse_capping::identity::{Ids, LinkStore, MemoryLinks, resolve};
+use adpulse_capping::memory::MemoryStore;
+use adpulse_capping::plan::Planned;
+use adpulse_capping::sketch::{SketchSize, SketchStore};
+use adpulse_capping::{CapStore, Decision, StoreError};
+use adpulse_config::{CappingBackend, CappingConfig, CappingFailurePolicy};
+use adpulse_domain::ports::{Directory, EventLog};
+use adpulse_domain::{CampaignId, CapCall, CapQuery, ErrorCode, TenantId, parse_cap_query};
+use adpulse_redis::Redis;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::auth::TtlCache;
+use crate::error::ApiError;
+use crate::ingest::quota_headers;
+use crate::{Gateway, body};
+
+/// How long a link this gateway wrote is not written again (each write
+/// pushes the link's expiry out; once an hour per link is plenty).
+const RELEARN_AFTER: Duration = Duration::from_secs(3_600);
+
+/// Where counters live.
+pub enum Counters {
+    /// Redis or Redis Cluster: shared by every replica.
+    Redis(Redis),
+    /// Exact, in this process.
+    Memory(MemoryStore),
+    /// A count-min sketch in this process.
+    Sketch(SketchStore),
+}
+
+impl CapStore for Counters {
+    async fn reserve(
+        &self,
+        person: &str,
+        planned: &[Planned],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Decision>, StoreError> {
+        match self {
+            Self::Redis(r) => CapStore::reserve(r, person, planned, now).await,
+            Self::Memory(m) => CapStore::reserve(m, person, planned, now).await,
+            Self::Sketch(s) => CapStore::reserve(s, person, planned, now).await,
+        }
+    }
+
+    async fn release(&self, person: &str, planned: &Planned) -> Result<(), StoreError> {
+        match self {
+            Self::Redis(r) => CapStore::release(r, person, planned).await,
+            Self::Memory(m) => CapStore::release(m, person, planned).await,
+            Self::Sketch(s) => CapStore::release(s, person, planned).await,
+        }
+    }
+}
+
+/// Where identity links live.
+pub enum Links {
+    /// Redis or Redis Cluster.
+    Redis(Redis),
+    /// In this process.
+    Memory(MemoryLinks),
+}
+
+impl LinkStore for Links {
+    async fn linked(
+        &self,
+        weak: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        match self {
+            Self::Redis(r) => LinkStore::linked(r, weak, now).await,
+            Self::Memory(m) => m.linked(weak, now).await,
+        }
+    }
+
+    async fn learn(
+        &self,
+        links: &[(String, String)],
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Redis(r) => LinkStore::learn(r, links, until).await,
+            Self::Memory(m) => m.learn(links, until).await,
+        }
+    }
+}
+
+/// The decision service the gateway serves.
+pub struct Capping {
+    decider: Decider<Counters>,
+    links: Links,
+    link_ttl: chrono::Duration,
+    max_candidates: usize,
+    /// Links written lately (weak → strong), not written again for a while.
+    taught: TtlCache<String, String>,
+}
+
+impl Capping {
+    /// Decisions on `counters` and `links` as `cfg` says.
+    pub fn new(counters: Counters, links: Links, cfg: &CappingConfig) -> Self {
+        let on_failure = match cfg.on_failure {
+            CappingFailurePolicy::Deny => OnFailure::Deny,
+            CappingFailurePolicy::Allow => OnFailure::Allow,
+        };
+        Self {
+            decider: Decider::new(counters, on_failure),
+            links,
+            link_ttl: chrono::Duration::days(i64::from(cfg.link_ttl_days.max(1))),
+            max_candidates: cfg.max_candidates.max(1),
+            taught: TtlCache::new(),
+        }
+    }
+
+    /// The backend `cfg` names: Redis through `redis` (required then), or in
+    /// process. `None` when capping is off.
+    pub fn from_config(cfg: &CappingConfig, redis: Option<Redis>) -> Result<Option<Self>, String> {
+        let (counters, links) = match cfg.backend {
+            CappingBackend::Off => return Ok(None),
+            CappingBackend::Redis => {
+                let r = redis.ok_or("capping.backend = redis needs a Redis connection")?;
+                (Counters::Redis(r.clone()), Links::Redis(r))
+            }
+            CappingBackend::Memory => (
+                Counters::Memory(MemoryStore::new()),
+                Links::Memory(MemoryLinks::new()),
+            ),
+            CappingBackend::Sketch => {
+                if !(cfg.sketch_over_cap_rate > 0.0 && cfg.sketch_over_cap_rate < 1.0) {
+                    return Err("capping.sketch_over_cap_rate must be between 0 and 1".into());
+                }
+                let size = SketchSize::for_pairs(
+                    cfg.sketch_expected_pairs.max(1),
+                    cfg.sketch_over_cap_rate,
+                );
+                tracing::info!(
+                    width = size.width,
+                    depth = size.depth,
+                    bytes_per_window = size.bytes(),
+                    "capping sketch sized"
+                );
+                (
+                    Counters::Sketch(SketchStore::new(size)),
+                    Links::Memory(MemoryLinks::new()),
+                )
+            }
+        };
+        Ok(Some(Self::new(counters, links, cfg)))
+    }
+
+    /// Writes the links `ids` teaches, unless this gateway wrote them lately
+    /// (runs beside the decision, so it adds no round trip).
+    async fn teach(&self, ids: &Ids<'_>) {
+        let now = Instant::now();
+        let fresh: Vec<(String, String)> = ids
+            .links()
+            .into_iter()
+            .filter(|(weak, strong)| self.taught.get(weak, now).as_ref() != Some(strong))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        match self.links.learn(&fresh, Utc::now() + self.link_ttl).await {
+            Ok(()) => {
+                for (weak, strong) in &fresh {
+                    self.taught
+                        .insert(weak.clone(), strong.clone(), now + RELEARN_AFTER);
+                }
+                metrics::counter!("adpulse_capping_links_learned_total")
+                    .increment(fresh.len() as u64);
+            }
+            // Learned again with the next request that carries them.
+            Err(e) => {
+                tracing::warn!(error = %e, "identity links not stored");
+                metrics::counter!("adpulse_capping_store_errors_total", "op" => "learn")
+                    .increment(1);
+            }
+        }
+    }
+}
+
+/// One decision as answered.
+#[derive(Serialize)]
+struct Answer {
+    campaign_id: CampaignId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ad_id: Option<String>,
+    allow: bool,
+    count: u32,
+    cap: Option<u32>,
+    window_ends_at: Option<String>,
+    reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct Single {
+    #[serde(flatten)]
+    answer: Answer,
+    decided_at: String,
+}
+
+#[derive(Serialize)]
+struct Batch {
+    decided_at: String,
+    decisions: Vec<Answer>,
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn answer(o: &Outcome, ad: Option<String>) -> Answer {
+    Answer {
+        campaign_id: o.campaign,
+        ad_id: ad,
+        allow: o.allow,
+        count: o.count,
+        cap: o.cap,
+        window_ends_at: o.window_ends_at.map(timestamp),
+        reason: o.reason.as_str(),
+    }
+}
+
+/// `POST /v1/frequency/decide`.
+pub async fn decide<L: EventLog, D: Directory>(
+    State(gw): State<Arc<Gateway<L, D>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    serve(&gw, peer, &headers, body, CapCall::Decide).await
+}
+
+/// `POST /v1/frequency/decide/batch`.
+pub async fn decide_batch<L: EventLog, D: Directory>(
+    State(gw): State<Arc<Gateway<L, D>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    serve(&gw, peer, &headers, body, CapCall::DecideBatch).await
+}
+
+/// `POST /v1/frequency/release`.
+pub async fn release<L: EventLog, D: Directory>(
+    State(gw): State<Arc<Gateway<L, D>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    serve(&gw, peer, &headers, body, CapCall::Release).await
+}
+
+async fn serve<L: EventLog, D: Directory>(
+    gw: &Gateway<L, D>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Body,
+    call: CapCall,
+) -> Result<Response, ApiError> {
+    let Some(capping) = gw.capping.as_ref() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "capping_disabled",
+            "frequency capping is not enabled on this gateway (capping.backend = off)",
+        ));
+    };
+    let tenant = gw.authenticate(headers, peer).await?;
+    let bytes = body::read(
+        body,
+        headers,
+        gw.cfg.max_body_bytes,
+        gw.cfg.max_decompressed_bytes,
+    )
+    .await?;
+    let query = parse_cap_query(&bytes, call, capping.max_candidates).map_err(|reason| {
+        let status = match reason.code() {
+            ErrorCode::InvalidJson | ErrorCode::NotAnObject => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let message = match reason.errors.len() {
+            1 => reason.to_string(),
+            n => format!("the request has {n} problems; each is listed in errors"),
+        };
+        let mut e = ApiError::new(status, reason.code().as_str(), message);
+        e.errors = reason.errors;
+        e
+    })?;
+    let quota = gw.take_quota(
+        tenant,
+        u32::try_from(query.candidates.len()).unwrap_or(u32::MAX),
+    )?;
+    let now = Utc::now();
+    let candidates = candidates(gw, tenant, &query).await?;
+    let scope = tenant.to_string();
+    let u = &query.user;
+    let ids = Ids {
+        device_id: u.device_id.as_deref(),
+        cookie_id: u.cookie_id.as_deref(),
+        login_id: u.login_id.as_deref(),
+        email_sha256: u.email_sha256.as_deref(),
+        scope: Some(&scope),
+    };
+    // Parsing guaranteed at least one id.
+    let person = resolve(&ids, &capping.links, now).await.unwrap_or_default();
+
+    let mut response = match call {
+        CapCall::Release => {
+            let c = single(candidates)?;
+            let at = query.reserved_at.unwrap_or(now);
+            let (released, ()) = tokio::join!(
+                capping.decider.release(&person, &c, at),
+                capping.teach(&ids)
+            );
+            match released {
+                Ok(()) => StatusCode::NO_CONTENT.into_response(),
+                Err(ReleaseError::Plan(e)) => {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "ad_required",
+                        e.to_string(),
+                    ));
+                }
+                Err(ReleaseError::Store(e)) => {
+                    tracing::warn!(error = %e, "release failed");
+                    return Err(ApiError::unavailable(
+                        "store_unavailable",
+                        "the counter store does not answer; retry the release",
+                    ));
+                }
+            }
+        }
+        CapCall::Decide => {
+            let c = single(candidates)?;
+            let ad = c.ad.clone();
+            let (outcomes, ()) = tokio::join!(
+                capping
+                    .decider
+                    .decide(&person, std::slice::from_ref(&c), now),
+                capping.teach(&ids)
+            );
+            let outcome = outcomes
+                .into_iter()
+                .next()
+                .ok_or_else(|| ApiError::unavailable("store_unavailable", "no decision"))?;
+            if outcome.reason == Reason::Invalid {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "ad_required",
+                    "the campaign caps each ad: send ad_id",
+                ));
+            }
+            Json(Single {
+                answer: answer(&outcome, ad),
+                decided_at: timestamp(now),
+            })
+            .into_response()
+        }
+        CapCall::DecideBatch => {
+            let known: Vec<Candidate> = candidates.iter().filter_map(|c| c.clone().ok()).collect();
+            let (outcomes, ()) = tokio::join!(
+                capping.decider.decide(&person, &known, now),
+                capping.teach(&ids)
+            );
+            let mut outcomes = outcomes.into_iter();
+            let decisions = candidates
+                .into_iter()
+                .map(|c| match c {
+                    Ok(c) => outcomes
+                        .next()
+                        .map(|o| answer(&o, c.ad))
+                        .unwrap_or_else(|| unknown(c.campaign, None)),
+                    Err((campaign, ad)) => unknown(campaign, ad),
+                })
+                .collect();
+            Json(Batch {
+                decided_at: timestamp(now),
+                decisions,
+            })
+            .into_response()
+        }
+    };
+    quota_headers(response.headers_mut(), quota);
+    Ok(response)
+}
+
+fn unknown(campaign: CampaignId, ad: Option<String>) -> Answer {
+    Answer {
+        campaign_id: campaign,
+        ad_id: ad,
+        allow: false,
+        count: 0,
+        cap: None,
+        window_ends_at: None,
+        reason: "unknown_campaign",
+    }
+}
+
+type Looked = Result<Candidate, (CampaignId, Option<String>)>;
+
+/// The query's candidates with their caps and zones, or the ones that are
+/// not campaigns of `tenant`.
+async fn candidates<L: EventLog, D: Directory>(
+    gw: &Gateway<L, D>,
+    tenant: TenantId,
+    query: &CapQuery,
+) -> Result<Vec<Looked>, ApiError> {
+    let mut out = Vec::with_capacity(query.candidates.len());
+    for (campaign, ad) in &query.candidates {
+        let ad = ad.as_ref().map(|a| a.as_str().to_owned());
+        let facts = gw.auth.campaign(*campaign).await.map_err(|e| {
+            tracing::warn!(error = %e, "campaign lookup failed");
+            ApiError::unavailable(
+                "directory_unavailable",
+                "cannot check the campaign right now; retry",
+            )
+        })?;
+        out.push(match facts {
+            Some(f) if f.tenant == tenant => Ok(Candidate {
+                campaign: *campaign,
+                ad,
+                timezone: f.timezone.parse().unwrap_or_else(|_| {
+                    tracing::warn!(%campaign, timezone = %f.timezone, "unknown time zone; capping in UTC");
+                    chrono_tz::UTC
+                }),
+                cap: f.frequency_cap,
+            }),
+            _ => Err((*campaign, ad)),
+        });
+    }
+    Ok(out)
+}
+
+/// The one candidate of a single decision or release, or 404.
+fn single(mut candidates: Vec<Looked>) -> Result<Candidate, ApiError> {
+    match candidates.pop() {
+        Some(Ok(c)) => Ok(c),
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_campaign",
+            "campaign_id is not a campaign of this key's tenant",
+        )),
+    }
+}
