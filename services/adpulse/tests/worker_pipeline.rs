@@ -167,6 +167,18 @@ async fn live_counters_and_series_are_exact_on_a_redis_cluster() {
     assert!(env.redis.is_cluster());
     let mut rng = fastrand::Rng::with_seed(11);
     let (mut reference, mut records) = (Reference::default(), 0i64);
+    // Five people seen with a device and a login: the worker teaches
+    // frequency capping that each device is that person (within the
+    // tenant).
+    for i in 0..5 {
+        let mut e = env.event(&mut rng);
+        e["user"] = json!({"device_id": format!("linked-d-{i}"), "login_id": format!("u-{i}")});
+        env.send(&e).await;
+        records += 1;
+        reference
+            .events
+            .insert(e["event_id"].as_str().expect("id").to_owned(), e);
+    }
     for _ in 0..600 {
         let e = env.event(&mut rng);
         env.send(&e).await;
@@ -181,5 +193,15 @@ async fn live_counters_and_series_are_exact_on_a_redis_cluster() {
     }
     env.run_worker_until(records).await;
     env.check(&reference).await;
+    let weak: Vec<String> = (0..5)
+        .map(|i| format!("d:linked-d-{i}#{}", env.tenant))
+        .chain([format!("d:d-1#{}", env.tenant)])
+        .collect();
+    let linked = env.redis.linked(&weak).await.expect("links");
+    let expected: Vec<Option<String>> = (0..5)
+        .map(|i| Some(format!("l:u-{i}#{}", env.tenant)))
+        .chain([None])
+        .collect();
+    assert_eq!(linked, expected, "links learned from ingested events");
     env.cleanup().await;
 }

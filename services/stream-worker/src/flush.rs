@@ -46,6 +46,9 @@ pub(crate) struct Pending {
     pub batch: AggregateBatch,
     pub raw: Vec<RawEvent>,
     pub ingested_ms: Vec<i64>,
+    /// Identity links (weak → strong id, scoped by tenant) the batch's
+    /// events teach frequency capping.
+    pub links: Vec<(String, String)>,
     /// When the first record of this batch was consumed.
     pub oldest: Option<Instant>,
 }
@@ -157,6 +160,16 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
             campaigns
         }
     };
+    if !pending.links.is_empty() {
+        let ttl = u64::from(cfg.capping.link_ttl_days.max(1)) * 86_400;
+        match s.redis.learn_links(&pending.links, ttl).await {
+            Ok(()) => metrics::links_learned(pending.links.len()),
+            // Best effort: later events (and decisions) teach them again.
+            Err(e) => {
+                tracing::warn!(partition = p, links = pending.links.len(), error = %e, "identity links not stored");
+            }
+        }
+    }
     if started.elapsed() >= SLOW_FLUSH {
         tracing::warn!(
             partition = p,

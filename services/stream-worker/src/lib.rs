@@ -81,7 +81,19 @@ pub struct Worker {
     flushes: JoinSet<(i32, Outcome)>,
     /// Partitions another member claimed from us, until a rebalance.
     fenced: HashSet<i32>,
+    /// Identity links handed to a flush lately (weak → strong), not handed
+    /// again until the map is cleared (hourly, or when it grows large).
+    taught: HashMap<String, String>,
+    taught_since: Instant,
+    /// Whether links go to Redis (frequency capping runs on Redis).
+    learn_links: bool,
 }
+
+/// How often the worker forgets which links it wrote (each write pushes a
+/// link's expiry out, so an hour between writes is plenty).
+const RELEARN_AFTER: Duration = Duration::from_secs(3_600);
+/// Most links remembered as written.
+const MAX_TAUGHT: usize = 1_000_000;
 
 impl Worker {
     /// Connects to everything the configuration names and joins the
@@ -105,6 +117,7 @@ impl Worker {
         let consumer =
             GroupConsumer::new(&cfg.kafka, &cfg.worker.group_id, &cfg.kafka.events_topic)
                 .map_err(err)?;
+        let cfg_learns_links = cfg.capping.backend == adpulse_config::CappingBackend::Redis;
         Ok(Self {
             cfg: Arc::new(cfg),
             consumer,
@@ -118,6 +131,9 @@ impl Worker {
             parts: HashMap::new(),
             flushes: JoinSet::new(),
             fenced: HashSet::new(),
+            learn_links: cfg_learns_links,
+            taught: HashMap::new(),
+            taught_since: Instant::now(),
         })
     }
 
@@ -262,6 +278,28 @@ impl Worker {
         part.pending
             .ingested_ms
             .push(ingested_at.timestamp_millis());
+        if self.learn_links
+            && let Some(user) = &event.user
+        {
+            if self.taught_since.elapsed() >= RELEARN_AFTER || self.taught.len() >= MAX_TAUGHT {
+                self.taught.clear();
+                self.taught_since = Instant::now();
+            }
+            let scope = tenant.to_string();
+            let ids = adpulse_capping::identity::Ids {
+                device_id: user.device_id.as_deref(),
+                cookie_id: user.cookie_id.as_deref(),
+                login_id: user.login_id.as_deref(),
+                email_sha256: user.email_sha256.as_deref(),
+                scope: Some(&scope),
+            };
+            for (weak, strong) in ids.links() {
+                if self.taught.get(&weak) != Some(&strong) {
+                    self.taught.insert(weak.clone(), strong.clone());
+                    part.pending.links.push((weak, strong));
+                }
+            }
+        }
         part.pending.raw.push(RawEvent {
             event,
             tenant,

@@ -42,3 +42,8 @@ pub fn lag(partition: i32, records: i64) {
     metrics::gauge!("adpulse_worker_lag_records", "partition" => partition.to_string())
         .set(records as f64);
 }
+
+/// Identity links written for frequency capping.
+pub fn links_learned(n: usize) {
+    metrics::counter!("adpulse_worker_links_learned_total").increment(n as u64);
+}
