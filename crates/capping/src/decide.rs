@@ -270,6 +270,10 @@ mod tests {
         async fn release(&self, _: &str, _: &Planned) -> Result<(), StoreError> {
             Err(StoreError::Unavailable("injected".into()))
         }
+
+        async fn merge(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<(), StoreError> {
+            Err(StoreError::Unavailable("injected".into()))
+        }
     }
 
     #[tokio::test]

@@ -104,12 +104,14 @@ pub trait LinkStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<Option<String>>, StoreError>> + Send;
 
-    /// Keeps every `(weak, strong)` link until `until`.
+    /// Keeps every `(weak, strong)` link until `until`; says for each
+    /// whether it is new (or moved to another strong id), so what was
+    /// counted under the weak id can be merged into the person.
     fn learn(
         &self,
         links: &[(String, String)],
         until: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
 }
 
 /// The person `ids` is about, looking up the links of its weak ids only
@@ -191,17 +193,20 @@ impl LinkStore for MemoryLinks {
         &self,
         links: &[(String, String)],
         until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
+        let now = Utc::now();
         let mut map = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut new = Vec::with_capacity(links.len());
         for (weak, strong) in links {
-            map.insert(weak.clone(), (strong.clone(), until));
+            let before = map.insert(weak.clone(), (strong.clone(), until));
+            new.push(!before.is_some_and(|(s, u)| s == *strong && u > now));
         }
         // Forget expired links whenever the map doubles.
         if map.len() >= 1024 && map.len().is_power_of_two() {
             let now = Utc::now();
             map.retain(|_, (_, until)| *until > now);
         }
-        Ok(())
+        Ok(new)
     }
 }
 

@@ -41,6 +41,15 @@ pub trait CapStore: Send + Sync {
         person: &str,
         planned: &Planned,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Adds what was counted under `from` (an id now known to be `into`'s)
+    /// to `into`, for the windows still open, and forgets it under `from`.
+    fn merge(
+        &self,
+        from: &str,
+        into: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 fn counter(person: &str, p: &Planned) -> String {
@@ -56,12 +65,17 @@ impl CapStore for MemoryStore {
     ) -> Result<Vec<Decision>, StoreError> {
         Ok(planned
             .iter()
-            .map(|p| MemoryStore::reserve(self, &counter(person, p), p.cap, &p.window, now))
+            .map(|p| MemoryStore::reserve(self, person, &p.field, p.cap, &p.window, now))
             .collect())
     }
 
     async fn release(&self, person: &str, planned: &Planned) -> Result<(), StoreError> {
-        MemoryStore::release(self, &counter(person, planned), &planned.window);
+        MemoryStore::release(self, person, &planned.field, &planned.window);
+        Ok(())
+    }
+
+    async fn merge(&self, from: &str, into: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        MemoryStore::merge(self, from, into, now);
         Ok(())
     }
 }
@@ -85,6 +99,13 @@ impl CapStore for SketchStore {
     /// A sketch cannot give back (a counter may be shared): releasing is a
     /// no-op, which can only make it stricter.
     async fn release(&self, _person: &str, _planned: &Planned) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// A sketch cannot list a person's counters: counts made under an id
+    /// before it was linked stay there (a person newly linked across
+    /// devices may be shown up to one cap more, once).
+    async fn merge(&self, _from: &str, _into: &str, _now: DateTime<Utc>) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -1,12 +1,35 @@
-//! Frequency-capping counters: one hash per person and calendar window,
-//! a field per campaign (or campaign and ad), expiring at the window's
-//! end; rolling windows as a sorted set of impression times per person and
-//! campaign. Every key of a person carries the person as its hash tag, so a
-//! batch of decisions for one person (many candidate campaigns) is one
-//! script call, on one Redis and on Redis Cluster alike. Check and
-//! increment happen inside the script: atomic.
+//! Frequency-capping counters: one hash per person, a field per calendar
+//! window and campaign (or campaign and ad) named `{window end, base 36}:
+//! {campaign}`; the hash expires at its furthest window's end, and ended
+//! windows' fields are pruned as the person is decided again. Rolling
+//! windows are a sorted set of impression times per person and campaign.
+//! Every key of a person carries the person as its hash tag, so a batch of
+//! decisions for one person (many candidate campaigns) is one script call,
+//! on one Redis and on Redis Cluster alike. Check and increment happen
+//! inside the script: atomic.
+//!
+//! When two ids turn out to be one person (a new identity link), what was
+//! counted under the weaker id is added to the person's hash and then
+//! subtracted from the weak id's: two scripts, since the two people live in
+//! different slots. A crash between them counts twice (the safe side); a
+//! reservation under the weak id racing the merge is kept.
 
 use crate::{Redis, RedisError};
+
+/// The window a request counts in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapWindow {
+    /// A calendar window ending at this Unix time, in milliseconds.
+    Calendar {
+        /// The window's end.
+        end_ms: i64,
+    },
+    /// The last `length_ms` milliseconds.
+    Rolling {
+        /// The window's length.
+        length_ms: i64,
+    },
+}
 
 /// One decision to take for a person.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,11 +38,8 @@ pub struct CapRequest {
     pub field: String,
     /// Impressions allowed in the window.
     pub cap: u32,
-    /// Calendar window start (Unix seconds), or `None` for a rolling window.
-    pub window_start: Option<i64>,
-    /// Calendar: when the window ends; rolling: the window's length. Both
-    /// in milliseconds (end as Unix time, length as a duration).
-    pub window_ms: i64,
+    /// The window.
+    pub window: CapWindow,
 }
 
 /// What Redis decided for one request.
@@ -31,11 +51,16 @@ pub struct CapOutcome {
     pub count: u32,
 }
 
+/// Fields a person's hash may hold before ended windows are pruned.
+const PRUNE_ABOVE: usize = 8;
+
 const RESERVE: &str = r"
 local out = {}
 local now = tonumber(ARGV[1])
+local prune_above = tonumber(ARGV[2])
+local pruned = false
 for i = 1, #KEYS do
-  local base = 1 + (i - 1) * 4
+  local base = 2 + (i - 1) * 4
   local field, cap, rolling, window = ARGV[base + 1], tonumber(ARGV[base + 2]), ARGV[base + 3], tonumber(ARGV[base + 4])
   local key = KEYS[i]
   if rolling == '1' then
@@ -52,12 +77,21 @@ for i = 1, #KEYS do
       out[#out + 1] = 1; out[#out + 1] = n + 1
     end
   else
+    if not pruned and redis.call('HLEN', key) > prune_above then
+      for _, f in ipairs(redis.call('HKEYS', key)) do
+        local sep = string.find(f, ':', 1, true)
+        local ends = sep and tonumber(string.sub(f, 1, sep - 1), 36)
+        if ends and ends * 1000 <= now then redis.call('HDEL', key, f) end
+      end
+    end
+    pruned = true
     local n = tonumber(redis.call('HGET', key, field) or '0')
     if n >= cap then
       out[#out + 1] = 0; out[#out + 1] = n
     else
       redis.call('HINCRBY', key, field, 1)
-      redis.call('PEXPIREAT', key, window)
+      local ttl = redis.call('PTTL', key)
+      if ttl < 0 or now + ttl < window then redis.call('PEXPIREAT', key, window) end
       out[#out + 1] = 1; out[#out + 1] = n + 1
     end
   end
@@ -76,16 +110,144 @@ if n > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end
 return 1
 ";
 
-impl Redis {
-    /// A person's counter key: the person compacted to 22 characters as the
-    /// hash tag, then the window (its start, or the rolling field and
-    /// length).
-    fn cap_key(&self, person: &str, r: &CapRequest) -> String {
-        let person = adpulse_capping::identity::compact_person(person);
-        match r.window_start {
-            Some(start) => self.key(&format!("cap:{{{person}}}:{start}")),
-            None => self.key(&format!("cap:{{{person}}}:r:{}:{}", r.field, r.window_ms)),
+/// Adds `field, count` pairs (ARGV[2..]) to the person's hash, keeping it
+/// until at least ARGV[1] (ms).
+const MERGE_INTO: &str = r"
+for i = 2, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], tonumber(ARGV[i + 1]))
+end
+local until_ms = tonumber(ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if ttl < 0 or now_ms + ttl < until_ms then redis.call('PEXPIREAT', KEYS[1], until_ms) end
+return 1
+";
+
+/// Subtracts the merged `field, count` pairs from the weak id's hash.
+const MERGE_FROM: &str = r"
+for i = 1, #ARGV, 2 do
+  local left = redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1]))
+  if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 1
+";
+
+/// `n` in base 36, as the script reads it back.
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
         }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The hash field of a calendar request.
+fn calendar_field(field: &str, end_ms: i64) -> String {
+    format!(
+        "{}:{field}",
+        base36(u64::try_from(end_ms / 1000).unwrap_or(0))
+    )
+}
+
+impl Redis {
+    /// A person's hash: the person compacted to 22 characters, as the
+    /// hash tag.
+    fn person_key(&self, person: &str) -> String {
+        let person = adpulse_capping::identity::compact_person(person);
+        self.key(&format!("cap:{{{person}}}"))
+    }
+
+    /// The key a request counts in: the person's hash, or for a rolling
+    /// window its own sorted set in the same slot.
+    fn cap_key(&self, person: &str, r: &CapRequest) -> String {
+        match r.window {
+            CapWindow::Calendar { .. } => self.person_key(person),
+            CapWindow::Rolling { length_ms } => {
+                format!("{}:r:{}:{length_ms}", self.person_key(person), r.field)
+            }
+        }
+    }
+
+    /// The field and script arguments of a request.
+    fn cap_args(r: &CapRequest) -> (String, &'static str, i64) {
+        match r.window {
+            CapWindow::Calendar { end_ms } => (calendar_field(&r.field, end_ms), "0", end_ms),
+            CapWindow::Rolling { length_ms } => (r.field.clone(), "1", length_ms),
+        }
+    }
+
+    /// Adds the calendar counts of `from` (an id now linked to `into`) for
+    /// windows still open to `into`'s, then takes them off `from`'s.
+    /// Rolling windows are not merged.
+    pub async fn merge_caps(&self, from: &str, into: &str, now_ms: i64) -> Result<(), RedisError> {
+        self.merge_many(&[(from.to_owned(), into.to_owned())], now_ms)
+            .await
+    }
+
+    /// [`Redis::merge_caps`] for many `(from, into)` pairs: the weak ids'
+    /// hashes read in one pipeline (one read each on a cluster), then the
+    /// two scripts only for those holding open windows.
+    pub async fn merge_many(
+        &self,
+        pairs: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<(), RedisError> {
+        let pairs: Vec<&(String, String)> = pairs.iter().filter(|(f, i)| f != i).collect();
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.connection();
+        let sources: Vec<String> = pairs.iter().map(|(f, _)| self.person_key(f)).collect();
+        let all: Vec<Vec<(String, i64)>> = if self.is_cluster() {
+            let mut out = Vec::with_capacity(sources.len());
+            for s in &sources {
+                out.push(redis::cmd("HGETALL").arg(s).query_async(&mut c).await?);
+            }
+            out
+        } else {
+            let mut pipe = redis::pipe();
+            for s in &sources {
+                pipe.cmd("HGETALL").arg(s);
+            }
+            pipe.query_async(&mut c).await?
+        };
+        let end_of = |f: &str| {
+            f.split_once(':')
+                .and_then(|(end, _)| u64::from_str_radix(end, 36).ok())
+                .and_then(|end| i64::try_from(end).ok())
+                .map(|end| end.saturating_mul(1000))
+        };
+        for (((_, into), source), counts) in pairs.iter().zip(&sources).zip(all) {
+            let open: Vec<(String, i64)> = counts
+                .into_iter()
+                .filter(|(f, n)| *n > 0 && end_of(f).is_some_and(|end| end > now_ms))
+                .collect();
+            let Some(until) = open.iter().filter_map(|(f, _)| end_of(f)).max() else {
+                continue;
+            };
+            static ADD: std::sync::LazyLock<redis::Script> =
+                std::sync::LazyLock::new(|| redis::Script::new(MERGE_INTO));
+            static TAKE: std::sync::LazyLock<redis::Script> =
+                std::sync::LazyLock::new(|| redis::Script::new(MERGE_FROM));
+            let mut add = ADD.prepare_invoke();
+            add.key(self.person_key(into)).arg(until);
+            let mut take = TAKE.prepare_invoke();
+            take.key(source);
+            for (f, n) in &open {
+                add.arg(f).arg(n);
+                take.arg(f).arg(n);
+            }
+            let _: i64 = add.invoke_async(&mut c).await?;
+            let _: i64 = take.invoke_async(&mut c).await?;
+        }
+        Ok(())
     }
 
     fn link_key(&self, weak: &str) -> String {
@@ -119,39 +281,46 @@ impl Redis {
         Ok(redis::cmd("MGET").arg(keys).query_async(&mut c).await?)
     }
 
-    /// Keeps every `(weak, strong)` link for `ttl_secs` from now.
+    /// Keeps every `(weak, strong)` link for `ttl_secs` from now; says for
+    /// each whether it is new or moved (the weak id's counts are then to be
+    /// merged into the strong id's: [`Redis::merge_caps`]).
     pub async fn learn_links(
         &self,
         links: &[(String, String)],
         ttl_secs: u64,
-    ) -> Result<(), RedisError> {
+    ) -> Result<Vec<bool>, RedisError> {
         if links.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut c = self.connection();
-        if self.is_cluster() {
-            for (weak, strong) in links {
-                let _: () = redis::cmd("SET")
-                    .arg(self.link_key(weak))
-                    .arg(strong)
-                    .arg("EX")
-                    .arg(ttl_secs)
-                    .query_async(&mut c)
-                    .await?;
-            }
-            return Ok(());
-        }
-        let mut pipe = redis::pipe();
-        for (weak, strong) in links {
-            pipe.cmd("SET")
-                .arg(self.link_key(weak))
+        let set = |weak: &str, strong: &str| {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(self.link_key(weak))
                 .arg(strong)
                 .arg("EX")
                 .arg(ttl_secs)
-                .ignore();
-        }
-        let _: () = pipe.query_async(&mut c).await?;
-        Ok(())
+                .arg("GET");
+            cmd
+        };
+        let before: Vec<Option<String>> = if self.is_cluster() {
+            // The links sit in different slots: one SET each.
+            let mut out = Vec::with_capacity(links.len());
+            for (weak, strong) in links {
+                out.push(set(weak, strong).query_async(&mut c).await?);
+            }
+            out
+        } else {
+            let mut pipe = redis::pipe();
+            for (weak, strong) in links {
+                pipe.add_command(set(weak, strong));
+            }
+            pipe.query_async(&mut c).await?
+        };
+        Ok(links
+            .iter()
+            .zip(before)
+            .map(|((_, strong), before)| before.as_deref() != Some(strong.as_str()))
+            .collect())
     }
 
     /// Takes every decision of `requests` for `person` atomically, in one
@@ -165,15 +334,17 @@ impl Redis {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let script = redis::Script::new(RESERVE);
-        let mut call = script.prepare_invoke();
-        call.arg(now_ms);
+        static SCRIPT: std::sync::LazyLock<redis::Script> =
+            std::sync::LazyLock::new(|| redis::Script::new(RESERVE));
+        let mut call = SCRIPT.prepare_invoke();
+        call.arg(now_ms).arg(PRUNE_ABOVE);
         for r in requests {
+            let (field, rolling, window) = Self::cap_args(r);
             call.key(self.cap_key(person, r))
-                .arg(&r.field)
+                .arg(field)
                 .arg(r.cap)
-                .arg(if r.window_start.is_some() { "0" } else { "1" })
-                .arg(r.window_ms);
+                .arg(rolling)
+                .arg(window);
         }
         let flat: Vec<i64> = call.invoke_async(&mut self.connection()).await?;
         Ok(flat
@@ -187,14 +358,11 @@ impl Redis {
 
     /// Gives back one reservation (an impression reserved but not served).
     pub async fn release_cap(&self, person: &str, request: &CapRequest) -> Result<(), RedisError> {
+        let (field, rolling, _) = Self::cap_args(request);
         let _: i64 = redis::Script::new(RELEASE)
             .key(self.cap_key(person, request))
-            .arg(&request.field)
-            .arg(if request.window_start.is_some() {
-                "0"
-            } else {
-                "1"
-            })
+            .arg(field)
+            .arg(rolling)
             .invoke_async(&mut self.connection())
             .await?;
         Ok(())
@@ -202,20 +370,18 @@ impl Redis {
 }
 
 fn request(p: &adpulse_capping::plan::Planned) -> CapRequest {
-    if p.window.rolling {
-        CapRequest {
-            field: p.field.clone(),
-            cap: p.cap,
-            window_start: None,
-            window_ms: (p.window.end - p.window.start).num_milliseconds(),
-        }
-    } else {
-        CapRequest {
-            field: p.field.clone(),
-            cap: p.cap,
-            window_start: Some(p.window.start.timestamp()),
-            window_ms: p.window.end.timestamp_millis(),
-        }
+    CapRequest {
+        field: p.field.clone(),
+        cap: p.cap,
+        window: if p.window.rolling {
+            CapWindow::Rolling {
+                length_ms: (p.window.end - p.window.start).num_milliseconds(),
+            }
+        } else {
+            CapWindow::Calendar {
+                end_ms: p.window.end.timestamp_millis(),
+            }
+        },
     }
 }
 
@@ -253,6 +419,17 @@ impl adpulse_capping::CapStore for Redis {
             .await
             .map_err(unavailable)
     }
+
+    async fn merge(
+        &self,
+        from: &str,
+        into: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), adpulse_capping::StoreError> {
+        self.merge_caps(from, into, now.timestamp_millis())
+            .await
+            .map_err(unavailable)
+    }
 }
 
 impl adpulse_capping::identity::LinkStore for Redis {
@@ -268,7 +445,7 @@ impl adpulse_capping::identity::LinkStore for Redis {
         &self,
         links: &[(String, String)],
         until: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), adpulse_capping::StoreError> {
+    ) -> Result<Vec<bool>, adpulse_capping::StoreError> {
         let ttl = (until - chrono::Utc::now()).num_seconds().max(1);
         self.learn_links(links, ttl.unsigned_abs())
             .await

@@ -7,7 +7,7 @@
 mod capping;
 mod live;
 
-pub use capping::{CapOutcome, CapRequest};
+pub use capping::{CapOutcome, CapRequest, CapWindow};
 pub use live::{LiveTotals, LiveView};
 
 use std::time::Duration;

@@ -125,6 +125,47 @@ async fn conformance<S: CapStore + 'static>(store: Arc<S>, name: &str, exact: bo
                 .expect("rolling")[0];
             assert_eq!(d.allow, allow, "{name}: rolling at +{dt} min");
         }
+        // Two ids found to be one person: the laptop's two impressions
+        // join the login's one, so the cap of 4 leaves one more; the
+        // laptop alone starts afresh.
+        let (laptop, login) = (unique_name("d"), unique_name("l"));
+        for _ in 0..2 {
+            store
+                .reserve(&laptop, &[daily(7, 4, now)], now)
+                .await
+                .expect("r");
+        }
+        store
+            .reserve(&login, &[daily(7, 4, now)], now)
+            .await
+            .expect("r");
+        store.merge(&laptop, &login, now).await.expect("merge");
+        let got: Vec<(bool, u32)> = store
+            .reserve(&login, &[daily(7, 4, now), daily(7, 4, now)], now)
+            .await
+            .expect("r")
+            .iter()
+            .map(|d| (d.allow, d.count))
+            .collect();
+        assert_eq!(got, [(true, 4), (false, 4)], "{name}: merged");
+        let d = store
+            .reserve(&laptop, &[daily(7, 4, now)], now)
+            .await
+            .expect("r")[0];
+        assert_eq!(d.count, 1, "{name}: the merged counts left the laptop");
+        store
+            .merge(&laptop, &login, now)
+            .await
+            .expect("merge again");
+        let d = store
+            .reserve(&login, &[daily(7, 4, now)], now)
+            .await
+            .expect("r")[0];
+        assert_eq!(
+            (d.allow, d.count),
+            (false, 5),
+            "{name}: merged again, one more"
+        );
     } else {
         let err = store.reserve(&person, &[rolling_hour(2, now)], now).await;
         assert!(

@@ -5,7 +5,7 @@
 //! impressions, and releases give one back.
 
 use adpulse_config::{RedisConfig, Secret};
-use adpulse_redis::{CapRequest, Redis};
+use adpulse_redis::{CapRequest, CapWindow, Redis};
 use adpulse_testkit::{Server, unique_name};
 
 async fn connect(server: Server) -> Redis {
@@ -24,8 +24,9 @@ fn daily(field: &str, cap: u32, now_ms: i64) -> CapRequest {
     CapRequest {
         field: field.into(),
         cap,
-        window_start: Some(now_ms / 86_400_000 * 86_400),
-        window_ms: (now_ms / 86_400_000 + 1) * 86_400_000,
+        window: CapWindow::Calendar {
+            end_ms: (now_ms / 86_400_000 + 1) * 86_400_000,
+        },
     }
 }
 
@@ -107,27 +108,55 @@ async fn caps_hold(server: Server) {
         1
     );
 
-    // The day's hash expires at the window's end.
+    // The person's hash expires at its furthest window's end (tomorrow's).
+    let hash = redis.key(&format!(
+        "cap:{{{}}}",
+        adpulse_capping::identity::compact_person("person-1"),
+    ));
     let ttl: i64 = redis::cmd("PTTL")
-        .arg(redis.key(&format!(
-            "cap:{{{}}}:{}",
-            adpulse_capping::identity::compact_person("person-1"),
-            now / 86_400_000 * 86_400
-        )))
+        .arg(&hash)
         .query_async(&mut redis.connection())
         .await
         .expect("pttl");
+    let furthest = (tomorrow / 86_400_000 + 1) * 86_400_000 - chrono::Utc::now().timestamp_millis();
     assert!(
-        ttl > 0 && ttl <= 86_400_000,
-        "expires within the day: {ttl}"
+        (ttl - furthest).abs() < 5_000,
+        "expires at the end of tomorrow: {ttl} vs {furthest}"
     );
+
+    // Ended windows' fields are pruned once the hash holds more than 8.
+    let short = |field: String, at: i64| CapRequest {
+        field,
+        cap: 5,
+        window: CapWindow::Calendar { end_ms: at + 1_000 },
+    };
+    let batch: Vec<CapRequest> = (0..9).map(|i| short(format!("s{i}"), now)).collect();
+    redis
+        .reserve_caps("person-3", &batch, now)
+        .await
+        .expect("r");
+    let later = now + 3_000;
+    redis
+        .reserve_caps("person-3", &[short("s-late".into(), later)], later)
+        .await
+        .expect("r");
+    let fields: i64 = redis::cmd("HLEN")
+        .arg(redis.key(&format!(
+            "cap:{{{}}}",
+            adpulse_capping::identity::compact_person("person-3"),
+        )))
+        .query_async(&mut redis.connection())
+        .await
+        .expect("hlen");
+    assert_eq!(fields, 1, "the nine ended windows were pruned");
 
     // Rolling hour: two per hour, the oldest leaves after an hour.
     let rolling = |cap| CapRequest {
         field: "c9".into(),
         cap,
-        window_start: None,
-        window_ms: 3_600_000,
+        window: CapWindow::Rolling {
+            length_ms: 3_600_000,
+        },
     };
     let t0 = now;
     assert!(

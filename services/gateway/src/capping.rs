@@ -79,6 +79,14 @@ impl CapStore for Counters {
             Self::Sketch(s) => CapStore::release(s, person, planned).await,
         }
     }
+
+    async fn merge(&self, from: &str, into: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        match self {
+            Self::Redis(r) => CapStore::merge(r, from, into, now).await,
+            Self::Memory(m) => CapStore::merge(m, from, into, now).await,
+            Self::Sketch(s) => CapStore::merge(s, from, into, now).await,
+        }
+    }
 }
 
 /// Where identity links live.
@@ -105,7 +113,7 @@ impl LinkStore for Links {
         &self,
         links: &[(String, String)],
         until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
         match self {
             Self::Redis(r) => LinkStore::learn(r, links, until).await,
             Self::Memory(m) => m.learn(links, until).await,
@@ -175,8 +183,10 @@ impl Capping {
         Ok(Some(Self::new(counters, links, cfg)))
     }
 
-    /// Writes the links `ids` teaches, unless this gateway wrote them lately
-    /// (runs beside the decision, so it adds no round trip).
+    /// Writes the links `ids` teaches, unless this gateway wrote them
+    /// lately, and merges what was counted under a newly linked id into the
+    /// person, before the decision (so it counts them: a person first seen
+    /// as a cookie and now logging in is not shown the ad again).
     async fn teach(&self, ids: &Ids<'_>) {
         let now = Instant::now();
         let fresh: Vec<(String, String)> = ids
@@ -188,8 +198,17 @@ impl Capping {
             return;
         }
         match self.links.learn(&fresh, Utc::now() + self.link_ttl).await {
-            Ok(()) => {
-                for (weak, strong) in &fresh {
+            Ok(new) => {
+                for ((weak, strong), new) in fresh.iter().zip(new) {
+                    if new
+                        && let Err(e) = self.decider.store().merge(weak, strong, Utc::now()).await
+                    {
+                        // Not retried: those counts stay under the weak id.
+                        tracing::warn!(error = %e, "counts under a newly linked id not merged");
+                        metrics::counter!("adpulse_capping_store_errors_total", "op" => "merge")
+                            .increment(1);
+                        continue;
+                    }
                     self.taught
                         .insert(weak.clone(), strong.clone(), now + RELEARN_AFTER);
                 }
@@ -329,17 +348,14 @@ async fn serve<L: EventLog, D: Directory>(
         scope: Some(&scope),
     };
     // Parsing guaranteed at least one id.
-    let person = resolve(&ids, &capping.links, now).await.unwrap_or_default();
+    let (person, ()) = tokio::join!(resolve(&ids, &capping.links, now), capping.teach(&ids));
+    let person = person.unwrap_or_default();
 
     let mut response = match call {
         CapCall::Release => {
             let c = single(candidates)?;
             let at = query.reserved_at.unwrap_or(now);
-            let (released, ()) = tokio::join!(
-                capping.decider.release(&person, &c, at),
-                capping.teach(&ids)
-            );
-            match released {
+            match capping.decider.release(&person, &c, at).await {
                 Ok(()) => StatusCode::NO_CONTENT.into_response(),
                 Err(ReleaseError::Plan(e)) => {
                     return Err(ApiError::new(
@@ -385,11 +401,11 @@ async fn serve<L: EventLog, D: Directory>(
         }
         CapCall::DecideBatch => {
             let known: Vec<Candidate> = candidates.iter().filter_map(|c| c.clone().ok()).collect();
-            let (outcomes, ()) = tokio::join!(
-                capping.decider.decide(&person, &known, now),
-                capping.teach(&ids)
-            );
-            let mut outcomes = outcomes.into_iter();
+            let mut outcomes = capping
+                .decider
+                .decide(&person, &known, now)
+                .await
+                .into_iter();
             let decisions = candidates
                 .into_iter()
                 .map(|c| match c {

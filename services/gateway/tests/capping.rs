@@ -67,7 +67,7 @@ async fn suite(counters: Counters, links: Links, name: &str) {
     let h = Harness::start_full(config(), NullEventLog, |_| Some(capping)).await;
     let (a, b) = (&h.a, &h.b);
     let [day, per_ad, uncapped] = [a.campaigns[0], a.campaigns[1], a.campaigns[2]];
-    set_cap(&h.db, a.id, day, json!({"max": 3, "per": "day"})).await;
+    set_cap(&h.db, a.id, day, json!({"max": 4, "per": "day"})).await;
     set_cap(
         &h.db,
         a.id,
@@ -78,8 +78,22 @@ async fn suite(counters: Counters, links: Links, name: &str) {
     set_cap(&h.db, b.id, b.campaigns[0], json!({"max": 1, "per": "day"})).await;
     let one = "/v1/frequency/decide";
 
-    // The phone and the laptop, each seen once with the login: two
-    // reservations, and both devices are now linked to the person.
+    // The laptop, before anyone knows whose it is; then the phone and the
+    // laptop, each seen with the login: both devices are now linked to the
+    // person, and the laptop's first impression joined the person's.
+    let r = decide(
+        &h,
+        &a.key,
+        one,
+        json!({"campaign_id": day, "user": {"cookie_id": "laptop"}}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body["count"]),
+        (200, &json!(1)),
+        "{name}: {}",
+        r.body
+    );
     let r = decide(
         &h,
         &a.key,
@@ -95,7 +109,7 @@ async fn suite(counters: Counters, links: Links, name: &str) {
             &r.body["cap"],
             &r.body["reason"]
         ),
-        (&json!(true), &json!(1), &json!(3), &json!("reserved")),
+        (&json!(true), &json!(1), &json!(4), &json!("reserved")),
         "{name}"
     );
     let midnight = Utc
@@ -120,8 +134,8 @@ async fn suite(counters: Counters, links: Links, name: &str) {
     .await;
     assert_eq!(
         (r.status, &r.body["count"]),
-        (200, &json!(2)),
-        "{name}: {}",
+        (200, &json!(3)),
+        "{name}: the laptop's earlier impression counts: {}",
         r.body
     );
 
@@ -154,10 +168,10 @@ async fn suite(counters: Counters, links: Links, name: &str) {
     for t in tasks {
         let r = t.await.expect("task");
         assert_eq!(r.status, 200, "{name}: {}", r.body);
-        assert!(r.body["count"].as_u64().expect("count") <= 3, "{name}");
+        assert!(r.body["count"].as_u64().expect("count") <= 4, "{name}");
         allowed += u32::from(r.body["allow"] == json!(true));
     }
-    assert_eq!(allowed, 1, "{name}: the cap of 3 holds across devices");
+    assert_eq!(allowed, 1, "{name}: the cap of 4 holds across devices");
 
     // A stranger's device is someone else.
     let r = decide(
@@ -278,7 +292,7 @@ async fn suite(counters: Counters, links: Links, name: &str) {
     .await;
     assert_eq!(
         (&r.body["allow"], &r.body["count"]),
-        (&json!(false), &json!(3)),
+        (&json!(false), &json!(4)),
         "{name}: A's phone is still A's u-1"
     );
 

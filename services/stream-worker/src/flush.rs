@@ -162,13 +162,7 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
     };
     if !pending.links.is_empty() {
         let ttl = u64::from(cfg.capping.link_ttl_days.max(1)) * 86_400;
-        match s.redis.learn_links(&pending.links, ttl).await {
-            Ok(()) => metrics::links_learned(pending.links.len()),
-            // Best effort: later events (and decisions) teach them again.
-            Err(e) => {
-                tracing::warn!(partition = p, links = pending.links.len(), error = %e, "identity links not stored");
-            }
-        }
+        tokio::spawn(learn_links(s.redis.clone(), pending.links.clone(), ttl));
     }
     if started.elapsed() >= SLOW_FLUSH {
         tracing::warn!(
@@ -186,6 +180,31 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
         hint: job.hint,
         stale,
     })
+}
+
+/// Stores identity links for frequency capping and merges what was counted
+/// under each newly linked id into its person. Best effort, off the
+/// flush's path: later events (and decisions) teach a lost link again.
+async fn learn_links(redis: Redis, links: Vec<(String, String)>, ttl_secs: u64) {
+    let new = match redis.learn_links(&links, ttl_secs).await {
+        Ok(new) => new,
+        Err(e) => {
+            tracing::warn!(links = links.len(), error = %e, "identity links not stored");
+            return;
+        }
+    };
+    metrics::links_learned(links.len());
+    let moved: Vec<(String, String)> = links
+        .into_iter()
+        .zip(new)
+        .filter_map(|(l, new)| new.then_some(l))
+        .collect();
+    if let Err(e) = redis
+        .merge_many(&moved, Utc::now().timestamp_millis())
+        .await
+    {
+        tracing::warn!(links = moved.len(), error = %e, "counts under newly linked ids not merged");
+    }
 }
 
 /// The version live writes of a partition carry: it only grows, across
