@@ -62,6 +62,12 @@ struct Args {
     /// No progress lines.
     #[arg(long)]
     quiet: bool,
+    /// `events` (ingestion) or `decide` (frequency-capping decisions).
+    #[arg(long, default_value = "events")]
+    mode: String,
+    /// Decide mode: the campaigns' cap, to count violations (0: no check).
+    #[arg(long, default_value_t = 0)]
+    cap: u32,
 }
 
 /// Samples ranks 0..n with probability proportional to 1/(rank+1)^s.
@@ -101,6 +107,17 @@ const COUNTRIES: [&str; 6] = ["GB", "US", "DE", "FR", "JP", "BR"];
 const DEVICES: [&str; 3] = ["mobile", "desktop", "tablet"];
 
 impl Events {
+    /// A decision request for one person and campaign; returns the person.
+    fn write_decide(&self, out: &mut String, rng: &mut fastrand::Rng) -> usize {
+        let campaign = &self.campaigns[self.campaign_zipf.sample(rng)];
+        let user = self.user_zipf.sample(rng);
+        let _ = write!(
+            out,
+            r#"{{"campaign_id":"{campaign}","user":{{"device_id":"d-{user}","login_id":"u-{user}"}}}}"#
+        );
+        user
+    }
+
     fn write(&self, out: &mut String, rng: &mut fastrand::Rng, now: &str) {
         let campaign = &self.campaigns[self.campaign_zipf.sample(rng)];
         let user = self.user_zipf.sample(rng);
@@ -124,6 +141,8 @@ impl Events {
 
 #[derive(Default)]
 struct Counters {
+    /// Decide mode: impressions allowed per person.
+    allowed: Vec<std::sync::atomic::AtomicU32>,
     requests: AtomicU64,
     events: AtomicU64,
     errors: AtomicU64,
@@ -159,7 +178,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         user_zipf: Zipf::new(args.users, args.zipf),
         campaigns,
     });
-    let counters = Arc::new(Counters::default());
+    let decide = match args.mode.as_str() {
+        "events" => false,
+        "decide" => true,
+        other => return Err(format!("--mode is events or decide, not {other}").into()),
+    };
+    let counters = Arc::new(Counters {
+        allowed: if decide && args.cap > 0 {
+            (0..args.users).map(|_| Default::default()).collect()
+        } else {
+            Vec::new()
+        },
+        ..Counters::default()
+    });
     let measuring = Arc::new(AtomicBool::new(false));
     let duration = Duration::from_secs(args.duration.min(300));
     let start = Instant::now();
@@ -240,6 +271,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "p999_ms": hist.value_at_quantile(0.999) as f64 / 1000.0,
         "max_ms": hist.max() as f64 / 1000.0,
         "batch": args.batch,
+        "mode": args.mode,
+        "allowed": counters.allowed.iter().map(|a| u64::from(a.load(Ordering::Relaxed))).sum::<u64>(),
+        "violations": counters.allowed.iter().filter(|a| args.cap > 0 && a.load(Ordering::Relaxed) > args.cap).count(),
         "connections": args.connections,
         "rate": args.rate,
     });
@@ -263,7 +297,10 @@ async fn connection(
     let mut hist =
         Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
     let mut rng = fastrand::Rng::with_seed(0x5eed ^ index as u64);
-    let (path, content_type) = if args.batch > 1 {
+    let decide = args.mode == "decide";
+    let (path, content_type) = if decide {
+        ("/v1/frequency/decide", "application/json")
+    } else if args.batch > 1 {
         ("/v1/events/batch", "application/x-ndjson")
     } else {
         ("/v1/events", "application/json")
@@ -297,11 +334,16 @@ async fn connection(
         }
         body.clear();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        for n in 0..args.batch {
-            if n > 0 {
-                body.push('\n');
+        let mut person = None;
+        if decide {
+            person = Some(events.write_decide(&mut body, &mut rng));
+        } else {
+            for n in 0..args.batch {
+                if n > 0 {
+                    body.push('\n');
+                }
+                events.write(&mut body, &mut rng, &now);
             }
-            events.write(&mut body, &mut rng, &now);
         }
         let req = Request::post(path)
             .header("host", args.addr.to_string())
@@ -314,13 +356,20 @@ async fn connection(
             s.ready().await?;
             let resp = s.send_request(req).await?;
             let status = resp.status();
-            resp.into_body().collect().await?;
-            Ok::<_, hyper::Error>(status)
+            let body = resp.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, body))
         }
         .await;
         let counted = measuring.load(Ordering::Relaxed);
         match outcome {
-            Ok(status) => {
+            Ok((status, answer)) => {
+                // Every allowed impression counts, measured or not.
+                if let Some(p) = person
+                    && let Some(slot) = counters.allowed.get(p)
+                    && answer.windows(12).any(|w| w == b"\"allow\":true")
+                {
+                    slot.fetch_add(1, Ordering::Relaxed);
+                }
                 if counted {
                     let us = u64::try_from(scheduled.elapsed().as_micros())
                         .unwrap_or(u64::MAX)

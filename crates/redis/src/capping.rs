@@ -157,11 +157,12 @@ fn calendar_field(field: &str, end_ms: i64) -> String {
 }
 
 impl Redis {
-    /// A person's hash: the person compacted to 22 characters, as the
-    /// hash tag.
+    /// A person's hash, `fc{person}`: the person compacted to 16
+    /// characters, as the hash tag (the name is short on purpose: one per
+    /// active person).
     fn person_key(&self, person: &str) -> String {
         let person = adpulse_capping::identity::compact_person(person);
-        self.key(&format!("cap:{{{person}}}"))
+        self.key(&format!("fc{{{person}}}"))
     }
 
     /// The key a request counts in: the person's hash, or for a rolling

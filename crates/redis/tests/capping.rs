@@ -110,7 +110,7 @@ async fn caps_hold(server: Server) {
 
     // The person's hash expires at its furthest window's end (tomorrow's).
     let hash = redis.key(&format!(
-        "cap:{{{}}}",
+        "fc{{{}}}",
         adpulse_capping::identity::compact_person("person-1"),
     ));
     let ttl: i64 = redis::cmd("PTTL")
@@ -142,7 +142,7 @@ async fn caps_hold(server: Server) {
         .expect("r");
     let fields: i64 = redis::cmd("HLEN")
         .arg(redis.key(&format!(
-            "cap:{{{}}}",
+            "fc{{{}}}",
             adpulse_capping::identity::compact_person("person-3"),
         )))
         .query_async(&mut redis.connection())
