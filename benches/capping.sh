@@ -30,7 +30,7 @@ cargo build --release --locked -p adpulse-benches --bin capping-bench --bin adpu
 say "starting Postgres and Redis"
 deploy/local/stack up postgres redis >/dev/null
 eval "$(deploy/local/stack env | sed 's/^/export /')"
-redis_port=${ADPULSE__REDIS__URL##*:}
+redis_port=${ADPULSE_TEST_REDIS##*:}
 
 work=$(mktemp -d)
 server_pid=""
@@ -60,7 +60,7 @@ record "library, in process, 64 in flight" "$("$BIN/capping-bench" library --bac
 
 http() { # label rate
   rm -f "$work/key" "$work/campaigns"
-  "$BIN/capping-bench" serve --listen 127.0.0.1:8092 --campaigns 100 --cap 3 --out "$work" 2>"$work/serve.log" &
+  "$BIN/capping-bench" serve --listen 127.0.0.1:8092 --campaigns 100 --cap 3 --out "$work" >/dev/null 2>"$work/serve.log" &
   server_pid=$!
   wait_port 8092
   local out
@@ -76,15 +76,17 @@ max=$(http "HTTP, max" 0)
 say "HTTP: at half that rate ($max / 2)"
 http "HTTP, half rate" "$(python3 -c "print(round($max/2))")" >/dev/null
 
-say "Redis memory per pair (dedicated redis-server on $MEMORY_PORT)"
-redis-server --port "$MEMORY_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-  --logfile "$work/memory-redis.log" >/dev/null
-wait_port "$MEMORY_PORT"
+say "Redis memory per pair (a fresh, empty redis-server on $MEMORY_PORT for each)"
 for people in $PEOPLE; do
   for per in 1 4; do
     echo "  $people people x $per campaigns" >&2
-    record "memory" "$(ADPULSE__REDIS__URL="redis://127.0.0.1:$MEMORY_PORT" \
+    redis-server --port "$MEMORY_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+      --logfile "$work/memory-redis.log" >/dev/null
+    wait_port "$MEMORY_PORT"
+    record "memory" "$(ADPULSE__REDIS__URL="redis://127.0.0.1:$MEMORY_PORT" ADPULSE__REDIS__TIMEOUT_MS=30000 \
       "$BIN/capping-bench" memory --people "$people" --campaigns-per-person "$per")"
+    redis-cli -p "$MEMORY_PORT" shutdown nosave >/dev/null 2>&1 || true
+    while (exec 3<>"/dev/tcp/127.0.0.1/$MEMORY_PORT") 2>/dev/null; do sleep 0.2; done
   done
 done
 

@@ -14,6 +14,7 @@ pub mod ingest_key;
 pub mod limits;
 mod parse;
 pub mod ports;
+pub mod report;
 pub mod targeting;
 
 pub use campaign::{CampaignStatus, Role};

@@ -45,14 +45,14 @@ WITH d AS (
         WITH ORDINALITY AS t(campaign_id, tenant_id, grain, bucket_start, channel, event_type,
                              events, cost_micros, revenue_micros, idx)
 ), u AS (
-    SELECT idx, hll_add_agg(hll_hash_text(user_key)) AS users
+    SELECT idx, hll_add_agg(hll_hash_text(user_key), 14, 5) AS users
     FROM unnest($10::bigint[], $11::text[]) AS x(idx, user_key)
     GROUP BY idx
 )
 INSERT INTO campaign_aggregates AS a
     (campaign_id, tenant_id, grain, bucket_start, channel, event_type, events, cost_micros, revenue_micros, users)
 SELECT d.campaign_id, d.tenant_id, d.grain, d.bucket_start, d.channel, d.event_type,
-       d.events, d.cost_micros, d.revenue_micros, coalesce(u.users, hll_empty())
+       d.events, d.cost_micros, d.revenue_micros, coalesce(u.users, hll_empty(14, 5))
 FROM d LEFT JOIN u ON u.idx = d.idx
 ON CONFLICT (campaign_id, grain, bucket_start, channel, event_type) DO UPDATE SET
     events = a.events + excluded.events,

@@ -8,6 +8,7 @@ mod auth;
 mod campaigns;
 mod creatives;
 mod directory;
+pub mod reports;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -273,7 +273,7 @@ fn respond(status: StatusCode, c: &CampaignRecord) -> Response {
     r
 }
 
-fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
+pub(crate) fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
     raw.parse::<uuid::Uuid>()
         .map(CampaignId::from_uuid)
         .map_err(|_| ApiError::NotFound("campaign"))

@@ -5,6 +5,7 @@
 //! - `campaigns`: the campaign resource and its lifecycle;
 //! - `admin`: the tenant's ingest keys and users (admins only);
 //! - `assets`: creatives (upload, thumbnails, object storage);
+//! - `reports`: live numbers, historical reports, top campaigns, exports;
 //! - `error`: the one error shape;
 //! - `http`: JSON bodies, query strings, ETags, security headers;
 //! - `openapi`: the OpenAPI 3.1 description and the docs page.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod http;
 mod metrics;
 pub mod openapi;
+pub mod reports;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -48,6 +50,8 @@ pub struct AppState {
     pub max_asset_bytes: usize,
     /// Image decodes allowed at once (each may take up to 256 MiB).
     pub decodes: Arc<tokio::sync::Semaphore>,
+    /// The live counters (realtime reports answer 503 without them).
+    pub live: Option<adpulse_redis::Redis>,
 }
 
 /// An API that cannot start.
@@ -65,7 +69,15 @@ impl AppState {
             assets: assets::AssetStore::open(&cfg.asset_store).map_err(ApiStartError)?,
             max_asset_bytes: cfg.max_asset_bytes,
             decodes: Arc::new(tokio::sync::Semaphore::new(2)),
+            live: None,
         })
+    }
+
+    /// Reads live numbers from `redis`.
+    #[must_use]
+    pub fn with_live(mut self, redis: adpulse_redis::Redis) -> Self {
+        self.live = Some(redis);
+        self
     }
 }
 
@@ -115,6 +127,18 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
             "/campaigns/{id}/assets/{asset}/content",
             get(assets::content),
         )
+        .route("/campaigns/{id}/realtime", get(reports::realtime))
+        .route(
+            "/campaigns/{id}/realtime/stream",
+            get(reports::realtime_stream),
+        )
+        .route("/campaigns/{id}/reports", get(reports::campaign_report))
+        .route(
+            "/campaigns/{id}/reports/export",
+            get(reports::campaign_export),
+        )
+        .route("/reports/campaigns", get(reports::top_campaigns))
+        .route("/reports/campaigns/export", get(reports::top_export))
         .route_layer(axum::middleware::from_fn(metrics::track));
     let health = {
         let db = state.db.clone();
@@ -160,10 +184,12 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
 pub async fn serve(
     cfg: &ApiConfig,
     db: Database,
+    live: Option<adpulse_redis::Redis>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiStartError> {
-    let state = AppState::new(cfg, db)?;
+    let mut state = AppState::new(cfg, db)?;
+    state.live = live;
     let app = router(state, cfg).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

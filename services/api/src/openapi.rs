@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, assets, auth, campaigns, error};
+use crate::{admin, assets, auth, campaigns, error, reports};
 
 /// The description.
 #[derive(OpenApi)]
@@ -42,6 +42,12 @@ use crate::{admin, assets, auth, campaigns, error};
         assets::get,
         assets::content,
         assets::delete,
+        reports::campaign_report,
+        reports::campaign_export,
+        reports::top_campaigns,
+        reports::top_export,
+        reports::realtime,
+        reports::realtime_stream,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::FieldProblem)),
     modifiers(&Bearer, &Links),
@@ -50,6 +56,7 @@ use crate::{admin, assets, auth, campaigns, error};
         (name = "campaigns", description = "Campaigns, their lifecycle and targeting"),
         (name = "admin", description = "Ingest keys and users (admins only)"),
         (name = "creatives", description = "Images of a campaign, with thumbnails"),
+        (name = "reports", description = "Live numbers, historical reports, top campaigns, CSV exports"),
     )
 )]
 pub struct ApiDoc;

@@ -1,3 +1,4 @@
 //! Shared test support for the `adpulse` binary's tests.
 
+pub mod http;
 pub mod worker;

@@ -91,6 +91,11 @@ impl Api {
     }
 
     pub async fn start_with(cfg: ApiConfig) -> Self {
+        Self::start_full(cfg, None).await
+    }
+
+    /// An API that also reads live counters from `live`.
+    pub async fn start_full(cfg: ApiConfig, live: Option<adpulse_redis::Redis>) -> Self {
         let pg = PostgresConfig {
             url: Secret::new(Server::Postgres.require()),
             schema: Some(unique_name("api")),
@@ -111,7 +116,7 @@ impl Api {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel();
         tokio::spawn(async move {
-            adpulse_api::serve(&cfg, api_db, listener, async {
+            adpulse_api::serve(&cfg, api_db, live, listener, async {
                 let _ = rx.await;
             })
             .await

@@ -1,0 +1,308 @@
+//! Reports from `campaign_aggregates`, inside the caller's tenant
+//! (row-level security applies): one campaign's rows by local hour or day
+//! or in total, optionally by channel and event type, with unique users as
+//! a union of HyperLogLog sketches over each row's span; and the tenant's
+//! campaigns ranked over a range.
+//!
+//! The caller picks the source grain: `day` rows when local days are UTC
+//! days, `hour` rows when the zone's offsets are whole hours, `minute` rows
+//! otherwise (India, Nepal, …), so every local period is an exact sum of
+//! stored buckets.
+
+use adpulse_domain::aggregate::{Counts, Grain};
+use adpulse_domain::report::{Breakdown, Granularity, RankBy, ReportRow};
+use adpulse_domain::{CampaignId, TenantId};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::TryStreamExt as _;
+use sqlx::{FromRow, QueryBuilder};
+use uuid::Uuid;
+
+use crate::{Database, PgError};
+
+/// One campaign's report.
+#[derive(Clone, Debug)]
+pub struct CampaignReport {
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// First instant of the range (local midnight of the first day).
+    pub from: DateTime<Utc>,
+    /// End of the range, exclusive (local midnight after the last day).
+    pub to: DateTime<Utc>,
+    /// The stored buckets to read.
+    pub grain: Grain,
+    /// IANA zone the periods are local to.
+    pub tz: String,
+    /// Rows per hour, day or total.
+    pub granularity: Granularity,
+    /// Split by channel and/or event type.
+    pub breakdown: Breakdown,
+}
+
+/// The tenant's campaigns ranked over a range.
+#[derive(Clone, Debug)]
+pub struct TopCampaigns {
+    /// First instant of the range.
+    pub from: DateTime<Utc>,
+    /// End of the range, exclusive.
+    pub to: DateTime<Utc>,
+    /// The stored buckets to read (`day` for UTC days).
+    pub grain: Grain,
+    /// Only campaigns in this status.
+    pub status: Option<String>,
+    /// Only campaigns of this brand.
+    pub brand_id: Option<String>,
+    /// Ranked by.
+    pub by: RankBy,
+    /// Descending.
+    pub desc: bool,
+    /// How many.
+    pub limit: i64,
+}
+
+/// One ranked campaign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RankedCampaign {
+    /// The campaign.
+    pub id: CampaignId,
+    /// Its name.
+    pub name: String,
+    /// Its status.
+    pub status: String,
+    /// Its brand.
+    pub brand_id: Option<String>,
+    /// Counts over the range.
+    pub counts: Counts,
+    /// Distinct people over the range.
+    pub unique_users: i64,
+}
+
+#[derive(FromRow)]
+struct Row {
+    period_ts: Option<DateTime<Utc>>,
+    period_day: Option<NaiveDate>,
+    channel: Option<String>,
+    event_type: Option<String>,
+    impressions: i64,
+    clicks: i64,
+    conversions: i64,
+    cost: i64,
+    revenue: i64,
+    users: i64,
+}
+
+impl From<Row> for ReportRow {
+    fn from(r: Row) -> Self {
+        Self {
+            period_start: r.period_ts,
+            day: r.period_day,
+            channel: r.channel,
+            event_type: r.event_type,
+            counts: Counts {
+                impressions: r.impressions,
+                clicks: r.clicks,
+                conversions: r.conversions,
+                cost_micros: r.cost,
+                revenue_micros: r.revenue,
+            },
+            unique_users: r.users,
+        }
+    }
+}
+
+/// The sums every report row carries.
+const SUMS: &str = "coalesce(sum(events) FILTER (WHERE event_type = 'impression'), 0)::bigint AS impressions, \
+     coalesce(sum(events) FILTER (WHERE event_type = 'click'), 0)::bigint AS clicks, \
+     coalesce(sum(events) FILTER (WHERE event_type = 'conversion'), 0)::bigint AS conversions, \
+     coalesce(sum(cost_micros), 0)::bigint AS cost, \
+     coalesce(sum(revenue_micros), 0)::bigint AS revenue";
+
+fn campaign_query(q: &CampaignReport) -> QueryBuilder<sqlx::Postgres> {
+    let mut b = QueryBuilder::new("SELECT ");
+    match q.granularity {
+        // The UTC instant the local hour starts: distinct for the hour a
+        // DST change repeats.
+        Granularity::Hour => {
+            b.push("date_trunc('minute', bucket_start) - make_interval(mins => extract(minute FROM bucket_start AT TIME ZONE ")
+                .push_bind(q.tz.clone())
+                .push(")::int) AS period_ts, NULL::date AS period_day, ");
+        }
+        Granularity::Day => {
+            b.push("NULL::timestamptz AS period_ts, (bucket_start AT TIME ZONE ")
+                .push_bind(q.tz.clone())
+                .push(")::date AS period_day, ");
+        }
+        Granularity::Total => {
+            b.push("NULL::timestamptz AS period_ts, NULL::date AS period_day, ");
+        }
+    }
+    b.push(if q.breakdown.channel {
+        "channel, "
+    } else {
+        "NULL::text AS channel, "
+    });
+    b.push(if q.breakdown.event_type {
+        "event_type, "
+    } else {
+        "NULL::text AS event_type, "
+    });
+    b.push(SUMS)
+        .push(", coalesce(hll_cardinality(hll_union_agg(users)), 0)::bigint AS users FROM campaign_aggregates WHERE campaign_id = ")
+        .push_bind(*q.campaign.as_uuid())
+        .push(" AND grain = ")
+        .push_bind(q.grain.as_str())
+        .push(" AND bucket_start >= ")
+        .push_bind(q.from)
+        .push(" AND bucket_start < ")
+        .push_bind(q.to)
+        .push(" GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4");
+    b
+}
+
+impl Database {
+    /// `q`'s rows, in period order (then channel, event type).
+    pub async fn campaign_report(
+        &self,
+        tenant: TenantId,
+        q: &CampaignReport,
+    ) -> Result<Vec<ReportRow>, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows: Vec<Row> = campaign_query(q)
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(ReportRow::from).collect())
+    }
+
+    /// `q`'s rows handed to `each` one at a time as Postgres sends them
+    /// (constant memory whatever the report's size: `each` awaiting a slow
+    /// reader holds the next rows back); stops at the first error `each`
+    /// returns.
+    pub async fn campaign_report_each<E, F, Fut>(
+        &self,
+        tenant: TenantId,
+        q: &CampaignReport,
+        mut each: F,
+    ) -> Result<(), E>
+    where
+        E: From<PgError>,
+        F: FnMut(ReportRow) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        let mut tx = self.tenant_tx(tenant).await?;
+        {
+            let mut query = campaign_query(q);
+            let mut rows = query.build_query_as::<Row>().fetch(&mut *tx);
+            while let Some(r) = rows.try_next().await.map_err(PgError::from)? {
+                each(r.into()).await?;
+            }
+        }
+        tx.commit().await.map_err(PgError::from)?;
+        Ok(())
+    }
+
+    /// The tenant's campaigns ranked by `q.by` over the range. Ranking
+    /// needs only sums; unique users (a union of sketches, the costly
+    /// part) are computed for the ranked campaigns alone.
+    pub async fn top_campaigns(
+        &self,
+        tenant: TenantId,
+        q: &TopCampaigns,
+    ) -> Result<Vec<RankedCampaign>, PgError> {
+        let order = match q.by {
+            RankBy::Spend => "cost",
+            RankBy::Revenue => "revenue",
+            RankBy::Impressions => "impressions",
+            RankBy::Clicks => "clicks",
+            RankBy::Conversions => "conversions",
+        };
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        let mut b = QueryBuilder::new("WITH ranked AS (SELECT campaign_id, ");
+        b.push(SUMS)
+            .push(" FROM campaign_aggregates WHERE tenant_id = ")
+            .push_bind(*tenant.as_uuid())
+            .push(" AND grain = ")
+            .push_bind(q.grain.as_str())
+            .push(" AND bucket_start >= ")
+            .push_bind(q.from)
+            .push(" AND bucket_start < ")
+            .push_bind(q.to)
+            .push(" AND campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ")
+            .push_bind(*tenant.as_uuid())
+            .push(" AND deleted_at IS NULL");
+        if let Some(s) = &q.status {
+            b.push(" AND status = ").push_bind(s.clone());
+        }
+        if let Some(brand) = &q.brand_id {
+            b.push(" AND brand_id = ").push_bind(brand.clone());
+        }
+        b.push(") GROUP BY campaign_id ORDER BY ")
+            .push(order)
+            .push(" ")
+            .push(dir)
+            .push(", campaign_id LIMIT ")
+            .push_bind(q.limit)
+            .push(
+                ") SELECT r.campaign_id, c.name, c.status, c.brand_id, r.impressions, r.clicks, r.conversions, r.cost, r.revenue, \
+                 (SELECT coalesce(hll_cardinality(hll_union_agg(a.users)), 0)::bigint FROM campaign_aggregates a \
+                  WHERE a.campaign_id = r.campaign_id AND a.grain = ",
+            )
+            .push_bind(q.grain.as_str())
+            .push(" AND a.bucket_start >= ")
+            .push_bind(q.from)
+            .push(" AND a.bucket_start < ")
+            .push_bind(q.to)
+            .push(") AS users FROM ranked r JOIN campaigns c ON c.id = r.campaign_id ORDER BY r.")
+            .push(order)
+            .push(" ")
+            .push(dir)
+            .push(", r.campaign_id");
+        let mut tx = self.tenant_tx(tenant).await?;
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            Uuid,
+            String,
+            String,
+            Option<String>,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        )> = b.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    name,
+                    status,
+                    brand_id,
+                    impressions,
+                    clicks,
+                    conversions,
+                    cost,
+                    revenue,
+                    users,
+                )| {
+                    RankedCampaign {
+                        id: CampaignId::from_uuid(id),
+                        name,
+                        status,
+                        brand_id,
+                        counts: Counts {
+                            impressions,
+                            clicks,
+                            conversions,
+                            cost_micros: cost,
+                            revenue_micros: revenue,
+                        },
+                        unique_users: users,
+                    }
+                },
+            )
+            .collect())
+    }
+}

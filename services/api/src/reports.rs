@@ -1,0 +1,936 @@
+//! Reports for campaign managers and analysts (every role reads them):
+//!
+//! - `GET /campaigns/{id}/realtime`: live totals and the 5-second series
+//!   of the last hour, from the live counters (Redis);
+//! - `GET /campaigns/{id}/realtime/stream`: the same as Server-Sent
+//!   Events, pushed within half a second of a change;
+//! - `GET /campaigns/{id}/reports`: counts, sums, ratios and unique users
+//!   by local hour or day or in total, by channel and/or event type, in the
+//!   campaign's time zone unless `tz` names another;
+//! - `GET /reports/campaigns`: the tenant's campaigns ranked over a range;
+//! - `…/export?format=csv`: either report as a streamed CSV file.
+//!
+//! Unique users are a union of HyperLogLog sketches over each row's span,
+//! never a sum of smaller spans' counts. Ratios whose denominator is zero
+//! are null. Answers carry an ETag; ranges that include today are cacheable
+//! for one second (the live freshness), past ranges for a minute (late
+//! events can still land).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use adpulse_domain::CampaignId;
+use adpulse_domain::aggregate::{Counts, Grain};
+use adpulse_domain::report::{Breakdown, Granularity, RankBy, Ratios, ReportRow};
+use adpulse_postgres::reports::{CampaignReport, RankedCampaign, TopCampaigns};
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Offset as _, SecondsFormat, TimeZone as _, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::campaigns::campaign_id;
+use crate::error::{ApiError, ErrorBody, FieldProblem};
+use crate::http::{not_modified, query};
+
+/// Longest range of one report, in days.
+const MAX_DAYS: i64 = 400;
+/// Longest range of an hourly report, in days.
+const MAX_HOURLY_DAYS: i64 = 62;
+/// How often the event stream looks for new numbers.
+const STREAM_POLL: Duration = Duration::from_millis(500);
+
+/// Metrics of a row, a total or a live view.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Metrics {
+    /// Impressions.
+    pub impressions: i64,
+    /// Clicks.
+    pub clicks: i64,
+    /// Conversions.
+    pub conversions: i64,
+    /// Cost, in millionths of the currency unit.
+    pub spend_micros: i64,
+    /// Revenue, in millionths of the currency unit.
+    pub revenue_micros: i64,
+    /// Clicks per impression; null without impressions.
+    pub ctr: Option<f64>,
+    /// Cost per click (micros); null without clicks.
+    pub cpc_micros: Option<f64>,
+    /// Cost per thousand impressions (micros); null without impressions.
+    pub cpm_micros: Option<f64>,
+    /// Cost per conversion (micros); null without conversions.
+    pub cpa_micros: Option<f64>,
+    /// Revenue per unit of cost; null without cost.
+    pub roas: Option<f64>,
+}
+
+impl From<&Counts> for Metrics {
+    fn from(c: &Counts) -> Self {
+        let r = Ratios::of(c);
+        Self {
+            impressions: c.impressions,
+            clicks: c.clicks,
+            conversions: c.conversions,
+            spend_micros: c.cost_micros,
+            revenue_micros: c.revenue_micros,
+            ctr: r.ctr,
+            cpc_micros: r.cpc_micros,
+            cpm_micros: r.cpm_micros,
+            cpa_micros: r.cpa_micros,
+            roas: r.roas,
+        }
+    }
+}
+
+/// One row of a campaign report.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RowOut {
+    /// The local period: a date (day), a local time with offset (hour), or
+    /// null (total).
+    pub period: Option<String>,
+    /// The channel, when broken down by channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The event type, when broken down by event type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// Counts, sums and ratios.
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// Distinct people in the row's span (a union of sketches, about 1%
+    /// error).
+    pub unique_users: i64,
+}
+
+/// A campaign report.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReportOut {
+    /// The campaign.
+    pub campaign_id: String,
+    /// First local day.
+    pub start_date: String,
+    /// Last local day (inclusive).
+    pub end_date: String,
+    /// The zone the periods are local to.
+    pub timezone: String,
+    /// `hour`, `day` or `total`.
+    pub granularity: String,
+    /// The rows, in period order; periods without events are absent.
+    pub rows: Vec<RowOut>,
+    /// The whole range, unique users over all of it.
+    pub totals: RowOut,
+}
+
+/// One ranked campaign.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RankedOut {
+    /// The campaign.
+    pub campaign_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its status.
+    pub status: String,
+    /// Its brand.
+    pub brand_id: Option<String>,
+    /// Counts, sums and ratios over the range.
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// Distinct people over the range.
+    pub unique_users: i64,
+}
+
+/// The tenant's top campaigns.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TopOut {
+    /// First day.
+    pub start_date: String,
+    /// Last day (inclusive).
+    pub end_date: String,
+    /// The zone the days are local to.
+    pub timezone: String,
+    /// The sort applied.
+    pub sort: String,
+    /// The campaigns, best first.
+    pub rows: Vec<RankedOut>,
+}
+
+/// One 5-second point of the live series.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LivePointOut {
+    /// The point's start.
+    pub t: String,
+    /// Impressions.
+    pub impressions: i64,
+    /// Clicks.
+    pub clicks: i64,
+    /// Conversions.
+    pub conversions: i64,
+    /// Cost (micros).
+    pub spend_micros: i64,
+    /// Revenue (micros).
+    pub revenue_micros: i64,
+}
+
+/// A campaign's live numbers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RealtimeOut {
+    /// The campaign.
+    pub campaign_id: String,
+    /// Lifetime totals (zero before the first event).
+    pub totals: Metrics,
+    /// Increases with every update.
+    pub version: i64,
+    /// When the counters were last written.
+    pub updated_at: Option<String>,
+    /// The last hour in 5-second points, oldest first.
+    pub series: Vec<LivePointOut>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    start_date: Option<String>,
+    end_date: Option<String>,
+    granularity: Option<String>,
+    breakdown: Option<String>,
+    tz: Option<String>,
+    format: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopQuery {
+    start_date: Option<String>,
+    end_date: Option<String>,
+    status: Option<String>,
+    brand_id: Option<String>,
+    sort: Option<String>,
+    limit: Option<i64>,
+    tz: Option<String>,
+    format: Option<String>,
+}
+
+/// A validated range of local days.
+struct Range {
+    start: NaiveDate,
+    end: NaiveDate,
+    tz: Tz,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+impl Range {
+    fn parse(
+        start: Option<&str>,
+        end: Option<&str>,
+        tz: Tz,
+        problems: &mut Vec<FieldProblem>,
+    ) -> Option<Self> {
+        let date = |field: &str, v: Option<&str>, problems: &mut Vec<FieldProblem>| match v {
+            None => {
+                problems.push(FieldProblem::new(field, "required (YYYY-MM-DD)"));
+                None
+            }
+            Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                Ok(d) if (1970..=9999).contains(&chrono::Datelike::year(&d)) => Some(d),
+                _ => {
+                    problems.push(FieldProblem::new(field, "must be a date, YYYY-MM-DD"));
+                    None
+                }
+            },
+        };
+        let (start, end) = (
+            date("start_date", start, problems),
+            date("end_date", end, problems),
+        );
+        let (start, end) = (start?, end?);
+        if end < start {
+            problems.push(FieldProblem::new(
+                "end_date",
+                "must not be before start_date",
+            ));
+            return None;
+        }
+        if (end - start).num_days() >= MAX_DAYS {
+            problems.push(FieldProblem::new(
+                "end_date",
+                format!("a report covers at most {MAX_DAYS} days"),
+            ));
+            return None;
+        }
+        Some(Self {
+            start,
+            end,
+            tz,
+            from: local_midnight(tz, start),
+            to: local_midnight(tz, end.succ_opt().unwrap_or(end)),
+        })
+    }
+
+    /// The stored buckets whose sums make every local period exactly.
+    fn grain(&self, granularity: Granularity) -> Grain {
+        let mut day = self.start;
+        let (mut whole_hours, mut utc) = (true, true);
+        while day <= self.end.succ_opt().unwrap_or(self.end) {
+            for hour in [0, 12] {
+                let at = Utc.from_utc_datetime(&day.and_hms_opt(hour, 0, 0).unwrap_or_default());
+                let offset = self
+                    .tz
+                    .offset_from_utc_datetime(&at.naive_utc())
+                    .fix()
+                    .local_minus_utc();
+                whole_hours &= offset % 3600 == 0;
+                utc &= offset == 0;
+            }
+            day = match day.succ_opt() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+        match (utc && granularity != Granularity::Hour, whole_hours) {
+            (true, _) => Grain::Day,
+            (false, true) => Grain::Hour,
+            (false, false) => Grain::Minute,
+        }
+    }
+
+    /// Whether the range reaches today (its numbers still move).
+    fn is_live(&self) -> bool {
+        self.to > Utc::now()
+    }
+}
+
+/// The first instant of local `day` (where midnight is skipped, the first
+/// local time that exists).
+fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
+    (0..=3)
+        .find_map(|h| {
+            tz.from_local_datetime(&day.and_hms_opt(h, 0, 0).unwrap_or_default())
+                .earliest()
+        })
+        .map_or_else(
+            || Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default()),
+            |t| t.with_timezone(&Utc),
+        )
+}
+
+fn zone(raw: Option<&str>, default: &str, problems: &mut Vec<FieldProblem>) -> Tz {
+    let name = raw.unwrap_or(default);
+    name.parse().unwrap_or_else(|_| {
+        problems.push(FieldProblem::new(
+            "tz",
+            "must be an IANA time zone, like Europe/Berlin",
+        ));
+        chrono_tz::UTC
+    })
+}
+
+fn csv_wanted(format: Option<&str>, problems: &mut Vec<FieldProblem>) {
+    if format.is_some_and(|f| f != "csv") {
+        problems.push(FieldProblem::new("format", "must be csv"));
+    }
+}
+
+fn row_out(r: &ReportRow, tz: Tz) -> RowOut {
+    RowOut {
+        period: match (r.day, r.period_start) {
+            (Some(d), _) => Some(d.to_string()),
+            (None, Some(t)) => Some(
+                t.with_timezone(&tz)
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            ),
+            (None, None) => None,
+        },
+        channel: r.channel.clone(),
+        event_type: r.event_type.clone(),
+        metrics: Metrics::from(&r.counts),
+        unique_users: r.unique_users,
+    }
+}
+
+/// The report a query asks of `campaign`, and its range.
+async fn campaign_query(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    raw_query: Option<&str>,
+) -> Result<(CampaignReport, Range, Option<String>), ApiError> {
+    let q: ReportQuery = query(raw_query)?;
+    let campaign = state
+        .db
+        .campaign(caller.tenant, campaign_id(raw_id)?)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    let mut problems = Vec::new();
+    let tz = zone(q.tz.as_deref(), &campaign.fields.timezone, &mut problems);
+    let granularity = match q.granularity.as_deref() {
+        None => Granularity::Day,
+        Some(g) => Granularity::parse(g).unwrap_or_else(|| {
+            problems.push(FieldProblem::new(
+                "granularity",
+                "must be hour, day or total",
+            ));
+            Granularity::Day
+        }),
+    };
+    let breakdown = Breakdown::parse(q.breakdown.as_deref().unwrap_or("")).unwrap_or_else(|d| {
+        problems.push(FieldProblem::new(
+            "breakdown",
+            format!("unknown dimension {d:?}: channel, event_type or both"),
+        ));
+        Breakdown::default()
+    });
+    csv_wanted(q.format.as_deref(), &mut problems);
+    let range = Range::parse(
+        q.start_date.as_deref(),
+        q.end_date.as_deref(),
+        tz,
+        &mut problems,
+    );
+    if let Some(r) = &range
+        && granularity == Granularity::Hour
+        && (r.end - r.start).num_days() >= MAX_HOURLY_DAYS
+    {
+        problems.push(FieldProblem::new(
+            "end_date",
+            format!("an hourly report covers at most {MAX_HOURLY_DAYS} days"),
+        ));
+    }
+    let range = match range {
+        Some(r) if problems.is_empty() => r,
+        _ => return Err(ApiError::Invalid(problems)),
+    };
+    Ok((
+        CampaignReport {
+            campaign: campaign.id,
+            from: range.from,
+            to: range.to,
+            grain: range.grain(granularity),
+            tz: tz.name().to_owned(),
+            granularity,
+            breakdown,
+        },
+        range,
+        q.format,
+    ))
+}
+
+/// A JSON answer with an ETag of its bytes (304 when `If-None-Match`
+/// holds it) and a cache lifetime that suits the range.
+fn cached_json(
+    headers: &HeaderMap,
+    value: &impl Serialize,
+    live: bool,
+) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let tag = format!("\"r-{}\"", hex16(&Sha256::digest(&body)));
+    let cache = if live {
+        "private, max-age=1"
+    } else {
+        "private, max-age=60"
+    };
+    if not_modified(headers, &tag) {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, tag),
+                (header::CACHE_CONTROL, cache.to_owned()),
+            ],
+        )
+            .into_response());
+    }
+    Ok((
+        StatusCode::OK,
+        [
+            (header::ETAG, tag),
+            (header::CACHE_CONTROL, cache.to_owned()),
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn hex16(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `GET /campaigns/{id}/reports`.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/reports", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the campaign"),
+        ("start_date" = String, Query, description = "first local day, YYYY-MM-DD"),
+        ("end_date" = String, Query, description = "last local day (inclusive), YYYY-MM-DD; at most 400 days (62 hourly)"),
+        ("granularity" = Option<String>, Query, description = "hour, day (default) or total"),
+        ("breakdown" = Option<String>, Query, description = "channel, event_type, or channel,event_type"),
+        ("tz" = Option<String>, Query, description = "IANA time zone of the periods; the campaign's by default")),
+    responses((status = 200, description = "the report", body = ReportOut),
+        (status = 304, description = "unchanged since the ETag in If-None-Match"),
+        (status = 400, description = "unreadable query", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
+        (status = 422, description = "invalid parameters", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+pub async fn campaign_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (q, range, _) = campaign_query(&state, &caller, &id, raw.as_deref()).await?;
+    let total_q = CampaignReport {
+        granularity: Granularity::Total,
+        breakdown: Breakdown::default(),
+        grain: range.grain(Granularity::Total),
+        ..q.clone()
+    };
+    let (rows, total) = tokio::try_join!(
+        state.db.campaign_report(caller.tenant, &q),
+        state.db.campaign_report(caller.tenant, &total_q)
+    )?;
+    let totals = total.first().map_or_else(
+        || RowOut {
+            period: None,
+            channel: None,
+            event_type: None,
+            metrics: Metrics::from(&Counts::default()),
+            unique_users: 0,
+        },
+        |t| row_out(t, range.tz),
+    );
+    let out = ReportOut {
+        campaign_id: q.campaign.to_string(),
+        start_date: range.start.to_string(),
+        end_date: range.end.to_string(),
+        timezone: range.tz.name().to_owned(),
+        granularity: q.granularity.as_str().to_owned(),
+        rows: rows.iter().map(|r| row_out(r, range.tz)).collect(),
+        totals,
+    };
+    cached_json(&headers, &out, range.is_live())
+}
+
+const CSV_HEADER: &str = "period,channel,event_type,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users\n";
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+/// A CSV field, quoted when it holds a separator, a quote or a newline;
+/// one starting with `=`, `+`, `-` or `@` is prefixed with `'` so
+/// spreadsheets do not run it as a formula.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn metrics_csv(m: &Metrics) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{},{}",
+        m.impressions,
+        m.clicks,
+        m.conversions,
+        m.spend_micros,
+        m.revenue_micros,
+        num(m.ctr),
+        num(m.cpc_micros),
+        num(m.cpm_micros),
+        num(m.cpa_micros),
+        num(m.roas)
+    )
+}
+
+fn attachment(name: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+/// `GET /campaigns/{id}/reports/export?format=csv`: the report's rows as
+/// CSV, streamed from Postgres as they come (constant memory).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/reports/export", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the campaign"),
+        ("format" = String, Query, description = "csv"),
+        ("start_date" = String, Query, description = "first local day, YYYY-MM-DD"),
+        ("end_date" = String, Query, description = "last local day (inclusive)"),
+        ("granularity" = Option<String>, Query, description = "hour, day (default) or total"),
+        ("breakdown" = Option<String>, Query, description = "channel, event_type, or both"),
+        ("tz" = Option<String>, Query, description = "IANA time zone; the campaign's by default")),
+    responses((status = 200, description = "CSV, one row per report row", content_type = "text/csv"),
+        (status = 400, description = "unreadable query", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
+        (status = 422, description = "invalid parameters", body = ErrorBody)))]
+pub async fn campaign_export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (q, range, format) = campaign_query(&state, &caller, &id, raw.as_deref()).await?;
+    if format.is_none() {
+        return Err(ApiError::Invalid(vec![FieldProblem::new(
+            "format",
+            "required: csv",
+        )]));
+    }
+    let name = format!("campaign-{}-{}-{}.csv", q.campaign, range.start, range.end);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let (db, tenant, tz) = (state.db.clone(), caller.tenant, range.tz);
+    tokio::spawn(async move {
+        if tx
+            .send(Bytes::from_static(CSV_HEADER.as_bytes()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let chunk = std::sync::Arc::new(tokio::sync::Mutex::new(String::with_capacity(64 * 1024)));
+        let sent = db
+            .campaign_report_each::<ExportStop, _, _>(tenant, &q, |r| {
+                let (tx, chunk) = (tx.clone(), std::sync::Arc::clone(&chunk));
+                async move {
+                    let o = row_out(&r, tz);
+                    let mut chunk = chunk.lock().await;
+                    chunk.push_str(&format!(
+                        "{},{},{},{},{}\n",
+                        o.period.as_deref().map(csv_field).unwrap_or_default(),
+                        o.channel.as_deref().map(csv_field).unwrap_or_default(),
+                        o.event_type.as_deref().map(csv_field).unwrap_or_default(),
+                        metrics_csv(&o.metrics),
+                        o.unique_users
+                    ));
+                    if chunk.len() >= 60 * 1024 {
+                        // Back-pressure: waits while the client is slow.
+                        tx.send(Bytes::from(std::mem::take(&mut *chunk)))
+                            .await
+                            .map_err(|_| ExportStop::ClientGone)?;
+                    }
+                    Ok(())
+                }
+            })
+            .await;
+        let rest = std::mem::take(&mut *chunk.lock().await);
+        match sent {
+            Ok(()) if !rest.is_empty() => {
+                let _ = tx.send(Bytes::from(rest)).await;
+            }
+            Ok(()) | Err(ExportStop::ClientGone) => {}
+            // The response has started: ending it early is all that is
+            // left (the client sees a truncated download).
+            Err(ExportStop::Db(e)) => tracing::warn!(error = %e, "report export failed mid-stream"),
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
+    Ok((
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (header::CONTENT_DISPOSITION, attachment(&name)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Why an export stopped early.
+enum ExportStop {
+    ClientGone,
+    Db(adpulse_postgres::PgError),
+}
+
+impl From<adpulse_postgres::PgError> for ExportStop {
+    fn from(e: adpulse_postgres::PgError) -> Self {
+        Self::Db(e)
+    }
+}
+
+async fn top_query(
+    raw: Option<&str>,
+) -> Result<(TopCampaigns, Range, String, Option<String>), ApiError> {
+    let q: TopQuery = query(raw)?;
+    let mut problems = Vec::new();
+    let tz = zone(q.tz.as_deref(), "UTC", &mut problems);
+    let sort = q.sort.unwrap_or_else(|| "-spend".into());
+    let (by, desc) = RankBy::parse(&sort).unwrap_or_else(|| {
+        problems.push(FieldProblem::new(
+            "sort",
+            format!("must be one of {}", RankBy::KEYS),
+        ));
+        (RankBy::Spend, true)
+    });
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        problems.push(FieldProblem::new("limit", "must be 1 to 1000"));
+    }
+    if let Some(s) = &q.status
+        && s.parse::<adpulse_domain::CampaignStatus>().is_err()
+    {
+        problems.push(FieldProblem::new("status", "not a campaign status"));
+    }
+    csv_wanted(q.format.as_deref(), &mut problems);
+    let range = Range::parse(
+        q.start_date.as_deref(),
+        q.end_date.as_deref(),
+        tz,
+        &mut problems,
+    );
+    let range = match range {
+        Some(r) if problems.is_empty() => r,
+        _ => return Err(ApiError::Invalid(problems)),
+    };
+    Ok((
+        TopCampaigns {
+            from: range.from,
+            to: range.to,
+            grain: range.grain(Granularity::Day),
+            status: q.status,
+            brand_id: q.brand_id,
+            by,
+            desc,
+            limit,
+        },
+        range,
+        sort,
+        q.format,
+    ))
+}
+
+fn ranked_out(r: &RankedCampaign) -> RankedOut {
+    RankedOut {
+        campaign_id: r.id.to_string(),
+        name: r.name.clone(),
+        status: r.status.clone(),
+        brand_id: r.brand_id.clone(),
+        metrics: Metrics::from(&r.counts),
+        unique_users: r.unique_users,
+    }
+}
+
+/// `GET /reports/campaigns`: the tenant's campaigns ranked over a range.
+#[utoipa::path(get, path = "/api/v1/reports/campaigns", tag = "reports", security(("bearer" = [])),
+    params(("start_date" = String, Query, description = "first day, YYYY-MM-DD"),
+        ("end_date" = String, Query, description = "last day (inclusive)"),
+        ("status" = Option<String>, Query, description = "only campaigns in this status"),
+        ("brand_id" = Option<String>, Query, description = "only campaigns of this brand"),
+        ("sort" = Option<String>, Query, description = "spend, revenue, impressions, clicks or conversions; - for descending (default -spend)"),
+        ("limit" = Option<i64>, Query, description = "1 to 1000, default 100"),
+        ("tz" = Option<String>, Query, description = "IANA zone of the days; UTC by default")),
+    responses((status = 200, description = "the ranking", body = TopOut),
+        (status = 304, description = "unchanged since the ETag in If-None-Match"),
+        (status = 400, description = "unreadable query", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 422, description = "invalid parameters", body = ErrorBody),
+        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+pub async fn top_campaigns(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (q, range, sort, _) = top_query(raw.as_deref()).await?;
+    let rows = state.db.top_campaigns(caller.tenant, &q).await?;
+    let out = TopOut {
+        start_date: range.start.to_string(),
+        end_date: range.end.to_string(),
+        timezone: range.tz.name().to_owned(),
+        sort,
+        rows: rows.iter().map(ranked_out).collect(),
+    };
+    cached_json(&headers, &out, range.is_live())
+}
+
+/// `GET /reports/campaigns/export?format=csv`.
+#[utoipa::path(get, path = "/api/v1/reports/campaigns/export", tag = "reports", security(("bearer" = [])),
+    params(("format" = String, Query, description = "csv"),
+        ("start_date" = String, Query, description = "first day, YYYY-MM-DD"),
+        ("end_date" = String, Query, description = "last day (inclusive)"),
+        ("status" = Option<String>, Query, description = "only campaigns in this status"),
+        ("brand_id" = Option<String>, Query, description = "only campaigns of this brand"),
+        ("sort" = Option<String>, Query, description = "as for the report"),
+        ("limit" = Option<i64>, Query, description = "1 to 1000, default 100"),
+        ("tz" = Option<String>, Query, description = "IANA zone of the days; UTC by default")),
+    responses((status = 200, description = "CSV, one row per campaign", content_type = "text/csv"),
+        (status = 400, description = "unreadable query", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 422, description = "invalid parameters", body = ErrorBody)))]
+pub async fn top_export(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (q, range, _, format) = top_query(raw.as_deref()).await?;
+    if format.is_none() {
+        return Err(ApiError::Invalid(vec![FieldProblem::new(
+            "format",
+            "required: csv",
+        )]));
+    }
+    let rows = state.db.top_campaigns(caller.tenant, &q).await?;
+    let mut csv = String::from(
+        "campaign_id,name,status,brand_id,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users\n",
+    );
+    for r in rows.iter().map(ranked_out) {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            r.campaign_id,
+            csv_field(&r.name),
+            r.status,
+            r.brand_id.as_deref().map(csv_field).unwrap_or_default(),
+            metrics_csv(&r.metrics),
+            r.unique_users
+        ));
+    }
+    let name = format!("top-campaigns-{}-{}.csv", range.start, range.end);
+    Ok((
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (header::CONTENT_DISPOSITION, attachment(&name)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+async fn live(state: &AppState, campaign: CampaignId) -> Result<RealtimeOut, ApiError> {
+    let redis = state.live.as_ref().ok_or(ApiError::Unavailable)?;
+    let view = redis.read_live(campaign, Utc::now()).await.map_err(|e| {
+        tracing::warn!(error = %e, "live counters unavailable");
+        ApiError::Unavailable
+    })?;
+    let (counts, version, updated_at) = view.totals.map_or((Counts::default(), 0, None), |t| {
+        (t.counts, t.version, t.updated_at)
+    });
+    Ok(RealtimeOut {
+        campaign_id: campaign.to_string(),
+        totals: Metrics::from(&counts),
+        version,
+        updated_at: updated_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        series: view
+            .series
+            .iter()
+            .map(|p| LivePointOut {
+                t: p.start.to_rfc3339_opts(SecondsFormat::Secs, true),
+                impressions: p.counts.impressions,
+                clicks: p.counts.clicks,
+                conversions: p.counts.conversions,
+                spend_micros: p.counts.cost_micros,
+                revenue_micros: p.counts.revenue_micros,
+            })
+            .collect(),
+    })
+}
+
+async fn owned(state: &AppState, caller: &Caller, raw_id: &str) -> Result<CampaignId, ApiError> {
+    Ok(state
+        .db
+        .campaign(caller.tenant, campaign_id(raw_id)?)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?
+        .id)
+}
+
+/// `GET /campaigns/{id}/realtime`.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/realtime", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the campaign")),
+    responses((status = 200, description = "live totals and the last hour's 5-second series", body = RealtimeOut),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
+        (status = 503, description = "the live counters do not answer", body = ErrorBody)))]
+pub async fn realtime(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let campaign = owned(&state, &caller, &id).await?;
+    let out = live(&state, campaign).await?;
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(out),
+    )
+        .into_response())
+}
+
+/// `GET /campaigns/{id}/realtime/stream`: `update` events with the live
+/// view whenever it changes (looked at twice a second), and a comment every
+/// 15 seconds to keep the connection open.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/realtime/stream", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the campaign")),
+    responses((status = 200, description = "Server-Sent Events; each `update` carries a realtime view", content_type = "text/event-stream"),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
+        (status = 503, description = "the live counters are not configured", body = ErrorBody)))]
+pub async fn realtime_stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let campaign = owned(&state, &caller, &id).await?;
+    if state.live.is_none() {
+        return Err(ApiError::Unavailable);
+    }
+    let stream = futures_util::stream::unfold(
+        (state, None::<(i64, usize)>, false),
+        move |(state, last, wait_first)| async move {
+            let mut wait = wait_first;
+            loop {
+                if wait {
+                    tokio::time::sleep(STREAM_POLL).await;
+                }
+                wait = true;
+                let Ok(view) = live(&state, campaign).await else {
+                    // Redis is away: say so, and keep trying.
+                    let event = Event::default()
+                        .event("unavailable")
+                        .data("live counters unavailable");
+                    return Some((Ok::<_, Infallible>(event), (state, last, true)));
+                };
+                let mark = (view.version, view.series.len());
+                if last == Some(mark) {
+                    continue;
+                }
+                let data = serde_json::to_string(&view).unwrap_or_default();
+                let event = Event::default()
+                    .event("update")
+                    .id(view.version.to_string())
+                    .data(data);
+                return Some((Ok(event), (state, Some(mark), true)));
+            }
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
