@@ -107,15 +107,17 @@ const COUNTRIES: [&str; 6] = ["GB", "US", "DE", "FR", "JP", "BR"];
 const DEVICES: [&str; 3] = ["mobile", "desktop", "tablet"];
 
 impl Events {
-    /// A decision request for one person and campaign; returns the person.
+    /// A decision request for one person and campaign; returns the
+    /// (person, campaign) pair's index.
     fn write_decide(&self, out: &mut String, rng: &mut fastrand::Rng) -> usize {
-        let campaign = &self.campaigns[self.campaign_zipf.sample(rng)];
+        let c = self.campaign_zipf.sample(rng);
+        let campaign = &self.campaigns[c];
         let user = self.user_zipf.sample(rng);
         let _ = write!(
             out,
             r#"{{"campaign_id":"{campaign}","user":{{"device_id":"d-{user}","login_id":"u-{user}"}}}}"#
         );
-        user
+        user * self.campaigns.len() + c
     }
 
     fn write(&self, out: &mut String, rng: &mut fastrand::Rng, now: &str) {
@@ -141,7 +143,7 @@ impl Events {
 
 #[derive(Default)]
 struct Counters {
-    /// Decide mode: impressions allowed per person.
+    /// Decide mode: impressions allowed per (person, campaign).
     allowed: Vec<std::sync::atomic::AtomicU32>,
     requests: AtomicU64,
     events: AtomicU64,
@@ -185,7 +187,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let counters = Arc::new(Counters {
         allowed: if decide && args.cap > 0 {
-            (0..args.users).map(|_| Default::default()).collect()
+            (0..args.users * events.campaigns.len())
+                .map(|_| Default::default())
+                .collect()
         } else {
             Vec::new()
         },

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{Cql, CqlError};
 
-/// One `raw_events` row, bound in the statement's order (the TTL marker
+/// One `campaign_events` row, bound in the statement's order (the TTL marker
 /// has no column name to match).
 #[derive(SerializeRow)]
 #[scylla(flavor = "enforce_order", skip_name_checks)]
@@ -133,12 +133,12 @@ impl Batches {
 }
 
 impl Cql {
-    /// Prepares the insert into this keyspace's `raw_events`.
+    /// Prepares the insert into this keyspace's `campaign_events`.
     pub async fn raw_event_writer(&self) -> Result<RawEventWriter, CqlError> {
         let insert = self
             .session()
             .prepare(format!(
-                "INSERT INTO {}.raw_events (campaign_id, event_date, event_id, tenant_id, event_type, channel, ad_id, \
+                "INSERT INTO {}.campaign_events (campaign_id, event_date, event_id, tenant_id, event_type, channel, ad_id, \
                  occurred_at, ingested_at, device_id, cookie_id, login_id, email_sha256, cost_micros, revenue_micros, \
                  attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
                 self.keyspace()
@@ -200,5 +200,130 @@ impl Cql {
             futures_util::future::try_join_all(writes).await?;
         }
         Ok(())
+    }
+}
+
+/// One archived event, as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchivedEvent {
+    /// The sender's id.
+    pub event_id: Uuid,
+    /// Its tenant.
+    pub tenant_id: Uuid,
+    /// Impression, click or conversion.
+    pub event_type: String,
+    /// The channel.
+    pub channel: String,
+    /// The creative.
+    pub ad_id: String,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// When adpulse received it.
+    pub ingested_at: Option<DateTime<Utc>>,
+    /// The user's ids, as sent.
+    pub device_id: Option<String>,
+    /// A browser cookie id.
+    pub cookie_id: Option<String>,
+    /// The publisher's login id.
+    pub login_id: Option<String>,
+    /// SHA-256 of the e-mail address.
+    pub email_sha256: Option<String>,
+    /// Cost.
+    pub cost_micros: i64,
+    /// Revenue.
+    pub revenue_micros: i64,
+    /// Free-form dimensions.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Where a page of events starts: just after this event (newest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventCursor {
+    /// The last event's time.
+    pub occurred_at: DateTime<Utc>,
+    /// The last event's id.
+    pub event_id: Uuid,
+}
+
+type ArchivedRow = (
+    Uuid,
+    Option<Uuid>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<BTreeMap<String, String>>,
+);
+
+impl Cql {
+    /// Up to `limit` events of `campaign` on UTC day `day`, newest first,
+    /// starting after `after`.
+    pub async fn campaign_events(
+        &self,
+        campaign: adpulse_domain::CampaignId,
+        day: NaiveDate,
+        after: Option<EventCursor>,
+        limit: i32,
+    ) -> Result<Vec<ArchivedEvent>, CqlError> {
+        let columns = "event_id, tenant_id, event_type, channel, ad_id, occurred_at, ingested_at, \
+                       device_id, cookie_id, login_id, email_sha256, cost_micros, revenue_micros, attributes";
+        let ks = self.keyspace();
+        let result = match after {
+            None => {
+                self.session()
+                    .query_unpaged(
+                        format!(
+                            "SELECT {columns} FROM {ks}.campaign_events \
+                             WHERE campaign_id = ? AND event_date = ? LIMIT ?"
+                        ),
+                        (*campaign.as_uuid(), day, limit),
+                    )
+                    .await?
+            }
+            Some(c) => {
+                self.session()
+                    .query_unpaged(
+                        format!(
+                            "SELECT {columns} FROM {ks}.campaign_events \
+                             WHERE campaign_id = ? AND event_date = ? \
+                             AND (occurred_at, event_id) < (?, ?) LIMIT ?"
+                        ),
+                        (*campaign.as_uuid(), day, c.occurred_at, c.event_id, limit),
+                    )
+                    .await?
+            }
+        };
+        let rows = result
+            .into_rows_result()
+            .map_err(|e| CqlError::Refused(e.to_string()))?;
+        rows.rows::<ArchivedRow>()
+            .map_err(|e| CqlError::Refused(e.to_string()))?
+            .map(|r| {
+                let r = r.map_err(|e| CqlError::Refused(e.to_string()))?;
+                Ok(ArchivedEvent {
+                    event_id: r.0,
+                    tenant_id: r.1.unwrap_or_default(),
+                    event_type: r.2.unwrap_or_default(),
+                    channel: r.3.unwrap_or_default(),
+                    ad_id: r.4.unwrap_or_default(),
+                    occurred_at: r.5,
+                    ingested_at: r.6,
+                    device_id: r.7,
+                    cookie_id: r.8,
+                    login_id: r.9,
+                    email_sha256: r.10,
+                    cost_micros: r.11.unwrap_or_default(),
+                    revenue_micros: r.12.unwrap_or_default(),
+                    attributes: r.13.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 }

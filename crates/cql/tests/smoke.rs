@@ -19,13 +19,13 @@ async fn keyspace_migrated_written_and_read() {
         Ok(c) => c,
         Err(e) => Server::Cql.absent(&e.to_string()),
     };
-    assert_eq!(cql.migrate(1).await.expect("migrate"), 1);
+    assert_eq!(cql.migrate(1).await.expect("migrate"), 2);
     assert_eq!(
         cql.migrate(1).await.expect("second run"),
         0,
         "migrations are idempotent"
     );
-    assert_eq!(cql.applied().await.expect("versions"), [1]);
+    assert_eq!(cql.applied().await.expect("versions"), [1, 2]);
 
     let campaign = Uuid::new_v4();
     let day = NaiveDate::from_ymd_opt(2026, 11, 29).expect("date");
@@ -37,7 +37,7 @@ async fn keyspace_migrated_written_and_read() {
     for (i, id) in ids.iter().enumerate() {
         cql.session()
             .query_unpaged(
-                "INSERT INTO raw_events (campaign_id, event_date, event_id, event_type, channel, ad_id, \
+                "INSERT INTO campaign_events (campaign_id, event_date, event_id, event_type, channel, ad_id, \
                  occurred_at, cost_micros) VALUES (?, ?, ?, 'impression', 'display', 'creative-42', ?, ?) \
                  USING TTL 86400",
                 (campaign, day, id, at, 1250_i64 * (i as i64 + 1)),
@@ -48,9 +48,9 @@ async fn keyspace_migrated_written_and_read() {
     // Writing the same primary key again is an overwrite, not a new row.
     cql.session()
         .query_unpaged(
-            "INSERT INTO raw_events (campaign_id, event_date, event_id, event_type, cost_micros) \
-             VALUES (?, ?, ?, 'impression', 1250)",
-            (campaign, day, ids[0]),
+            "INSERT INTO campaign_events (campaign_id, event_date, event_id, occurred_at, event_type, cost_micros) \
+             VALUES (?, ?, ?, ?, 'impression', 1250)",
+            (campaign, day, ids[0], at),
         )
         .await
         .expect("idempotent rewrite");
@@ -58,7 +58,7 @@ async fn keyspace_migrated_written_and_read() {
     let rows = cql
         .session()
         .query_unpaged(
-            "SELECT event_id, cost_micros FROM raw_events WHERE campaign_id = ? AND event_date = ?",
+            "SELECT event_id, cost_micros FROM campaign_events WHERE campaign_id = ? AND event_date = ?",
             (campaign, day),
         )
         .await

@@ -77,6 +77,92 @@ pub struct RankedCampaign {
 }
 
 #[derive(FromRow)]
+struct Ranked {
+    campaign_id: Uuid,
+    name: String,
+    status: String,
+    brand_id: Option<String>,
+    impressions: i64,
+    clicks: i64,
+    conversions: i64,
+    cost: i64,
+    revenue: i64,
+    users: i64,
+}
+
+impl From<Ranked> for RankedCampaign {
+    fn from(r: Ranked) -> Self {
+        Self {
+            id: CampaignId::from_uuid(r.campaign_id),
+            name: r.name,
+            status: r.status,
+            brand_id: r.brand_id,
+            counts: Counts {
+                impressions: r.impressions,
+                clicks: r.clicks,
+                conversions: r.conversions,
+                cost_micros: r.cost,
+                revenue_micros: r.revenue,
+            },
+            unique_users: r.users,
+        }
+    }
+}
+
+/// Ranks by sums in a CTE, then unions sketches for the ranked rows only.
+fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres> {
+    let order = match q.by {
+        RankBy::Spend => "cost",
+        RankBy::Revenue => "revenue",
+        RankBy::Impressions => "impressions",
+        RankBy::Clicks => "clicks",
+        RankBy::Conversions => "conversions",
+    };
+    let dir = if q.desc { "DESC" } else { "ASC" };
+    let mut b = QueryBuilder::new("WITH ranked AS (SELECT campaign_id, ");
+    b.push(SUMS)
+        .push(" FROM campaign_aggregates WHERE tenant_id = ")
+        .push_bind(*tenant.as_uuid())
+        .push(" AND grain = ")
+        .push_bind(q.grain.as_str())
+        .push(" AND bucket_start >= ")
+        .push_bind(q.from)
+        .push(" AND bucket_start < ")
+        .push_bind(q.to)
+        .push(" AND campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ")
+        .push_bind(*tenant.as_uuid())
+        .push(" AND deleted_at IS NULL");
+    if let Some(s) = &q.status {
+        b.push(" AND status = ").push_bind(s.clone());
+    }
+    if let Some(brand) = &q.brand_id {
+        b.push(" AND brand_id = ").push_bind(brand.clone());
+    }
+    b.push(") GROUP BY campaign_id ORDER BY ")
+        .push(order)
+        .push(" ")
+        .push(dir)
+        .push(", campaign_id LIMIT ")
+        .push_bind(q.limit)
+        .push(
+            ") SELECT r.campaign_id, c.name, c.status, c.brand_id, r.impressions, r.clicks, r.conversions, r.cost, r.revenue, \
+             (SELECT coalesce(hll_cardinality(hll_union_agg(a.users)), 0)::bigint FROM campaign_aggregates a \
+              WHERE a.campaign_id = r.campaign_id AND a.grain = ",
+        )
+        .push_bind(q.grain.as_str())
+        .push(" AND a.bucket_start >= ")
+        .push_bind(q.from)
+        .push(" AND a.bucket_start < ")
+        .push_bind(q.to)
+        .push(") AS users FROM ranked r JOIN campaigns c ON c.id = r.campaign_id ORDER BY r.")
+        .push(order)
+        .push(" ")
+        .push(dir)
+        .push(", r.campaign_id");
+    b
+}
+
+#[derive(FromRow)]
 struct Row {
     period_ts: Option<DateTime<Utc>>,
     period_day: Option<NaiveDate>,
@@ -209,100 +295,37 @@ impl Database {
         tenant: TenantId,
         q: &TopCampaigns,
     ) -> Result<Vec<RankedCampaign>, PgError> {
-        let order = match q.by {
-            RankBy::Spend => "cost",
-            RankBy::Revenue => "revenue",
-            RankBy::Impressions => "impressions",
-            RankBy::Clicks => "clicks",
-            RankBy::Conversions => "conversions",
-        };
-        let dir = if q.desc { "DESC" } else { "ASC" };
-        let mut b = QueryBuilder::new("WITH ranked AS (SELECT campaign_id, ");
-        b.push(SUMS)
-            .push(" FROM campaign_aggregates WHERE tenant_id = ")
-            .push_bind(*tenant.as_uuid())
-            .push(" AND grain = ")
-            .push_bind(q.grain.as_str())
-            .push(" AND bucket_start >= ")
-            .push_bind(q.from)
-            .push(" AND bucket_start < ")
-            .push_bind(q.to)
-            .push(" AND campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ")
-            .push_bind(*tenant.as_uuid())
-            .push(" AND deleted_at IS NULL");
-        if let Some(s) = &q.status {
-            b.push(" AND status = ").push_bind(s.clone());
-        }
-        if let Some(brand) = &q.brand_id {
-            b.push(" AND brand_id = ").push_bind(brand.clone());
-        }
-        b.push(") GROUP BY campaign_id ORDER BY ")
-            .push(order)
-            .push(" ")
-            .push(dir)
-            .push(", campaign_id LIMIT ")
-            .push_bind(q.limit)
-            .push(
-                ") SELECT r.campaign_id, c.name, c.status, c.brand_id, r.impressions, r.clicks, r.conversions, r.cost, r.revenue, \
-                 (SELECT coalesce(hll_cardinality(hll_union_agg(a.users)), 0)::bigint FROM campaign_aggregates a \
-                  WHERE a.campaign_id = r.campaign_id AND a.grain = ",
-            )
-            .push_bind(q.grain.as_str())
-            .push(" AND a.bucket_start >= ")
-            .push_bind(q.from)
-            .push(" AND a.bucket_start < ")
-            .push_bind(q.to)
-            .push(") AS users FROM ranked r JOIN campaigns c ON c.id = r.campaign_id ORDER BY r.")
-            .push(order)
-            .push(" ")
-            .push(dir)
-            .push(", r.campaign_id");
         let mut tx = self.tenant_tx(tenant).await?;
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(
-            Uuid,
-            String,
-            String,
-            Option<String>,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-        )> = b.build_query_as().fetch_all(&mut *tx).await?;
+        let rows: Vec<Ranked> = top_query(tenant, q)
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    name,
-                    status,
-                    brand_id,
-                    impressions,
-                    clicks,
-                    conversions,
-                    cost,
-                    revenue,
-                    users,
-                )| {
-                    RankedCampaign {
-                        id: CampaignId::from_uuid(id),
-                        name,
-                        status,
-                        brand_id,
-                        counts: Counts {
-                            impressions,
-                            clicks,
-                            conversions,
-                            cost_micros: cost,
-                            revenue_micros: revenue,
-                        },
-                        unique_users: users,
-                    }
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(RankedCampaign::from).collect())
+    }
+
+    /// [`Database::top_campaigns`] handed to `each` one at a time as
+    /// Postgres sends them (constant memory whatever `q.limit`).
+    pub async fn top_campaigns_each<E, F, Fut>(
+        &self,
+        tenant: TenantId,
+        q: &TopCampaigns,
+        mut each: F,
+    ) -> Result<(), E>
+    where
+        E: From<PgError>,
+        F: FnMut(RankedCampaign) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        let mut tx = self.tenant_tx(tenant).await?;
+        {
+            let mut query = top_query(tenant, q);
+            let mut rows = query.build_query_as::<Ranked>().fetch(&mut *tx);
+            while let Some(r) = rows.try_next().await.map_err(PgError::from)? {
+                each(r.into()).await?;
+            }
+        }
+        tx.commit().await.map_err(PgError::from)?;
+        Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! `adpulse api`: the campaign management and reporting API on Postgres
-//! (tenant-scoped sessions) and the live counters in Redis, with
+//! (tenant-scoped sessions), the live counters in Redis and the raw-event
+//! archive (CQL), with
 //! `/health/*` and `/metrics`, on `api.listen`.
 
 use adpulse_config::Config;
@@ -17,14 +18,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let live = adpulse_redis::Redis::connect(&config.redis)
         .await
         .context("connecting to redis (the live counters behind realtime reports)")?;
+    let archive = adpulse_cql::Cql::connect(&config.cql)
+        .await
+        .context("connecting to the CQL archive (raw events)")?;
+    let state = adpulse_api::AppState::new(&config.api, db)?
+        .with_live(live)
+        .with_archive(archive);
     tracing::info!(listen = %config.api.listen, "api listening");
-    adpulse_api::serve(
-        &config.api,
-        db,
-        Some(live),
-        listener,
-        crate::shutdown_signal(),
-    )
-    .await?;
+    adpulse_api::serve(&config.api, state, listener, crate::shutdown_signal()).await?;
     Ok(())
 }

@@ -245,9 +245,12 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         .await
         .expect("api db");
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let live = env.redis.clone();
+    let state = adpulse_api::AppState::new(&api_cfg, api_db)
+        .expect("api")
+        .with_live(env.redis.clone())
+        .with_archive(adpulse_cql::Cql::connect(&env.cfg.cql).await.expect("cql"));
     let api_task = tokio::spawn(async move {
-        adpulse_api::serve(&api_cfg, api_db, Some(live), api_listener, async {
+        adpulse_api::serve(&api_cfg, state, api_listener, async {
             let _ = api_stopped.await;
         })
         .await
@@ -578,6 +581,40 @@ async fn reports_equal_a_reference_through_the_pipeline() {
     let after = read_update(&mut seen).await;
     assert_eq!(after["totals"]["impressions"].as_i64(), Some(before + 1));
     drop(body);
+
+    // Raw events of one UTC day, newest first, page by page: each event
+    // of the campaign that day exactly once.
+    let day = (now - Span::days(3)).date_naive();
+    let want: BTreeSet<(i64, i64)> = sent
+        .iter()
+        .filter(|e| e.campaign == 0 && e.at.date_naive() == day)
+        .map(|e| (e.at.timestamp_millis(), e.cost))
+        .collect();
+    let (mut got, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let mut path = format!("/campaigns/{}/events?date={day}&limit=50", campaigns[0]);
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = get(path).await.json();
+        for e in page["events"].as_array().expect("events") {
+            let at = DateTime::parse_from_rfc3339(e["occurred_at"].as_str().expect("at"))
+                .expect("time")
+                .timestamp_millis();
+            got.push((at, e["cost_micros"].as_i64().expect("cost")));
+        }
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert!(pages > 1, "several pages");
+    assert!(got.windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
+    assert_eq!(got.len(), want.len(), "each event once");
+    assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want);
+    let r = get(format!("/campaigns/{}/events?cursor=bogus", campaigns[0])).await;
+    assert_eq!(r.status, 422);
 
     // Another tenant's analyst sees none of it.
     let outsider = login("analyst@b.example").await;

@@ -52,6 +52,8 @@ pub struct AppState {
     pub decodes: Arc<tokio::sync::Semaphore>,
     /// The live counters (realtime reports answer 503 without them).
     pub live: Option<adpulse_redis::Redis>,
+    /// The raw-event archive (the events listing answers 503 without it).
+    pub archive: Option<Arc<adpulse_cql::Cql>>,
 }
 
 /// An API that cannot start.
@@ -70,7 +72,15 @@ impl AppState {
             max_asset_bytes: cfg.max_asset_bytes,
             decodes: Arc::new(tokio::sync::Semaphore::new(2)),
             live: None,
+            archive: None,
         })
+    }
+
+    /// Lists raw events from `cql`.
+    #[must_use]
+    pub fn with_archive(mut self, cql: adpulse_cql::Cql) -> Self {
+        self.archive = Some(Arc::new(cql));
+        self
     }
 
     /// Reads live numbers from `redis`.
@@ -137,6 +147,7 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
             "/campaigns/{id}/reports/export",
             get(reports::campaign_export),
         )
+        .route("/campaigns/{id}/events", get(reports::events))
         .route("/reports/campaigns", get(reports::top_campaigns))
         .route("/reports/campaigns/export", get(reports::top_export))
         .route_layer(axum::middleware::from_fn(metrics::track));
@@ -183,13 +194,10 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
 /// requests.
 pub async fn serve(
     cfg: &ApiConfig,
-    db: Database,
-    live: Option<adpulse_redis::Redis>,
+    state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiStartError> {
-    let mut state = AppState::new(cfg, db)?;
-    state.live = live;
     let app = router(state, cfg).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

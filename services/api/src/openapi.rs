@@ -48,6 +48,7 @@ use crate::{admin, assets, auth, campaigns, error, reports};
         reports::top_export,
         reports::realtime,
         reports::realtime_stream,
+        reports::events,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::FieldProblem)),
     modifiers(&Bearer, &Links),

@@ -669,8 +669,13 @@ impl From<adpulse_postgres::PgError> for ExportStop {
     }
 }
 
+/// Most campaigns in a ranking: as JSON, and as a streamed export.
+const MAX_TOP: i64 = 1_000;
+const MAX_TOP_EXPORT: i64 = 1_000_000;
+
 async fn top_query(
     raw: Option<&str>,
+    max: i64,
 ) -> Result<(TopCampaigns, Range, String, Option<String>), ApiError> {
     let q: TopQuery = query(raw)?;
     let mut problems = Vec::new();
@@ -684,8 +689,8 @@ async fn top_query(
         (RankBy::Spend, true)
     });
     let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        problems.push(FieldProblem::new("limit", "must be 1 to 1000"));
+    if !(1..=max).contains(&limit) {
+        problems.push(FieldProblem::new("limit", format!("must be 1 to {max}")));
     }
     if let Some(s) = &q.status
         && s.parse::<adpulse_domain::CampaignStatus>().is_err()
@@ -752,7 +757,7 @@ pub async fn top_campaigns(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (q, range, sort, _) = top_query(raw.as_deref()).await?;
+    let (q, range, sort, _) = top_query(raw.as_deref(), MAX_TOP).await?;
     let rows = state.db.top_campaigns(caller.tenant, &q).await?;
     let out = TopOut {
         start_date: range.start.to_string(),
@@ -772,9 +777,9 @@ pub async fn top_campaigns(
         ("status" = Option<String>, Query, description = "only campaigns in this status"),
         ("brand_id" = Option<String>, Query, description = "only campaigns of this brand"),
         ("sort" = Option<String>, Query, description = "as for the report"),
-        ("limit" = Option<i64>, Query, description = "1 to 1000, default 100"),
+        ("limit" = Option<i64>, Query, description = "1 to 1,000,000, default 100"),
         ("tz" = Option<String>, Query, description = "IANA zone of the days; UTC by default")),
-    responses((status = 200, description = "CSV, one row per campaign", content_type = "text/csv"),
+    responses((status = 200, description = "CSV, one row per campaign, streamed", content_type = "text/csv"),
         (status = 400, description = "unreadable query", body = ErrorBody),
         (status = 401, description = "no valid credentials", body = ErrorBody),
         (status = 422, description = "invalid parameters", body = ErrorBody)))]
@@ -783,29 +788,64 @@ pub async fn top_export(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (q, range, _, format) = top_query(raw.as_deref()).await?;
+    let (q, range, _, format) = top_query(raw.as_deref(), MAX_TOP_EXPORT).await?;
     if format.is_none() {
         return Err(ApiError::Invalid(vec![FieldProblem::new(
             "format",
             "required: csv",
         )]));
     }
-    let rows = state.db.top_campaigns(caller.tenant, &q).await?;
-    let mut csv = String::from(
-        "campaign_id,name,status,brand_id,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users\n",
-    );
-    for r in rows.iter().map(ranked_out) {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            r.campaign_id,
-            csv_field(&r.name),
-            r.status,
-            r.brand_id.as_deref().map(csv_field).unwrap_or_default(),
-            metrics_csv(&r.metrics),
-            r.unique_users
-        ));
-    }
     let name = format!("top-campaigns-{}-{}.csv", range.start, range.end);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let (db, tenant) = (state.db.clone(), caller.tenant);
+    tokio::spawn(async move {
+        let header = "campaign_id,name,status,brand_id,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users\n";
+        if tx
+            .send(Bytes::from_static(header.as_bytes()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let chunk = std::sync::Arc::new(tokio::sync::Mutex::new(String::with_capacity(64 * 1024)));
+        let sent = db
+            .top_campaigns_each::<ExportStop, _, _>(tenant, &q, |r| {
+                let (tx, chunk) = (tx.clone(), std::sync::Arc::clone(&chunk));
+                async move {
+                    let r = ranked_out(&r);
+                    let mut chunk = chunk.lock().await;
+                    chunk.push_str(&format!(
+                        "{},{},{},{},{},{}\n",
+                        r.campaign_id,
+                        csv_field(&r.name),
+                        r.status,
+                        r.brand_id.as_deref().map(csv_field).unwrap_or_default(),
+                        metrics_csv(&r.metrics),
+                        r.unique_users
+                    ));
+                    if chunk.len() >= 60 * 1024 {
+                        tx.send(Bytes::from(std::mem::take(&mut *chunk)))
+                            .await
+                            .map_err(|_| ExportStop::ClientGone)?;
+                    }
+                    Ok(())
+                }
+            })
+            .await;
+        let rest = std::mem::take(&mut *chunk.lock().await);
+        match sent {
+            Ok(()) if !rest.is_empty() => {
+                let _ = tx.send(Bytes::from(rest)).await;
+            }
+            Ok(()) | Err(ExportStop::ClientGone) => {}
+            Err(ExportStop::Db(e)) => {
+                tracing::warn!(error = %e, "top campaigns export failed mid-stream")
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
     Ok((
         StatusCode::OK,
         [
@@ -819,7 +859,7 @@ pub async fn top_export(
                 HeaderValue::from_static("private, no-store"),
             ),
         ],
-        csv,
+        Body::from_stream(stream),
     )
         .into_response())
 }
@@ -932,5 +972,186 @@ pub async fn realtime_stream(
     );
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+/// One raw event.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventOut {
+    /// The sender's id.
+    pub event_id: String,
+    /// Impression, click or conversion.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The channel.
+    pub channel: String,
+    /// The creative.
+    pub ad_id: String,
+    /// When it happened.
+    pub occurred_at: String,
+    /// When adpulse received it.
+    pub ingested_at: Option<String>,
+    /// The user's ids as sent (absent ones omitted).
+    pub user: serde_json::Map<String, serde_json::Value>,
+    /// Cost (micros).
+    pub cost_micros: i64,
+    /// Revenue (micros).
+    pub revenue_micros: i64,
+    /// Free-form dimensions.
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+/// A page of raw events.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventsOut {
+    /// The UTC day listed.
+    pub date: String,
+    /// Newest first.
+    pub events: Vec<EventOut>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    date: Option<String>,
+    limit: Option<i32>,
+    cursor: Option<String>,
+}
+
+fn encode_cursor(c: &adpulse_cql::EventCursor) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}.{}",
+        c.occurred_at.timestamp_millis(),
+        c.event_id
+    ))
+}
+
+fn decode_cursor(raw: &str) -> Option<adpulse_cql::EventCursor> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (ms, id) = text.split_once('.')?;
+    Some(adpulse_cql::EventCursor {
+        occurred_at: DateTime::from_timestamp_millis(ms.parse().ok()?)?,
+        event_id: id.parse().ok()?,
+    })
+}
+
+/// `GET /campaigns/{id}/events`: raw events of one UTC day from the
+/// archive, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/events", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the campaign"),
+        ("date" = Option<String>, Query, description = "the UTC day, YYYY-MM-DD; today by default"),
+        ("limit" = Option<i32>, Query, description = "1 to 1000, default 100"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, description = "a page of events", body = EventsOut),
+        (status = 400, description = "unreadable query", body = ErrorBody),
+        (status = 401, description = "no valid credentials", body = ErrorBody),
+        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
+        (status = 422, description = "invalid parameters", body = ErrorBody),
+        (status = 503, description = "the archive does not answer", body = ErrorBody)))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q: EventsQuery = query(raw.as_deref())?;
+    let campaign = owned(&state, &caller, &id).await?;
+    let mut problems = Vec::new();
+    let date = match q.date.as_deref() {
+        None => Utc::now().date_naive(),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
+            .unwrap_or_else(|| {
+                problems.push(FieldProblem::new("date", "must be a date, YYYY-MM-DD"));
+                NaiveDate::default()
+            }),
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        problems.push(FieldProblem::new("limit", "must be 1 to 1000"));
+    }
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => {
+            let cursor = decode_cursor(c);
+            if cursor.is_none() {
+                problems.push(FieldProblem::new("cursor", "not a cursor this API gave"));
+            }
+            cursor
+        }
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let archive = state.archive.as_ref().ok_or(ApiError::Unavailable)?;
+    let page = archive
+        .campaign_events(campaign, date, after, limit)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "archive read failed");
+            ApiError::Unavailable
+        })?;
+    let next_cursor = (page.len() == usize::try_from(limit).unwrap_or(0))
+        .then(|| page.last())
+        .flatten()
+        .map(|e| {
+            encode_cursor(&adpulse_cql::EventCursor {
+                occurred_at: e.occurred_at,
+                event_id: e.event_id,
+            })
+        });
+    let tenant = *caller.tenant.as_uuid();
+    let events = page
+        .into_iter()
+        // The campaign is the caller's (checked above); rows name their
+        // tenant too, and only those are shown.
+        .filter(|e| e.tenant_id == tenant)
+        .map(|e| {
+            let mut user = serde_json::Map::new();
+            for (k, v) in [
+                ("device_id", e.device_id),
+                ("cookie_id", e.cookie_id),
+                ("login_id", e.login_id),
+                ("email_sha256", e.email_sha256),
+            ] {
+                if let Some(v) = v {
+                    user.insert(k.into(), v.into());
+                }
+            }
+            EventOut {
+                event_id: e.event_id.to_string(),
+                event_type: e.event_type,
+                channel: e.channel,
+                ad_id: e.ad_id,
+                occurred_at: e.occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                ingested_at: e
+                    .ingested_at
+                    .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                user,
+                cost_micros: e.cost_micros,
+                revenue_micros: e.revenue_micros,
+                attributes: e.attributes,
+            }
+        })
+        .collect();
+    Ok((
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        )],
+        Json(EventsOut {
+            date: date.to_string(),
+            events,
+            next_cursor,
+        }),
+    )
         .into_response())
 }

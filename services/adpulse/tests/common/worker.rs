@@ -371,7 +371,10 @@ impl Env {
             .cql
             .session()
             .query_unpaged(
-                format!("SELECT event_id FROM {}.raw_events", self.cfg.cql.keyspace),
+                format!(
+                    "SELECT event_id FROM {}.campaign_events",
+                    self.cfg.cql.keyspace
+                ),
                 (),
             )
             .await

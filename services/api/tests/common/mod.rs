@@ -91,11 +91,16 @@ impl Api {
     }
 
     pub async fn start_with(cfg: ApiConfig) -> Self {
-        Self::start_full(cfg, None).await
+        Self::start_full(cfg, None, None).await
     }
 
-    /// An API that also reads live counters from `live`.
-    pub async fn start_full(cfg: ApiConfig, live: Option<adpulse_redis::Redis>) -> Self {
+    /// An API that also reads live counters from `live` and raw events from
+    /// `archive`.
+    pub async fn start_full(
+        cfg: ApiConfig,
+        live: Option<adpulse_redis::Redis>,
+        archive: Option<adpulse_cql::Cql>,
+    ) -> Self {
         let pg = PostgresConfig {
             url: Secret::new(Server::Postgres.require()),
             schema: Some(unique_name("api")),
@@ -116,7 +121,10 @@ impl Api {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel();
         tokio::spawn(async move {
-            adpulse_api::serve(&cfg, api_db, live, listener, async {
+            let mut state = adpulse_api::AppState::new(&cfg, api_db).expect("state");
+            state.live = live;
+            state.archive = archive.map(std::sync::Arc::new);
+            adpulse_api::serve(&cfg, state, listener, async {
                 let _ = rx.await;
             })
             .await
@@ -248,4 +256,25 @@ impl Api {
         let body = res.into_body().collect().await.expect("body").to_bytes();
         (status, headers, body)
     }
+}
+
+/// Real Redis and a migrated CQL keyspace of its own, for the reporting
+/// endpoints.
+pub async fn live_and_archive() -> (adpulse_redis::Redis, adpulse_cql::Cql) {
+    let redis = adpulse_redis::Redis::connect(&adpulse_config::RedisConfig {
+        url: Secret::new(Server::Redis.require()),
+        key_prefix: unique_name("api"),
+        ..adpulse_config::RedisConfig::default()
+    })
+    .await
+    .unwrap_or_else(|e| Server::Redis.absent(&e.to_string()));
+    let cql = adpulse_cql::Cql::connect(&adpulse_config::CqlConfig {
+        nodes: vec![Server::Cql.require()],
+        keyspace: unique_name("api"),
+        ..adpulse_config::CqlConfig::default()
+    })
+    .await
+    .unwrap_or_else(|e| Server::Cql.absent(&e.to_string()));
+    cql.migrate(1).await.expect("cql schema");
+    (redis, cql)
 }
