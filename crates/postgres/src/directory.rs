@@ -114,6 +114,16 @@ impl Database {
         Ok(CampaignId::from_uuid(id))
     }
 
+    /// Sets the time zone of `campaigns` (bulk loads for benchmarks).
+    pub async fn set_campaign_zones(&self, zone: &str, campaigns: &[Uuid]) -> Result<u64, PgError> {
+        let r = sqlx::query("UPDATE campaigns SET timezone = $1 WHERE id = ANY($2)")
+            .bind(zone)
+            .bind(campaigns)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Soft-deletes a campaign: ingestion stops accepting its events.
     pub async fn delete_campaign(&self, campaign: CampaignId) -> Result<bool, PgError> {
         let r = sqlx::query(

@@ -246,6 +246,23 @@ impl Database {
         &self.pool
     }
 
+    /// Bytes `table` takes on disk with its indexes and TOAST.
+    pub async fn relation_bytes(&self, table: &str) -> Result<i64, PgError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT pg_total_relation_size(to_regclass($1))")
+            .bind(table)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    /// Rows of `campaign_aggregates` (exact count; every tenant).
+    pub async fn aggregate_rows(&self) -> Result<i64, PgError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM campaign_aggregates")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
