@@ -19,6 +19,7 @@ use adpulse_domain::{AdId, Channel, Event, EventId, EventType, Micros, UserIds};
 use adpulse_postgres::Database;
 use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
+use sqlx::postgres::PgPoolCopyExt as _;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -50,6 +51,20 @@ enum Command {
         batch: usize,
         #[arg(long, default_value_t = 90)]
         seed: u64,
+    },
+    /// Time reports against the users' own design on the same Postgres.
+    Measure {
+        /// The schema `load` filled.
+        #[arg(long)]
+        schema: String,
+        /// Repetitions of each fast query.
+        #[arg(long, default_value_t = 200)]
+        reps: usize,
+        /// Repetitions of the users' original query (slow).
+        #[arg(long, default_value_t = 5)]
+        slow_reps: usize,
+        #[arg(long, default_value_t = 90)]
+        days: i64,
     },
 }
 
@@ -85,6 +100,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 batch,
                 seed,
             } => load(&schema, campaigns, days, events, people, batch, seed).await,
+            Command::Measure {
+                schema,
+                reps,
+                slow_reps,
+                days,
+            } => measure(&schema, reps, slow_reps, days).await,
         }
     })?;
     #[allow(clippy::print_stdout)]
@@ -133,9 +154,21 @@ async fn load(
         .ok_or("midnight")?
         .and_utc();
     let span_ms = days * 86_400_000;
-    let mut claim = db
-        .claim_partition("reports-bench", schema, 0)
+    let mut claim = db.claim_partition("reports-bench", schema, 0).await?;
+    // The users' design, filled with the same impressions.
+    sqlx::raw_sql(BASELINE_SCHEMA).execute(db.pool()).await?;
+    let mut lines = String::with_capacity(1 << 20);
+    for c in 0..campaigns {
+        use std::fmt::Write as _;
+        let _ = writeln!(lines, "{}", c + 1);
+    }
+    let mut camp_copy = db
+        .pool()
+        .copy_in_raw("COPY bl_campaigns (id) FROM STDIN")
         .await?;
+    camp_copy.send(lines.as_bytes()).await?;
+    camp_copy.finish().await?;
+    lines.clear();
     let started = Instant::now();
     let mut batch = AggregateBatch::default();
     let mut offset = claim.next_offset;
@@ -182,6 +215,21 @@ async fn load(
             attributes: std::collections::BTreeMap::new(),
         };
         batch.add(&event, tenant);
+        if event_type == EventType::Impression {
+            use std::fmt::Write as _;
+            let cost = event.cost_micros.get();
+            let _ = writeln!(
+                lines,
+                "{}\t{}\t{}.{:06}\t{person}",
+                c + 1,
+                event.occurred_at.date_naive(),
+                cost / 1_000_000,
+                cost % 1_000_000
+            );
+            if lines.len() >= 4 << 20 {
+                copy_impressions(&db, &mut lines).await?;
+            }
+        }
         sent += 1;
         if batch.events() >= batch_events || sent == events {
             offset += batch.events() as i64;
@@ -198,8 +246,17 @@ async fn load(
             }
         }
     }
+    copy_impressions(&db, &mut lines).await?;
     let secs = started.elapsed().as_secs_f64();
+    let t = Instant::now();
+    sqlx::raw_sql(BASELINE_INDEXES).execute(db.pool()).await?;
+    let baseline_index_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    sqlx::raw_sql(BASELINE_VIEW).execute(db.pool()).await?;
+    let baseline_view_secs = t.elapsed().as_secs_f64();
+    sqlx::raw_sql("ANALYZE").execute(db.pool()).await?;
     let bytes = db.relation_bytes("campaign_aggregates").await?;
+    let baseline_bytes = db.relation_bytes("impressions").await?;
     let rows = db.aggregate_rows().await?;
     Ok(serde_json::json!({
         "schema": schema,
@@ -212,6 +269,256 @@ async fn load(
         "aggregate_rows": rows,
         "aggregate_bytes": bytes,
         "bytes_per_event": bytes as f64 / events as f64,
+        "baseline_bytes": baseline_bytes,
+        "baseline_index_secs": baseline_index_secs,
+        "baseline_view_secs": baseline_view_secs,
     }))
 }
 
+/// Appends `lines` (tab-separated impressions) to the users' table, one
+/// COPY per chunk (a statement stays under the pool's timeout).
+async fn copy_impressions(
+    db: &Database,
+    lines: &mut String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut copy = db
+        .pool()
+        .copy_in_raw("COPY impressions (campaign_id, impression_date, cost, user_id) FROM STDIN")
+        .await?;
+    copy.send(lines.as_bytes()).await?;
+    copy.finish().await?;
+    lines.clear();
+    Ok(())
+}
+
+/// The users' design (their tables, named as they named them; campaigns
+/// numbered like adpulse's, in creation order).
+const BASELINE_SCHEMA: &str = "
+CREATE TABLE bl_campaigns (id bigint PRIMARY KEY, campaign_name text NOT NULL DEFAULT '',
+    status text NOT NULL DEFAULT 'active', start_date date NOT NULL DEFAULT '2025-01-01');
+CREATE TABLE impressions (id bigserial, campaign_id bigint, impression_date date,
+    cost numeric(10,2), user_id bigint);
+";
+
+/// Their indexes (step 2), built after the load.
+const BASELINE_INDEXES: &str = "
+UPDATE bl_campaigns SET campaign_name = 'campaign ' || (id - 1);
+CREATE INDEX idx_campaigns_active ON bl_campaigns (status, start_date) WHERE status = 'active';
+CREATE INDEX idx_impressions_campaign_date ON impressions (campaign_id, impression_date) INCLUDE (cost, user_id);
+";
+
+/// Their materialized view (step 4).
+const BASELINE_VIEW: &str = "
+CREATE MATERIALIZED VIEW daily_campaign_stats AS
+SELECT campaign_id, impression_date AS day, COUNT(*) AS impressions, SUM(cost) AS spend,
+       COUNT(DISTINCT user_id) AS unique_users
+FROM impressions GROUP BY campaign_id, impression_date;
+CREATE UNIQUE INDEX ON daily_campaign_stats (campaign_id, day);
+";
+
+/// Their original query over a range.
+const ORIGINAL: &str = "
+SELECT c.campaign_name, COUNT(i.id) AS impressions, SUM(i.cost) AS spend,
+       COUNT(DISTINCT i.user_id) AS unique_users
+FROM bl_campaigns c LEFT JOIN impressions i ON c.id = i.campaign_id
+WHERE c.status = 'active' AND i.impression_date BETWEEN $1 AND $2
+GROUP BY c.id, c.campaign_name ORDER BY spend DESC LIMIT 100";
+
+/// Their materialized-view rewrite.
+const VIEW_TOP: &str = "
+SELECT c.campaign_name, SUM(dcs.impressions) AS impressions, SUM(dcs.spend) AS spend,
+       SUM(dcs.unique_users) AS unique_users
+FROM bl_campaigns c JOIN daily_campaign_stats dcs ON c.id = dcs.campaign_id
+WHERE c.status = 'active' AND dcs.day BETWEEN $1 AND $2
+GROUP BY c.id, c.campaign_name ORDER BY spend DESC LIMIT 100";
+
+/// One campaign by day on their covering index.
+const INDEX_CAMPAIGN: &str = "
+SELECT impression_date, COUNT(*), SUM(cost), COUNT(DISTINCT user_id) FROM impressions
+WHERE campaign_id = $1 AND impression_date BETWEEN $2 AND $3 GROUP BY impression_date ORDER BY 1";
+
+fn percentiles(mut ms: Vec<f64>) -> serde_json::Value {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    serde_json::json!({"n": ms.len(), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0)})
+}
+
+async fn measure(
+    schema: &str,
+    reps: usize,
+    slow_reps: usize,
+    days: i64,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let mut cfg = Config::load(None)?;
+    cfg.postgres.schema = Some(schema.to_owned());
+    let db = Database::connect(&cfg.postgres).await?;
+    let (tenant,): (uuid::Uuid,) = sqlx::query_as("SELECT id FROM tenants LIMIT 1")
+        .fetch_one(db.pool())
+        .await?;
+    let campaigns: Vec<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM campaigns ORDER BY id")
+        .fetch_all(db.pool())
+        .await?;
+    let email = format!("analyst-{}@bench.example", uuid::Uuid::new_v4().simple());
+    let password = "reports bench password";
+    let hash = adpulse_api::auth::hash_password(password.into()).await?;
+    db.create_user(
+        adpulse_domain::TenantId::from_uuid(tenant),
+        &email,
+        &hash,
+        adpulse_domain::Role::Analyst,
+    )
+    .await?;
+    let api_cfg = adpulse_config::ApiConfig {
+        jwt_secret: Some(adpulse_config::Secret::new(
+            "reports-bench-secret-0123456789abcdef".into(),
+        )),
+        requests_per_user_per_second: 1_000_000,
+        asset_store: std::env::temp_dir()
+            .join("reports-bench-assets")
+            .display()
+            .to_string(),
+        ..adpulse_config::ApiConfig::default()
+    };
+    let api_db = Database::connect_for_tenants(&cfg.postgres).await?;
+    let state = adpulse_api::AppState::new(&api_cfg, api_db)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}/api/v1", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = adpulse_api::serve(&api_cfg, state, listener, std::future::pending()).await;
+    });
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let call = |method: &'static str, url: String, token: Option<String>, body: String| {
+        let client = client.clone();
+        async move {
+            use http_body_util::BodyExt as _;
+            let mut req = hyper::Request::builder().method(method).uri(url);
+            if let Some(t) = token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            let req = req
+                .header("content-type", "application/json")
+                .body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
+            let res = client.request(req).await?;
+            let status = res.status().as_u16();
+            let body = res.into_body().collect().await?.to_bytes();
+            Ok::<_, Box<dyn std::error::Error>>((status, body))
+        }
+    };
+    let (status, body) = call(
+        "POST",
+        format!("{base}/auth/login"),
+        None,
+        serde_json::json!({"email": email, "password": password}).to_string(),
+    )
+    .await?;
+    if status != 200 {
+        return Err(format!("login: {status}").into());
+    }
+    let token = serde_json::from_slice::<serde_json::Value>(&body)?["access_token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+
+    let today = Utc::now().date_naive();
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut window = || {
+        let end = today - Duration::days(rng.i64(1..=(days - 30).max(1)));
+        (end - Duration::days(29), end)
+    };
+    let mut pick = fastrand::Rng::with_seed(8);
+    let mut timed = Vec::new();
+    let mut report = Vec::new();
+    let mut top = Vec::new();
+    let mut export = Vec::new();
+    for _ in 0..reps {
+        let (start, end) = window();
+        let c = campaigns[pick.usize(..campaigns.len())].0;
+        let t = Instant::now();
+        let (s, _) = call("GET", format!("{base}/campaigns/{c}/reports?start_date={start}&end_date={end}&granularity=day&breakdown=channel"), Some(token.clone()), String::new()).await?;
+        report.push(t.elapsed().as_secs_f64() * 1e3);
+        if s != 200 {
+            return Err(format!("report: {s}").into());
+        }
+        let t = Instant::now();
+        let (s, _) = call("GET", format!("{base}/campaigns/{c}/reports/export?format=csv&start_date={start}&end_date={end}&granularity=day&breakdown=channel"), Some(token.clone()), String::new()).await?;
+        export.push(t.elapsed().as_secs_f64() * 1e3);
+        if s != 200 {
+            return Err(format!("export: {s}").into());
+        }
+    }
+    for _ in 0..reps.div_ceil(4) {
+        let (start, end) = window();
+        let t = Instant::now();
+        let (s, _) = call(
+            "GET",
+            format!(
+                "{base}/reports/campaigns?start_date={start}&end_date={end}&sort=-spend&limit=100"
+            ),
+            Some(token.clone()),
+            String::new(),
+        )
+        .await?;
+        top.push(t.elapsed().as_secs_f64() * 1e3);
+        if s != 200 {
+            return Err(format!("top: {s}").into());
+        }
+    }
+    let (mut original, mut view, mut by_index) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..slow_reps {
+        let (start, end) = window();
+        let t = Instant::now();
+        sqlx::query(ORIGINAL)
+            .bind(start)
+            .bind(end)
+            .fetch_all(db.pool())
+            .await?;
+        original.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    for _ in 0..reps.div_ceil(4) {
+        let (start, end) = window();
+        let t = Instant::now();
+        sqlx::query(VIEW_TOP)
+            .bind(start)
+            .bind(end)
+            .fetch_all(db.pool())
+            .await?;
+        view.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    for _ in 0..reps {
+        let (start, end) = window();
+        let c = pick.i64(1..=campaigns.len() as i64);
+        let t = Instant::now();
+        sqlx::query(INDEX_CAMPAIGN)
+            .bind(c)
+            .bind(start)
+            .bind(end)
+            .fetch_all(db.pool())
+            .await?;
+        by_index.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    timed.push((
+        "adpulse: 30-day campaign report by day, by channel (HTTP)",
+        percentiles(report),
+    ));
+    timed.push((
+        "adpulse: top 100 campaigns over 30 days (HTTP)",
+        percentiles(top),
+    ));
+    timed.push((
+        "adpulse: 30-day campaign CSV export (HTTP)",
+        percentiles(export),
+    ));
+    timed.push(("users: original top-100 query", percentiles(original)));
+    timed.push(("users: materialized-view top-100 query", percentiles(view)));
+    timed.push((
+        "users: one campaign by day on their covering index",
+        percentiles(by_index),
+    ));
+    Ok(serde_json::json!(
+        timed
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<serde_json::Map<_, _>>()
+    ))
+}

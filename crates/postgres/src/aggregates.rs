@@ -4,7 +4,7 @@
 
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{
-    AggregateBatch, CampaignTotals, Counts, LIVE_WINDOW_SECS, LivePoint,
+    AggregateBatch, CampaignTotals, Counts, Grain, LIVE_WINDOW_SECS, LivePoint,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -198,6 +198,7 @@ impl Database {
                 .execute(&mut *tx)
                 .await?;
         }
+        upsert_day_totals(&mut tx, batch).await?;
         let live = upsert_live(&mut tx, batch).await?;
         tx.commit().await?;
         claim.next_offset = next_offset;
@@ -331,6 +332,69 @@ impl Database {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Adds the batch's day-grain deltas, summed over channels and event types,
+/// to `campaign_day_totals` (what ranking campaigns reads).
+async fn upsert_day_totals(
+    tx: &mut sqlx::PgConnection,
+    batch: &AggregateBatch,
+) -> Result<(), PgError> {
+    use std::collections::BTreeMap;
+    let mut totals: BTreeMap<(Uuid, chrono::NaiveDate, Uuid), [i64; 5]> = BTreeMap::new();
+    for (k, d) in batch.rows().filter(|(k, _)| k.grain == Grain::Day) {
+        let t = totals
+            .entry((
+                *k.tenant_id.as_uuid(),
+                k.bucket_start.date_naive(),
+                *k.campaign_id.as_uuid(),
+            ))
+            .or_default();
+        let slot = match k.event_type {
+            adpulse_domain::EventType::Impression => 0,
+            adpulse_domain::EventType::Click => 1,
+            adpulse_domain::EventType::Conversion => 2,
+        };
+        t[slot] += d.events;
+        t[3] += d.cost_micros;
+        t[4] += d.revenue_micros;
+    }
+    if totals.is_empty() {
+        return Ok(());
+    }
+    let mut cols: (Vec<Uuid>, Vec<chrono::NaiveDate>, Vec<Uuid>) = Default::default();
+    let mut sums: [Vec<i64>; 5] = Default::default();
+    for ((tenant, day, campaign), t) in totals {
+        cols.0.push(tenant);
+        cols.1.push(day);
+        cols.2.push(campaign);
+        for (i, v) in t.into_iter().enumerate() {
+            sums[i].push(v);
+        }
+    }
+    let [impressions, clicks, conversions, cost, revenue] = sums;
+    sqlx::query(
+        "INSERT INTO campaign_day_totals AS t
+             (tenant_id, day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
+         SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+         ON CONFLICT (tenant_id, day, campaign_id) DO UPDATE SET
+             impressions = t.impressions + excluded.impressions,
+             clicks = t.clicks + excluded.clicks,
+             conversions = t.conversions + excluded.conversions,
+             cost_micros = t.cost_micros + excluded.cost_micros,
+             revenue_micros = t.revenue_micros + excluded.revenue_micros",
+    )
+    .bind(cols.0)
+    .bind(cols.1)
+    .bind(cols.2)
+    .bind(impressions)
+    .bind(clicks)
+    .bind(conversions)
+    .bind(cost)
+    .bind(revenue)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 async fn upsert_live(

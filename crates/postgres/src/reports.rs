@@ -120,16 +120,30 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
     };
     let dir = if q.desc { "DESC" } else { "ASC" };
     let mut b = QueryBuilder::new("WITH ranked AS (SELECT campaign_id, ");
-    b.push(SUMS)
-        .push(" FROM campaign_aggregates WHERE tenant_id = ")
+    if q.grain == Grain::Day {
+        // UTC days: the narrow per-day totals, one primary-key range.
+        b.push(
+            "sum(impressions)::bigint AS impressions, sum(clicks)::bigint AS clicks, \
+             sum(conversions)::bigint AS conversions, sum(cost_micros)::bigint AS cost, \
+             sum(revenue_micros)::bigint AS revenue FROM campaign_day_totals WHERE tenant_id = ",
+        )
         .push_bind(*tenant.as_uuid())
-        .push(" AND grain = ")
-        .push_bind(q.grain.as_str())
-        .push(" AND bucket_start >= ")
-        .push_bind(q.from)
-        .push(" AND bucket_start < ")
-        .push_bind(q.to)
-        .push(" AND campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ")
+        .push(" AND day >= ")
+        .push_bind(q.from.date_naive())
+        .push(" AND day < ")
+        .push_bind(q.to.date_naive());
+    } else {
+        b.push(SUMS)
+            .push(" FROM campaign_aggregates WHERE tenant_id = ")
+            .push_bind(*tenant.as_uuid())
+            .push(" AND grain = ")
+            .push_bind(q.grain.as_str())
+            .push(" AND bucket_start >= ")
+            .push_bind(q.from)
+            .push(" AND bucket_start < ")
+            .push_bind(q.to);
+    }
+    b.push(" AND campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ")
         .push_bind(*tenant.as_uuid())
         .push(" AND deleted_at IS NULL");
     if let Some(s) = &q.status {

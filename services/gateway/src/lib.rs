@@ -114,6 +114,9 @@ pub async fn serve<L: EventLog, D: Directory>(
     });
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = Arc::clone(&gw).router();
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
