@@ -282,19 +282,37 @@ impl Database {
         &self,
         tenant: TenantId,
         q: &CampaignReport,
-        mut each: F,
+        each: F,
     ) -> Result<(), E>
     where
         E: From<PgError>,
         F: FnMut(ReportRow) -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
     {
+        self.each_row::<Row, ReportRow, E, F, Fut>(tenant, campaign_query(q), each)
+            .await
+    }
+
+    /// Runs `query` in `tenant`'s transaction and hands its rows to `each`
+    /// as they arrive.
+    async fn each_row<R, T, E, F, Fut>(
+        &self,
+        tenant: TenantId,
+        mut query: QueryBuilder<sqlx::Postgres>,
+        mut each: F,
+    ) -> Result<(), E>
+    where
+        R: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+        T: From<R>,
+        E: From<PgError>,
+        F: FnMut(T) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
         let mut tx = self.tenant_tx(tenant).await?;
         {
-            let mut query = campaign_query(q);
-            let mut rows = query.build_query_as::<Row>().fetch(&mut *tx);
+            let mut rows = query.build_query_as::<R>().fetch(&mut *tx);
             while let Some(r) = rows.try_next().await.map_err(PgError::from)? {
-                each(r.into()).await?;
+                each(T::from(r)).await?;
             }
         }
         tx.commit().await.map_err(PgError::from)?;
@@ -324,22 +342,14 @@ impl Database {
         &self,
         tenant: TenantId,
         q: &TopCampaigns,
-        mut each: F,
+        each: F,
     ) -> Result<(), E>
     where
         E: From<PgError>,
         F: FnMut(RankedCampaign) -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
     {
-        let mut tx = self.tenant_tx(tenant).await?;
-        {
-            let mut query = top_query(tenant, q);
-            let mut rows = query.build_query_as::<Ranked>().fetch(&mut *tx);
-            while let Some(r) = rows.try_next().await.map_err(PgError::from)? {
-                each(r.into()).await?;
-            }
-        }
-        tx.commit().await.map_err(PgError::from)?;
-        Ok(())
+        self.each_row::<Ranked, RankedCampaign, E, F, Fut>(tenant, top_query(tenant, q), each)
+            .await
     }
 }

@@ -590,63 +590,97 @@ pub async fn campaign_export(
         )]));
     }
     let name = format!("campaign-{}-{}-{}.csv", q.campaign, range.start, range.end);
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let (db, tenant, tz) = (state.db.clone(), caller.tenant, range.tz);
+    Ok(csv_response(&name, CSV_HEADER, move |sink| async move {
+        db.campaign_report_each::<ExportStop, _, _>(tenant, &q, |r| {
+            let o = row_out(&r, tz);
+            sink.line(format!(
+                "{},{},{},{},{}\n",
+                o.period.as_deref().map(csv_field).unwrap_or_default(),
+                o.channel.as_deref().map(csv_field).unwrap_or_default(),
+                o.event_type.as_deref().map(csv_field).unwrap_or_default(),
+                metrics_csv(&o.metrics),
+                o.unique_users
+            ))
+        })
+        .await
+    }))
+}
+
+const TOP_CSV_HEADER: &str = "campaign_id,name,status,brand_id,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users\n";
+
+/// Where an export's task writes its lines: 60 KB chunks into a channel of
+/// 8, so a slow client holds the query back (constant memory).
+#[derive(Clone)]
+struct CsvSink {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    chunk: std::sync::Arc<tokio::sync::Mutex<String>>,
+}
+
+impl CsvSink {
+    /// Adds a line; hands a full chunk on, waiting while the client reads.
+    fn line(
+        &self,
+        line: String,
+    ) -> impl std::future::Future<Output = Result<(), ExportStop>> + use<> {
+        let sink = self.clone();
+        async move {
+            let mut chunk = sink.chunk.lock().await;
+            chunk.push_str(&line);
+            if chunk.len() >= 60 * 1024 {
+                sink.tx
+                    .send(Bytes::from(std::mem::take(&mut *chunk)))
+                    .await
+                    .map_err(|_| ExportStop::ClientGone)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A streamed CSV download named `name`: `columns`, then what `fill`
+/// writes to the sink, produced by a task of its own. An error after the
+/// response has started can only end it early (a truncated download).
+fn csv_response<F, Fut>(name: &str, columns: &'static str, fill: F) -> Response
+where
+    F: FnOnce(CsvSink) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), ExportStop>> + Send,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let sink = CsvSink {
+        tx,
+        chunk: std::sync::Arc::new(tokio::sync::Mutex::new(String::with_capacity(64 * 1024))),
+    };
     tokio::spawn(async move {
-        if tx
-            .send(Bytes::from_static(CSV_HEADER.as_bytes()))
+        if sink
+            .tx
+            .send(Bytes::from_static(columns.as_bytes()))
             .await
             .is_err()
         {
             return;
         }
-        let chunk = std::sync::Arc::new(tokio::sync::Mutex::new(String::with_capacity(64 * 1024)));
-        let sent = db
-            .campaign_report_each::<ExportStop, _, _>(tenant, &q, |r| {
-                let (tx, chunk) = (tx.clone(), std::sync::Arc::clone(&chunk));
-                async move {
-                    let o = row_out(&r, tz);
-                    let mut chunk = chunk.lock().await;
-                    chunk.push_str(&format!(
-                        "{},{},{},{},{}\n",
-                        o.period.as_deref().map(csv_field).unwrap_or_default(),
-                        o.channel.as_deref().map(csv_field).unwrap_or_default(),
-                        o.event_type.as_deref().map(csv_field).unwrap_or_default(),
-                        metrics_csv(&o.metrics),
-                        o.unique_users
-                    ));
-                    if chunk.len() >= 60 * 1024 {
-                        // Back-pressure: waits while the client is slow.
-                        tx.send(Bytes::from(std::mem::take(&mut *chunk)))
-                            .await
-                            .map_err(|_| ExportStop::ClientGone)?;
-                    }
-                    Ok(())
-                }
-            })
-            .await;
-        let rest = std::mem::take(&mut *chunk.lock().await);
-        match sent {
+        let filled = fill(sink.clone()).await;
+        let rest = std::mem::take(&mut *sink.chunk.lock().await);
+        match filled {
             Ok(()) if !rest.is_empty() => {
-                let _ = tx.send(Bytes::from(rest)).await;
+                let _ = sink.tx.send(Bytes::from(rest)).await;
             }
             Ok(()) | Err(ExportStop::ClientGone) => {}
-            // The response has started: ending it early is all that is
-            // left (the client sees a truncated download).
-            Err(ExportStop::Db(e)) => tracing::warn!(error = %e, "report export failed mid-stream"),
+            Err(ExportStop::Db(e)) => tracing::warn!(error = %e, "export failed mid-stream"),
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
-    Ok((
+    (
         StatusCode::OK,
         [
             (
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/csv; charset=utf-8"),
             ),
-            (header::CONTENT_DISPOSITION, attachment(&name)),
+            (header::CONTENT_DISPOSITION, attachment(name)),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, no-store"),
@@ -654,7 +688,7 @@ pub async fn campaign_export(
         ],
         Body::from_stream(stream),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Why an export stopped early.
@@ -796,72 +830,26 @@ pub async fn top_export(
         )]));
     }
     let name = format!("top-campaigns-{}-{}.csv", range.start, range.end);
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let (db, tenant) = (state.db.clone(), caller.tenant);
-    tokio::spawn(async move {
-        let header = "campaign_id,name,status,brand_id,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users\n";
-        if tx
-            .send(Bytes::from_static(header.as_bytes()))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        let chunk = std::sync::Arc::new(tokio::sync::Mutex::new(String::with_capacity(64 * 1024)));
-        let sent = db
-            .top_campaigns_each::<ExportStop, _, _>(tenant, &q, |r| {
-                let (tx, chunk) = (tx.clone(), std::sync::Arc::clone(&chunk));
-                async move {
-                    let r = ranked_out(&r);
-                    let mut chunk = chunk.lock().await;
-                    chunk.push_str(&format!(
-                        "{},{},{},{},{},{}\n",
-                        r.campaign_id,
-                        csv_field(&r.name),
-                        r.status,
-                        r.brand_id.as_deref().map(csv_field).unwrap_or_default(),
-                        metrics_csv(&r.metrics),
-                        r.unique_users
-                    ));
-                    if chunk.len() >= 60 * 1024 {
-                        tx.send(Bytes::from(std::mem::take(&mut *chunk)))
-                            .await
-                            .map_err(|_| ExportStop::ClientGone)?;
-                    }
-                    Ok(())
-                }
+    Ok(csv_response(
+        &name,
+        TOP_CSV_HEADER,
+        move |sink| async move {
+            db.top_campaigns_each::<ExportStop, _, _>(tenant, &q, |r| {
+                let r = ranked_out(&r);
+                sink.line(format!(
+                    "{},{},{},{},{},{}\n",
+                    r.campaign_id,
+                    csv_field(&r.name),
+                    r.status,
+                    r.brand_id.as_deref().map(csv_field).unwrap_or_default(),
+                    metrics_csv(&r.metrics),
+                    r.unique_users
+                ))
             })
-            .await;
-        let rest = std::mem::take(&mut *chunk.lock().await);
-        match sent {
-            Ok(()) if !rest.is_empty() => {
-                let _ = tx.send(Bytes::from(rest)).await;
-            }
-            Ok(()) | Err(ExportStop::ClientGone) => {}
-            Err(ExportStop::Db(e)) => {
-                tracing::warn!(error = %e, "top campaigns export failed mid-stream")
-            }
-        }
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-    });
-    Ok((
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (header::CONTENT_DISPOSITION, attachment(&name)),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, no-store"),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+            .await
+        },
+    ))
 }
 
 async fn live(state: &AppState, campaign: CampaignId) -> Result<RealtimeOut, ApiError> {
