@@ -198,7 +198,8 @@ impl Database {
                 .execute(&mut *tx)
                 .await?;
         }
-        upsert_day_totals(&mut tx, batch).await?;
+        upsert_totals(&mut tx, batch, DAY_TOTALS, |d| d).await?;
+        upsert_totals(&mut tx, batch, WEEK_TOTALS, week_of).await?;
         let live = upsert_live(&mut tx, batch).await?;
         tx.commit().await?;
         claim.next_offset = next_offset;
@@ -335,10 +336,12 @@ impl Database {
 }
 
 /// Adds the batch's day-grain deltas, summed over channels and event types,
-/// to `campaign_day_totals` (what ranking campaigns reads).
-async fn upsert_day_totals(
+/// to the per-day and per-week totals (what ranking campaigns reads).
+async fn upsert_totals(
     tx: &mut sqlx::PgConnection,
     batch: &AggregateBatch,
+    sql: &'static str,
+    period: fn(chrono::NaiveDate) -> chrono::NaiveDate,
 ) -> Result<(), PgError> {
     use std::collections::BTreeMap;
     let mut totals: BTreeMap<(Uuid, chrono::NaiveDate, Uuid), [i64; 5]> = BTreeMap::new();
@@ -346,7 +349,7 @@ async fn upsert_day_totals(
         let t = totals
             .entry((
                 *k.tenant_id.as_uuid(),
-                k.bucket_start.date_naive(),
+                period(k.bucket_start.date_naive()),
                 *k.campaign_id.as_uuid(),
             ))
             .or_default();
@@ -373,29 +376,45 @@ async fn upsert_day_totals(
         }
     }
     let [impressions, clicks, conversions, cost, revenue] = sums;
-    sqlx::query(
-        "INSERT INTO campaign_day_totals AS t
-             (tenant_id, day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
-         SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-         ON CONFLICT (tenant_id, day, campaign_id) DO UPDATE SET
-             impressions = t.impressions + excluded.impressions,
-             clicks = t.clicks + excluded.clicks,
-             conversions = t.conversions + excluded.conversions,
-             cost_micros = t.cost_micros + excluded.cost_micros,
-             revenue_micros = t.revenue_micros + excluded.revenue_micros",
-    )
-    .bind(cols.0)
-    .bind(cols.1)
-    .bind(cols.2)
-    .bind(impressions)
-    .bind(clicks)
-    .bind(conversions)
-    .bind(cost)
-    .bind(revenue)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(sql)
+        .bind(cols.0)
+        .bind(cols.1)
+        .bind(cols.2)
+        .bind(impressions)
+        .bind(clicks)
+        .bind(conversions)
+        .bind(cost)
+        .bind(revenue)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
+
+/// The Monday starting `day`'s week.
+pub(crate) fn week_of(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike as _;
+    day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()))
+}
+
+const DAY_TOTALS: &str = "INSERT INTO campaign_day_totals AS t
+         (tenant_id, day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
+     SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+     ON CONFLICT (tenant_id, day, campaign_id) DO UPDATE SET
+         impressions = t.impressions + excluded.impressions,
+         clicks = t.clicks + excluded.clicks,
+         conversions = t.conversions + excluded.conversions,
+         cost_micros = t.cost_micros + excluded.cost_micros,
+         revenue_micros = t.revenue_micros + excluded.revenue_micros";
+
+const WEEK_TOTALS: &str = "INSERT INTO campaign_week_totals AS t
+         (tenant_id, week, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
+     SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+     ON CONFLICT (tenant_id, week, campaign_id) DO UPDATE SET
+         impressions = t.impressions + excluded.impressions,
+         clicks = t.clicks + excluded.clicks,
+         conversions = t.conversions + excluded.conversions,
+         cost_micros = t.cost_micros + excluded.cost_micros,
+         revenue_micros = t.revenue_micros + excluded.revenue_micros";
 
 async fn upsert_live(
     tx: &mut sqlx::PgConnection,

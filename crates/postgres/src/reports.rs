@@ -121,17 +121,50 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
     let dir = if q.desc { "DESC" } else { "ASC" };
     let mut b = QueryBuilder::new("WITH ranked AS (SELECT campaign_id, ");
     if q.grain == Grain::Day {
-        // UTC days: the narrow per-day totals, one primary-key range.
+        // UTC days: whole weeks from the week totals, the days at the
+        // edges from the day totals (narrow rows, one index range each).
+        let (from, to) = (q.from.date_naive(), q.to.date_naive());
+        let first_week = crate::aggregates::week_of(from + chrono::Days::new(6));
+        let last_week = crate::aggregates::week_of(to);
         b.push(
             "sum(impressions)::bigint AS impressions, sum(clicks)::bigint AS clicks, \
              sum(conversions)::bigint AS conversions, sum(cost_micros)::bigint AS cost, \
-             sum(revenue_micros)::bigint AS revenue FROM campaign_day_totals WHERE tenant_id = ",
-        )
-        .push_bind(*tenant.as_uuid())
-        .push(" AND day >= ")
-        .push_bind(q.from.date_naive())
-        .push(" AND day < ")
-        .push_bind(q.to.date_naive());
+             sum(revenue_micros)::bigint AS revenue FROM (",
+        );
+        let columns = "campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros";
+        if first_week < last_week {
+            b.push("SELECT ")
+                .push(columns)
+                .push(" FROM campaign_week_totals WHERE tenant_id = ")
+                .push_bind(*tenant.as_uuid())
+                .push(" AND week >= ")
+                .push_bind(first_week)
+                .push(" AND week < ")
+                .push_bind(last_week)
+                .push(" UNION ALL SELECT ")
+                .push(columns)
+                .push(" FROM campaign_day_totals WHERE tenant_id = ")
+                .push_bind(*tenant.as_uuid())
+                .push(" AND ((day >= ")
+                .push_bind(from)
+                .push(" AND day < ")
+                .push_bind(first_week)
+                .push(") OR (day >= ")
+                .push_bind(last_week)
+                .push(" AND day < ")
+                .push_bind(to)
+                .push("))");
+        } else {
+            b.push("SELECT ")
+                .push(columns)
+                .push(" FROM campaign_day_totals WHERE tenant_id = ")
+                .push_bind(*tenant.as_uuid())
+                .push(" AND day >= ")
+                .push_bind(from)
+                .push(" AND day < ")
+                .push_bind(to);
+        }
+        b.push(") AS totals WHERE true");
     } else {
         b.push(SUMS)
             .push(" FROM campaign_aggregates WHERE tenant_id = ")
