@@ -56,6 +56,23 @@ impl Ids<'_> {
         .collect()
     }
 
+    /// Whether [`Ids::links`] has anything to teach (a login or e-mail and
+    /// at least one other id), without building a key.
+    pub fn teaches(&self) -> bool {
+        let present = |id: Option<&str>| id.is_some_and(|i| !i.trim().is_empty());
+        let strong = present(self.login_id) || present(self.email_sha256);
+        let carried = [
+            self.login_id,
+            self.email_sha256,
+            self.device_id,
+            self.cookie_id,
+        ]
+        .into_iter()
+        .filter(|id| present(*id))
+        .count();
+        strong && carried >= 2
+    }
+
     /// The links this request teaches: each weaker id to the strongest.
     pub fn links(&self) -> Vec<(String, String)> {
         let keys = self.keys();
@@ -162,14 +179,6 @@ impl MemoryLinks {
         Self::default()
     }
 
-    /// Learns `ids`' links, each kept until `until`.
-    pub fn learn_from(&self, ids: &Ids<'_>, until: DateTime<Utc>) {
-        let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
-        for (weak, strong) in ids.links() {
-            links.insert(weak, (strong, until));
-        }
-    }
-
     /// The strong id `weak` is linked to at `now`.
     pub fn get(&self, weak: &str, now: DateTime<Utc>) -> Option<String> {
         let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
@@ -230,6 +239,7 @@ mod tests {
         };
         assert_eq!(scoped.keys(), ["l:u-1#t1", "d:abc#t1", "c:abc#t1"]);
         assert_eq!(scoped.links()[0], ("d:abc#t1".into(), "l:u-1#t1".into()));
+        assert!(ids.teaches());
         assert_eq!(ids.person(|_| None).as_deref(), Some("l:u-1"));
         assert_eq!(
             ids.links(),
@@ -246,8 +256,8 @@ mod tests {
         assert!(blank.keys().is_empty());
     }
 
-    #[test]
-    fn a_person_seen_with_a_login_on_two_devices_is_one_person_on_either() {
+    #[tokio::test]
+    async fn a_person_seen_with_a_login_on_two_devices_is_one_person_on_either() {
         let links = MemoryLinks::new();
         let now = Utc::now();
         let until = now + chrono::Duration::days(30);
@@ -262,8 +272,8 @@ mod tests {
             login_id: Some("u-1"),
             ..Ids::default()
         };
-        links.learn_from(&phone, until);
-        links.learn_from(&laptop, until);
+        links.learn(&phone.links(), until).await.expect("learn");
+        links.learn(&laptop.links(), until).await.expect("learn");
         let phone_alone = Ids {
             device_id: Some("phone"),
             ..Ids::default()

@@ -396,25 +396,25 @@ pub(crate) fn week_of(day: chrono::NaiveDate) -> chrono::NaiveDate {
     day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()))
 }
 
-const DAY_TOTALS: &str = "INSERT INTO campaign_day_totals AS t
-         (tenant_id, day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
-     SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-     ON CONFLICT (tenant_id, day, campaign_id) DO UPDATE SET
-         impressions = t.impressions + excluded.impressions,
-         clicks = t.clicks + excluded.clicks,
-         conversions = t.conversions + excluded.conversions,
-         cost_micros = t.cost_micros + excluded.cost_micros,
-         revenue_micros = t.revenue_micros + excluded.revenue_micros";
+/// The upsert of per-period totals into `$table`, keyed by `$period`.
+macro_rules! totals_upsert {
+    ($table:literal, $period:literal) => {
+        concat!(
+            "INSERT INTO ", $table, " AS t
+                 (tenant_id, ", $period, ", campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
+             SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+             ON CONFLICT (tenant_id, ", $period, ", campaign_id) DO UPDATE SET
+                 impressions = t.impressions + excluded.impressions,
+                 clicks = t.clicks + excluded.clicks,
+                 conversions = t.conversions + excluded.conversions,
+                 cost_micros = t.cost_micros + excluded.cost_micros,
+                 revenue_micros = t.revenue_micros + excluded.revenue_micros"
+        )
+    };
+}
 
-const WEEK_TOTALS: &str = "INSERT INTO campaign_week_totals AS t
-         (tenant_id, week, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
-     SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-     ON CONFLICT (tenant_id, week, campaign_id) DO UPDATE SET
-         impressions = t.impressions + excluded.impressions,
-         clicks = t.clicks + excluded.clicks,
-         conversions = t.conversions + excluded.conversions,
-         cost_micros = t.cost_micros + excluded.cost_micros,
-         revenue_micros = t.revenue_micros + excluded.revenue_micros";
+const DAY_TOTALS: &str = totals_upsert!("campaign_day_totals", "day");
+const WEEK_TOTALS: &str = totals_upsert!("campaign_week_totals", "week");
 
 async fn upsert_live(
     tx: &mut sqlx::PgConnection,

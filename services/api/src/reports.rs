@@ -239,13 +239,13 @@ impl Range {
                 problems.push(FieldProblem::new(field, "required (YYYY-MM-DD)"));
                 None
             }
-            Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                Ok(d) if (1970..=9999).contains(&chrono::Datelike::year(&d)) => Some(d),
-                _ => {
+            Some(s) => {
+                let d = day(s);
+                if d.is_none() {
                     problems.push(FieldProblem::new(field, "must be a date, YYYY-MM-DD"));
-                    None
                 }
-            },
+                d
+            }
         };
         let (start, end) = (
             date("start_date", start, problems),
@@ -306,6 +306,13 @@ impl Range {
     fn is_live(&self) -> bool {
         self.to > Utc::now()
     }
+}
+
+/// A `YYYY-MM-DD` date in the years timestamps can hold (1970 to 9999).
+fn day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
 }
 
 /// The first instant of local `day` (where midnight is skipped, the first
@@ -1054,13 +1061,10 @@ pub async fn events(
     let mut problems = Vec::new();
     let date = match q.date.as_deref() {
         None => Utc::now().date_naive(),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .ok()
-            .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
-            .unwrap_or_else(|| {
-                problems.push(FieldProblem::new("date", "must be a date, YYYY-MM-DD"));
-                NaiveDate::default()
-            }),
+        Some(s) => day(s).unwrap_or_else(|| {
+            problems.push(FieldProblem::new("date", "must be a date, YYYY-MM-DD"));
+            NaiveDate::default()
+        }),
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

@@ -29,7 +29,7 @@ use adpulse_capping::sketch::{SketchSize, SketchStore};
 use adpulse_capping::{CapStore, Decision, StoreError};
 use adpulse_config::{CappingBackend, CappingConfig, CappingFailurePolicy};
 use adpulse_domain::ports::{Directory, EventLog};
-use adpulse_domain::{CampaignId, CapCall, CapQuery, ErrorCode, TenantId, parse_cap_query};
+use adpulse_domain::{CampaignId, CapCall, CapQuery, TenantId, parse_cap_query};
 use adpulse_redis::Redis;
 use axum::Json;
 use axum::body::Body;
@@ -188,6 +188,9 @@ impl Capping {
     /// person, before the decision (so it counts them: a person first seen
     /// as a cookie and now logging in is not shown the ad again).
     async fn teach(&self, ids: &Ids<'_>) {
+        if !ids.teaches() {
+            return;
+        }
         let now = Instant::now();
         let fresh: Vec<(String, String)> = ids
             .links()
@@ -319,19 +322,8 @@ async fn serve<L: EventLog, D: Directory>(
         gw.cfg.max_decompressed_bytes,
     )
     .await?;
-    let query = parse_cap_query(&bytes, call, capping.max_candidates).map_err(|reason| {
-        let status = match reason.code() {
-            ErrorCode::InvalidJson | ErrorCode::NotAnObject => StatusCode::BAD_REQUEST,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        let message = match reason.errors.len() {
-            1 => reason.to_string(),
-            n => format!("the request has {n} problems; each is listed in errors"),
-        };
-        let mut e = ApiError::new(status, reason.code().as_str(), message);
-        e.errors = reason.errors;
-        e
-    })?;
+    let query = parse_cap_query(&bytes, call, capping.max_candidates)
+        .map_err(|reason| ApiError::rejected(reason, "request"))?;
     let quota = gw.take_quota(
         tenant,
         u32::try_from(query.candidates.len()).unwrap_or(u32::MAX),

@@ -6,7 +6,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use adpulse_domain::FieldError;
+use adpulse_domain::{ErrorCode, FieldError, RejectReason};
 
 /// A refused request: status, stable code, message, field problems and any
 /// extra headers (`Retry-After`, `RateLimit-*`).
@@ -41,6 +41,24 @@ impl ApiError {
         self.headers
             .push((header::RETRY_AFTER, HeaderValue::from(secs.max(1))));
         self
+    }
+
+    /// A body the domain refused: 400 when it is not a JSON object, 413 when
+    /// too large, else 422, with every field problem listed; `what` names
+    /// the body in the message ("event", "request").
+    pub fn rejected(reason: RejectReason, what: &str) -> Self {
+        let status = match reason.code() {
+            ErrorCode::InvalidJson | ErrorCode::NotAnObject => StatusCode::BAD_REQUEST,
+            ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let message = match reason.errors.len() {
+            1 => reason.to_string(),
+            n => format!("the {what} has {n} problems; each is listed in errors"),
+        };
+        let mut e = Self::new(status, reason.code().as_str(), message);
+        e.errors = reason.errors;
+        e
     }
 
     /// 503: a dependency cannot take the request now.

@@ -96,18 +96,7 @@ pub async fn one<L: EventLog, D: Directory>(
                 now,
             )])
             .await;
-            let status = match reason.code() {
-                ErrorCode::InvalidJson | ErrorCode::NotAnObject => StatusCode::BAD_REQUEST,
-                ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            let message = match reason.errors.len() {
-                1 => reason.to_string(),
-                n => format!("the event has {n} problems; each is listed in errors"),
-            };
-            let mut e = ApiError::new(status, reason.code().as_str(), message);
-            e.errors = reason.errors;
-            Err(e)
+            Err(ApiError::rejected(reason, "event"))
         }
     }
 }

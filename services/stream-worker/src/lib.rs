@@ -278,20 +278,26 @@ impl Worker {
         part.pending
             .ingested_ms
             .push(ingested_at.timestamp_millis());
-        if self.learn_links
-            && let Some(user) = &event.user
-        {
+        let ids = event
+            .user
+            .as_ref()
+            .map(|user| adpulse_capping::identity::Ids {
+                device_id: user.device_id.as_deref(),
+                cookie_id: user.cookie_id.as_deref(),
+                login_id: user.login_id.as_deref(),
+                email_sha256: user.email_sha256.as_deref(),
+                scope: None,
+            })
+            .filter(|ids| self.learn_links && ids.teaches());
+        if let Some(ids) = ids {
             if self.taught_since.elapsed() >= RELEARN_AFTER || self.taught.len() >= MAX_TAUGHT {
                 self.taught.clear();
                 self.taught_since = Instant::now();
             }
             let scope = tenant.to_string();
             let ids = adpulse_capping::identity::Ids {
-                device_id: user.device_id.as_deref(),
-                cookie_id: user.cookie_id.as_deref(),
-                login_id: user.login_id.as_deref(),
-                email_sha256: user.email_sha256.as_deref(),
                 scope: Some(&scope),
+                ..ids
             };
             for (weak, strong) in ids.links() {
                 if self.taught.get(&weak) != Some(&strong) {
