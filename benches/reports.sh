@@ -13,15 +13,19 @@
 #
 #   benches/reports.sh               # EVENTS=50000000 (the recorded size)
 #   EVENTS=1000000 benches/reports.sh   # a quick run
+#   KEEP=1 benches/reports.sh        # keep the loaded schema (its name is printed)
+#   SCHEMA=reports_bench_… benches/reports.sh   # measure a kept schema again
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ROOT"
 
 EVENTS=${EVENTS:-50000000}
+PARTITIONS=${PARTITIONS:-2}
 REPS=${REPS:-200}
 SLOW_REPS=${SLOW_REPS:-5}
 BIN="$CARGO_TARGET_DIR/release"
-schema="reports_bench_$(date +%s)"
+schema=${SCHEMA:-reports_bench_$(date +%s)}
+saved="$HOME/.cache/adpulse/$schema.load.json"
 
 say "building (release)"
 cargo build --release --locked -p adpulse-benches --bin reports-bench
@@ -33,11 +37,19 @@ export ADPULSE__POSTGRES__URL="$ADPULSE_TEST_POSTGRES"
 # longer than the services' statement timeout.
 export ADPULSE__POSTGRES__STATEMENT_TIMEOUT_MS=7200000
 
-cleanup() { psql "$ADPULSE_TEST_POSTGRES" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-
-say "loading $EVENTS events into $schema"
-load=$("$BIN/reports-bench" load --schema "$schema" --events "$EVENTS" --campaigns 10000 --days 90)
+cleanup() {
+  psql "$ADPULSE_TEST_POSTGRES" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+  rm -f "$saved"
+}
+if [ -n "${SCHEMA:-}" ]; then
+  [ -f "$saved" ] || die "no kept load of $schema ($saved)"
+  load=$(cat "$saved")
+else
+  if [ "${KEEP:-0}" = 1 ]; then say "keeping $schema (measure again with SCHEMA=$schema)"; else trap cleanup EXIT; fi
+  say "loading $EVENTS events into $schema"
+  load=$("$BIN/reports-bench" load --schema "$schema" --events "$EVENTS" --campaigns 10000 --days 90 --partitions "$PARTITIONS")
+  mkdir -p "$(dirname "$saved")" && printf '%s' "$load" >"$saved"
+fi
 say "measuring"
 measure=$("$BIN/reports-bench" measure --schema "$schema" --reps "$REPS" --slow-reps "$SLOW_REPS")
 
@@ -46,7 +58,7 @@ import json, sys, os, platform, datetime
 load, m = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(f"Run {datetime.date.today()}, {os.cpu_count()} cores, {platform.machine()}: {load['events']:,} events, "
       f"{load['campaigns']:,} campaigns, {load['days']} days.\n")
-print(f"Load through the worker's path: {load['seconds']:.0f} s ({load['events_per_sec']:,.0f} events/s); "
+print(f"Load through the worker's path ({load['partitions']} partitions at once): {load['seconds']:.0f} s ({load['events_per_sec']:,.0f} events/s); "
       f"{load['aggregate_rows']:,} aggregate rows, {load['aggregate_bytes']/2**30:.2f} GiB "
       f"({load['bytes_per_event']:.0f} bytes per event). The users' impressions table: "
       f"{load['baseline_bytes']/2**30:.2f} GiB; their indexes {load['baseline_index_secs']:.0f} s, "

@@ -6,7 +6,7 @@ use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{
     AggregateBatch, CampaignTotals, Counts, Grain, LIVE_WINDOW_SECS, LivePoint,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::{Database, PgError};
@@ -198,8 +198,9 @@ impl Database {
                 .execute(&mut *tx)
                 .await?;
         }
-        upsert_totals(&mut tx, batch, DAY_TOTALS, |d| d).await?;
-        upsert_totals(&mut tx, batch, WEEK_TOTALS, week_of).await?;
+        upsert_running_totals(&mut tx, batch).await?;
+        upsert_reach(&mut tx, batch, DAY_REACH, |d| d).await?;
+        upsert_reach(&mut tx, batch, WEEK_REACH, week_of).await?;
         let live = upsert_live(&mut tx, batch).await?;
         tx.commit().await?;
         claim.next_offset = next_offset;
@@ -336,22 +337,29 @@ impl Database {
 }
 
 /// Adds the batch's day-grain deltas, summed over channels and event types,
-/// to the per-day and per-week totals (what ranking campaigns reads).
-async fn upsert_totals(
+/// to the running and lifetime totals (what ranking campaigns reads).
+///
+/// A campaign's running totals have a row for every day from its first
+/// event to its last: a batch first reads the campaign's lifetime row
+/// (first and last day, totals), inserts the days it extends the span by
+/// (before: from zero; after: from the lifetime totals), adds to every
+/// existing row from its earliest day on what the batch adds up to that
+/// day, and writes the new lifetime row. One writer per campaign: the
+/// partition's claim (the offset update that opens the transaction) orders
+/// every commit of a campaign's partition.
+async fn upsert_running_totals(
     tx: &mut sqlx::PgConnection,
     batch: &AggregateBatch,
-    sql: &'static str,
-    period: fn(chrono::NaiveDate) -> chrono::NaiveDate,
 ) -> Result<(), PgError> {
     use std::collections::BTreeMap;
-    let mut totals: BTreeMap<(Uuid, chrono::NaiveDate, Uuid), [i64; 5]> = BTreeMap::new();
+    type Sums = [i64; 5];
+    // Per campaign, per day: what the batch adds.
+    let mut deltas: BTreeMap<(Uuid, Uuid), BTreeMap<NaiveDate, Sums>> = BTreeMap::new();
     for (k, d) in batch.rows().filter(|(k, _)| k.grain == Grain::Day) {
-        let t = totals
-            .entry((
-                *k.tenant_id.as_uuid(),
-                period(k.bucket_start.date_naive()),
-                *k.campaign_id.as_uuid(),
-            ))
+        let t = deltas
+            .entry((*k.tenant_id.as_uuid(), *k.campaign_id.as_uuid()))
+            .or_default()
+            .entry(k.bucket_start.date_naive())
             .or_default();
         let slot = match k.event_type {
             adpulse_domain::EventType::Impression => 0,
@@ -362,59 +370,236 @@ async fn upsert_totals(
         t[3] += d.cost_micros;
         t[4] += d.revenue_micros;
     }
-    if totals.is_empty() {
+    if deltas.is_empty() {
         return Ok(());
     }
-    let mut cols: (Vec<Uuid>, Vec<chrono::NaiveDate>, Vec<Uuid>) = Default::default();
-    let mut sums: [Vec<i64>; 5] = Default::default();
-    for ((tenant, day, campaign), t) in totals {
-        cols.0.push(tenant);
-        cols.1.push(day);
-        cols.2.push(campaign);
-        for (i, v) in t.into_iter().enumerate() {
-            sums[i].push(v);
+    let (tenants, campaigns): (Vec<Uuid>, Vec<Uuid>) = deltas.keys().copied().unzip();
+    type Lifetime = (Uuid, Uuid, NaiveDate, NaiveDate, i64, i64, i64, i64, i64);
+    let known: Vec<Lifetime> = sqlx::query_as(
+        "SELECT l.tenant_id, l.campaign_id, l.first_day, l.last_day,
+                l.impressions, l.clicks, l.conversions, l.cost_micros, l.revenue_micros
+         FROM campaign_lifetime_totals l
+         JOIN unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, campaign_id)
+           ON l.tenant_id = k.tenant_id AND l.campaign_id = k.campaign_id",
+    )
+    .bind(&tenants)
+    .bind(&campaigns)
+    .fetch_all(&mut *tx)
+    .await?;
+    let known: BTreeMap<(Uuid, Uuid), (NaiveDate, NaiveDate, Sums)> = known
+        .into_iter()
+        .map(|(t, c, first, last, i, k, v, cost, rev)| {
+            ((t, c), (first, last, [i, k, v, cost, rev]))
+        })
+        .collect();
+    let mut inserts = RunningRows::default();
+    let mut updates = RunningRows::default();
+    let mut lifetimes = RunningRows::default();
+    let mut firsts = Vec::new();
+    for ((tenant, campaign), days) in &deltas {
+        let (Some((&lo, _)), Some((&hi, _))) = (days.first_key_value(), days.last_key_value())
+        else {
+            continue;
+        };
+        let old = known.get(&(*tenant, *campaign));
+        let first = old.map_or(lo, |o| o.0.min(lo));
+        let last = old.map_or(hi, |o| o.1.max(hi));
+        // From the batch's earliest day, or from the day after the last
+        // known when the batch starts after a gap (the gap's days are
+        // filled with the lifetime totals); earlier days are untouched.
+        let mut added: Sums = [0; 5];
+        let mut day = old.map_or(lo, |o| lo.min(o.1.succ_opt().unwrap_or(o.1)));
+        while day <= last {
+            if let Some(d) = days.get(&day) {
+                for (a, v) in added.iter_mut().zip(d) {
+                    *a += v;
+                }
+            }
+            match old {
+                // A day the campaign's rows already hold: add to it.
+                Some((f, l, _)) if day >= *f && day <= *l => {
+                    updates.push(*tenant, day, *campaign, added);
+                }
+                // Before the first event known: from zero.
+                Some((f, _, _)) if day < *f => inserts.push(*tenant, day, *campaign, added),
+                // After the last: from the lifetime totals.
+                Some((_, _, life)) => {
+                    let mut v = *life;
+                    for (a, d) in v.iter_mut().zip(added) {
+                        *a += d;
+                    }
+                    inserts.push(*tenant, day, *campaign, v);
+                }
+                None => inserts.push(*tenant, day, *campaign, added),
+            }
+            day = day.succ_opt().unwrap_or(NaiveDate::MAX);
+            if day == NaiveDate::MAX {
+                break;
+            }
         }
+        let mut life = old.map_or([0; 5], |o| o.2);
+        for (a, d) in life.iter_mut().zip(added) {
+            *a += d;
+        }
+        lifetimes.push(*tenant, last, *campaign, life);
+        firsts.push(first);
     }
-    let [impressions, clicks, conversions, cost, revenue] = sums;
-    sqlx::query(sql)
-        .bind(cols.0)
-        .bind(cols.1)
-        .bind(cols.2)
-        .bind(impressions)
-        .bind(clicks)
-        .bind(conversions)
-        .bind(cost)
-        .bind(revenue)
+    if !inserts.is_empty() {
+        inserts
+            .bind(sqlx::query(
+                "INSERT INTO campaign_running_totals
+                     (tenant_id, day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
+                 SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[],
+                                      $6::bigint[], $7::bigint[], $8::bigint[])",
+            ))
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !updates.is_empty() {
+        updates
+            .bind(sqlx::query(
+                "UPDATE campaign_running_totals AS r SET
+                     impressions = r.impressions + u.impressions,
+                     clicks = r.clicks + u.clicks,
+                     conversions = r.conversions + u.conversions,
+                     cost_micros = r.cost_micros + u.cost_micros,
+                     revenue_micros = r.revenue_micros + u.revenue_micros
+                 FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[],
+                             $6::bigint[], $7::bigint[], $8::bigint[])
+                     AS u(tenant_id, day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
+                 WHERE r.tenant_id = u.tenant_id AND r.day = u.day AND r.campaign_id = u.campaign_id",
+            ))
+            .execute(&mut *tx)
+            .await?;
+    }
+    lifetimes
+        .bind(sqlx::query(
+            "INSERT INTO campaign_lifetime_totals AS l
+                 (tenant_id, last_day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros, first_day)
+             SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[],
+                                  $6::bigint[], $7::bigint[], $8::bigint[], $9::date[])
+             ON CONFLICT (tenant_id, campaign_id) DO UPDATE SET
+                 first_day = excluded.first_day, last_day = excluded.last_day,
+                 impressions = excluded.impressions, clicks = excluded.clicks,
+                 conversions = excluded.conversions, cost_micros = excluded.cost_micros,
+                 revenue_micros = excluded.revenue_micros",
+        ))
+        .bind(firsts)
         .execute(&mut *tx)
         .await?;
     Ok(())
 }
+
+/// Rows of running or lifetime totals as bind arrays.
+#[derive(Default)]
+struct RunningRows {
+    tenant: Vec<Uuid>,
+    day: Vec<NaiveDate>,
+    campaign: Vec<Uuid>,
+    sums: [Vec<i64>; 5],
+}
+
+impl RunningRows {
+    fn push(&mut self, tenant: Uuid, day: NaiveDate, campaign: Uuid, sums: [i64; 5]) {
+        self.tenant.push(tenant);
+        self.day.push(day);
+        self.campaign.push(campaign);
+        for (column, v) in self.sums.iter_mut().zip(sums) {
+            column.push(v);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tenant.is_empty()
+    }
+
+    /// Binds tenant, day, campaign and the five sums, in that order.
+    fn bind(
+        self,
+        q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        let mut q = q.bind(self.tenant).bind(self.day).bind(self.campaign);
+        for column in self.sums {
+            q = q.bind(column);
+        }
+        q
+    }
+}
+
+/// Adds the batch's people to the per-campaign day and week sketches
+/// (what the reach of ranked campaigns reads), each person once per
+/// campaign and period whatever their channels and event types.
+async fn upsert_reach(
+    tx: &mut sqlx::PgConnection,
+    batch: &AggregateBatch,
+    sql: &'static str,
+    period: fn(chrono::NaiveDate) -> chrono::NaiveDate,
+) -> Result<(), PgError> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut people: BTreeMap<(Uuid, chrono::NaiveDate, Uuid), BTreeSet<&str>> = BTreeMap::new();
+    for (k, d) in batch
+        .rows()
+        .filter(|(k, d)| k.grain == Grain::Day && !d.users.is_empty())
+    {
+        people
+            .entry((
+                *k.campaign_id.as_uuid(),
+                period(k.bucket_start.date_naive()),
+                *k.tenant_id.as_uuid(),
+            ))
+            .or_default()
+            .extend(d.users.iter().map(String::as_str));
+    }
+    if people.is_empty() {
+        return Ok(());
+    }
+    let mut keys: (Vec<Uuid>, Vec<chrono::NaiveDate>, Vec<Uuid>) = Default::default();
+    let (mut idx, mut user): (Vec<i64>, Vec<&str>) = (Vec::new(), Vec::new());
+    for (i, ((campaign, day, tenant), users)) in people.into_iter().enumerate() {
+        keys.0.push(campaign);
+        keys.1.push(day);
+        keys.2.push(tenant);
+        // WITH ORDINALITY numbers rows from 1.
+        let n = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+        for u in users {
+            idx.push(n);
+            user.push(u);
+        }
+    }
+    sqlx::query(sql)
+        .bind(keys.0)
+        .bind(keys.1)
+        .bind(keys.2)
+        .bind(idx)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The union of a batch's people into `$table`'s sketches, keyed by
+/// campaign and `$period`.
+macro_rules! reach_upsert {
+    ($table:literal, $period:literal) => {
+        concat!(
+            "INSERT INTO ", $table, " AS r (campaign_id, ", $period, ", tenant_id, users)
+             SELECT k.campaign_id, k.period, k.tenant_id, hll_add_agg(hll_hash_text(x.user_key), 14, 5)
+             FROM unnest($1::uuid[], $2::date[], $3::uuid[]) WITH ORDINALITY AS k(campaign_id, period, tenant_id, idx)
+             JOIN unnest($4::bigint[], $5::text[]) AS x(idx, user_key) ON x.idx = k.idx
+             GROUP BY k.campaign_id, k.period, k.tenant_id
+             ON CONFLICT (campaign_id, ", $period, ") DO UPDATE SET users = hll_union(r.users, excluded.users)"
+        )
+    };
+}
+
+const DAY_REACH: &str = reach_upsert!("campaign_day_reach", "day");
+const WEEK_REACH: &str = reach_upsert!("campaign_week_reach", "week");
 
 /// The Monday starting `day`'s week.
 pub(crate) fn week_of(day: chrono::NaiveDate) -> chrono::NaiveDate {
     use chrono::Datelike as _;
     day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()))
 }
-
-/// The upsert of per-period totals into `$table`, keyed by `$period`.
-macro_rules! totals_upsert {
-    ($table:literal, $period:literal) => {
-        concat!(
-            "INSERT INTO ", $table, " AS t
-                 (tenant_id, ", $period, ", campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
-             SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-             ON CONFLICT (tenant_id, ", $period, ", campaign_id) DO UPDATE SET
-                 impressions = t.impressions + excluded.impressions,
-                 clicks = t.clicks + excluded.clicks,
-                 conversions = t.conversions + excluded.conversions,
-                 cost_micros = t.cost_micros + excluded.cost_micros,
-                 revenue_micros = t.revenue_micros + excluded.revenue_micros"
-        )
-    };
-}
-
-const DAY_TOTALS: &str = totals_upsert!("campaign_day_totals", "day");
-const WEEK_TOTALS: &str = totals_upsert!("campaign_week_totals", "week");
 
 async fn upsert_live(
     tx: &mut sqlx::PgConnection,

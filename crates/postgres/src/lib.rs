@@ -146,7 +146,12 @@ impl Database {
     ) -> Result<Self, PgError> {
         let mut opts = PgConnectOptions::from_str(cfg.url.expose())?
             .application_name("adpulse")
-            .options([("statement_timeout", cfg.statement_timeout_ms.to_string())]);
+            .options([("statement_timeout", cfg.statement_timeout_ms.to_string())])
+            // Every query here is short and index-driven: compiling it
+            // (Postgres starts past an estimated cost of 100,000, which a
+            // ranking over a large tenant reaches) costs tens of
+            // milliseconds and never pays back.
+            .options([("jit", "off")]);
         if scope == Scope::System {
             opts = opts.options([("adpulse.scope", "system")]);
         }

@@ -109,7 +109,14 @@ impl From<Ranked> for RankedCampaign {
     }
 }
 
-/// Ranks by sums in a CTE, then unions sketches for the ranked rows only.
+/// Ranks by sums, then unions sketches for the ranked rows only.
+///
+/// Over UTC days the sums are differences of running totals: at the
+/// range's last day (the lifetime totals when the campaign's last event is
+/// before it) minus at the day before the range (two narrow rows per
+/// campaign, whatever the range's length; see migration 12); reach from
+/// the campaign's Monday-week and day sketches (about 12 for 30 days).
+/// Over other grains both come from the aggregate rows.
 fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres> {
     let order = match q.by {
         RankBy::Spend => "cost",
@@ -119,33 +126,87 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
         RankBy::Conversions => "conversions",
     };
     let dir = if q.desc { "DESC" } else { "ASC" };
-    let mut b = QueryBuilder::new("WITH ranked AS (SELECT campaign_id, ");
-    if q.grain == Grain::Day {
-        // UTC days: whole weeks from the week totals, the days at the
-        // edges from the day totals (narrow rows, one index range each).
-        let (from, to) = (q.from.date_naive(), q.to.date_naive());
+    let tenant = *tenant.as_uuid();
+    let days = (q.grain == Grain::Day).then(|| (q.from.date_naive(), q.to.date_naive()));
+    let mut b = QueryBuilder::new("WITH sums AS (SELECT ");
+    if let Some((from, to)) = days {
+        let last = to.pred_opt().unwrap_or(to);
+        let before = from.pred_opt().unwrap_or(from);
+        for (column, name) in [
+            ("impressions", "impressions"),
+            ("clicks", "clicks"),
+            ("conversions", "conversions"),
+            ("cost_micros", "cost"),
+            ("revenue_micros", "revenue"),
+        ] {
+            b.push("CASE WHEN l.last_day <= ")
+                .push_bind(last)
+                .push(format_args!(
+                    " THEN l.{column} ELSE e.{column} END - coalesce(s.{column}, 0) AS {name}, "
+                ));
+        }
+        b.push(
+            "l.campaign_id FROM campaign_lifetime_totals l \
+             LEFT JOIN campaign_running_totals e ON e.tenant_id = l.tenant_id AND e.campaign_id = l.campaign_id AND e.day = ",
+        )
+        .push_bind(last)
+        .push(
+            " LEFT JOIN campaign_running_totals s ON s.tenant_id = l.tenant_id AND s.campaign_id = l.campaign_id AND s.day = ",
+        )
+        .push_bind(before)
+        .push(" WHERE l.tenant_id = ")
+        .push_bind(tenant)
+        .push(" AND l.last_day >= ")
+        .push_bind(from)
+        .push(" AND l.first_day <= ")
+        .push_bind(last)
+        .push("), ranked AS (SELECT s.*, c.name, c.status, c.brand_id FROM sums s JOIN campaigns c ON c.id = s.campaign_id \
+               WHERE s.impressions + s.clicks + s.conversions > 0 AND c.tenant_id = ");
+    } else {
+        b.push("campaign_id, ")
+            .push(SUMS)
+            .push(" FROM campaign_aggregates WHERE tenant_id = ")
+            .push_bind(tenant)
+            .push(" AND grain = ")
+            .push_bind(q.grain.as_str())
+            .push(" AND bucket_start >= ")
+            .push_bind(q.from)
+            .push(" AND bucket_start < ")
+            .push_bind(q.to)
+            .push(
+                " GROUP BY campaign_id), ranked AS (SELECT s.*, c.name, c.status, c.brand_id \
+                 FROM sums s JOIN campaigns c ON c.id = s.campaign_id WHERE c.tenant_id = ",
+            );
+    }
+    b.push_bind(tenant).push(" AND c.deleted_at IS NULL");
+    if let Some(s) = &q.status {
+        b.push(" AND c.status = ").push_bind(s.clone());
+    }
+    if let Some(brand) = &q.brand_id {
+        b.push(" AND c.brand_id = ").push_bind(brand.clone());
+    }
+    b.push(" ORDER BY s.")
+        .push(order)
+        .push(" ")
+        .push(dir)
+        .push(", s.campaign_id LIMIT ")
+        .push_bind(q.limit)
+        .push(
+            ") SELECT r.campaign_id, r.name, r.status, r.brand_id, r.impressions, r.clicks, r.conversions, r.cost, r.revenue, \
+             (SELECT coalesce(hll_cardinality(hll_union_agg(u.users)), 0)::bigint FROM (",
+        );
+    let reach_weeks = days.map(|(from, to)| {
         let first_week = crate::aggregates::week_of(from + chrono::Days::new(6));
         let last_week = crate::aggregates::week_of(to);
-        b.push(
-            "sum(impressions)::bigint AS impressions, sum(clicks)::bigint AS clicks, \
-             sum(conversions)::bigint AS conversions, sum(cost_micros)::bigint AS cost, \
-             sum(revenue_micros)::bigint AS revenue FROM (",
-        );
-        let columns = "campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros";
-        if first_week < last_week {
-            b.push("SELECT ")
-                .push(columns)
-                .push(" FROM campaign_week_totals WHERE tenant_id = ")
-                .push_bind(*tenant.as_uuid())
-                .push(" AND week >= ")
+        (from, to, first_week, last_week)
+    });
+    match reach_weeks {
+        Some((from, to, first_week, last_week)) if first_week < last_week => {
+            b.push("SELECT users FROM campaign_week_reach WHERE campaign_id = r.campaign_id AND week >= ")
                 .push_bind(first_week)
                 .push(" AND week < ")
                 .push_bind(last_week)
-                .push(" UNION ALL SELECT ")
-                .push(columns)
-                .push(" FROM campaign_day_totals WHERE tenant_id = ")
-                .push_bind(*tenant.as_uuid())
-                .push(" AND ((day >= ")
+                .push(" UNION ALL SELECT users FROM campaign_day_reach WHERE campaign_id = r.campaign_id AND ((day >= ")
                 .push_bind(from)
                 .push(" AND day < ")
                 .push_bind(first_week)
@@ -154,54 +215,23 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
                 .push(" AND day < ")
                 .push_bind(to)
                 .push("))");
-        } else {
-            b.push("SELECT ")
-                .push(columns)
-                .push(" FROM campaign_day_totals WHERE tenant_id = ")
-                .push_bind(*tenant.as_uuid())
-                .push(" AND day >= ")
+        }
+        Some((from, to, ..)) => {
+            b.push("SELECT users FROM campaign_day_reach WHERE campaign_id = r.campaign_id AND day >= ")
                 .push_bind(from)
                 .push(" AND day < ")
                 .push_bind(to);
         }
-        b.push(") AS totals WHERE true");
-    } else {
-        b.push(SUMS)
-            .push(" FROM campaign_aggregates WHERE tenant_id = ")
-            .push_bind(*tenant.as_uuid())
-            .push(" AND grain = ")
-            .push_bind(q.grain.as_str())
-            .push(" AND bucket_start >= ")
-            .push_bind(q.from)
-            .push(" AND bucket_start < ")
-            .push_bind(q.to);
+        None => {
+            b.push("SELECT users FROM campaign_aggregates WHERE campaign_id = r.campaign_id AND grain = ")
+                .push_bind(q.grain.as_str())
+                .push(" AND bucket_start >= ")
+                .push_bind(q.from)
+                .push(" AND bucket_start < ")
+                .push_bind(q.to);
+        }
     }
-    b.push(" AND campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ")
-        .push_bind(*tenant.as_uuid())
-        .push(" AND deleted_at IS NULL");
-    if let Some(s) = &q.status {
-        b.push(" AND status = ").push_bind(s.clone());
-    }
-    if let Some(brand) = &q.brand_id {
-        b.push(" AND brand_id = ").push_bind(brand.clone());
-    }
-    b.push(") GROUP BY campaign_id ORDER BY ")
-        .push(order)
-        .push(" ")
-        .push(dir)
-        .push(", campaign_id LIMIT ")
-        .push_bind(q.limit)
-        .push(
-            ") SELECT r.campaign_id, c.name, c.status, c.brand_id, r.impressions, r.clicks, r.conversions, r.cost, r.revenue, \
-             (SELECT coalesce(hll_cardinality(hll_union_agg(a.users)), 0)::bigint FROM campaign_aggregates a \
-              WHERE a.campaign_id = r.campaign_id AND a.grain = ",
-        )
-        .push_bind(q.grain.as_str())
-        .push(" AND a.bucket_start >= ")
-        .push_bind(q.from)
-        .push(" AND a.bucket_start < ")
-        .push_bind(q.to)
-        .push(") AS users FROM ranked r JOIN campaigns c ON c.id = r.campaign_id ORDER BY r.")
+    b.push(") AS u) AS users FROM ranked r ORDER BY r.")
         .push(order)
         .push(" ")
         .push(dir)

@@ -168,3 +168,129 @@ async fn live_series_points_grow_across_commits_and_stop_at_the_window() {
     );
     db.drop_schema().await.expect("cleanup");
 }
+
+/// Ranking reads running totals kept by the worker's commits: whatever the
+/// order events arrive in (late ones, gaps of days between a campaign's
+/// events, a campaign's first day moving earlier), the sums over every range
+/// of days equal a reference summed from the events themselves.
+#[tokio::test]
+async fn ranking_sums_equal_the_events_over_every_range() {
+    use adpulse_domain::report::RankBy;
+    use adpulse_postgres::reports::TopCampaigns;
+    use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
+    use std::collections::BTreeMap;
+
+    let cfg = PostgresConfig {
+        url: Secret::new(Server::Postgres.require()),
+        ..PostgresConfig::default()
+    };
+    let db = match Database::connect_in_schema(&cfg, &unique_name("rank")).await {
+        Ok(db) => db,
+        Err(e) => Server::Postgres.absent(&e.to_string()),
+    };
+    db.migrate().await.expect("migrate");
+    let tenant = db.create_tenant("ranking").await.expect("tenant");
+    let mut campaigns = Vec::new();
+    for i in 0..4 {
+        campaigns.push(
+            db.create_campaign(tenant, &format!("c{i}"), None)
+                .await
+                .expect("campaign"),
+        );
+    }
+    // Days 0..40 from a fixed start; campaign i is active on days where
+    // (day * (i + 2)) % 7 < 3, so each has gaps of several days.
+    let start = NaiveDate::from_ymd_opt(2026, 9, 1).expect("date");
+    let mut seed = 0x2545_f491_u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut events = Vec::new();
+    let mut reference: BTreeMap<(usize, i64), [i64; 3]> = BTreeMap::new();
+    for day in 0..40i64 {
+        for (i, c) in campaigns.iter().enumerate() {
+            if (day * (i as i64 + 2)) % 7 >= 3 {
+                continue;
+            }
+            for _ in 0..(1 + next(4)) {
+                let kind = ["impression", "impression", "click"][next(3) as usize];
+                let cost = 1 + next(1000) as i64;
+                let at = Utc.from_utc_datetime(
+                    &(start + Duration::days(day))
+                        .and_hms_opt(next(24) as u32, next(60) as u32, 0)
+                        .expect("time"),
+                );
+                events.push(event_at(*c, kind, "u", cost, &at.to_rfc3339()));
+                let r = reference.entry((i, day)).or_default();
+                r[usize::from(kind == "click")] += 1;
+                r[2] += cost;
+            }
+        }
+    }
+    // Delivered out of order, in batches of 7: days arrive late and early.
+    for i in (1..events.len()).rev() {
+        events.swap(i, next(i as u64 + 1) as usize);
+    }
+    let mut claim = db.claim_partition("g", "rank", 0).await.expect("claim");
+    let mut offset = 0;
+    for chunk in events.chunks(7) {
+        let mut batch = AggregateBatch::default();
+        for e in chunk {
+            batch.add(e, tenant);
+        }
+        offset += chunk.len() as i64;
+        db.commit_batch(&mut claim, offset, &batch)
+            .await
+            .expect("commit");
+    }
+    let mut ranges = 0;
+    for from in (-2..42i64).step_by(3) {
+        for len in [1i64, 2, 5, 7, 13, 30, 44] {
+            let at = |d: i64| {
+                Utc.from_utc_datetime(
+                    &(start + Duration::days(d))
+                        .and_hms_opt(0, 0, 0)
+                        .expect("midnight"),
+                )
+            };
+            let q = TopCampaigns {
+                from: at(from),
+                to: at(from + len),
+                grain: adpulse_domain::aggregate::Grain::Day,
+                status: None,
+                brand_id: None,
+                by: RankBy::Spend,
+                desc: true,
+                limit: 10,
+            };
+            let got: BTreeMap<usize, [i64; 3]> = db
+                .top_campaigns(tenant, &q)
+                .await
+                .expect("top")
+                .into_iter()
+                .map(|r| {
+                    let i = campaigns.iter().position(|c| *c == r.id).expect("known");
+                    (
+                        i,
+                        [r.counts.impressions, r.counts.clicks, r.counts.cost_micros],
+                    )
+                })
+                .collect();
+            let mut want: BTreeMap<usize, [i64; 3]> = BTreeMap::new();
+            for ((i, day), r) in &reference {
+                if *day >= from && *day < from + len {
+                    let w = want.entry(*i).or_default();
+                    for k in 0..3 {
+                        w[k] += r[k];
+                    }
+                }
+            }
+            assert_eq!(got, want, "days {from}..{}", from + len);
+            ranges += 1;
+        }
+    }
+    assert_eq!(ranges, 15 * 7);
+}

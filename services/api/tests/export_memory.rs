@@ -56,7 +56,7 @@ async fn a_large_export_streams_with_flat_memory() {
     let api = Api::start().await;
     let tenant = api.a.id;
     // 200,000 campaigns with one day of numbers each, written by SQL (the
-    // aggregate rows and the day totals the worker would write).
+    // aggregate rows and the ranking totals the worker would write).
     sqlx::query(
         "INSERT INTO campaigns (id, tenant_id, name, status) \
          SELECT gen_random_uuid(), $1, 'bulk campaign ' || i, 'active' FROM generate_series(1, $2) AS i",
@@ -78,15 +78,21 @@ async fn a_large_export_streams_with_flat_memory() {
     .execute(api.db.pool())
     .await
     .expect("aggregates");
-    sqlx::query(
-        "INSERT INTO campaign_day_totals \
+    for sql in [
+        "INSERT INTO campaign_running_totals \
          SELECT tenant_id, (bucket_start AT TIME ZONE 'UTC')::date, campaign_id, events, 0, 0, cost_micros, 0 \
          FROM campaign_aggregates WHERE tenant_id = $1 AND grain = 'day'",
-    )
-    .bind(tenant.as_uuid())
-    .execute(api.db.pool())
-    .await
-    .expect("day totals");
+        "INSERT INTO campaign_lifetime_totals \
+         SELECT tenant_id, campaign_id, (bucket_start AT TIME ZONE 'UTC')::date, (bucket_start AT TIME ZONE 'UTC')::date, \
+                events, 0, 0, cost_micros, 0 \
+         FROM campaign_aggregates WHERE tenant_id = $1 AND grain = 'day'",
+    ] {
+        sqlx::query(sql)
+            .bind(tenant.as_uuid())
+            .execute(api.db.pool())
+            .await
+            .expect("ranking totals");
+    }
 
     let token = api.token(&api.a, Role::Analyst).await;
     let day = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();

@@ -225,11 +225,13 @@ async fn row_level_security_alone_confines_queries_without_any_filter() {
         count("SELECT count(*) FROM tenants", Some(api.b.id)).await,
         1
     );
-    // The ranking totals: A's row is A's alone.
+    // The ranking totals and reach: A's row is A's alone.
     let mut tx = db.tenant_tx(api.a.id).await.expect("tx");
     for sql in [
-        "INSERT INTO campaign_day_totals VALUES ($1, current_date, $2, 1, 0, 0, 10, 0)",
-        "INSERT INTO campaign_week_totals VALUES ($1, date_trunc('week', now())::date, $2, 1, 0, 0, 10, 0)",
+        "INSERT INTO campaign_running_totals VALUES ($1, current_date, $2, 1, 0, 0, 10, 0)",
+        "INSERT INTO campaign_lifetime_totals VALUES ($1, $2, current_date, current_date, 1, 0, 0, 10, 0)",
+        "INSERT INTO campaign_day_reach VALUES ($2, current_date, $1, hll_empty(14, 5))",
+        "INSERT INTO campaign_week_reach VALUES ($2, date_trunc('week', now())::date, $1, hll_empty(14, 5))",
     ] {
         sqlx::query(sql)
             .bind(api.a.id.as_uuid())
@@ -240,16 +242,20 @@ async fn row_level_security_alone_confines_queries_without_any_filter() {
     }
     tx.commit().await.expect("commit");
     for table in [
-        "SELECT count(*) FROM campaign_day_totals",
-        "SELECT count(*) FROM campaign_week_totals",
+        "SELECT count(*) FROM campaign_running_totals",
+        "SELECT count(*) FROM campaign_lifetime_totals",
+        "SELECT count(*) FROM campaign_day_reach",
+        "SELECT count(*) FROM campaign_week_reach",
     ] {
         assert_eq!(count(table, Some(api.a.id)).await, 1, "{table} for A");
         assert_eq!(count(table, Some(api.b.id)).await, 0, "{table} for B");
     }
     // No tenant set: nothing, in every tenant table.
     for table in [
-        "SELECT count(*) FROM campaign_day_totals",
-        "SELECT count(*) FROM campaign_week_totals",
+        "SELECT count(*) FROM campaign_running_totals",
+        "SELECT count(*) FROM campaign_lifetime_totals",
+        "SELECT count(*) FROM campaign_day_reach",
+        "SELECT count(*) FROM campaign_week_reach",
         "SELECT count(*) FROM campaigns",
         "SELECT count(*) FROM users",
         "SELECT count(*) FROM tenants",
