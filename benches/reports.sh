@@ -42,7 +42,7 @@ cleanup() {
   rm -f "$saved"
 }
 if [ -n "${SCHEMA:-}" ]; then
-  [ -f "$saved" ] || die "no kept load of $schema ($saved)"
+  [ -f "$saved" ] || { echo "no kept load of $schema ($saved)" >&2; exit 1; }
   load=$(cat "$saved")
 else
   if [ "${KEEP:-0}" = 1 ]; then say "keeping $schema (measure again with SCHEMA=$schema)"; else trap cleanup EXIT; fi

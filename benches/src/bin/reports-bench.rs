@@ -336,7 +336,9 @@ async fn load_partition(
             .unwrap_or_default(),
             attributes: std::collections::BTreeMap::new(),
         };
-        batch.add(&event, tenant);
+        // The zone `load` gave the campaign (as the gateway would tell).
+        let zone: chrono_tz::Tz = ZONES[c % ZONES.len()].parse().unwrap_or(chrono_tz::Tz::UTC);
+        batch.add(&event, tenant, zone);
         if event_type == EventType::Impression {
             use std::fmt::Write as _;
             let cost = event.cost_micros.get();

@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
+use std::borrow::Cow;
+
+use chrono::{DateTime, DurationRound as _, NaiveDate, TimeDelta, TimeZone as _, Utc};
+use chrono_tz::Tz;
 
 use crate::event::{Channel, Event, EventType};
 use crate::ids::{CampaignId, TenantId};
@@ -18,35 +21,63 @@ pub enum Grain {
     Hour,
     /// One-day buckets (UTC days).
     Day,
+    /// Days local to a zone (the campaign's, as the gateway knew it when
+    /// the event arrived), each starting at its [`local_midnight`]: what a
+    /// report by day in that zone reads, one row per day instead of 24
+    /// hour rows. Stored as `day@<zone>`, so rows written before a change of
+    /// zone never mix with the new zone's.
+    LocalDay(&'static str),
 }
 
 impl Grain {
-    /// Every grain.
+    /// The UTC grains (every event counts once in each, and once in the
+    /// local day of its campaign's zone).
     pub const ALL: [Self; 3] = [Self::Minute, Self::Hour, Self::Day];
 
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Minute => "minute",
-            Self::Hour => "hour",
-            Self::Day => "day",
-        }
+    /// The days local to `zone`.
+    pub fn local_day(zone: Tz) -> Self {
+        Self::LocalDay(zone.name())
     }
 
-    fn width(self) -> TimeDelta {
+    /// The stored name.
+    pub fn stored(self) -> Cow<'static, str> {
         match self {
-            Self::Minute => TimeDelta::minutes(1),
-            Self::Hour => TimeDelta::hours(1),
-            Self::Day => TimeDelta::days(1),
+            Self::Minute => Cow::Borrowed("minute"),
+            Self::Hour => Cow::Borrowed("hour"),
+            Self::Day => Cow::Borrowed("day"),
+            Self::LocalDay(zone) => Cow::Owned(format!("day@{zone}")),
         }
     }
 
     /// The start of the bucket holding `t`.
     pub fn bucket_start(self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let width = match self {
+            Self::Minute => TimeDelta::minutes(1),
+            Self::Hour => TimeDelta::hours(1),
+            Self::Day => TimeDelta::days(1),
+            Self::LocalDay(zone) => {
+                let zone: Tz = zone.parse().unwrap_or(Tz::UTC);
+                return local_midnight(zone, t.with_timezone(&zone).date_naive());
+            }
+        };
         // Truncation to a whole minute/hour/day since the epoch cannot fail
         // for any timestamp chrono represents; fall back to `t` regardless.
-        t.duration_trunc(self.width()).unwrap_or(t)
+        t.duration_trunc(width).unwrap_or(t)
     }
+}
+
+/// The first instant of local `day` in `zone` (where midnight is skipped,
+/// the first local hour that exists).
+pub fn local_midnight(zone: Tz, day: NaiveDate) -> DateTime<Utc> {
+    (0..=3)
+        .find_map(|h| {
+            zone.from_local_datetime(&day.and_hms_opt(h, 0, 0).unwrap_or_default())
+                .earliest()
+        })
+        .map_or_else(
+            || Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default()),
+            |t| t.with_timezone(&Utc),
+        )
 }
 
 /// One aggregate row's identity.
@@ -88,20 +119,29 @@ pub struct AggregateBatch {
 }
 
 impl AggregateBatch {
-    /// Counts `event` of `tenant` in its minute, hour and day buckets.
-    pub fn add(&mut self, event: &Event, tenant: TenantId) {
+    /// Counts `event` of `tenant` in its minute, hour and day buckets and
+    /// in its day local to `zone` (its campaign's).
+    pub fn add(&mut self, event: &Event, tenant: TenantId, zone: Tz) {
         self.events += 1;
         let user = event
             .user
             .as_ref()
             .and_then(|u| u.primary())
             .map(str::to_owned);
-        for grain in Grain::ALL {
+        let local = Grain::local_day(zone);
+        for (grain, bucket_start) in Grain::ALL
+            .map(|g| (g, g.bucket_start(event.occurred_at)))
+            .into_iter()
+            .chain([(
+                local,
+                local_midnight(zone, event.occurred_at.with_timezone(&zone).date_naive()),
+            )])
+        {
             let key = AggregateKey {
                 campaign_id: event.campaign_id,
                 tenant_id: tenant,
                 grain,
-                bucket_start: grain.bucket_start(event.occurred_at),
+                bucket_start,
                 channel: event.channel,
                 event_type: event.event_type,
             };
@@ -298,12 +338,14 @@ mod tests {
             .expect("time");
         let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(9));
         let mut b = AggregateBatch::default();
-        b.add(&event(1, t, EventType::Click, 10, "u1"), tenant);
+        let zone = chrono_tz::Asia::Kolkata;
+        b.add(&event(1, t, EventType::Click, 10, "u1"), tenant, zone);
         b.add(
             &event(1, t + TimeDelta::seconds(30), EventType::Click, 5, "u2"),
             tenant,
+            zone,
         );
-        b.add(&event(1, t, EventType::Impression, 1, "u1"), tenant);
+        b.add(&event(1, t, EventType::Impression, 1, "u1"), tenant, zone);
         assert_eq!(b.events(), 3);
         let clicks_day: Vec<_> = b
             .rows()
@@ -318,6 +360,33 @@ mod tests {
             b.rows().filter(|(k, _)| k.grain == Grain::Minute).count(),
             2
         );
+        // The local day: 29 November in Kolkata began at 18:30 UTC the day
+        // before, stored under the zone's name.
+        let local: Vec<_> = b
+            .rows()
+            .filter(|(k, _)| k.grain == Grain::local_day(zone))
+            .collect();
+        assert_eq!(local.len(), 2);
+        assert!(local.iter().all(|(k, _)| k.bucket_start
+            == Utc.with_ymd_and_hms(2026, 11, 28, 18, 30, 0).single().expect("t")));
+        assert_eq!(Grain::local_day(zone).stored(), "day@Asia/Kolkata");
+    }
+
+    #[test]
+    fn local_days_start_at_local_midnight_across_dst() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let at = |s: &str| s.parse::<DateTime<Utc>>().expect("time");
+        // The 25-hour day of 25 October 2026: from 22:00 UTC the day before
+        // to 23:00 UTC on the day.
+        let g = Grain::local_day(berlin);
+        assert_eq!(g.bucket_start(at("2026-10-25T22:59:59Z")), at("2026-10-24T22:00:00Z"));
+        assert_eq!(g.bucket_start(at("2026-10-25T23:00:00Z")), at("2026-10-25T23:00:00Z"));
+        // Havana skips midnight into DST (8 March 2026): the day starts at 01:00.
+        let havana = chrono_tz::America::Havana;
+        assert_eq!(
+            local_midnight(havana, NaiveDate::from_ymd_opt(2026, 3, 8).expect("d")),
+            at("2026-03-08T05:00:00Z")
+        );
     }
 
     proptest! {
@@ -330,10 +399,10 @@ mod tests {
             let mut b = AggregateBatch::default();
             let mut cost = 0;
             for (c, secs, kind, micros) in &events {
-                b.add(&event(*c + 1, t0 + TimeDelta::seconds(*secs), EventType::ALL[*kind], *micros, "u"), tenant);
+                b.add(&event(*c + 1, t0 + TimeDelta::seconds(*secs), EventType::ALL[*kind], *micros, "u"), tenant, chrono_tz::America::New_York);
                 cost += micros;
             }
-            for g in Grain::ALL {
+            for g in Grain::ALL.into_iter().chain([Grain::local_day(chrono_tz::America::New_York)]) {
                 let (n, c) = b.rows().filter(|(k, _)| k.grain == g).fold((0, 0), |(n, c), (_, d)| (n + d.events, c + d.cost_micros));
                 prop_assert_eq!(n as usize, events.len());
                 prop_assert_eq!(c, cost);

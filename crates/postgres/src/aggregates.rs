@@ -169,7 +169,7 @@ impl Database {
             for (i, (k, d)) in batch.rows().enumerate() {
                 campaign.push(*k.campaign_id.as_uuid());
                 tenant.push(*k.tenant_id.as_uuid());
-                grain.push(k.grain.as_str());
+                grain.push(k.grain.stored().into_owned());
                 bucket.push(k.bucket_start);
                 channel.push(k.channel.as_str());
                 kind.push(k.event_type.as_str());

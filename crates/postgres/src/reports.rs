@@ -7,7 +7,9 @@
 //! The caller picks the source grain: `day` rows when local days are UTC
 //! days, `hour` rows when the zone's offsets are whole hours, `minute` rows
 //! otherwise (India, Nepal, …), so every local period is an exact sum of
-//! stored buckets.
+//! stored buckets. A report by day or in total reads the campaign's days
+//! local to the report's zone instead whenever they hold the whole range
+//! (see `with_local_days`).
 
 use adpulse_domain::aggregate::{Counts, Grain};
 use adpulse_domain::report::{Breakdown, Granularity, RankBy, ReportRow};
@@ -168,7 +170,7 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
             .push(" FROM campaign_aggregates WHERE tenant_id = ")
             .push_bind(tenant)
             .push(" AND grain = ")
-            .push_bind(q.grain.as_str())
+            .push_bind(q.grain.stored().into_owned())
             .push(" AND bucket_start >= ")
             .push_bind(q.from)
             .push(" AND bucket_start < ")
@@ -224,7 +226,7 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
         }
         None => {
             b.push("SELECT users FROM campaign_aggregates WHERE campaign_id = r.campaign_id AND grain = ")
-                .push_bind(q.grain.as_str())
+                .push_bind(q.grain.stored().into_owned())
                 .push(" AND bucket_start >= ")
                 .push_bind(q.from)
                 .push(" AND bucket_start < ")
@@ -312,13 +314,52 @@ fn campaign_query(q: &CampaignReport) -> QueryBuilder<sqlx::Postgres> {
         .push(", coalesce(hll_cardinality(hll_union_agg(users)), 0)::bigint AS users FROM campaign_aggregates WHERE campaign_id = ")
         .push_bind(*q.campaign.as_uuid())
         .push(" AND grain = ")
-        .push_bind(q.grain.as_str())
+        .push_bind(q.grain.stored().into_owned())
         .push(" AND bucket_start >= ")
         .push_bind(q.from)
         .push(" AND bucket_start < ")
         .push_bind(q.to)
         .push(" GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4");
     b
+}
+
+/// `q` reading the campaign's days local to `q.tz` when it can: a report
+/// by day or in total, and no local-day rows of another zone (written
+/// before the campaign's zone changed, or by records without a zone)
+/// within a day of the range, so every event of the range is in a local
+/// day of `q.tz` and each such day lies inside one period.
+async fn with_local_days(
+    tx: &mut sqlx::PgConnection,
+    q: &CampaignReport,
+) -> Result<CampaignReport, PgError> {
+    let zone = q.tz.parse::<chrono_tz::Tz>().ok();
+    let (Some(zone), false, false) = (
+        zone,
+        q.granularity == Granularity::Hour,
+        q.grain == Grain::Day,
+    ) else {
+        return Ok(q.clone());
+    };
+    let local = Grain::local_day(zone);
+    let (others,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM campaign_aggregates WHERE campaign_id = $1
+             AND ((grain >= 'day@' AND grain < $2) OR (grain > $2 AND grain < 'day@~'))
+             AND bucket_start > $3 - interval '2 days' AND bucket_start < $4 + interval '2 days')",
+    )
+    .bind(q.campaign.as_uuid())
+    .bind(local.stored().as_ref())
+    .bind(q.from)
+    .bind(q.to)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(if others {
+        q.clone()
+    } else {
+        CampaignReport {
+            grain: local,
+            ..q.clone()
+        }
+    })
 }
 
 impl Database {
@@ -329,7 +370,8 @@ impl Database {
         q: &CampaignReport,
     ) -> Result<Vec<ReportRow>, PgError> {
         let mut tx = self.tenant_tx(tenant).await?;
-        let rows: Vec<Row> = campaign_query(q)
+        let q = with_local_days(&mut tx, q).await?;
+        let rows: Vec<Row> = campaign_query(&q)
             .build_query_as()
             .fetch_all(&mut *tx)
             .await?;
@@ -352,7 +394,13 @@ impl Database {
         F: FnMut(ReportRow) -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
     {
-        self.each_row::<Row, ReportRow, E, F, Fut>(tenant, campaign_query(q), each)
+        let q = {
+            let mut tx = self.tenant_tx(tenant).await?;
+            let q = with_local_days(&mut tx, q).await?;
+            tx.commit().await.map_err(PgError::from)?;
+            q
+        };
+        self.each_row::<Row, ReportRow, E, F, Fut>(tenant, campaign_query(&q), each)
             .await
     }
 

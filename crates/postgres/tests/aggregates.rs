@@ -43,9 +43,10 @@ async fn claims_fence_and_commits_apply_atomically() {
         batch.add(
             &event(campaign, "click", user, 100 * (i as i64 + 1)),
             tenant,
+            chrono_tz::Tz::UTC,
         );
     }
-    batch.add(&event(campaign, "impression", "u3", 7), tenant);
+    batch.add(&event(campaign, "impression", "u3", 7), tenant, chrono_tz::Tz::UTC);
     assert_eq!(
         db.commit_batch(&mut first, 4, &batch)
             .await
@@ -125,9 +126,9 @@ async fn live_series_points_grow_across_commits_and_stop_at_the_window() {
         let mut batch = AggregateBatch::default();
         let e = event_at(campaign, kind, "u", 10, &at(30));
         total.add(&e);
-        batch.add(&e, tenant);
+        batch.add(&e, tenant, chrono_tz::Tz::UTC);
         // Two hours old: counted in the aggregates, not in the live series.
-        batch.add(&event_at(campaign, "impression", "u", 1, &at(7200)), tenant);
+        batch.add(&event_at(campaign, "impression", "u", 1, &at(7200)), tenant, chrono_tz::Tz::UTC);
         let next = claim.next_offset + 2;
         let Commit::Applied(points) = db
             .commit_batch(&mut claim, next, &batch)
@@ -239,7 +240,7 @@ async fn ranking_sums_equal_the_events_over_every_range() {
     for chunk in events.chunks(7) {
         let mut batch = AggregateBatch::default();
         for e in chunk {
-            batch.add(e, tenant);
+            batch.add(e, tenant, chrono_tz::Tz::UTC);
         }
         offset += chunk.len() as i64;
         db.commit_batch(&mut claim, offset, &batch)
@@ -293,4 +294,93 @@ async fn ranking_sums_equal_the_events_over_every_range() {
         }
     }
     assert_eq!(ranges, 15 * 7);
+}
+
+/// A report by day in the campaign's zone reads its local-day rows, and
+/// falls back to hour rows (still exact) near rows written under another
+/// zone, as after a change of the campaign's zone.
+#[tokio::test]
+async fn reports_by_local_day_read_local_days_unless_another_zone_wrote_nearby() {
+    use adpulse_domain::aggregate::{Grain, local_midnight};
+    use adpulse_domain::report::{Breakdown, Granularity};
+    use adpulse_postgres::reports::CampaignReport;
+    use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
+    use std::collections::BTreeMap;
+
+    let cfg = PostgresConfig {
+        url: Secret::new(Server::Postgres.require()),
+        ..PostgresConfig::default()
+    };
+    let db = match Database::connect_in_schema(&cfg, &unique_name("local")).await {
+        Ok(db) => db,
+        Err(e) => Server::Postgres.absent(&e.to_string()),
+    };
+    db.migrate().await.expect("migrate");
+    let tenant = db.create_tenant("local days").await.expect("tenant");
+    let campaign = db
+        .create_campaign(tenant, "berlin", None)
+        .await
+        .expect("campaign");
+    let berlin = chrono_tz::Europe::Berlin;
+    // Every 5 hours from 18 October to 8 November 2026 (across Berlin's
+    // 25-hour day of 25 October); events of 2 November written as if the
+    // campaign's zone had been UTC for a while.
+    let mut batch = AggregateBatch::default();
+    let mut by_day: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    let start = Utc.with_ymd_and_hms(2026, 10, 18, 0, 0, 0).single().expect("t");
+    for i in 0..(21 * 24 / 5) {
+        let at = start + Duration::hours(5 * i) + Duration::minutes(7);
+        let cost = 10 + i;
+        let e = event_at(campaign, "impression", &format!("u{i}"), cost, &at.to_rfc3339());
+        let local = at.with_timezone(&berlin).date_naive();
+        let zone = if local == NaiveDate::from_ymd_opt(2026, 11, 2).expect("d") {
+            chrono_tz::Tz::UTC
+        } else {
+            berlin
+        };
+        batch.add(&e, tenant, zone);
+        *by_day.entry(local).or_default() += cost;
+    }
+    let mut claim = db.claim_partition("g", "local", 0).await.expect("claim");
+    db.commit_batch(&mut claim, 1, &batch).await.expect("commit");
+
+    let day = |m: u32, d: u32| NaiveDate::from_ymd_opt(2026, m, d).expect("d");
+    let report = |first: NaiveDate, last: NaiveDate| {
+        let db = db.clone();
+        async move {
+            let q = CampaignReport {
+                campaign,
+                from: local_midnight(berlin, first),
+                to: local_midnight(berlin, last + Duration::days(1)),
+                grain: Grain::Hour,
+                tz: "Europe/Berlin".into(),
+                granularity: Granularity::Day,
+                breakdown: Breakdown::default(),
+            };
+            db.campaign_report(tenant, &q)
+                .await
+                .expect("report")
+                .into_iter()
+                .map(|r| (r.day.expect("day"), r.counts.cost_micros))
+                .collect::<BTreeMap<NaiveDate, i64>>()
+        }
+    };
+    let want = |first: NaiveDate, last: NaiveDate| -> BTreeMap<NaiveDate, i64> {
+        by_day
+            .range(first..=last)
+            .map(|(d, c)| (*d, *c))
+            .collect()
+    };
+    let (away, near) = ((day(10, 20), day(10, 29)), (day(10, 30), day(11, 5)));
+    assert_eq!(report(away.0, away.1).await, want(away.0, away.1));
+    assert_eq!(report(near.0, near.1).await, want(near.0, near.1));
+    // Without the hour rows, the range away from the other zone's rows
+    // still answers: it reads local days. The range near them does not:
+    // it read hour rows.
+    sqlx::query("DELETE FROM campaign_aggregates WHERE grain = 'hour'")
+        .execute(db.pool())
+        .await
+        .expect("delete hour rows");
+    assert_eq!(report(away.0, away.1).await, want(away.0, away.1));
+    assert!(report(near.0, near.1).await.is_empty());
 }

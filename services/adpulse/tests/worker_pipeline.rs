@@ -107,7 +107,7 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
         .await
         .expect("claim");
     let mut batch = AggregateBatch::default();
-    batch.add(&event, tenant);
+    batch.add(&event, tenant, chrono_tz::Tz::UTC);
     let next = claim.next_offset;
     assert!(matches!(
         env.db

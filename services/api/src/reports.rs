@@ -20,7 +20,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use adpulse_domain::CampaignId;
-use adpulse_domain::aggregate::{Counts, Grain};
+use adpulse_domain::aggregate::{Counts, Grain, local_midnight};
 use adpulse_domain::report::{Breakdown, Granularity, RankBy, Ratios, ReportRow};
 use adpulse_postgres::reports::{CampaignReport, RankedCampaign, TopCampaigns};
 use axum::Json;
@@ -315,19 +315,6 @@ fn day(s: &str) -> Option<NaiveDate> {
         .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
 }
 
-/// The first instant of local `day` (where midnight is skipped, the first
-/// local time that exists).
-fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
-    (0..=3)
-        .find_map(|h| {
-            tz.from_local_datetime(&day.and_hms_opt(h, 0, 0).unwrap_or_default())
-                .earliest()
-        })
-        .map_or_else(
-            || Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default()),
-            |t| t.with_timezone(&Utc),
-        )
-}
 
 fn zone(raw: Option<&str>, default: &str, problems: &mut Vec<FieldProblem>) -> Tz {
     let name = raw.unwrap_or(default);

@@ -125,14 +125,6 @@ impl<D: Directory> Auth<D> {
         })
     }
 
-    /// The tenant owning `campaign`, if it exists.
-    pub async fn campaign_tenant(
-        &self,
-        campaign: CampaignId,
-    ) -> Result<Option<TenantId>, PortError> {
-        Ok(self.campaign(campaign).await?.map(|c| c.tenant))
-    }
-
     /// What the gateway needs of `campaign`, if it exists.
     pub async fn campaign(
         &self,

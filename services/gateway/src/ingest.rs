@@ -64,11 +64,12 @@ pub async fn one<L: EventLog, D: Directory>(
     let quota = gw.take_quota(tenant, 1)?;
     let now = Utc::now();
     match gw.check(&bytes, tenant, now).await? {
-        Ok(event) => {
+        Ok((event, zone)) => {
             let event_id = event.event_id.to_string();
             gw.append(
                 vec![event_record(
                     &event,
+                    &zone,
                     &RecordHeaders::new(tenant, now, &headers),
                 )],
                 1,
@@ -153,7 +154,7 @@ pub async fn batch<L: EventLog, D: Directory>(
     for raw in &items {
         let outcome = gw.check(raw, tenant, now).await?;
         match &outcome {
-            Ok(event) => records.push(event_record(event, &common)),
+            Ok((event, zone)) => records.push(event_record(event, zone, &common)),
             Err(reason) => {
                 metrics::rejected(metrics::reason(reason.code()));
                 bad_rows.push(gw.bad_row(
@@ -186,7 +187,7 @@ pub async fn batch<L: EventLog, D: Directory>(
         .iter()
         .enumerate()
         .map(|(index, o)| match o {
-            Ok(e) => ItemResult {
+            Ok((e, _)) => ItemResult {
                 index,
                 status: "accepted",
                 event_id: Some(e.event_id),
@@ -317,22 +318,23 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
         }
     }
 
-    /// Validates one event and checks its campaign belongs to `tenant`.
-    /// The outer error is a dependency failure (503), the inner the reason
-    /// the event is refused.
+    /// Validates one event and checks its campaign belongs to `tenant`;
+    /// an accepted event comes with its campaign's time zone. The outer
+    /// error is a dependency failure (503), the inner the reason the event
+    /// is refused.
     async fn check(
         &self,
         raw: &[u8],
         tenant: TenantId,
         now: DateTime<Utc>,
-    ) -> Result<Result<Event, RejectReason>, ApiError> {
+    ) -> Result<Result<(Event, String), RejectReason>, ApiError> {
         let event = match parse_event(raw, &self.limits, now) {
             Ok(e) => e,
             Err(r) => return Ok(Err(r)),
         };
-        let owner = self
+        let facts = self
             .auth
-            .campaign_tenant(event.campaign_id)
+            .campaign(event.campaign_id)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "campaign lookup failed");
@@ -341,9 +343,9 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
                     "cannot check the campaign right now; retry",
                 )
             })?;
-        if owner == Some(tenant) {
-            Ok(Ok(event))
-        } else {
+        match facts {
+            Some(f) if f.tenant == tenant => Ok(Ok((event, f.timezone.clone()))),
+            _ => 
             Ok(Err(RejectReason::one(
                 "campaign_id",
                 ErrorCode::UnknownCampaign,
@@ -351,7 +353,7 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
                     "campaign {} does not exist in this ingest key's tenant",
                     event.campaign_id
                 ),
-            )))
+            ))),
         }
     }
 
@@ -437,12 +439,14 @@ impl RecordHeaders {
     }
 }
 
-/// An accepted event as a log record: keyed by campaign, tenant and ingest
-/// time (and the trace, when there is one) in headers.
-fn event_record(event: &Event, common: &RecordHeaders) -> LogRecord {
-    let mut headers = Vec::with_capacity(3);
+/// An accepted event as a log record: keyed by campaign; tenant, ingest
+/// time, the campaign's time zone (its local days are aggregated in it) and
+/// the trace, when there is one, in headers.
+fn event_record(event: &Event, zone: &str, common: &RecordHeaders) -> LogRecord {
+    let mut headers = Vec::with_capacity(4);
     headers.push(("tenant_id", common.tenant.clone()));
     headers.push(("ingested_at", common.ingested_at.clone()));
+    headers.push(("campaign_timezone", zone.as_bytes().to_vec()));
     if let Some(t) = &common.trace {
         headers.push(("traceparent", t.clone()));
     }

@@ -240,8 +240,8 @@ impl Worker {
 
         if record.offset < part.claim.next_offset {
             // Already applied: only rebuild the dedup set.
-            if let Ok((event, _, _)) = &decoded {
-                part.dedup.insert(event.event_id, ts_ms, record.offset);
+            if let Ok(d) = &decoded {
+                part.dedup.insert(d.event.event_id, ts_ms, record.offset);
             }
             return Ok(());
         }
@@ -251,7 +251,12 @@ impl Worker {
         part.next = record.offset + 1;
         part.pending.oldest.get_or_insert_with(Instant::now);
 
-        let (event, tenant, ingested_at) = match decoded {
+        let records::Decoded {
+            event,
+            tenant,
+            ingested_at,
+            zone,
+        } = match decoded {
             Ok(d) => d,
             Err(reason) => {
                 metrics::rejected("undecodable");
@@ -274,7 +279,7 @@ impl Worker {
             records::reject(&self.sinks.log, row).await;
             return Ok(());
         }
-        part.pending.batch.add(&event, tenant);
+        part.pending.batch.add(&event, tenant, zone);
         part.pending
             .ingested_ms
             .push(ingested_at.timestamp_millis());

@@ -5,8 +5,20 @@ use adpulse_domain::{Event, TenantId};
 use adpulse_kafka::{KafkaEventLog, Record};
 use chrono::{DateTime, Utc};
 
-/// The event, its tenant and ingest time from a record the gateway wrote.
-pub(crate) fn decode(record: &Record) -> Result<(Event, TenantId, DateTime<Utc>), &'static str> {
+/// What the gateway wrote: the event, its tenant, when it arrived, and its
+/// campaign's time zone.
+pub(crate) struct Decoded {
+    pub event: Event,
+    pub tenant: TenantId,
+    pub ingested_at: DateTime<Utc>,
+    /// UTC when the record has none (written before the gateway sent it) or
+    /// names no zone: the event's local day is then a UTC one, which
+    /// reports in another zone never read.
+    pub zone: chrono_tz::Tz,
+}
+
+/// Reads a record the gateway wrote.
+pub(crate) fn decode(record: &Record) -> Result<Decoded, &'static str> {
     let payload = record.payload.as_deref().ok_or("undecodable: no value")?;
     let event: Event = serde_json::from_slice(payload).map_err(|_| "undecodable: not an event")?;
     let tenant = record
@@ -21,7 +33,17 @@ pub(crate) fn decode(record: &Record) -> Result<(Event, TenantId, DateTime<Utc>)
         .and_then(|s| s.parse::<i64>().ok())
         .and_then(DateTime::from_timestamp_millis)
         .unwrap_or_else(Utc::now);
-    Ok((event, tenant, ingested_at))
+    let zone = record
+        .header("campaign_timezone")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(chrono_tz::Tz::UTC);
+    Ok(Decoded {
+        event,
+        tenant,
+        ingested_at,
+        zone,
+    })
 }
 
 pub(crate) fn rejected_row(record: &Record, reason: &str, now: DateTime<Utc>) -> LogRecord {
