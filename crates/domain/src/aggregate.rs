@@ -367,8 +367,13 @@ mod tests {
             .filter(|(k, _)| k.grain == Grain::local_day(zone))
             .collect();
         assert_eq!(local.len(), 2);
-        assert!(local.iter().all(|(k, _)| k.bucket_start
-            == Utc.with_ymd_and_hms(2026, 11, 28, 18, 30, 0).single().expect("t")));
+        assert!(local.iter().all(|(k, _)| {
+            k.bucket_start
+                == Utc
+                    .with_ymd_and_hms(2026, 11, 28, 18, 30, 0)
+                    .single()
+                    .expect("t")
+        }));
         assert_eq!(Grain::local_day(zone).stored(), "day@Asia/Kolkata");
     }
 
@@ -379,8 +384,14 @@ mod tests {
         // The 25-hour day of 25 October 2026: from 22:00 UTC the day before
         // to 23:00 UTC on the day.
         let g = Grain::local_day(berlin);
-        assert_eq!(g.bucket_start(at("2026-10-25T22:59:59Z")), at("2026-10-24T22:00:00Z"));
-        assert_eq!(g.bucket_start(at("2026-10-25T23:00:00Z")), at("2026-10-25T23:00:00Z"));
+        assert_eq!(
+            g.bucket_start(at("2026-10-25T22:59:59Z")),
+            at("2026-10-24T22:00:00Z")
+        );
+        assert_eq!(
+            g.bucket_start(at("2026-10-25T23:00:00Z")),
+            at("2026-10-25T23:00:00Z")
+        );
         // Havana skips midnight into DST (8 March 2026): the day starts at 01:00.
         let havana = chrono_tz::America::Havana;
         assert_eq!(

@@ -82,6 +82,66 @@ pub trait EventLog: Send + Sync + 'static {
     fn flush(&self, timeout: Duration) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
+/// One record as read back from a partition of the event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumedRecord {
+    /// The partition it was read from.
+    pub partition: i32,
+    /// Its offset there.
+    pub offset: i64,
+    /// The key, if any.
+    pub key: Option<Vec<u8>>,
+    /// The value, if any.
+    pub payload: Option<Vec<u8>>,
+    /// Headers in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// When the record was written, in ms since the epoch.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl ConsumedRecord {
+    /// The value of header `name`, if present.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// The events stream as the stream worker reads it: a member of a group,
+/// handed partitions (and having them taken away) by the log. Offsets it is
+/// told to remember are hints of where to resume reading, not the position
+/// that counts (the worker keeps that with its results).
+pub trait EventSource: Send + Sync + 'static {
+    /// The next record of an assigned partition, or `None` if none arrives
+    /// within `timeout`.
+    fn recv(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<ConsumedRecord>, PortError>> + Send;
+
+    /// Partitions taken away since the last call.
+    fn take_revoked(&self) -> Vec<i32>;
+
+    /// Partitions given to this member since the last call; each is read
+    /// from its hint (from the start without one).
+    fn take_assigned(&self) -> Vec<i32>;
+
+    /// Remembers `offset` as where to read `partition` from after a
+    /// restart or a rebalance (losing it only means reading more).
+    fn commit_hint(&self, partition: i32, offset: i64) -> Result<(), PortError>;
+
+    /// The partition's end offset as last known, without waiting.
+    fn high_watermark(&self, partition: i32) -> Option<i64>;
+
+    /// How many partitions the stream has.
+    fn partition_count(&self) -> Option<i32>;
+
+    /// Leaves the group; partitions go to other members at once.
+    fn leave(&self);
+}
+
 /// What an ingest key hash refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyStatus {

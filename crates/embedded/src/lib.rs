@@ -8,7 +8,11 @@
 //! - [`log`]: the event log, a partitioned append-only file log with group
 //!   commit (an append resolves once its records are on disk) and recovery
 //!   that cuts a torn tail after a crash.
+//! - [`source`]: the worker's side of it, a group member owning every
+//!   partition, with its resume hints in the log's folder.
 
 pub mod log;
+pub mod source;
 
 pub use log::{LocalLog, LocalLogConfig, LogError, StoredRecord};
+pub use source::LocalSource;

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use adpulse_config::KafkaConfig;
+use adpulse_domain::ports::{ConsumedRecord, EventSource, PortError};
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
@@ -16,54 +17,30 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::KafkaError;
 
-/// One record as read from a partition.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
-    /// The partition it was read from.
-    pub partition: i32,
-    /// Its offset there.
-    pub offset: i64,
-    /// The key, if any.
-    pub key: Option<Vec<u8>>,
-    /// The value, if any.
-    pub payload: Option<Vec<u8>>,
-    /// Headers in order.
-    pub headers: Vec<(String, Vec<u8>)>,
-    /// The record's timestamp (producer create time), in ms since the epoch.
-    pub timestamp_ms: Option<i64>,
-}
+/// One record as read from a partition (the port's type).
+pub type Record = ConsumedRecord;
 
-impl Record {
-    /// The value of header `name`, if present.
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_slice())
-    }
-
-    fn from_message<M: Message>(msg: &M) -> Self {
-        let headers = msg
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_owned(),
-                            h.value.map(<[u8]>::to_vec).unwrap_or_default(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self {
-            partition: msg.partition(),
-            offset: msg.offset(),
-            key: msg.key().map(<[u8]>::to_vec),
-            payload: msg.payload().map(<[u8]>::to_vec),
-            headers,
-            timestamp_ms: msg.timestamp().to_millis(),
-        }
+fn record_of<M: Message>(msg: &M) -> Record {
+    let headers = msg
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Record {
+        partition: msg.partition(),
+        offset: msg.offset(),
+        key: msg.key().map(<[u8]>::to_vec),
+        payload: msg.payload().map(<[u8]>::to_vec),
+        headers,
+        timestamp_ms: msg.timestamp().to_millis(),
     }
 }
 
@@ -100,7 +77,7 @@ impl Consumer {
     pub async fn recv(&self, timeout: Duration) -> Result<Option<Record>, KafkaError> {
         match tokio::time::timeout(timeout, self.inner.recv()).await {
             Err(_) => Ok(None),
-            Ok(m) => Ok(Some(Record::from_message(&m?))),
+            Ok(m) => Ok(Some(record_of(&m?))),
         }
     }
 }
@@ -206,7 +183,7 @@ impl GroupConsumer {
     pub async fn recv(&self, timeout: Duration) -> Result<Option<Record>, KafkaError> {
         match tokio::time::timeout(timeout, self.inner.recv()).await {
             Err(_) => Ok(None),
-            Ok(m) => Ok(Some(Record::from_message(&m?))),
+            Ok(m) => Ok(Some(record_of(&m?))),
         }
     }
 
@@ -264,5 +241,35 @@ impl GroupConsumer {
     /// Leaves the group (partitions go to the other members at once).
     pub fn leave(&self) {
         self.inner.unsubscribe();
+    }
+}
+
+impl EventSource for GroupConsumer {
+    async fn recv(&self, timeout: Duration) -> Result<Option<ConsumedRecord>, PortError> {
+        Ok(GroupConsumer::recv(self, timeout).await?)
+    }
+
+    fn take_revoked(&self) -> Vec<i32> {
+        GroupConsumer::take_revoked(self)
+    }
+
+    fn take_assigned(&self) -> Vec<i32> {
+        GroupConsumer::take_assigned(self)
+    }
+
+    fn commit_hint(&self, partition: i32, offset: i64) -> Result<(), PortError> {
+        Ok(GroupConsumer::commit_hint(self, partition, offset)?)
+    }
+
+    fn high_watermark(&self, partition: i32) -> Option<i64> {
+        GroupConsumer::high_watermark(self, partition)
+    }
+
+    fn partition_count(&self) -> Option<i32> {
+        GroupConsumer::partition_count(self)
+    }
+
+    fn leave(&self) {
+        GroupConsumer::leave(self);
     }
 }

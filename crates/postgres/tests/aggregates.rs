@@ -46,7 +46,11 @@ async fn claims_fence_and_commits_apply_atomically() {
             chrono_tz::Tz::UTC,
         );
     }
-    batch.add(&event(campaign, "impression", "u3", 7), tenant, chrono_tz::Tz::UTC);
+    batch.add(
+        &event(campaign, "impression", "u3", 7),
+        tenant,
+        chrono_tz::Tz::UTC,
+    );
     assert_eq!(
         db.commit_batch(&mut first, 4, &batch)
             .await
@@ -128,7 +132,11 @@ async fn live_series_points_grow_across_commits_and_stop_at_the_window() {
         total.add(&e);
         batch.add(&e, tenant, chrono_tz::Tz::UTC);
         // Two hours old: counted in the aggregates, not in the live series.
-        batch.add(&event_at(campaign, "impression", "u", 1, &at(7200)), tenant, chrono_tz::Tz::UTC);
+        batch.add(
+            &event_at(campaign, "impression", "u", 1, &at(7200)),
+            tenant,
+            chrono_tz::Tz::UTC,
+        );
         let next = claim.next_offset + 2;
         let Commit::Applied(points) = db
             .commit_batch(&mut claim, next, &batch)
@@ -327,11 +335,20 @@ async fn reports_by_local_day_read_local_days_unless_another_zone_wrote_nearby()
     // campaign's zone had been UTC for a while.
     let mut batch = AggregateBatch::default();
     let mut by_day: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-    let start = Utc.with_ymd_and_hms(2026, 10, 18, 0, 0, 0).single().expect("t");
+    let start = Utc
+        .with_ymd_and_hms(2026, 10, 18, 0, 0, 0)
+        .single()
+        .expect("t");
     for i in 0..(21 * 24 / 5) {
         let at = start + Duration::hours(5 * i) + Duration::minutes(7);
         let cost = 10 + i;
-        let e = event_at(campaign, "impression", &format!("u{i}"), cost, &at.to_rfc3339());
+        let e = event_at(
+            campaign,
+            "impression",
+            &format!("u{i}"),
+            cost,
+            &at.to_rfc3339(),
+        );
         let local = at.with_timezone(&berlin).date_naive();
         let zone = if local == NaiveDate::from_ymd_opt(2026, 11, 2).expect("d") {
             chrono_tz::Tz::UTC
@@ -342,7 +359,9 @@ async fn reports_by_local_day_read_local_days_unless_another_zone_wrote_nearby()
         *by_day.entry(local).or_default() += cost;
     }
     let mut claim = db.claim_partition("g", "local", 0).await.expect("claim");
-    db.commit_batch(&mut claim, 1, &batch).await.expect("commit");
+    db.commit_batch(&mut claim, 1, &batch)
+        .await
+        .expect("commit");
 
     let day = |m: u32, d: u32| NaiveDate::from_ymd_opt(2026, m, d).expect("d");
     let report = |first: NaiveDate, last: NaiveDate| {
@@ -366,10 +385,7 @@ async fn reports_by_local_day_read_local_days_unless_another_zone_wrote_nearby()
         }
     };
     let want = |first: NaiveDate, last: NaiveDate| -> BTreeMap<NaiveDate, i64> {
-        by_day
-            .range(first..=last)
-            .map(|(d, c)| (*d, *c))
-            .collect()
+        by_day.range(first..=last).map(|(d, c)| (*d, *c)).collect()
     };
     let (away, near) = ((day(10, 20), day(10, 29)), (day(10, 30), day(11, 5)));
     assert_eq!(report(away.0, away.1).await, want(away.0, away.1));

@@ -315,7 +315,6 @@ fn day(s: &str) -> Option<NaiveDate> {
         .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
 }
 
-
 fn zone(raw: Option<&str>, default: &str, problems: &mut Vec<FieldProblem>) -> Tz {
     let name = raw.unwrap_or(default);
     name.parse().unwrap_or_else(|_| {

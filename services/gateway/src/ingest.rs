@@ -332,21 +332,16 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
             Ok(e) => e,
             Err(r) => return Ok(Err(r)),
         };
-        let facts = self
-            .auth
-            .campaign(event.campaign_id)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "campaign lookup failed");
-                ApiError::unavailable(
-                    "directory_unavailable",
-                    "cannot check the campaign right now; retry",
-                )
-            })?;
+        let facts = self.auth.campaign(event.campaign_id).await.map_err(|e| {
+            tracing::warn!(error = %e, "campaign lookup failed");
+            ApiError::unavailable(
+                "directory_unavailable",
+                "cannot check the campaign right now; retry",
+            )
+        })?;
         match facts {
             Some(f) if f.tenant == tenant => Ok(Ok((event, f.timezone.clone()))),
-            _ => 
-            Ok(Err(RejectReason::one(
+            _ => Ok(Err(RejectReason::one(
                 "campaign_id",
                 ErrorCode::UnknownCampaign,
                 format!(
