@@ -14,7 +14,7 @@ use adpulse_kafka::Consumer;
 use adpulse_kafka::partition::partition_for;
 use adpulse_postgres::Commit;
 use adpulse_testkit::Server;
-use common::worker::{Reference, env, env_on};
+use common::worker::{Reference, env, env_embedded, env_on};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,4 +204,35 @@ async fn live_counters_and_series_are_exact_on_a_redis_cluster() {
         .collect();
     assert_eq!(linked, expected, "links learned from ingested events");
     env.cleanup().await;
+}
+
+/// The same worker reading the embedded event log (`LocalSource`) into the
+/// same sinks: exact, resends counted once, and a restarted worker resumes
+/// from the hints it left in the log's folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_on_the_embedded_log_is_exact_across_restarts() {
+    let env = env_embedded().await;
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut reference = Reference::default();
+    let mut records = 0i64;
+    for round in 0..2 {
+        for _ in 0..600 {
+            let e = env.event(&mut rng);
+            env.send(&e).await;
+            records += 1;
+            if rng.u32(0..10) == 0 {
+                env.send(&e).await;
+                records += 1;
+            }
+            reference
+                .events
+                .insert(e["event_id"].as_str().expect("id").to_owned(), e.clone());
+        }
+        env.run_worker_until(records).await;
+        env.check(&reference).await;
+        assert_eq!(env.applied_offsets().await, records, "round {round}");
+    }
+    if let Some((_, dir)) = &env.local {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

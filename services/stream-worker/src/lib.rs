@@ -36,7 +36,8 @@ use adpulse_config::Config;
 use adpulse_cql::{Cql, RawEvent};
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::LIVE_WINDOW_SECS;
-use adpulse_kafka::{GroupConsumer, KafkaEventLog, Record};
+use adpulse_domain::ports::{ConsumedRecord as Record, EventSource};
+use adpulse_kafka::{GroupConsumer, KafkaEventLog};
 use adpulse_postgres::{Claim, Database};
 use adpulse_redis::Redis;
 use chrono::Utc;
@@ -72,10 +73,11 @@ struct Part {
     stale_live: BTreeSet<CampaignId>,
 }
 
-/// A running stream worker.
-pub struct Worker {
+/// A running stream worker, reading the events stream through `S` (a
+/// Kafka consumer-group member unless told otherwise).
+pub struct Worker<S = GroupConsumer> {
     cfg: Arc<Config>,
-    consumer: GroupConsumer,
+    consumer: S,
     sinks: Arc<Sinks>,
     parts: HashMap<i32, Part>,
     flushes: JoinSet<(i32, Outcome)>,
@@ -95,7 +97,7 @@ const RELEARN_AFTER: Duration = Duration::from_secs(3_600);
 /// Most links remembered as written.
 const MAX_TAUGHT: usize = 1_000_000;
 
-impl Worker {
+impl Worker<GroupConsumer> {
     /// Connects to everything the configuration names and joins the
     /// consumer group.
     pub async fn connect(cfg: Config) -> Result<Self, WorkerError> {
@@ -112,15 +114,29 @@ impl Worker {
         cql: Cql,
         redis: Redis,
     ) -> Result<Self, WorkerError> {
-        let raw = cql.raw_event_writer().await.map_err(err)?;
-        let log = KafkaEventLog::new(&cfg.kafka).map_err(err)?;
         let consumer =
             GroupConsumer::new(&cfg.kafka, &cfg.worker.group_id, &cfg.kafka.events_topic)
                 .map_err(err)?;
+        Worker::with_source(cfg, consumer, db, cql, redis).await
+    }
+}
+
+impl<S: EventSource> Worker<S> {
+    /// A worker reading `source` (already a member of the worker group)
+    /// into these connections.
+    pub async fn with_source(
+        cfg: Config,
+        source: S,
+        db: Database,
+        cql: Cql,
+        redis: Redis,
+    ) -> Result<Self, WorkerError> {
+        let raw = cql.raw_event_writer().await.map_err(err)?;
+        let log = KafkaEventLog::new(&cfg.kafka).map_err(err)?;
         let cfg_learns_links = cfg.capping.backend == adpulse_config::CappingBackend::Redis;
         Ok(Self {
             cfg: Arc::new(cfg),
-            consumer,
+            consumer: source,
             sinks: Arc::new(Sinks {
                 db,
                 cql: Arc::new(cql),
@@ -165,7 +181,7 @@ impl Worker {
                 r = self.consumer.recv(poll) => match r {
                     Ok(Some(record)) => self.on_record(record).await?,
                     Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "kafka consume failed"),
+                    Err(e) => tracing::warn!(error = %e, "event log consume failed"),
                 },
             }
             for p in self.consumer.take_revoked() {

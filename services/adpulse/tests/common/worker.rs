@@ -29,6 +29,23 @@ pub struct Env {
     pub tenant: uuid::Uuid,
     pub campaigns: Vec<CampaignId>,
     pub producer: Producer,
+    /// When set, events go to this embedded log (and its folder) instead of
+    /// Kafka, and workers read it through `LocalSource`.
+    pub local: Option<(adpulse_embedded::LocalLog, std::path::PathBuf)>,
+}
+
+/// An environment whose events stream is the embedded log (the sinks are
+/// the same servers).
+pub async fn env_embedded() -> Env {
+    let mut env = env().await;
+    let dir = std::env::temp_dir().join(unique_name("wk-log"));
+    let log = adpulse_embedded::LocalLog::open(&adpulse_embedded::LocalLogConfig {
+        partitions: PARTITIONS as u32,
+        ..adpulse_embedded::LocalLogConfig::new(&dir)
+    })
+    .expect("embedded log");
+    env.local = Some((log, dir));
+    env
 }
 
 pub async fn env() -> Env {
@@ -96,6 +113,7 @@ pub async fn env_on(redis: Server) -> Env {
         cql,
         redis,
         producer,
+        local: None,
     }
 }
 
@@ -231,6 +249,21 @@ impl Env {
     pub async fn send(&self, e: &Value) {
         let tenant = self.tenant.to_string();
         let now = chrono::Utc::now().timestamp_millis().to_string();
+        if let Some((log, _)) = &self.local {
+            use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
+            let record = LogRecord {
+                stream: Stream::Events,
+                key: e["campaign_id"].as_str().expect("c").as_bytes().to_vec(),
+                payload: e.to_string().into_bytes(),
+                headers: vec![
+                    ("tenant_id", tenant.into_bytes()),
+                    ("ingested_at", now.into_bytes()),
+                ],
+            };
+            let results = log.append(vec![record]).await;
+            assert!(results.iter().all(Result::is_ok), "{results:?}");
+            return;
+        }
         self.producer
             .send(
                 &self.cfg.kafka.events_topic,
@@ -256,18 +289,30 @@ impl Env {
 
     /// Starts an in-process worker on this environment.
     pub async fn start_worker(&self) -> RunningWorker {
-        let worker = Worker::new(
-            self.cfg.clone(),
-            self.db.clone(),
-            Cql::connect(&self.cfg.cql).await.expect("cql"),
-            self.redis.clone(),
-        )
-        .await
-        .expect("worker");
+        let cql = Cql::connect(&self.cfg.cql).await.expect("cql");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(worker.run(async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
+        };
+        let task = if let Some((log, dir)) = &self.local {
+            let source = adpulse_embedded::LocalSource::new(log, dir, &self.cfg.worker.group_id)
+                .expect("source");
+            let worker = Worker::with_source(
+                self.cfg.clone(),
+                source,
+                self.db.clone(),
+                cql,
+                self.redis.clone(),
+            )
+            .await
+            .expect("worker");
+            tokio::spawn(worker.run(stopped))
+        } else {
+            let worker = Worker::new(self.cfg.clone(), self.db.clone(), cql, self.redis.clone())
+                .await
+                .expect("worker");
+            tokio::spawn(worker.run(stopped))
+        };
         RunningWorker { stop, task }
     }
 
