@@ -10,9 +10,12 @@
 //!   that cuts a torn tail after a crash.
 //! - [`source`]: the worker's side of it, a group member owning every
 //!   partition, with its resume hints in the log's folder.
+//! - [`live`]: live counters and the live series in process memory.
 
+pub mod live;
 pub mod log;
 pub mod source;
 
+pub use live::MemoryLive;
 pub use log::{LocalLog, LocalLogConfig, LogError, StoredRecord};
 pub use source::LocalSource;

@@ -55,25 +55,7 @@ end
 return written
 ";
 
-/// What the live keys of one campaign hold.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LiveView {
-    /// Lifetime totals, if written and not expired.
-    pub totals: Option<LiveTotals>,
-    /// The series' points of the last hour, oldest first.
-    pub series: Vec<LivePoint>,
-}
-
-/// Lifetime totals as the live counters hold them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LiveTotals {
-    /// The counts.
-    pub counts: Counts,
-    /// The version written with them.
-    pub version: i64,
-    /// When they were written.
-    pub updated_at: Option<DateTime<Utc>>,
-}
+pub use adpulse_domain::ports::{LiveTotals, LiveView};
 
 impl Redis {
     /// The live-counter key of a campaign.
@@ -203,4 +185,37 @@ fn parse_point(campaign: CampaignId, member: &str) -> Result<LivePoint, RedisErr
             revenue_micros,
         },
     })
+}
+
+impl adpulse_domain::ports::LiveCounters for Redis {
+    async fn write_live(
+        &self,
+        totals: &[CampaignTotals],
+        series: &[LivePoint],
+        version: i64,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<usize, adpulse_domain::ports::PortError> {
+        Redis::write_live(self, totals, series, version, now, ttl)
+            .await
+            .map_err(port_error)
+    }
+
+    async fn read_live(
+        &self,
+        campaign: CampaignId,
+        now: DateTime<Utc>,
+    ) -> Result<LiveView, adpulse_domain::ports::PortError> {
+        Redis::read_live(self, campaign, now)
+            .await
+            .map_err(port_error)
+    }
+}
+
+fn port_error(e: RedisError) -> adpulse_domain::ports::PortError {
+    if e.is_retryable() {
+        adpulse_domain::ports::PortError::retryable(e.to_string())
+    } else {
+        adpulse_domain::ports::PortError::permanent(e.to_string())
+    }
 }

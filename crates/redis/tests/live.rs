@@ -1,13 +1,14 @@
-//! Live counters and the live series against real Redis, on one server and
-//! on a three-node cluster with the same assertions: writes apply only when
-//! newer, points only grow, the window is pruned, and each campaign's keys
-//! share one slot.
+//! The live-counters port's conformance suite, run on real Redis (one
+//! server and a three-node cluster) and on the in-process adapter of
+//! `adpulse up`, with the same assertions: writes apply only when newer,
+//! points only grow, the window is pruned, campaigns keep their own state.
 
 use std::time::Duration;
 
 use adpulse_config::{RedisConfig, Secret};
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{CampaignTotals, Counts, LIVE_WINDOW_SECS, LivePoint};
+use adpulse_domain::ports::LiveCounters;
 use adpulse_redis::Redis;
 use adpulse_testkit::{Server, unique_name};
 use chrono::{DateTime, Duration as Span, Utc};
@@ -49,8 +50,7 @@ fn point(campaign: CampaignId, start: DateTime<Utc>, impressions: i64) -> LivePo
     }
 }
 
-async fn live_writes_apply_only_when_newer(server: Server) {
-    let redis = connect(server).await;
+async fn live_writes_apply_only_when_newer(redis: &impl LiveCounters) -> Vec<CampaignId> {
     let ttl = Duration::from_secs(600);
     let now = Utc::now();
     let t0 = adpulse_domain::aggregate::live_point_start(now);
@@ -112,27 +112,75 @@ async fn live_writes_apply_only_when_newer(server: Server) {
         "the point 10 s before t0 left the window; the one before it never entered"
     );
 
-    // Every other campaign kept its own keys.
+    // Every other campaign kept its own state.
     for other in &campaigns[1..] {
         let v = redis.read_live(*other, now).await.expect("read");
         assert_eq!(v.totals.expect("totals").counts.impressions, 6);
         assert_eq!(v.series.len(), 2);
     }
+    // A campaign never written reads empty.
+    let unknown = CampaignId::from_uuid(uuid::Uuid::now_v7());
+    let v = redis.read_live(unknown, now).await.expect("read");
+    assert_eq!((v.totals, v.series.len()), (None, 0));
+    campaigns
+}
+
+/// On Redis, also: each campaign's two keys, and nothing else, under the
+/// prefix.
+async fn on_redis(server: Server) {
+    let redis = connect(server).await;
+    let campaigns = live_writes_apply_only_when_newer(&redis).await;
     assert_eq!(
         redis.delete_prefix().await.expect("cleanup"),
         2 * campaigns.len() as u64
     );
-    assert_eq!(redis.read_live(c, now).await.expect("read").totals, None);
+    let now = Utc::now();
+    assert_eq!(
+        redis
+            .read_live(campaigns[0], now)
+            .await
+            .expect("read")
+            .totals,
+        None
+    );
 }
 
 #[tokio::test]
 async fn live_writes_apply_only_when_newer_on_one_server() {
-    live_writes_apply_only_when_newer(Server::Redis).await;
+    on_redis(Server::Redis).await;
 }
 
 #[tokio::test]
 async fn live_writes_apply_only_when_newer_on_a_cluster() {
     let redis = connect(Server::RedisCluster).await;
     assert!(redis.is_cluster());
-    live_writes_apply_only_when_newer(Server::RedisCluster).await;
+    on_redis(Server::RedisCluster).await;
+}
+
+#[tokio::test]
+async fn live_writes_apply_only_when_newer_in_process() {
+    let live = adpulse_embedded::MemoryLive::new();
+    let campaigns = live_writes_apply_only_when_newer(&live).await;
+    assert_eq!(campaigns.len(), 30);
+}
+
+/// In process, totals expire after their time to live like Redis keys do.
+#[tokio::test]
+async fn live_totals_expire_in_process() {
+    let live = adpulse_embedded::MemoryLive::new();
+    let c = CampaignId::from_uuid(uuid::Uuid::now_v7());
+    let now = Utc::now();
+    live.write_live(&[totals(c, 1)], &[], 1, now, Duration::from_millis(50))
+        .await
+        .expect("write");
+    assert!(live.read_live(c, now).await.expect("read").totals.is_some());
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(live.read_live(c, now).await.expect("read").totals, None);
+    // An expired version no longer guards: an older one may write again.
+    assert_eq!(
+        live.write_live(&[totals(c, 2)], &[], 0, now, Duration::from_secs(5))
+            .await
+            .expect("write"),
+        1
+    );
 }
