@@ -13,6 +13,7 @@ pub mod ids;
 pub mod ingest_key;
 pub mod limits;
 mod parse;
+pub mod partition;
 pub mod ports;
 pub mod report;
 pub mod targeting;

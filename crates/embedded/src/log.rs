@@ -1,8 +1,8 @@
 //! The embedded event log: Kafka's guarantees for one process, in files.
 //!
 //! Each stream (events, rejected, campaign metrics) has partitions; a
-//! record goes to the partition its key hashes to, so one campaign's
-//! events stay in order. A partition is a folder of segment files named by
+//! record goes to the partition its key hashes to (as Kafka places it), so
+//! one campaign's events stay in order. A partition is a folder of segment files named by
 //! the offset of their first record (`00000000000000000000.seg`), rolled
 //! past [`LocalLogConfig::segment_bytes`].
 //!
@@ -160,14 +160,12 @@ fn stream_index(stream: Stream) -> usize {
     }
 }
 
-/// The partition `key` belongs to: FNV-1a, stable across runs and builds.
+/// The partition `key` belongs to: Kafka's placement
+/// ([`adpulse_domain::partition`]), so a campaign has the same partition
+/// number in both modes.
 pub fn partition_for(key: &[u8], partitions: u32) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in key {
-        h ^= u32::from(*b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h % partitions.max(1)
+    let n = i32::try_from(partitions.max(1)).unwrap_or(i32::MAX);
+    u32::try_from(adpulse_domain::partition::partition_for(key, n)).unwrap_or(0)
 }
 
 impl LocalLog {

@@ -87,9 +87,17 @@ where
         assert_eq!(payloads, &want, "campaign-{k} in append order");
     }
     // End offsets: within a few seconds, every partition's end is past its
-    // last record.
-    let until = Instant::now() + Duration::from_secs(10);
+    // last record (a member learns them while it polls, as a worker does).
+    let until = Instant::now() + Duration::from_secs(15);
     loop {
+        assert!(
+            first
+                .recv(Duration::from_millis(100))
+                .await
+                .expect("recv")
+                .is_none(),
+            "nothing more to read"
+        );
         let caught_up = last_offset
             .iter()
             .all(|(p, last)| first.high_watermark(*p).is_some_and(|h| h > *last));
@@ -97,7 +105,6 @@ where
             assert!(caught_up, "end offsets known");
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
     // Hints: the first member remembers the position after its records on

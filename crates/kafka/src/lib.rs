@@ -9,10 +9,12 @@ mod admin;
 mod consumer;
 mod error;
 mod event_log;
-pub mod partition;
 mod producer;
 
 pub use admin::Admin;
+/// Which partition a key lands on (the function lives in the domain: the
+/// embedded log places keys the same way).
+pub use adpulse_domain::partition;
 pub use consumer::{Consumer, GroupConsumer, Record};
 pub use error::KafkaError;
 pub use event_log::KafkaEventLog;

@@ -1,11 +1,11 @@
-//! Which partition a key lands on.
+//! Which partition a key lands on, in every event log adpulse runs on.
 //!
 //! Kafka's Java client places a keyed record on
 //! `(murmur2(key) & 0x7fffffff) % partitions`. adpulse configures librdkafka's
 //! `murmur2_random` partitioner, which computes the same, so every Kafka tool
-//! and client agrees on where a campaign's events are. This module is that
-//! function in Rust, for tests and for workers that need to know which
-//! partition owns a campaign.
+//! and client agrees on where a campaign's events are; the embedded log
+//! places keys with the same function, so a campaign has the same partition
+//! in both modes. Workers use it to know which partition owns a campaign.
 
 /// Kafka's 32-bit murmur2 (seed `0x9747b28c`), as the Java client computes it.
 pub fn murmur2(data: &[u8]) -> i32 {
