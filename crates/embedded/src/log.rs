@@ -81,10 +81,6 @@ pub enum LogError {
         /// What did not match.
         why: &'static str,
     },
-    /// A write failed and could not be undone; the partition takes no
-    /// more appends until the log is reopened (which cuts the torn tail).
-    #[error("event log partition {0} stopped after a failed write")]
-    Stopped(String),
     /// No such stream partition.
     #[error("event log has no partition {partition} in {stream}")]
     NoPartition {
@@ -141,7 +137,7 @@ struct Partition {
 
 struct Pending {
     records: Vec<LogRecord>,
-    done: tokio::sync::oneshot::Sender<Result<u64, String>>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
 fn stream_dir(stream: Stream) -> &'static str {
@@ -296,7 +292,7 @@ impl EventLog for LocalLog {
         for (places, count, name, sent, wait) in waits {
             let result = match sent {
                 Some(Ok(())) => match wait.await {
-                    Ok(Ok(_first)) => Ok(()),
+                    Ok(Ok(())) => Ok(()),
                     Ok(Err(e)) => Err(PortError::retryable(e)),
                     Err(_) => Err(PortError::retryable(format!(
                         "event log partition {name} stopped before syncing"
@@ -559,10 +555,8 @@ impl Writer {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
             buf.clear();
-            let mut firsts = Vec::with_capacity(batch.len());
             let mut offset = self.next_offset;
             for p in &batch {
-                firsts.push(offset);
                 for r in &p.records {
                     encode(&mut buf, offset, now_ms, r);
                     offset += 1;
@@ -572,8 +566,8 @@ impl Writer {
                 Ok(()) => {
                     self.next_offset = offset;
                     self.durable.store(offset, Ordering::Release);
-                    for (p, first) in batch.into_iter().zip(firsts) {
-                        let _ = p.done.send(Ok(first));
+                    for p in batch {
+                        let _ = p.done.send(Ok(()));
                     }
                     if self.segment_len >= self.segment_bytes
                         && let Err(e) = self.roll()

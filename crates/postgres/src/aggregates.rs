@@ -408,8 +408,8 @@ async fn upsert_running_totals(
         // known when the batch starts after a gap (the gap's days are
         // filled with the lifetime totals); earlier days are untouched.
         let mut added: Sums = [0; 5];
-        let mut day = old.map_or(lo, |o| lo.min(o.1.succ_opt().unwrap_or(o.1)));
-        while day <= last {
+        let start = old.map_or(lo, |o| lo.min(o.1.succ_opt().unwrap_or(o.1)));
+        for day in start.iter_days().take_while(|d| *d <= last) {
             if let Some(d) = days.get(&day) {
                 for (a, v) in added.iter_mut().zip(d) {
                     *a += v;
@@ -431,10 +431,6 @@ async fn upsert_running_totals(
                     inserts.push(*tenant, day, *campaign, v);
                 }
                 None => inserts.push(*tenant, day, *campaign, added),
-            }
-            day = day.succ_opt().unwrap_or(NaiveDate::MAX);
-            if day == NaiveDate::MAX {
-                break;
             }
         }
         let mut life = old.map_or([0; 5], |o| o.2);
