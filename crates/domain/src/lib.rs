@@ -16,6 +16,7 @@ mod parse;
 pub mod partition;
 pub mod ports;
 pub mod report;
+pub mod store;
 pub mod targeting;
 
 pub use campaign::{CampaignStatus, Role};

@@ -9,34 +9,11 @@ use adpulse_domain::aggregate::{
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use adpulse_domain::store::{Claim, Commit};
+
 use crate::{Database, PgError};
 
-/// Ownership of one partition: where to resume, and the epoch that fences
-/// every previous owner.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claim {
-    /// Consumer group.
-    pub group: String,
-    /// Topic.
-    pub topic: String,
-    /// Partition.
-    pub partition: i32,
-    /// This owner's epoch; commits carry it.
-    pub epoch: i64,
-    /// The first offset not yet applied.
-    pub next_offset: i64,
-}
 
-/// What became of a commit.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Commit {
-    /// Applied; the claim's `next_offset` moved on. Carries the live-series
-    /// points the batch touched, with their totals as committed.
-    Applied(Vec<LivePoint>),
-    /// Another owner claimed the partition since: nothing was applied, and
-    /// this owner must drop the partition.
-    Fenced,
-}
 
 const UPSERT: &str = "
 WITH d AS (

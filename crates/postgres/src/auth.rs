@@ -8,24 +8,10 @@ use adpulse_domain::{Role, TenantId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use adpulse_domain::store::{Rotation, UserRecord};
+
 use crate::{Database, PgError};
 
-/// A user as login needs them.
-#[derive(Clone, Debug)]
-pub struct UserRecord {
-    /// The user.
-    pub id: Uuid,
-    /// Their tenant.
-    pub tenant_id: TenantId,
-    /// Their address.
-    pub email: String,
-    /// argon2id PHC string.
-    pub password_hash: String,
-    /// Their role.
-    pub role: Role,
-    /// Set when the account was deactivated.
-    pub deactivated_at: Option<DateTime<Utc>>,
-}
 
 const USER_COLUMNS: &str = "id, tenant_id, email, password_hash, role, deactivated_at";
 
@@ -45,25 +31,6 @@ fn user(row: UserRow) -> Result<UserRecord, PgError> {
     })
 }
 
-/// What presenting a refresh token did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Rotation {
-    /// The token was current: it is now used, and `next` (already stored)
-    /// replaces it.
-    Rotated {
-        /// The token's user.
-        user_id: Uuid,
-        /// Their tenant.
-        tenant_id: TenantId,
-        /// The family both tokens belong to.
-        family_id: Uuid,
-    },
-    /// The token had already been used or revoked: its whole family is now
-    /// revoked (a stolen token was replayed, by the thief or the owner).
-    Reused,
-    /// Unknown or expired.
-    Invalid,
-}
 
 impl Database {
     /// Creates a user in `tenant` (the password already hashed).

@@ -6,145 +6,36 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use adpulse_domain::store::{
+    CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, Updated,
+};
+
 use crate::{Database, PgError};
 
-/// A campaign as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CampaignRecord {
-    /// The campaign.
-    pub id: CampaignId,
-    /// Its tenant.
-    pub tenant_id: TenantId,
-    /// Its lifecycle status.
-    pub status: CampaignStatus,
-    /// What can be written.
-    pub fields: CampaignWrite,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Last changed.
-    pub updated_at: DateTime<Utc>,
-    /// Bumped by every change (the ETag).
-    pub version: i64,
-}
 
-/// The fields a campaign manager sets (create and replace take them all).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CampaignWrite {
-    /// Display name.
-    pub name: String,
-    /// The advertiser's brand.
-    pub brand_id: Option<String>,
-    /// Total budget in micros.
-    pub budget_total_micros: Option<i64>,
-    /// ISO 4217 currency of the budget.
-    pub budget_currency: Option<String>,
-    /// Daily cap in micros.
-    pub budget_daily_cap_micros: Option<i64>,
-    /// Start.
-    pub schedule_start: Option<DateTime<Utc>>,
-    /// End.
-    pub schedule_end: Option<DateTime<Utc>>,
-    /// IANA time zone of the schedule and of reports.
-    pub timezone: String,
-    /// Objectives.
-    pub objectives: Vec<String>,
-    /// Channels.
-    pub channels: Vec<String>,
-}
 
-/// Which campaigns a listing returns.
-#[derive(Clone, Debug, Default)]
-pub struct CampaignFilter {
-    /// Any of these statuses (none: all).
-    pub statuses: Vec<CampaignStatus>,
-    /// This brand.
-    pub brand_id: Option<String>,
-    /// Name contains (case-insensitive).
-    pub name: Option<String>,
-    /// Scheduled to run at some time at or after this.
-    pub from: Option<DateTime<Utc>>,
-    /// Scheduled to run at some time before this.
-    pub to: Option<DateTime<Utc>>,
-}
 
-/// Sort orders a listing allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CampaignSort {
-    /// By creation time.
-    CreatedAt,
-    /// By last change.
-    UpdatedAt,
-    /// By name (case-insensitive).
-    Name,
-    /// By total budget (none sorts lowest).
-    Budget,
-}
 
-impl CampaignSort {
-    /// The name in `sort=` (`-` before it for descending).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CreatedAt => "created_at",
-            Self::UpdatedAt => "updated_at",
-            Self::Name => "name",
-            Self::Budget => "budget",
-        }
-    }
 
-    /// Every sort key.
-    pub const ALL: [Self; 4] = [Self::CreatedAt, Self::UpdatedAt, Self::Name, Self::Budget];
 
-    fn expr(self) -> &'static str {
-        match self {
-            Self::CreatedAt => "created_at",
-            Self::UpdatedAt => "updated_at",
-            Self::Name => "lower(name)",
-            Self::Budget => "coalesce(budget_total_micros, -1)",
-        }
-    }
 
-    /// The sort value of `c`, as text (cursors carry it).
-    pub fn value_of(self, c: &CampaignRecord) -> String {
-        match self {
-            Self::CreatedAt => c.created_at.to_rfc3339(),
-            Self::UpdatedAt => c.updated_at.to_rfc3339(),
-            Self::Name => c.fields.name.to_lowercase(),
-            Self::Budget => c.fields.budget_total_micros.unwrap_or(-1).to_string(),
-        }
-    }
-
-    fn cast(self) -> &'static str {
-        match self {
-            Self::CreatedAt | Self::UpdatedAt => "::timestamptz",
-            Self::Name => "::text",
-            Self::Budget => "::bigint",
-        }
+/// The SQL expression a sort orders by.
+fn sort_expr(s: CampaignSort) -> &'static str {
+match s {
+        CampaignSort::CreatedAt => "created_at",
+        CampaignSort::UpdatedAt => "updated_at",
+        CampaignSort::Name => "lower(name)",
+        CampaignSort::Budget => "coalesce(budget_total_micros, -1)",
     }
 }
 
-/// Where a listing page starts.
-#[derive(Clone, Debug)]
-pub enum Page {
-    /// Skip this many (page/limit pagination).
-    Offset(i64),
-    /// After this sort value and id (cursor pagination).
-    After {
-        /// The last row's sort value ([`CampaignSort::value_of`]).
-        value: String,
-        /// The last row's id.
-        id: CampaignId,
-    },
-}
-
-/// What became of a conditional change.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Updated {
-    /// Done; the campaign as it now is.
-    Done(Box<CampaignRecord>),
-    /// No such campaign in the tenant (or deleted).
-    NotFound,
-    /// Changed since the caller read it: its current version.
-    Conflict(i64),
+/// The cast that turns a cursor's text back into the sort value.
+fn sort_cast(s: CampaignSort) -> &'static str {
+match s {
+        CampaignSort::CreatedAt | CampaignSort::UpdatedAt => "::timestamptz",
+        CampaignSort::Name => "::text",
+        CampaignSort::Budget => "::bigint",
+    }
 }
 
 const COLUMNS: &str = "id, tenant_id, status, name, brand_id, budget_total_micros, budget_currency,
@@ -425,14 +316,14 @@ impl Database {
             (">", "ASC")
         };
         if let Page::After { value, id } = page {
-            q.push(format!(" AND ({}, id) {cmp} (", sort.expr()))
+            q.push(format!(" AND ({}, id) {cmp} (", sort_expr(sort)))
                 .push_bind(value.clone())
-                .push(sort.cast())
+                .push(sort_cast(sort))
                 .push(", ")
                 .push_bind(*id.as_uuid())
                 .push(")");
         }
-        q.push(format!(" ORDER BY {} {dir}, id {dir} LIMIT ", sort.expr()))
+        q.push(format!(" ORDER BY {} {dir}, id {dir} LIMIT ", sort_expr(sort)))
             .push_bind(limit);
         if let Page::Offset(n) = page {
             q.push(" OFFSET ").push_bind(*n);

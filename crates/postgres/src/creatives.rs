@@ -5,30 +5,10 @@ use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use adpulse_domain::store::CreativeRecord;
+
 use crate::{Database, PgError};
 
-/// A creative's catalogue entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CreativeRecord {
-    /// The creative.
-    pub id: Uuid,
-    /// Its campaign.
-    pub campaign_id: CampaignId,
-    /// The uploaded file's name.
-    pub filename: String,
-    /// Sniffed from the bytes.
-    pub content_type: String,
-    /// Of the original.
-    pub size_bytes: i64,
-    /// SHA-256 of the original.
-    pub sha256: Vec<u8>,
-    /// Pixels.
-    pub width: i32,
-    /// Pixels.
-    pub height: i32,
-    /// Uploaded.
-    pub created_at: DateTime<Utc>,
-}
 
 type Row = (
     Uuid,

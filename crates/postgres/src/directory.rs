@@ -7,6 +7,8 @@ use adpulse_domain::{CampaignId, TenantId, ingest_key};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use adpulse_domain::store::{IngestKeyInfo, NewIngestKey};
+
 use crate::{Database, PgError};
 
 impl From<PgError> for PortError {
@@ -60,28 +62,7 @@ impl Directory for Database {
     }
 }
 
-/// A newly created ingest key. `secret` exists only here: it is never stored.
-#[derive(Debug)]
-pub struct IngestKeyInfo {
-    /// The key's id.
-    pub id: Uuid,
-    /// What it is for.
-    pub name: String,
-    /// Its first characters, to tell keys apart.
-    pub prefix: String,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Revoked, if it was.
-    pub revoked_at: Option<DateTime<Utc>>,
-}
 
-/// A key just created: the only time its secret is known.
-pub struct NewIngestKey {
-    /// The key's id, for revoking it.
-    pub id: Uuid,
-    /// The bearer secret to hand to the ad server, once.
-    pub secret: String,
-}
 
 impl Database {
     /// Creates a tenant.

@@ -16,11 +16,10 @@ use std::time::Duration;
 use adpulse_config::PostgresConfig;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-pub use aggregates::{Claim, Commit};
-pub use auth::{Rotation, UserRecord};
-pub use campaigns::{CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, Updated};
-pub use creatives::CreativeRecord;
-pub use directory::{IngestKeyInfo, NewIngestKey};
+pub use adpulse_domain::store::{
+    CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Claim, Commit, CreativeRecord,
+    IngestKeyInfo, NewIngestKey, Page, Rotation, StoreError, Updated, UserRecord,
+};
 
 /// The migrations of `migrations/postgres/`, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -49,6 +48,18 @@ impl PgError {
     /// Whether the same operation may succeed if retried later.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<PgError> for StoreError {
+    fn from(e: PgError) -> Self {
+        match e {
+            PgError::Config(m) => Self::Config(m),
+            PgError::Unavailable(m) => Self::Unavailable(m),
+            PgError::Refused(m) => Self::Refused(m),
+            PgError::Migration(m) => Self::Migration(m),
+            PgError::Duplicate(m) => Self::Duplicate(m),
+        }
     }
 }
 

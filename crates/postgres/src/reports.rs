@@ -12,71 +12,19 @@
 //! (see `with_local_days`).
 
 use adpulse_domain::aggregate::{Counts, Grain};
-use adpulse_domain::report::{Breakdown, Granularity, RankBy, ReportRow};
+use adpulse_domain::report::{Granularity, RankBy, ReportRow};
 use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt as _;
 use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
+pub use adpulse_domain::store::{CampaignReport, RankedCampaign, TopCampaigns};
+
 use crate::{Database, PgError};
 
-/// One campaign's report.
-#[derive(Clone, Debug)]
-pub struct CampaignReport {
-    /// The campaign.
-    pub campaign: CampaignId,
-    /// First instant of the range (local midnight of the first day).
-    pub from: DateTime<Utc>,
-    /// End of the range, exclusive (local midnight after the last day).
-    pub to: DateTime<Utc>,
-    /// The stored buckets to read.
-    pub grain: Grain,
-    /// IANA zone the periods are local to.
-    pub tz: String,
-    /// Rows per hour, day or total.
-    pub granularity: Granularity,
-    /// Split by channel and/or event type.
-    pub breakdown: Breakdown,
-}
 
-/// The tenant's campaigns ranked over a range.
-#[derive(Clone, Debug)]
-pub struct TopCampaigns {
-    /// First instant of the range.
-    pub from: DateTime<Utc>,
-    /// End of the range, exclusive.
-    pub to: DateTime<Utc>,
-    /// The stored buckets to read (`day` for UTC days).
-    pub grain: Grain,
-    /// Only campaigns in this status.
-    pub status: Option<String>,
-    /// Only campaigns of this brand.
-    pub brand_id: Option<String>,
-    /// Ranked by.
-    pub by: RankBy,
-    /// Descending.
-    pub desc: bool,
-    /// How many.
-    pub limit: i64,
-}
 
-/// One ranked campaign.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RankedCampaign {
-    /// The campaign.
-    pub id: CampaignId,
-    /// Its name.
-    pub name: String,
-    /// Its status.
-    pub status: String,
-    /// Its brand.
-    pub brand_id: Option<String>,
-    /// Counts over the range.
-    pub counts: Counts,
-    /// Distinct people over the range.
-    pub unique_users: i64,
-}
 
 #[derive(FromRow)]
 struct Ranked {
