@@ -21,7 +21,14 @@ use uuid::Uuid;
 
 pub use adpulse_domain::store::{CampaignReport, RankedCampaign, TopCampaigns};
 
+use adpulse_domain::store::StoreError;
+
 use crate::{Database, PgError};
+
+/// A failure inside a streamed report, as its caller's error sees it.
+fn store(e: impl Into<PgError>) -> StoreError {
+    StoreError::from(e.into())
+}
 
 
 
@@ -338,14 +345,14 @@ impl Database {
         each: F,
     ) -> Result<(), E>
     where
-        E: From<PgError>,
+        E: From<StoreError>,
         F: FnMut(ReportRow) -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
     {
         let q = {
-            let mut tx = self.tenant_tx(tenant).await?;
-            let q = with_local_days(&mut tx, q).await?;
-            tx.commit().await.map_err(PgError::from)?;
+            let mut tx = self.tenant_tx(tenant).await.map_err(store)?;
+            let q = with_local_days(&mut tx, q).await.map_err(store)?;
+            tx.commit().await.map_err(store)?;
             q
         };
         self.each_row::<Row, ReportRow, E, F, Fut>(tenant, campaign_query(&q), each)
@@ -363,18 +370,18 @@ impl Database {
     where
         R: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
         T: From<R>,
-        E: From<PgError>,
+        E: From<StoreError>,
         F: FnMut(T) -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
     {
-        let mut tx = self.tenant_tx(tenant).await?;
+        let mut tx = self.tenant_tx(tenant).await.map_err(store)?;
         {
             let mut rows = query.build_query_as::<R>().fetch(&mut *tx);
-            while let Some(r) = rows.try_next().await.map_err(PgError::from)? {
+            while let Some(r) = rows.try_next().await.map_err(store)? {
                 each(T::from(r)).await?;
             }
         }
-        tx.commit().await.map_err(PgError::from)?;
+        tx.commit().await.map_err(store)?;
         Ok(())
     }
 
@@ -404,7 +411,7 @@ impl Database {
         each: F,
     ) -> Result<(), E>
     where
-        E: From<PgError>,
+        E: From<StoreError>,
         F: FnMut(RankedCampaign) -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
     {

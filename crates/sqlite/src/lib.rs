@@ -1,0 +1,144 @@
+//! The SQLite adapter: what `adpulse up` keeps in its data folder instead of
+//! Postgres (tenants, users, campaigns, creatives, ingest keys, the stream
+//! worker's claims and aggregates, the live series).
+//!
+//! It answers the same calls with the same records as the Postgres adapter
+//! (`adpulse_domain::store`), so the services cannot tell them apart; the
+//! conformance suite in `crates/backends/tests` runs one set of assertions
+//! on both. Where Postgres has features SQLite lacks, the adapter does the
+//! work itself:
+//! - row-level security: every tenant-scoped statement names the tenant in
+//!   its `WHERE` clause;
+//! - the `hll` extension: unique users are [`adpulse_domain::reach::Sketch`]
+//!   blobs, merged here in Rust;
+//! - arrays and JSON: text columns holding JSON.
+//!
+//! Instants are stored as integer microseconds since the Unix epoch (they
+//! sort and compare as numbers), ids as 16-byte blobs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use adpulse_domain::store::StoreError;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// The migrations of `migrations/sqlite/`, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// The database file's name inside the data folder.
+pub const FILE_NAME: &str = "adpulse.sqlite";
+
+/// A sqlx error as the services see it.
+#[derive(Debug)]
+pub(crate) struct LiteError(pub(crate) StoreError);
+
+impl From<sqlx::Error> for LiteError {
+    fn from(e: sqlx::Error) -> Self {
+        Self(match e {
+            sqlx::Error::Configuration(_) => StoreError::Config(e.to_string()),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+                StoreError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => {
+                StoreError::Duplicate(e.to_string())
+            }
+            // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: another
+            // writer held the file; a retry may pass.
+            sqlx::Error::Database(ref d)
+                if matches!(d.code().as_deref(), Some("5" | "6" | "517" | "262")) =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Refused(e.to_string()),
+        })
+    }
+}
+
+impl From<StoreError> for LiteError {
+    fn from(e: StoreError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<LiteError> for StoreError {
+    fn from(e: LiteError) -> Self {
+        e.0
+    }
+}
+
+/// The embedded database: one SQLite file in WAL mode.
+#[derive(Clone, Debug)]
+pub struct Lite {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl Lite {
+    /// Opens (creating if needed) `dir/adpulse.sqlite` and applies the
+    /// migrations.
+    ///
+    /// Every commit is synced (`synchronous = FULL`): what the API
+    /// acknowledged survives a power cut, not only a crash. Readers never
+    /// wait for the writer (WAL); writers queue behind each other for up to
+    /// five seconds before a call fails as retryable.
+    pub async fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Config(format!("cannot create data folder {}: {e}", dir.display()))
+        })?;
+        let path = dir.join(FILE_NAME);
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::from(LiteError::from(e)))?;
+        let lite = Self { pool, path };
+        MIGRATOR
+            .run(&lite.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(lite)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The pool, for this crate's modules and for tests that inspect rows.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Whether the file answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(LiteError::from)?;
+        Ok(())
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Microseconds since the Unix epoch, as instants are stored.
+pub(crate) fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The instant `us` microseconds after the Unix epoch.
+pub(crate) fn instant(us: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
