@@ -16,6 +16,13 @@
 //! Instants are stored as integer microseconds since the Unix epoch (they
 //! sort and compare as numbers), ids as 16-byte blobs.
 
+mod aggregates;
+mod auth;
+mod campaigns;
+mod creatives;
+mod directory;
+mod reports;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
