@@ -7,6 +7,12 @@
 //! Each type is an enum that forwards every call to the adapter it holds;
 //! no policy lives here.
 
+mod archive;
+mod live;
+mod log;
 mod store;
 
+pub use archive::Archive;
+pub use live::Live;
+pub use log::Log;
 pub use store::Store;

@@ -17,6 +17,7 @@
 //! sort and compare as numbers), ids as 16-byte blobs.
 
 mod aggregates;
+mod archive;
 mod auth;
 mod campaigns;
 mod creatives;
@@ -30,6 +31,8 @@ use adpulse_domain::store::StoreError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+
+pub use archive::{ARCHIVE_FILE_NAME, RawArchive};
 
 /// The migrations of `migrations/sqlite/`, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
