@@ -6,6 +6,7 @@
 //! about what an event may contain lives here exactly once.
 
 pub mod aggregate;
+pub mod archive;
 pub mod campaign;
 pub mod error;
 pub mod event;
