@@ -21,11 +21,26 @@ pub enum Live {
     Memory(Arc<MemoryLive>),
 }
 
+impl From<Redis> for Live {
+    fn from(r: Redis) -> Self {
+        Self::Redis(r)
+    }
+}
+
+impl From<Arc<MemoryLive>> for Live {
+    fn from(m: Arc<MemoryLive>) -> Self {
+        Self::Memory(m)
+    }
+}
+
 impl Live {
     /// Whether the counters answer.
     pub async fn ping(&self) -> Result<(), PortError> {
         match self {
-            Self::Redis(r) => r.ping().await.map_err(|e| PortError::retryable(e.to_string())),
+            Self::Redis(r) => r
+                .ping()
+                .await
+                .map_err(|e| PortError::retryable(e.to_string())),
             Self::Memory(_) => Ok(()),
         }
     }

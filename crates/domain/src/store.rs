@@ -209,7 +209,6 @@ impl CampaignSort {
             Self::Budget => c.fields.budget_total_micros.unwrap_or(-1).to_string(),
         }
     }
-
 }
 
 /// Where a listing page starts.

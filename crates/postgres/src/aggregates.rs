@@ -13,8 +13,6 @@ use adpulse_domain::store::{Claim, Commit};
 
 use crate::{Database, PgError};
 
-
-
 const UPSERT: &str = "
 WITH d AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],

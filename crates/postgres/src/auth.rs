@@ -12,7 +12,6 @@ use adpulse_domain::store::{Rotation, UserRecord};
 
 use crate::{Database, PgError};
 
-
 const USER_COLUMNS: &str = "id, tenant_id, email, password_hash, role, deactivated_at";
 
 type UserRow = (Uuid, Uuid, String, String, String, Option<DateTime<Utc>>);
@@ -30,7 +29,6 @@ fn user(row: UserRow) -> Result<UserRecord, PgError> {
         deactivated_at,
     })
 }
-
 
 impl Database {
     /// Creates a user in `tenant` (the password already hashed).

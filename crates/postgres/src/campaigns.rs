@@ -12,16 +12,9 @@ use adpulse_domain::store::{
 
 use crate::{Database, PgError};
 
-
-
-
-
-
-
-
 /// The SQL expression a sort orders by.
 fn sort_expr(s: CampaignSort) -> &'static str {
-match s {
+    match s {
         CampaignSort::CreatedAt => "created_at",
         CampaignSort::UpdatedAt => "updated_at",
         CampaignSort::Name => "lower(name)",
@@ -31,7 +24,7 @@ match s {
 
 /// The cast that turns a cursor's text back into the sort value.
 fn sort_cast(s: CampaignSort) -> &'static str {
-match s {
+    match s {
         CampaignSort::CreatedAt | CampaignSort::UpdatedAt => "::timestamptz",
         CampaignSort::Name => "::text",
         CampaignSort::Budget => "::bigint",
@@ -323,8 +316,11 @@ impl Database {
                 .push_bind(*id.as_uuid())
                 .push(")");
         }
-        q.push(format!(" ORDER BY {} {dir}, id {dir} LIMIT ", sort_expr(sort)))
-            .push_bind(limit);
+        q.push(format!(
+            " ORDER BY {} {dir}, id {dir} LIMIT ",
+            sort_expr(sort)
+        ))
+        .push_bind(limit);
         if let Page::Offset(n) = page {
             q.push(" OFFSET ").push_bind(*n);
         }

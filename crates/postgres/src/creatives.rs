@@ -9,7 +9,6 @@ use adpulse_domain::store::CreativeRecord;
 
 use crate::{Database, PgError};
 
-
 type Row = (
     Uuid,
     Uuid,

@@ -62,8 +62,6 @@ impl Directory for Database {
     }
 }
 
-
-
 impl Database {
     /// Creates a tenant.
     pub async fn create_tenant(&self, name: &str) -> Result<TenantId, PgError> {

@@ -30,9 +30,6 @@ fn store(e: impl Into<PgError>) -> StoreError {
     StoreError::from(e.into())
 }
 
-
-
-
 #[derive(FromRow)]
 struct Ranked {
     campaign_id: Uuid,

@@ -21,6 +21,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let archive = adpulse_cql::Cql::connect(&config.cql)
         .await
         .context("connecting to the CQL archive (raw events)")?;
+    let archive = adpulse_backends::Archive::cql(archive)
+        .await
+        .context("preparing the CQL archive's statements")?;
     let state = adpulse_api::AppState::new(&config.api, db)?
         .with_live(live)
         .with_archive(archive);

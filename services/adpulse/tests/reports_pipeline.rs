@@ -248,7 +248,13 @@ async fn reports_equal_a_reference_through_the_pipeline() {
     let state = adpulse_api::AppState::new(&api_cfg, api_db)
         .expect("api")
         .with_live(env.redis.clone())
-        .with_archive(adpulse_cql::Cql::connect(&env.cfg.cql).await.expect("cql"));
+        .with_archive(
+            adpulse_backends::Archive::cql(
+                adpulse_cql::Cql::connect(&env.cfg.cql).await.expect("cql"),
+            )
+            .await
+            .expect("archive"),
+        );
     let api_task = tokio::spawn(async move {
         adpulse_api::serve(&api_cfg, state, api_listener, async {
             let _ = api_stopped.await;

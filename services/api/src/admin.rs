@@ -7,7 +7,7 @@
 //! access tokens they hold expire within their lifetime.
 
 use adpulse_domain::Role;
-use adpulse_postgres::{IngestKeyInfo, UserRecord};
+use adpulse_domain::store::{IngestKeyInfo, UserRecord};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -12,7 +12,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use adpulse_domain::CampaignId;
-use adpulse_postgres::CreativeRecord;
+use adpulse_domain::store::CreativeRecord;
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -14,8 +14,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use adpulse_domain::store::Rotation;
 use adpulse_domain::{Role, TenantId};
-use adpulse_postgres::Rotation;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use axum::extract::{ConnectInfo, FromRequestParts, State};

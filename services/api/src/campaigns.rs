@@ -2,11 +2,11 @@
 //! status state machine, all confined to the caller's tenant, with ETags
 //! for optimistic concurrency.
 
-use adpulse_domain::targeting::Targeting;
-use adpulse_domain::{CampaignId, CampaignStatus, Channel};
-use adpulse_postgres::{
+use adpulse_domain::store::{
     CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, Updated,
 };
+use adpulse_domain::targeting::Targeting;
+use adpulse_domain::{CampaignId, CampaignStatus, Channel};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -115,9 +115,9 @@ impl ApiError {
     }
 }
 
-impl From<adpulse_postgres::PgError> for ApiError {
-    fn from(e: adpulse_postgres::PgError) -> Self {
-        if let adpulse_postgres::PgError::Duplicate(_) = e {
+impl From<adpulse_domain::store::StoreError> for ApiError {
+    fn from(e: adpulse_domain::store::StoreError) -> Self {
+        if let adpulse_domain::store::StoreError::Duplicate(_) = e {
             return Self::Conflict {
                 code: "already_exists",
                 message: "a resource with that unique value already exists".into(),

@@ -28,8 +28,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use adpulse_backends::{Archive, Live, Store};
 use adpulse_config::ApiConfig;
-use adpulse_postgres::Database;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -38,8 +38,8 @@ use axum::routing::{get, patch, post};
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    /// Tenant-scoped Postgres.
-    pub db: Database,
+    /// The relational store (tenant-scoped Postgres, or SQLite embedded).
+    pub db: Store,
     /// Token signing and the login limits.
     pub auth: Arc<auth::Auth>,
     /// CORS and deprecation.
@@ -51,9 +51,9 @@ pub struct AppState {
     /// Image decodes allowed at once (each may take up to 256 MiB).
     pub decodes: Arc<tokio::sync::Semaphore>,
     /// The live counters (realtime reports answer 503 without them).
-    pub live: Option<adpulse_redis::Redis>,
+    pub live: Option<Live>,
     /// The raw-event archive (the events listing answers 503 without it).
-    pub archive: Option<Arc<adpulse_cql::Cql>>,
+    pub archive: Option<Archive>,
 }
 
 /// An API that cannot start.
@@ -62,10 +62,11 @@ pub struct AppState {
 pub struct ApiStartError(String);
 
 impl AppState {
-    /// State for `cfg` on `db` (which should be tenant-scoped).
-    pub fn new(cfg: &ApiConfig, db: Database) -> Result<Self, ApiStartError> {
+    /// State for `cfg` on `db` (a Postgres connection should be
+    /// tenant-scoped: `Database::connect_for_tenants`).
+    pub fn new(cfg: &ApiConfig, db: impl Into<Store>) -> Result<Self, ApiStartError> {
         Ok(Self {
-            db,
+            db: db.into(),
             auth: Arc::new(auth::Auth::new(cfg).map_err(ApiStartError)?),
             policies: http::Policies::new(cfg).map_err(ApiStartError)?,
             assets: assets::AssetStore::open(&cfg.asset_store).map_err(ApiStartError)?,
@@ -76,17 +77,17 @@ impl AppState {
         })
     }
 
-    /// Lists raw events from `cql`.
+    /// Lists raw events from `archive`.
     #[must_use]
-    pub fn with_archive(mut self, cql: adpulse_cql::Cql) -> Self {
-        self.archive = Some(Arc::new(cql));
+    pub fn with_archive(mut self, archive: Archive) -> Self {
+        self.archive = Some(archive);
         self
     }
 
-    /// Reads live numbers from `redis`.
+    /// Reads live numbers from `live`.
     #[must_use]
-    pub fn with_live(mut self, redis: adpulse_redis::Redis) -> Self {
-        self.live = Some(redis);
+    pub fn with_live(mut self, live: impl Into<Live>) -> Self {
+        self.live = Some(live.into());
         self
     }
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{Counts, Grain, local_midnight};
 use adpulse_domain::report::{Breakdown, Granularity, RankBy, Ratios, ReportRow};
-use adpulse_postgres::reports::{CampaignReport, RankedCampaign, TopCampaigns};
+use adpulse_domain::store::{CampaignReport, RankedCampaign, TopCampaigns};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -687,11 +687,11 @@ where
 /// Why an export stopped early.
 enum ExportStop {
     ClientGone,
-    Db(adpulse_postgres::PgError),
+    Db(adpulse_domain::store::StoreError),
 }
 
-impl From<adpulse_postgres::PgError> for ExportStop {
-    fn from(e: adpulse_postgres::PgError) -> Self {
+impl From<adpulse_domain::store::StoreError> for ExportStop {
+    fn from(e: adpulse_domain::store::StoreError) -> Self {
         Self::Db(e)
     }
 }
@@ -846,11 +846,13 @@ pub async fn top_export(
 }
 
 async fn live(state: &AppState, campaign: CampaignId) -> Result<RealtimeOut, ApiError> {
-    let redis = state.live.as_ref().ok_or(ApiError::Unavailable)?;
-    let view = redis.read_live(campaign, Utc::now()).await.map_err(|e| {
-        tracing::warn!(error = %e, "live counters unavailable");
-        ApiError::Unavailable
-    })?;
+    let live = state.live.as_ref().ok_or(ApiError::Unavailable)?;
+    let view = adpulse_domain::ports::LiveCounters::read_live(live, campaign, Utc::now())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "live counters unavailable");
+            ApiError::Unavailable
+        })?;
     let (counts, version, updated_at) = view.totals.map_or((Counts::default(), 0, None), |t| {
         (t.counts, t.version, t.updated_at)
     });
@@ -1001,7 +1003,7 @@ struct EventsQuery {
     cursor: Option<String>,
 }
 
-fn encode_cursor(c: &adpulse_cql::EventCursor) -> String {
+fn encode_cursor(c: &adpulse_domain::archive::EventCursor) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
         "{}.{}",
@@ -1010,14 +1012,14 @@ fn encode_cursor(c: &adpulse_cql::EventCursor) -> String {
     ))
 }
 
-fn decode_cursor(raw: &str) -> Option<adpulse_cql::EventCursor> {
+fn decode_cursor(raw: &str) -> Option<adpulse_domain::archive::EventCursor> {
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(raw)
         .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (ms, id) = text.split_once('.')?;
-    Some(adpulse_cql::EventCursor {
+    Some(adpulse_domain::archive::EventCursor {
         occurred_at: DateTime::from_timestamp_millis(ms.parse().ok()?)?,
         event_id: id.parse().ok()?,
     })
@@ -1081,7 +1083,7 @@ pub async fn events(
         .then(|| page.last())
         .flatten()
         .map(|e| {
-            encode_cursor(&adpulse_cql::EventCursor {
+            encode_cursor(&adpulse_domain::archive::EventCursor {
                 occurred_at: e.occurred_at,
                 event_id: e.event_id,
             })

@@ -3,10 +3,10 @@
 //! flight: each commit moves the partition's offset from where the previous
 //! one left it).
 //!
-//! A flush writes raw rows to CQL (idempotent by key), then the aggregate
-//! deltas, the live-series points and the new next offset in one fenced
-//! Postgres transaction, then the touched campaigns' live counters and
-//! series to Redis from the state just committed, and publishes their
+//! A flush writes raw rows to the archive (idempotent by key), then the
+//! aggregate deltas, the live-series points and the new next offset in one
+//! fenced store transaction, then the touched campaigns' live counters and
+//! series from the state just committed, and publishes their
 //! totals as window results. A sink failure is retried with backoff,
 //! holding the batch, until it succeeds, the partition turns out to be
 //! fenced, or the worker gives the partition up (shutdown, rebalance).
@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_config::Config;
-use adpulse_cql::{Cql, RawEvent, RawEventWriter};
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{AggregateBatch, LIVE_WINDOW_SECS, LivePoint};
-use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
-use adpulse_kafka::KafkaEventLog;
-use adpulse_postgres::{Claim, Commit, Database};
+use adpulse_domain::archive::RawEvent;
+use adpulse_domain::ports::{EventLog as _, LiveCounters as _, LogRecord, Stream};
+use adpulse_domain::store::{Claim, Commit};
 use adpulse_redis::Redis;
 use chrono::Utc;
 
@@ -30,14 +30,21 @@ use crate::{WorkerError, err, metrics};
 /// A flush slower than this is logged with where its time went.
 const SLOW_FLUSH: Duration = Duration::from_millis(500);
 
-/// The external systems the worker writes to.
-pub(crate) struct Sinks {
-    pub db: Database,
-    pub cql: Arc<Cql>,
-    pub raw: RawEventWriter,
-    pub redis: Redis,
-    /// The rejected and campaign-metrics topics.
-    pub log: KafkaEventLog,
+/// The systems the worker writes to: the production ones (Postgres, a
+/// CQL cluster, Redis, Kafka) or the embedded ones (`adpulse up`).
+#[derive(Clone)]
+pub struct Sinks {
+    /// Claims, aggregates, the live series.
+    pub db: Store,
+    /// Raw events.
+    pub archive: Archive,
+    /// Live counters.
+    pub live: Live,
+    /// Where identity links for frequency capping go (when capping runs
+    /// on Redis); none: links are not kept.
+    pub links: Option<Redis>,
+    /// The rejected and campaign-metrics streams.
+    pub log: Log,
 }
 
 /// What a partition consumed since its last flush was handed off.
@@ -112,8 +119,8 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
 
     let t = Instant::now();
     let r = s
-        .cql
-        .write_raw_events(&s.raw, &pending.raw, ttl, cfg.worker.cql_concurrency)
+        .archive
+        .write(&pending.raw, ttl, cfg.worker.cql_concurrency)
         .await;
     let cql_took = t.elapsed();
     metrics::sink("cql", cql_took, r.is_ok());
@@ -160,9 +167,9 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
             campaigns
         }
     };
-    if !pending.links.is_empty() {
+    if let Some(redis) = s.links.as_ref().filter(|_| !pending.links.is_empty()) {
         let ttl = u64::from(cfg.capping.link_ttl_days.max(1)) * 86_400;
-        tokio::spawn(learn_links(s.redis.clone(), pending.links.clone(), ttl));
+        tokio::spawn(learn_links(redis.clone(), pending.links.clone(), ttl));
     }
     if started.elapsed() >= SLOW_FLUSH {
         tracing::warn!(
@@ -240,7 +247,7 @@ pub(crate) async fn write_live(
         }
     };
     let written = s
-        .redis
+        .live
         .write_live(&totals, &points, version, now, ttl)
         .await
         .map_err(err)?;

@@ -2,35 +2,32 @@
 //! beside them.
 
 use std::future::Future;
-use std::sync::Arc;
 
-use adpulse_cql::Cql;
+use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_domain::ports::EventLog as _;
-use adpulse_kafka::KafkaEventLog;
-use adpulse_postgres::Database;
-use adpulse_redis::Redis;
 
 use crate::{Worker, WorkerError, err};
 
 /// Whether the worker's dependencies answer (for `/health/ready`).
 #[derive(Clone)]
 pub struct Health {
-    pub(crate) db: Database,
-    pub(crate) cql: Arc<Cql>,
-    pub(crate) redis: Redis,
-    pub(crate) kafka: KafkaEventLog,
+    pub(crate) db: Store,
+    pub(crate) archive: Archive,
+    pub(crate) live: Live,
+    pub(crate) log: Log,
 }
 
 impl Health {
-    /// True while Postgres, the CQL cluster, Redis and Kafka all answer.
+    /// True while the store, the archive, the live counters and the event
+    /// log all answer.
     pub async fn ready(&self) -> bool {
-        let (db, cql, redis, kafka) = tokio::join!(
+        let (db, archive, live, log) = tokio::join!(
             self.db.ping(),
-            self.cql.ping(),
-            self.redis.ping(),
-            self.kafka.ready()
+            self.archive.ping(),
+            self.live.ping(),
+            self.log.ready()
         );
-        db.is_ok() && cql.is_ok() && redis.is_ok() && kafka
+        db.is_ok() && archive.is_ok() && live.is_ok() && log
     }
 
     /// `/health/live`, `/health/ready` and `/metrics`.

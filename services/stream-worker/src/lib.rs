@@ -32,19 +32,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_config::Config;
-use adpulse_cql::{Cql, RawEvent};
+use adpulse_cql::Cql;
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::LIVE_WINDOW_SECS;
+use adpulse_domain::archive::RawEvent;
 use adpulse_domain::ports::{ConsumedRecord as Record, EventSource};
+use adpulse_domain::store::Claim;
 use adpulse_kafka::{GroupConsumer, KafkaEventLog};
-use adpulse_postgres::{Claim, Database};
+use adpulse_postgres::Database;
 use adpulse_redis::Redis;
 use chrono::Utc;
 use tokio::task::JoinSet;
 
 use crate::dedup::Dedup;
-use crate::flush::{Job, Outcome, Pending, Sinks};
+pub use crate::flush::Sinks;
+use crate::flush::{Job, Outcome, Pending};
 pub use crate::health::{Health, serve};
 
 /// A worker that cannot start or had to stop.
@@ -87,7 +91,7 @@ pub struct Worker<S = GroupConsumer> {
     /// again until the map is cleared (hourly, or when it grows large).
     taught: HashMap<String, String>,
     taught_since: Instant,
-    /// Whether links go to Redis (frequency capping runs on Redis).
+    /// Whether links are kept (frequency capping runs on Redis).
     learn_links: bool,
 }
 
@@ -117,49 +121,56 @@ impl Worker<GroupConsumer> {
         let consumer =
             GroupConsumer::new(&cfg.kafka, &cfg.worker.group_id, &cfg.kafka.events_topic)
                 .map_err(err)?;
-        Worker::with_source(cfg, consumer, db, cql, redis).await
+        let sinks = Sinks::production(&cfg, db, cql, redis).await?;
+        Ok(Worker::with_source(cfg, consumer, sinks))
+    }
+}
+
+impl Sinks {
+    /// The production sinks: Postgres, the CQL archive, Redis (live
+    /// counters, and identity links when capping runs on Redis) and Kafka.
+    pub async fn production(
+        cfg: &Config,
+        db: Database,
+        cql: Cql,
+        redis: Redis,
+    ) -> Result<Self, WorkerError> {
+        let learns_links = cfg.capping.backend == adpulse_config::CappingBackend::Redis;
+        Ok(Self {
+            db: Store::Postgres(db),
+            archive: Archive::cql(cql).await.map_err(err)?,
+            live: Live::Redis(redis.clone()),
+            links: learns_links.then_some(redis),
+            log: Log::Kafka(KafkaEventLog::new(&cfg.kafka).map_err(err)?),
+        })
     }
 }
 
 impl<S: EventSource> Worker<S> {
     /// A worker reading `source` (already a member of the worker group)
-    /// into these connections.
-    pub async fn with_source(
-        cfg: Config,
-        source: S,
-        db: Database,
-        cql: Cql,
-        redis: Redis,
-    ) -> Result<Self, WorkerError> {
-        let raw = cql.raw_event_writer().await.map_err(err)?;
-        let log = KafkaEventLog::new(&cfg.kafka).map_err(err)?;
-        let cfg_learns_links = cfg.capping.backend == adpulse_config::CappingBackend::Redis;
-        Ok(Self {
+    /// into `sinks`.
+    pub fn with_source(cfg: Config, source: S, sinks: Sinks) -> Self {
+        let learn_links = sinks.links.is_some();
+        Self {
             cfg: Arc::new(cfg),
             consumer: source,
-            sinks: Arc::new(Sinks {
-                db,
-                cql: Arc::new(cql),
-                raw,
-                redis,
-                log,
-            }),
+            sinks: Arc::new(sinks),
             parts: HashMap::new(),
             flushes: JoinSet::new(),
             fenced: HashSet::new(),
-            learn_links: cfg_learns_links,
+            learn_links,
             taught: HashMap::new(),
             taught_since: Instant::now(),
-        })
+        }
     }
 
     /// A handle answering whether the worker's dependencies respond.
     pub fn health(&self) -> Health {
         Health {
             db: self.sinks.db.clone(),
-            cql: Arc::clone(&self.sinks.cql),
-            redis: self.sinks.redis.clone(),
-            kafka: self.sinks.log.clone(),
+            archive: self.sinks.archive.clone(),
+            live: self.sinks.live.clone(),
+            log: self.sinks.log.clone(),
         }
     }
 

@@ -1,8 +1,9 @@
 //! Reading the gateway's records, and refusing the ones that cannot count.
 
+use adpulse_backends::Log;
 use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
 use adpulse_domain::{Event, TenantId};
-use adpulse_kafka::{KafkaEventLog, Record};
+use adpulse_kafka::Record;
 use chrono::{DateTime, Utc};
 
 /// What the gateway wrote: the event, its tenant, when it arrived, and its
@@ -69,7 +70,7 @@ pub(crate) fn rejected_row(record: &Record, reason: &str, now: DateTime<Utc>) ->
     }
 }
 
-pub(crate) async fn reject(log: &KafkaEventLog, row: LogRecord) {
+pub(crate) async fn reject(log: &Log, row: LogRecord) {
     for r in log.append(vec![row]).await {
         if let Err(e) = r {
             tracing::warn!(error = %e, "rejected row not kept");

@@ -16,7 +16,7 @@ use adpulse_kafka::{Admin, Producer};
 use adpulse_postgres::Database;
 use adpulse_redis::Redis;
 use adpulse_testkit::{Server, unique_name};
-use adpulse_worker::Worker;
+use adpulse_worker::{Sinks, Worker};
 use serde_json::{Value, json};
 
 pub const PARTITIONS: i32 = 4;
@@ -297,15 +297,10 @@ impl Env {
         let task = if let Some((log, dir)) = &self.local {
             let source = adpulse_embedded::LocalSource::new(log, dir, &self.cfg.worker.group_id)
                 .expect("source");
-            let worker = Worker::with_source(
-                self.cfg.clone(),
-                source,
-                self.db.clone(),
-                cql,
-                self.redis.clone(),
-            )
-            .await
-            .expect("worker");
+            let sinks = Sinks::production(&self.cfg, self.db.clone(), cql, self.redis.clone())
+                .await
+                .expect("sinks");
+            let worker = Worker::with_source(self.cfg.clone(), source, sinks);
             tokio::spawn(worker.run(stopped))
         } else {
             let worker = Worker::new(self.cfg.clone(), self.db.clone(), cql, self.redis.clone())

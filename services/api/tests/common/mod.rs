@@ -122,8 +122,10 @@ impl Api {
         let (tx, rx) = oneshot::channel();
         tokio::spawn(async move {
             let mut state = adpulse_api::AppState::new(&cfg, api_db).expect("state");
-            state.live = live;
-            state.archive = archive.map(std::sync::Arc::new);
+            state.live = live.map(adpulse_backends::Live::Redis);
+            if let Some(cql) = archive {
+                state.archive = Some(adpulse_backends::Archive::cql(cql).await.expect("archive"));
+            }
             adpulse_api::serve(&cfg, state, listener, async {
                 let _ = rx.await;
             })
