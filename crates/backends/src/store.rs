@@ -135,7 +135,7 @@ forward! {
     fn create_campaign(&self, tenant: TenantId, name: &str, id: Option<Uuid>) -> CampaignId;
     /// Sets the time zone of `campaigns`.
     fn set_campaign_zones(&self, zone: &str, campaigns: &[Uuid]) -> u64;
-    /// Hard-deletes a campaign (admin).
+    /// Deletes a campaign (soft: its rows stay, it stops counting).
     fn delete_campaign(&self, campaign: CampaignId) -> bool;
     /// Creates an ingest key from 32 random bytes.
     fn create_ingest_key(&self, tenant: TenantId, name: &str, random: [u8; 32]) -> NewIngestKey;

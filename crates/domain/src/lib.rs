@@ -16,6 +16,7 @@ pub mod limits;
 mod parse;
 pub mod partition;
 pub mod ports;
+pub mod reach;
 pub mod report;
 pub mod store;
 pub mod targeting;

@@ -1,5 +1,150 @@
-//! (being written)
+//! The catalogue of creatives (their bytes are in the asset store). Every
+//! statement names the tenant; a creative of a deleted campaign is gone
+//! with it.
 
-use crate::Lite;
+use adpulse_domain::store::{CreativeRecord, StoreError};
+use adpulse_domain::{CampaignId, TenantId};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-impl Lite {}
+use crate::directory::failed;
+use crate::{Lite, instant, micros};
+
+type Row = (Uuid, Uuid, String, String, i64, Vec<u8>, i32, i32, i64);
+
+fn record(r: Row) -> CreativeRecord {
+    let (id, campaign, filename, content_type, size_bytes, sha256, width, height, created_at) = r;
+    CreativeRecord {
+        id,
+        campaign_id: CampaignId::from_uuid(campaign),
+        filename,
+        content_type,
+        size_bytes,
+        sha256,
+        width,
+        height,
+        created_at: instant(created_at),
+    }
+}
+
+const COLUMNS: &str =
+    "id, campaign_id, filename, content_type, size_bytes, sha256, width, height, created_at";
+
+impl Lite {
+    /// Records a creative of one of the tenant's live campaigns; `None` if
+    /// the campaign is not the tenant's (or deleted). The record's
+    /// `created_at` is ignored: the entry is created now.
+    pub async fn insert_creative(
+        &self,
+        tenant: TenantId,
+        c: &CreativeRecord,
+    ) -> Result<Option<CreativeRecord>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO creatives (id, tenant_id, campaign_id, filename, content_type, size_bytes,
+                                    sha256, width, height, created_at)
+             SELECT ?1, ?2, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM campaigns
+             WHERE id = ?3 AND tenant_id = ?2 AND deleted_at IS NULL
+             RETURNING {COLUMNS}"
+        )))
+        .bind(c.id)
+        .bind(tenant.as_uuid())
+        .bind(c.campaign_id.as_uuid())
+        .bind(&c.filename)
+        .bind(&c.content_type)
+        .bind(c.size_bytes)
+        .bind(&c.sha256)
+        .bind(c.width)
+        .bind(c.height)
+        .bind(micros(Utc::now()))
+        .fetch_optional(self.pool())
+        .await
+        .map_err(failed)?;
+        Ok(row.map(record))
+    }
+
+    /// One creative of the tenant's live campaign.
+    pub async fn creative(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        id: Uuid,
+    ) -> Result<Option<CreativeRecord>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM creatives
+             WHERE id = ?1 AND campaign_id = ?2 AND tenant_id = ?3 AND deleted_at IS NULL
+               AND EXISTS (SELECT 1 FROM campaigns c
+                           WHERE c.id = ?2 AND c.tenant_id = ?3 AND c.deleted_at IS NULL)"
+        )))
+        .bind(id)
+        .bind(campaign.as_uuid())
+        .bind(tenant.as_uuid())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(failed)?;
+        Ok(row.map(record))
+    }
+
+    /// A page of the campaign's creatives, newest first, after the given
+    /// (created_at, id) if any; and how many there are in all. Count and
+    /// page are read in one transaction.
+    pub async fn creatives(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> Result<(Vec<CreativeRecord>, i64), StoreError> {
+        if limit < 0 {
+            return Err(StoreError::Refused("LIMIT must not be negative".into()));
+        }
+        let mut tx = self.pool().begin().await.map_err(failed)?;
+        let (total,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM creatives
+             WHERE campaign_id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL",
+        )
+        .bind(campaign.as_uuid())
+        .bind(tenant.as_uuid())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed)?;
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM creatives
+             WHERE campaign_id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL
+               AND (?3 IS NULL OR (created_at, id) < (?3, ?4))
+             ORDER BY created_at DESC, id DESC LIMIT ?5"
+        )))
+        .bind(campaign.as_uuid())
+        .bind(tenant.as_uuid())
+        .bind(after.map(|a| micros(a.0)))
+        .bind(after.map(|a| a.1))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
+        Ok((rows.into_iter().map(record).collect(), total))
+    }
+
+    /// Removes a creative from the catalogue; false if there was none.
+    pub async fn delete_creative(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE creatives SET deleted_at = ?4
+             WHERE id = ?1 AND campaign_id = ?2 AND tenant_id = ?3 AND deleted_at IS NULL
+               AND EXISTS (SELECT 1 FROM campaigns c
+                           WHERE c.id = ?2 AND c.tenant_id = ?3 AND c.deleted_at IS NULL)",
+        )
+        .bind(id)
+        .bind(campaign.as_uuid())
+        .bind(tenant.as_uuid())
+        .bind(micros(Utc::now()))
+        .execute(self.pool())
+        .await
+        .map_err(failed)?;
+        Ok(r.rows_affected() == 1)
+    }
+}

@@ -6,6 +6,7 @@ mod api;
 mod gateway;
 mod migrate;
 mod probe;
+mod up;
 mod worker;
 
 use std::path::PathBuf;
@@ -33,6 +34,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole platform in this process on embedded backends, with
+    /// every byte in one data folder: no servers to install.
+    Up(up::Args),
     /// Apply the Postgres migrations and the CQL schema, creating the keyspace
     /// if needed.
     Migrate(migrate::Args),
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
             eprintln!("{config:#?}");
             Ok(())
         }
+        Command::Up(args) => run("up", &config, |c| up::run(c, args)),
         Command::Migrate(args) => run("migrate", &config, |c| migrate::run(c, args)),
         Command::Gateway => run("gateway", &config, gateway::run),
         Command::Worker => run("worker", &config, worker::run),

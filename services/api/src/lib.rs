@@ -164,7 +164,7 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
                         if db.ping().await.is_ok() {
                             (StatusCode::OK, "ready")
                         } else {
-                            (StatusCode::SERVICE_UNAVAILABLE, "postgres does not answer")
+                            (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
                         }
                     }
                 }),

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use adpulse_backends::{Archive, Live, Log, Store};
-use adpulse_domain::ports::EventLog as _;
+use adpulse_domain::ports::{EventLog as _, EventSource};
 
 use crate::{Worker, WorkerError, err};
 
@@ -58,8 +58,8 @@ impl Health {
 
 /// Runs `worker` and its health endpoints on `listener` until `shutdown`,
 /// then stops both (the worker flushes and leaves its group).
-pub async fn serve(
-    worker: Worker,
+pub async fn serve<S: EventSource>(
+    worker: Worker<S>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WorkerError> {

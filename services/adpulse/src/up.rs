@@ -1,0 +1,295 @@
+//! `adpulse up`: the gateway, a stream worker and the API in one process,
+//! on the embedded adapters, with everything kept in one data folder:
+//!
+//! | what | where in the folder | production counterpart |
+//! |---|---|---|
+//! | event log | `log/` (segment files) | Kafka |
+//! | tenants … aggregates | `adpulse.sqlite` | Postgres |
+//! | raw events | `raw.sqlite` | ScyllaDB |
+//! | creatives | `assets/` | object storage |
+//! | live counters | memory (rebuilt from the store) | Redis |
+//!
+//! The first start creates a demo tenant, campaign, admin user and ingest
+//! key and keeps them (and the API's signing key) in `welcome.json`;
+//! every start prints how to use them. A lock on `adpulse.lock` keeps a
+//! second process off the same folder.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use adpulse_backends::{Archive, Live, Log, Store};
+use adpulse_config::{CappingBackend, Config, Secret};
+use adpulse_domain::{Role, TenantId};
+use adpulse_embedded::{LocalLog, LocalLogConfig, LocalSource, MemoryLive};
+use adpulse_gateway::Gateway;
+use adpulse_gateway::capping::Capping;
+use adpulse_sqlite::{Lite, RawArchive};
+use adpulse_worker::{Sinks, Worker};
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+mod demo;
+
+/// `adpulse up` options.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The data folder (created if missing).
+    #[arg(long, env = "ADPULSE_DATA", default_value = "./adpulse-data")]
+    pub data: PathBuf,
+    /// Also send a gentle stream of demo events (about 50 a second)
+    /// through the gateway, so live numbers move at once.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// What the first start created, kept in `welcome.json` (readable by the
+/// owner only: it holds the admin's password and the ingest key).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The demo tenant.
+    pub tenant: uuid::Uuid,
+    /// Its campaign.
+    pub campaign: uuid::Uuid,
+    /// An ingest key of the tenant (the bearer secret).
+    pub ingest_key: String,
+    /// The tenant's admin.
+    pub admin_email: String,
+    /// Their password.
+    pub admin_password: String,
+    /// The API's token signing key.
+    pub jwt_secret: String,
+}
+
+const WELCOME: &str = "welcome.json";
+const LOCK: &str = "adpulse.lock";
+const ADMIN_EMAIL: &str = "admin@demo.example";
+
+/// Runs until SIGTERM or Ctrl-C, then stops the gateway (finishing its
+/// requests and syncing the log), the worker (flushing what it holds) and
+/// the API, in that order.
+pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
+    let data = args.data;
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("creating the data folder {}", data.display()))?;
+    let _lock = lock(&data)?;
+
+    let lite = Lite::open(&data)
+        .await
+        .context("opening the embedded database")?;
+    let archive = RawArchive::open(&data)
+        .await
+        .context("opening the embedded raw-event archive")?;
+    let log = LocalLog::open(&LocalLogConfig::new(data.join("log")))
+        .context("opening the embedded event log")?;
+    let live = Arc::new(MemoryLive::new());
+    let welcome = bootstrap(&lite, &data).await?;
+
+    embed(&mut config, &data, &welcome);
+    let store = Store::Sqlite(lite);
+
+    let gateway_listener = bind(&config.gateway.listen, "gateway").await?;
+    let api_listener = bind(&config.api.listen, "api").await?;
+    let worker_listener = bind(&config.worker.listen, "worker").await?;
+    let gateway_addr = gateway_listener.local_addr()?;
+    let api_addr = api_listener.local_addr()?;
+
+    let capping = Capping::from_config(&config.capping, None).map_err(anyhow::Error::msg)?;
+    let gateway = Gateway::new(
+        config.gateway.clone(),
+        config.limits.limits(),
+        log.clone(),
+        store.clone(),
+    )
+    .map_err(anyhow::Error::msg)?
+    .with_capping(capping);
+
+    let source = LocalSource::new(&log, data.join("log"), &config.worker.group_id)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sinks = Sinks {
+        db: store.clone(),
+        archive: Archive::Sqlite(archive.clone()),
+        live: Live::Memory(Arc::clone(&live)),
+        links: None,
+        log: Log::Local(log.clone()),
+    };
+    let worker = Worker::with_source(config.clone(), source, sinks);
+
+    let state = adpulse_api::AppState::new(&config.api, store.clone())?
+        .with_live(Live::Memory(live))
+        .with_archive(Archive::Sqlite(archive));
+
+    let (gateway_stop, gateway_stopped) = oneshot::channel::<()>();
+    let (worker_stop, worker_stopped) = oneshot::channel::<()>();
+    let (api_stop, api_stopped) = oneshot::channel::<()>();
+    let gateway_task = tokio::spawn(adpulse_gateway::serve(gateway, gateway_listener, async {
+        let _ = gateway_stopped.await;
+    }));
+    let worker_task = tokio::spawn(adpulse_worker::serve(worker, worker_listener, async {
+        let _ = worker_stopped.await;
+    }));
+    let api_cfg = config.api.clone();
+    let api_task = tokio::spawn(async move {
+        adpulse_api::serve(&api_cfg, state, api_listener, async {
+            let _ = api_stopped.await;
+        })
+        .await
+    });
+
+    print_welcome(&welcome, &data, gateway_addr, api_addr);
+    let demo = args.demo.then(|| {
+        tokio::spawn(demo::run(
+            gateway_addr,
+            welcome.ingest_key.clone(),
+            welcome.campaign,
+        ))
+    });
+
+    crate::shutdown_signal().await;
+    if let Some(demo) = demo {
+        demo.abort();
+    }
+    let _ = gateway_stop.send(());
+    let gateway = gateway_task.await;
+    let _ = worker_stop.send(());
+    let worker = worker_task.await;
+    let _ = api_stop.send(());
+    let api = api_task.await;
+    store.close().await;
+    gateway?.context("gateway")?;
+    worker?.context("stream worker")?;
+    api?.context("api")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Takes the folder's lock, held for the process's life (the OS drops it
+/// when the process dies, however it dies).
+fn lock(data: &Path) -> anyhow::Result<File> {
+    let file = File::create(data.join(LOCK))
+        .with_context(|| format!("creating {}", data.join(LOCK).display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another adpulse is running on {} (it holds {LOCK}); stop it or pass --data",
+            data.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).context("locking the data folder"),
+    }
+}
+
+/// The configuration as embedded mode runs it: capping in process (no
+/// Redis), creatives in the data folder unless configured elsewhere, the
+/// signing key from `welcome.json` unless configured.
+fn embed(config: &mut Config, data: &Path, welcome: &Welcome) {
+    if config.capping.backend == CappingBackend::Redis {
+        config.capping.backend = CappingBackend::Memory;
+    }
+    if config.api.asset_store == adpulse_config::ApiConfig::default().asset_store {
+        config.api.asset_store = data.join("assets").display().to_string();
+    }
+    if config.api.jwt_secret.is_none() {
+        config.api.jwt_secret = Some(Secret::new(welcome.jwt_secret.clone()));
+    }
+}
+
+async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "binding the {what}'s address {addr} (set ADPULSE__{}__LISTEN to move it)",
+            what.to_uppercase()
+        )
+    })
+}
+
+/// Reads `welcome.json`, or creates the demo tenant, campaign, admin and
+/// key and writes it (atomically: a crash leaves no half-written file).
+async fn bootstrap(lite: &Lite, data: &Path) -> anyhow::Result<Welcome> {
+    let path = data.join(WELCOME);
+    if let Ok(bytes) = std::fs::read(&path) {
+        return serde_json::from_slice(&bytes)
+            .with_context(|| format!("reading {} (delete it to start over)", path.display()));
+    }
+    let store = Store::Sqlite(lite.clone());
+    let tenant: TenantId = store.create_tenant("Demo tenant").await?;
+    let campaign = store.create_campaign(tenant, "Demo campaign", None).await?;
+    let admin_password = random_token(18)?;
+    let hash = adpulse_api::auth::hash_password(admin_password.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .create_user(tenant, ADMIN_EMAIL, &hash, Role::Admin)
+        .await?;
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let key = store.create_ingest_key(tenant, "demo", random).await?;
+    let welcome = Welcome {
+        tenant: *tenant.as_uuid(),
+        campaign: *campaign.as_uuid(),
+        ingest_key: key.secret,
+        admin_email: ADMIN_EMAIL.to_owned(),
+        admin_password,
+        jwt_secret: random_token(48)?,
+    };
+    let tmp = data.join(format!("{WELCOME}.tmp"));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&welcome)?)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(welcome)
+}
+
+/// `bytes` random bytes as URL-safe text.
+fn random_token(bytes: usize) -> anyhow::Result<String> {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+fn print_welcome(
+    w: &Welcome,
+    data: &Path,
+    gateway: std::net::SocketAddr,
+    api: std::net::SocketAddr,
+) {
+    let data = std::fs::canonicalize(data).unwrap_or_else(|_| data.to_owned());
+    eprintln!(
+        r#"
+adpulse is up: gateway, stream worker and API in this process, data in {data}
+
+  ingest     http://{gateway}/v1/events   (batches: /v1/events/batch)
+  API        http://{api}/api/v1
+  API docs   http://{api}/api/v1/docs
+  metrics    http://{api}/metrics
+
+Demo tenant {tenant}, campaign {campaign}
+Admin {email}, password {password}  (both kept in {data}/welcome.json)
+
+Send an event:
+
+  curl -s http://{gateway}/v1/events -H 'authorization: Bearer {key}' \
+    -H 'content-type: application/json' -d '{{"event_id":"'$(cat /proc/sys/kernel/random/uuid)'",
+    "type":"impression","campaign_id":"{campaign}","ad_id":"creative-42","channel":"display",
+    "occurred_at":"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'","cost_micros":1250}}'
+
+See it in the realtime report:
+
+  token=$(curl -s http://{api}/api/v1/auth/login -H 'content-type: application/json' \
+    -d '{{"email":"{email}","password":"{password}"}}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  curl -s http://{api}/api/v1/campaigns/{campaign}/realtime -H "authorization: Bearer $token"
+
+Ctrl-C stops it; `adpulse up` again resumes from the same folder.
+"#,
+        data = data.display(),
+        tenant = w.tenant,
+        campaign = w.campaign,
+        email = w.admin_email,
+        password = w.admin_password,
+        key = w.ingest_key,
+    );
+}
