@@ -1,12 +1,26 @@
-//! `adpulse admin …`: creates tenants, campaigns and ingest keys in the
-//! tables the campaign API will own, until that API exists.
+//! `adpulse admin …`: creates tenants, campaigns, users and ingest keys
+//! (what comes before anyone can log in to the API), in Postgres or, with
+//! `--data`, in `adpulse up`'s data folder (also while it runs).
 
+use std::path::PathBuf;
+
+use adpulse_backends::Store;
 use adpulse_config::Config;
 use adpulse_domain::{CampaignId, TenantId};
 use adpulse_postgres::Database;
 use anyhow::Context as _;
 use clap::Subcommand;
 use uuid::Uuid;
+
+/// `adpulse admin [--data DIR] <command>`.
+#[derive(clap::Args)]
+pub struct AdminArgs {
+    /// Work on this `adpulse up` data folder instead of Postgres.
+    #[arg(long, env = "ADPULSE_DATA")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Admin,
+}
 
 /// Admin commands.
 #[derive(Subcommand)]
@@ -62,11 +76,20 @@ pub enum Admin {
 
 /// Runs one admin command; results go to stdout, one value per line.
 #[allow(clippy::print_stdout)]
-pub async fn run(config: Config, cmd: Admin) -> anyhow::Result<()> {
-    let db = Database::connect(&config.postgres)
-        .await
-        .context("connecting to postgres")?;
-    match cmd {
+pub async fn run(config: Config, args: AdminArgs) -> anyhow::Result<()> {
+    let db = match &args.data {
+        Some(dir) => Store::Sqlite(
+            adpulse_sqlite::Lite::open(dir)
+                .await
+                .with_context(|| format!("opening {}", dir.display()))?,
+        ),
+        None => Store::Postgres(
+            Database::connect(&config.postgres)
+                .await
+                .context("connecting to postgres")?,
+        ),
+    };
+    match args.command {
         Admin::CreateTenant { name } => println!("{}", db.create_tenant(&name).await?),
         Admin::CreateUser {
             tenant,

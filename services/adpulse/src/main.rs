@@ -47,8 +47,7 @@ enum Command {
     /// Run the campaign management API (HTTP → Postgres).
     Api,
     /// Create tenants, users, campaigns and ingest keys.
-    #[command(subcommand)]
-    Admin(admin::Admin),
+    Admin(admin::AdminArgs),
     /// Check the configuration and print it (secrets redacted).
     Config,
     /// Exit 0 if GET URL answers 2xx (for container health checks).
