@@ -1,4 +1,4 @@
-# Shared by scripts/start and scripts/test; sourced, not run.
+# Shared by the scripts in this folder; sourced, not run.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Builds live outside the clone, so a fresh clone (CI) reuses earlier builds.
