@@ -13,8 +13,10 @@ use adpulse_domain::CampaignId;
 use adpulse_domain::archive::{ArchivedEvent, EventCursor, RawEvent};
 use adpulse_domain::store::StoreError;
 use chrono::{NaiveDate, Utc};
+use sqlx::QueryBuilder;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use uuid::Uuid;
 
@@ -28,6 +30,9 @@ pub const ARCHIVE_FILE_NAME: &str = "raw.sqlite";
 
 /// Expired rows deleted per write at most (keeps each write short).
 const PRUNE_SLICE: i64 = 1_000;
+/// Rows per INSERT statement: 17 values each stays well under SQLite's
+/// limit of 32,766 bound values per statement.
+const ROWS_PER_INSERT: usize = 500;
 
 /// The embedded archive of raw events.
 #[derive(Clone, Debug)]
@@ -74,38 +79,45 @@ impl RawArchive {
     async fn write_inner(&self, events: &[RawEvent], ttl_secs: i64) -> Result<(), LiteError> {
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
-        for r in events {
-            let e = &r.event;
-            let user = e.user.as_ref();
-            let attributes = serde_json::to_string(&e.attributes)
-                .map_err(|err| StoreError::Refused(err.to_string()))?;
-            let expires = micros(e.occurred_at.max(r.ingested_at))
-                .saturating_add(ttl_secs.saturating_mul(1_000_000));
-            sqlx::query(
+        // Many rows per statement: each statement is a round trip to
+        // SQLite's thread, which costs more than inserting a row.
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let mut attributes = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                attributes.push(
+                    serde_json::to_string(&r.event.attributes)
+                        .map_err(|err| StoreError::Refused(err.to_string()))?,
+                );
+            }
+            let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT OR REPLACE INTO campaign_events (campaign_id, event_date, occurred_at, event_id,
                      tenant_id, event_type, channel, ad_id, ingested_at, device_id, cookie_id, login_id,
-                     email_sha256, cost_micros, revenue_micros, attributes, expires_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(e.campaign_id.as_uuid())
-            .bind(day_number(e.occurred_at.date_naive()))
-            .bind(micros(e.occurred_at))
-            .bind(e.event_id.as_uuid())
-            .bind(r.tenant.as_uuid())
-            .bind(e.event_type.as_str())
-            .bind(e.channel.as_str())
-            .bind(e.ad_id.as_str())
-            .bind(micros(r.ingested_at))
-            .bind(user.and_then(|u| u.device_id.as_deref()))
-            .bind(user.and_then(|u| u.cookie_id.as_deref()))
-            .bind(user.and_then(|u| u.login_id.as_deref()))
-            .bind(user.and_then(|u| u.email_sha256.as_deref()))
-            .bind(e.cost_micros.get())
-            .bind(e.revenue_micros.get())
-            .bind(attributes)
-            .bind(expires)
-            .execute(&mut *tx)
-            .await?;
+                     email_sha256, cost_micros, revenue_micros, attributes, expires_at) ",
+            );
+            q.push_values(chunk.iter().zip(attributes), |mut row, (r, attributes)| {
+                let e = &r.event;
+                let user = e.user.as_ref();
+                let expires = micros(e.occurred_at.max(r.ingested_at))
+                    .saturating_add(ttl_secs.saturating_mul(1_000_000));
+                row.push_bind(*e.campaign_id.as_uuid())
+                    .push_bind(day_number(e.occurred_at.date_naive()))
+                    .push_bind(micros(e.occurred_at))
+                    .push_bind(*e.event_id.as_uuid())
+                    .push_bind(*r.tenant.as_uuid())
+                    .push_bind(e.event_type.as_str())
+                    .push_bind(e.channel.as_str())
+                    .push_bind(e.ad_id.as_str())
+                    .push_bind(micros(r.ingested_at))
+                    .push_bind(user.and_then(|u| u.device_id.clone()))
+                    .push_bind(user.and_then(|u| u.cookie_id.clone()))
+                    .push_bind(user.and_then(|u| u.login_id.clone()))
+                    .push_bind(user.and_then(|u| u.email_sha256.clone()))
+                    .push_bind(e.cost_micros.get())
+                    .push_bind(e.revenue_micros.get())
+                    .push_bind(attributes)
+                    .push_bind(expires);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         sqlx::query(
             "DELETE FROM campaign_events WHERE (campaign_id, event_date, occurred_at, event_id) IN (
