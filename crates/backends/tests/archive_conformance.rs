@@ -58,10 +58,6 @@ fn raw(event: Event, tenant: TenantId, ingested_at: DateTime<Utc>) -> RawEvent {
     }
 }
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("time").to_utc()
-}
-
 async fn pages_newest_first_per_day(archive: &Archive) {
     let tenant = TenantId::from_uuid(uuid::Uuid::new_v4());
     let campaign = CampaignId::from_uuid(uuid::Uuid::new_v4());

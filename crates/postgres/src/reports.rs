@@ -233,7 +233,10 @@ const SUMS: &str = "coalesce(sum(events) FILTER (WHERE event_type = 'impression'
      coalesce(sum(cost_micros), 0)::bigint AS cost, \
      coalesce(sum(revenue_micros), 0)::bigint AS revenue";
 
-fn campaign_query(q: &CampaignReport) -> QueryBuilder<sqlx::Postgres> {
+/// The report's statement. It names the tenant too: row-level security
+/// already hides other tenants' rows from a tenant session, and this keeps
+/// a system session (tools, tests) from reading them by campaign id.
+fn campaign_query(tenant: TenantId, q: &CampaignReport) -> QueryBuilder<sqlx::Postgres> {
     let mut b = QueryBuilder::new("SELECT ");
     match q.granularity {
         // The UTC instant the local hour starts: distinct for the hour a
@@ -265,6 +268,8 @@ fn campaign_query(q: &CampaignReport) -> QueryBuilder<sqlx::Postgres> {
     b.push(SUMS)
         .push(", coalesce(hll_cardinality(hll_union_agg(users)), 0)::bigint AS users FROM campaign_aggregates WHERE campaign_id = ")
         .push_bind(*q.campaign.as_uuid())
+        .push(" AND tenant_id = ")
+        .push_bind(*tenant.as_uuid())
         .push(" AND grain = ")
         .push_bind(q.grain.stored().into_owned())
         .push(" AND bucket_start >= ")
@@ -323,7 +328,7 @@ impl Database {
     ) -> Result<Vec<ReportRow>, PgError> {
         let mut tx = self.tenant_tx(tenant).await?;
         let q = with_local_days(&mut tx, q).await?;
-        let rows: Vec<Row> = campaign_query(&q)
+        let rows: Vec<Row> = campaign_query(tenant, &q)
             .build_query_as()
             .fetch_all(&mut *tx)
             .await?;
@@ -352,7 +357,7 @@ impl Database {
             tx.commit().await.map_err(store)?;
             q
         };
-        self.each_row::<Row, ReportRow, E, F, Fut>(tenant, campaign_query(&q), each)
+        self.each_row::<Row, ReportRow, E, F, Fut>(tenant, campaign_query(tenant, &q), each)
             .await
     }
 

@@ -3,22 +3,24 @@
 //! one transaction) and the exact campaign totals live counters are
 //! written from. Same answers as the Postgres adapter's `aggregates`.
 //!
-//! Postgres applies a batch as a few array statements and unions sketches
-//! with the `hll` extension; here each row is one statement (SQLite runs
-//! in process: a statement costs a function call, and sqlx keeps each
-//! statement prepared on the connection, so a batch re-binds the same
-//! few statements) and sketches are merged in Rust: a row's stored sketch
-//! is read, merged with the batch's people and written back, safe because
-//! the transaction holds the write lock from its first statement.
+//! Postgres unions sketches with the `hll` extension; here they are merged
+//! in Rust: a commit reads the stored sketches of the rows its batch saw
+//! people in, merges, and writes the results back with the counts, safe
+//! because the transaction holds the write lock from its first statement.
+//! Rows go many to a statement: each statement is a round trip to sqlx's
+//! SQLite thread, which costs more than SQLite's own work on a row. Chunks
+//! have a few fixed sizes (see [`chunks`]), so the statements stay few,
+//! prepared once per connection and reused by every commit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use adpulse_domain::aggregate::{
-    AggregateBatch, CampaignTotals, Counts, Grain, LIVE_WINDOW_SECS, LivePoint,
+    AggregateBatch, AggregateDelta, AggregateKey, CampaignTotals, Counts, Grain, LIVE_WINDOW_SECS,
+    LivePoint,
 };
 use adpulse_domain::reach::Sketch;
 use adpulse_domain::store::{Claim, Commit, StoreError};
-use adpulse_domain::{CampaignId, EventType};
+use adpulse_domain::{CampaignId, EventType, TenantId};
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -30,34 +32,51 @@ use crate::{Lite, instant, micros};
 /// parameters).
 const IDS_PER_STATEMENT: usize = 5_000;
 
-/// Adds one row's deltas; `?10` is the merged sketch, or NULL to keep the
-/// stored one (the batch saw nobody), `?11` the empty sketch.
-const UPSERT: &str = "
-INSERT INTO campaign_aggregates
-    (campaign_id, tenant_id, grain, bucket_start, channel, event_type, events, cost_micros, revenue_micros, users)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, ?11))
-ON CONFLICT (campaign_id, grain, bucket_start, channel, event_type) DO UPDATE SET
-    events = campaign_aggregates.events + excluded.events,
-    cost_micros = campaign_aggregates.cost_micros + excluded.cost_micros,
-    revenue_micros = campaign_aggregates.revenue_micros + excluded.revenue_micros,
-    users = coalesce(?10, campaign_aggregates.users)";
+/// The encoding of the empty sketch (`Sketch::new().encode()`): what a row
+/// holds until its first person.
+pub(crate) const EMPTY_SKETCH: [u8; 3] = [1, 0, 0];
 
-const STORED_USERS: &str = "
-SELECT users FROM campaign_aggregates
-WHERE campaign_id = ?1 AND grain = ?2 AND bucket_start = ?3 AND channel = ?4 AND event_type = ?5";
+/// Most rows in one statement (at 10 parameters a row, well under
+/// SQLite's limit of 32,766).
+const ROWS_PER_STATEMENT: usize = 256;
 
-/// Adds one live-series point's deltas and returns its new totals.
-const UPSERT_LIVE: &str = "
-INSERT INTO campaign_live_series
-    (campaign_id, tenant_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-ON CONFLICT (campaign_id, point_start) DO UPDATE SET
-    impressions = campaign_live_series.impressions + excluded.impressions,
-    clicks = campaign_live_series.clicks + excluded.clicks,
-    conversions = campaign_live_series.conversions + excluded.conversions,
-    cost_micros = campaign_live_series.cost_micros + excluded.cost_micros,
-    revenue_micros = campaign_live_series.revenue_micros + excluded.revenue_micros
-RETURNING campaign_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros";
+/// `rows` split into chunks of `ROWS_PER_STATEMENT` and then of powers of
+/// two: at most nine sizes, so at most nine statement texts per kind.
+fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let n = rows.len();
+        if n == 0 {
+            return None;
+        }
+        let size = if n >= ROWS_PER_STATEMENT {
+            ROWS_PER_STATEMENT
+        } else {
+            1 << n.ilog2()
+        };
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
+
+/// `n` groups of `width` placeholders: `(?, ?), (?, ?)`.
+fn placeholders(width: usize, n: usize) -> String {
+    let group = format!("({})", vec!["?"; width].join(", "));
+    vec![group; n].join(", ")
+}
+
+/// A row's identity as stored.
+type StoredKey = (Uuid, String, i64, String, String);
+
+fn stored_key(k: &AggregateKey) -> StoredKey {
+    (
+        *k.campaign_id.as_uuid(),
+        k.grain.stored().into_owned(),
+        micros(k.bucket_start),
+        k.channel.as_str().to_owned(),
+        k.event_type.as_str().to_owned(),
+    )
+}
 
 type LiveRow = (Uuid, i64, i64, i64, i64, i64, i64);
 
@@ -303,45 +322,80 @@ async fn upsert_aggregates(
     tx: &mut SqliteConnection,
     batch: &AggregateBatch,
 ) -> Result<(), StoreError> {
-    let empty = Sketch::new().encode();
-    for (k, d) in batch.rows() {
-        let grain = k.grain.stored();
-        let bucket = micros(k.bucket_start);
-        let users = if d.users.is_empty() {
-            None
-        } else {
-            let mut users = Sketch::of(&d.users);
-            let stored: Option<(Vec<u8>,)> = sqlx::query_as(STORED_USERS)
-                .bind(k.campaign_id.as_uuid())
-                .bind(grain.as_ref())
-                .bind(bucket)
+    let rows: Vec<(&AggregateKey, &AggregateDelta)> = batch.rows().collect();
+    // The stored sketches of the rows the batch saw people in.
+    let seen: Vec<&AggregateKey> = rows
+        .iter()
+        .filter(|(_, d)| !d.users.is_empty())
+        .map(|(k, _)| *k)
+        .collect();
+    let mut stored: HashMap<StoredKey, Vec<u8>> = HashMap::new();
+    for keys in chunks(&seen) {
+        let sql = format!(
+            "WITH k (campaign_id, grain, bucket_start, channel, event_type) AS (VALUES {})
+             SELECT a.campaign_id, a.grain, a.bucket_start, a.channel, a.event_type, a.users
+             FROM k JOIN campaign_aggregates a ON a.campaign_id = k.campaign_id AND a.grain = k.grain
+                 AND a.bucket_start = k.bucket_start AND a.channel = k.channel AND a.event_type = k.event_type",
+            placeholders(5, keys.len())
+        );
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for k in keys {
+            q = q
+                .bind(*k.campaign_id.as_uuid())
+                .bind(k.grain.stored().into_owned())
+                .bind(micros(k.bucket_start))
+                .bind(k.channel.as_str())
+                .bind(k.event_type.as_str());
+        }
+        let found: Vec<(Uuid, String, i64, String, String, Vec<u8>)> =
+            q.fetch_all(&mut *tx).await.map_err(failed)?;
+        for (c, g, b, ch, e, users) in found {
+            stored.insert((c, g, b, ch, e), users);
+        }
+    }
+    // A row without people keeps its stored sketch (the update recognises
+    // the empty one it is sent); a row with people gets the merge.
+    let empty: String = EMPTY_SKETCH.iter().map(|b| format!("{b:02X}")).collect();
+    for chunk in chunks(&rows) {
+        let sql = format!(
+            "INSERT INTO campaign_aggregates
+                 (campaign_id, tenant_id, grain, bucket_start, channel, event_type, events, cost_micros,
+                  revenue_micros, users)
+             VALUES {}
+             ON CONFLICT (campaign_id, grain, bucket_start, channel, event_type) DO UPDATE SET
+                 events = campaign_aggregates.events + excluded.events,
+                 cost_micros = campaign_aggregates.cost_micros + excluded.cost_micros,
+                 revenue_micros = campaign_aggregates.revenue_micros + excluded.revenue_micros,
+                 users = CASE WHEN excluded.users = X'{empty}' THEN campaign_aggregates.users
+                              ELSE excluded.users END",
+            placeholders(10, chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (k, d) in chunk {
+            let users = if d.users.is_empty() {
+                EMPTY_SKETCH.to_vec()
+            } else {
+                let mut users = Sketch::of(&d.users);
+                if let Some(bytes) = stored.get(&stored_key(k)) {
+                    let mut merged = sketch(bytes)?;
+                    merged.merge(&users);
+                    users = merged;
+                }
+                users.encode()
+            };
+            q = q
+                .bind(*k.campaign_id.as_uuid())
+                .bind(*k.tenant_id.as_uuid())
+                .bind(k.grain.stored().into_owned())
+                .bind(micros(k.bucket_start))
                 .bind(k.channel.as_str())
                 .bind(k.event_type.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(failed)?;
-            if let Some((bytes,)) = stored {
-                let mut merged = sketch(&bytes)?;
-                merged.merge(&users);
-                users = merged;
-            }
-            Some(users.encode())
-        };
-        sqlx::query(UPSERT)
-            .bind(k.campaign_id.as_uuid())
-            .bind(k.tenant_id.as_uuid())
-            .bind(grain.as_ref())
-            .bind(bucket)
-            .bind(k.channel.as_str())
-            .bind(k.event_type.as_str())
-            .bind(d.events)
-            .bind(d.cost_micros)
-            .bind(d.revenue_micros)
-            .bind(users)
-            .bind(&empty)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
+                .bind(d.events)
+                .bind(d.cost_micros)
+                .bind(d.revenue_micros)
+                .bind(users);
+        }
+        q.execute(&mut *tx).await.map_err(failed)?;
     }
     Ok(())
 }
@@ -354,21 +408,59 @@ async fn upsert_live(
     now: DateTime<Utc>,
 ) -> Result<Vec<LivePoint>, StoreError> {
     let oldest = now - TimeDelta::seconds(LIVE_WINDOW_SECS);
-    let mut out = Vec::new();
-    for (tenant, p) in batch.live_points().filter(|(_, p)| p.start >= oldest) {
-        let row: LiveRow = sqlx::query_as(UPSERT_LIVE)
-            .bind(p.campaign_id.as_uuid())
-            .bind(tenant.as_uuid())
-            .bind(micros(p.start))
-            .bind(p.counts.impressions)
-            .bind(p.counts.clicks)
-            .bind(p.counts.conversions)
-            .bind(p.counts.cost_micros)
-            .bind(p.counts.revenue_micros)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(failed)?;
-        out.push(live_point(row));
+    let points: Vec<(TenantId, LivePoint)> = batch
+        .live_points()
+        .filter(|(_, p)| p.start >= oldest)
+        .collect();
+    let mut out = Vec::with_capacity(points.len());
+    for chunk in chunks(&points) {
+        let sql = format!(
+            "INSERT INTO campaign_live_series
+                 (campaign_id, tenant_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros)
+             VALUES {}
+             ON CONFLICT (campaign_id, point_start) DO UPDATE SET
+                 impressions = campaign_live_series.impressions + excluded.impressions,
+                 clicks = campaign_live_series.clicks + excluded.clicks,
+                 conversions = campaign_live_series.conversions + excluded.conversions,
+                 cost_micros = campaign_live_series.cost_micros + excluded.cost_micros,
+                 revenue_micros = campaign_live_series.revenue_micros + excluded.revenue_micros
+             RETURNING campaign_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros",
+            placeholders(8, chunk.len())
+        );
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for (tenant, p) in chunk {
+            q = q
+                .bind(*p.campaign_id.as_uuid())
+                .bind(*tenant.as_uuid())
+                .bind(micros(p.start))
+                .bind(p.counts.impressions)
+                .bind(p.counts.clicks)
+                .bind(p.counts.conversions)
+                .bind(p.counts.cost_micros)
+                .bind(p.counts.revenue_micros);
+        }
+        let rows: Vec<LiveRow> = q.fetch_all(&mut *tx).await.map_err(failed)?;
+        out.extend(rows.into_iter().map(live_point));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_empty_sketch_constant_is_the_encoding() {
+        assert_eq!(Sketch::new().encode(), EMPTY_SKETCH);
+    }
+
+    #[test]
+    fn chunks_take_few_sizes_and_cover_every_row() {
+        let rows: Vec<usize> = (0..1_000).collect();
+        let sizes: Vec<usize> = chunks(&rows).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [256, 256, 256, 128, 64, 32, 8]);
+        assert_eq!(chunks(&rows).flatten().copied().collect::<Vec<_>>(), rows);
+        assert_eq!(chunks::<usize>(&[]).count(), 0);
+        assert_eq!(placeholders(2, 2), "(?, ?), (?, ?)");
+    }
 }
