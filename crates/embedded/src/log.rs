@@ -241,6 +241,52 @@ impl LocalLog {
             .load(Ordering::Acquire))
     }
 
+    /// Deletes the closed segments of a partition that hold only records
+    /// below `offset` (the consumer no longer needs them); the segment being
+    /// written is always kept. Returns how many were deleted. Blocking file
+    /// IO. A reader still inside a deleted segment reads it to its end (the
+    /// file lives on while open).
+    pub fn delete_before(
+        &self,
+        stream: Stream,
+        partition: u32,
+        offset: u64,
+    ) -> Result<usize, LogError> {
+        let dir = &self.partition(stream, partition)?.dir;
+        let bases = segments(dir)?;
+        let mut deleted = 0;
+        // A segment ends where the next one starts.
+        for pair in bases.windows(2) {
+            if pair[1] <= offset {
+                let path = segment_path(dir, pair[0]);
+                fs::remove_file(&path).map_err(io_err(&path))?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes the closed segments of every partition of `stream` last
+    /// written more than `age` ago (streams nobody in the process
+    /// consumes: rejected events, window results). Blocking file IO.
+    pub fn delete_older_than(&self, stream: Stream, age: Duration) -> Result<usize, LogError> {
+        let mut deleted = 0;
+        for p in &self.inner.streams[stream_index(stream)] {
+            let bases = segments(&p.dir)?;
+            for base in bases.iter().take(bases.len().saturating_sub(1)) {
+                let path = segment_path(&p.dir, *base);
+                let modified = fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .map_err(io_err(&path))?;
+                if modified.elapsed().is_ok_and(|e| e > age) {
+                    fs::remove_file(&path).map_err(io_err(&path))?;
+                    deleted += 1;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     /// A reader of one partition from `from` on (blocking file IO: call it
     /// off the async runtime, e.g. in `spawn_blocking`).
     pub fn reader(&self, stream: Stream, partition: u32, from: u64) -> Result<Reader, LogError> {
@@ -624,10 +670,13 @@ pub struct Reader {
 impl Reader {
     fn open(dir: PathBuf, durable: Arc<AtomicU64>, from: u64) -> Result<Self, LogError> {
         let bases = segments(&dir)?;
+        // The segment holding `from`; the oldest one kept when `from` is
+        // below it (older segments were deleted: see `delete_before`).
         let base = bases
             .iter()
             .rev()
             .find(|b| **b <= from)
+            .or(bases.first())
             .copied()
             .unwrap_or(0);
         let path = segment_path(&dir, base);

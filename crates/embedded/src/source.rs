@@ -1,7 +1,9 @@
 //! [`EventSource`] on a [`LocalLog`]: the embedded worker is the only
 //! member of its group, so it owns every partition of the events stream
 //! from the start and nothing is ever revoked. Hints live in the log's
-//! folder (`groups/<group>/<partition>`), written atomically.
+//! folder (`groups/<group>/<partition>`), written atomically; segments
+//! wholly below a hint are deleted then (the log serves one group, whose
+//! next start reads from the hint).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -146,7 +148,23 @@ impl EventSource for LocalSource {
         let tmp = self.hints.join(format!("{partition}.tmp"));
         std::fs::write(&tmp, offset.to_string())
             .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| PortError::retryable(format!("{}: {e}", path.display())))
+            .map_err(|e| PortError::retryable(format!("{}: {e}", path.display())))?;
+        // Records below the hint are never read again (the next start reads
+        // from it): their whole segments go.
+        if let (Ok(p), Ok(at)) = (u32::try_from(partition), u64::try_from(offset)) {
+            match self.log.delete_before(Stream::Events, p, at) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    partition,
+                    segments = n,
+                    "event log: consumed segments deleted"
+                ),
+                Err(e) => {
+                    tracing::warn!(partition, error = %e, "event log: consumed segments not deleted")
+                }
+            }
+        }
+        Ok(())
     }
 
     fn high_watermark(&self, partition: i32) -> Option<i64> {

@@ -271,3 +271,81 @@ async fn kill_9_mid_load_loses_no_acknowledged_record() {
     assert!(log.append(vec![record("c1", "after")]).await[0].is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn consumed_segments_are_deleted_and_readers_start_at_the_oldest_kept() {
+    let dir = scratch("retention");
+    let log = LocalLog::open(&LocalLogConfig {
+        dir: dir.clone(),
+        partitions: 1,
+        segment_bytes: 1024,
+    })
+    .expect("open");
+    for round in 0..20 {
+        let batch: Vec<_> = (0..10)
+            .map(|i| record("c", &format!("r{round}-{i}-{}", "x".repeat(40))))
+            .collect();
+        assert!(log.append(batch).await.iter().all(Result::is_ok));
+    }
+    let end = log.end_offset(Stream::Events, 0).expect("end");
+    assert_eq!(end, 200);
+    let segments = |d: &Path| {
+        std::fs::read_dir(d.join("events").join("0"))
+            .expect("dir")
+            .count()
+    };
+    let before = segments(&dir);
+    assert!(before > 3, "small segments roll: {before}");
+
+    // Nothing below offset 0: nothing goes.
+    assert_eq!(log.delete_before(Stream::Events, 0, 0).expect("none"), 0);
+    let deleted = log.delete_before(Stream::Events, 0, 150).expect("delete");
+    assert!(deleted > 0);
+    assert_eq!(segments(&dir), before - deleted);
+    // Every record from 150 on is still there, in order.
+    let mut reader = log.reader(Stream::Events, 0, 150).expect("reader");
+    let rest = reader.read(1000).expect("read");
+    assert_eq!(rest.first().map(|r| r.offset), Some(150));
+    assert_eq!(rest.len(), 50);
+    // A reader asked for a deleted offset starts at the oldest record kept,
+    // which is at or below 150 (only whole segments go).
+    let mut from_zero = log.reader(Stream::Events, 0, 0).expect("reader");
+    let first = from_zero.read(1).expect("read");
+    let oldest = first.first().map(|r| r.offset).expect("a record");
+    assert!(oldest > 0 && oldest <= 150, "oldest kept {oldest}");
+
+    // Everything consumed: all but the segment being written go, and
+    // appending goes on at the next offset.
+    log.delete_before(Stream::Events, 0, end).expect("all");
+    assert_eq!(segments(&dir), 1);
+    assert!(log.append(vec![record("c", "after")]).await[0].is_ok());
+    let mut tail = log.reader(Stream::Events, 0, end).expect("reader");
+    assert_eq!(tail.read(10).expect("read")[0].offset, end);
+
+    // Streams nobody consumes go by age.
+    for i in 0..30 {
+        let mut r = record("k", &format!("{i}-{}", "y".repeat(60)));
+        r.stream = Stream::Rejected;
+        assert!(log.append(vec![r]).await[0].is_ok());
+    }
+    let rejected = || {
+        std::fs::read_dir(dir.join("rejected").join("0"))
+            .expect("dir")
+            .count()
+    };
+    let closed = rejected() - 1;
+    assert!(closed > 0);
+    assert_eq!(
+        log.delete_older_than(Stream::Rejected, Duration::from_secs(3600))
+            .expect("young"),
+        0
+    );
+    assert_eq!(
+        log.delete_older_than(Stream::Rejected, Duration::ZERO)
+            .expect("old"),
+        closed
+    );
+    assert_eq!(rejected(), 1);
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
+}

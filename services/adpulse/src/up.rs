@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_config::{CappingBackend, Config, Secret};
+use adpulse_domain::ports::Stream;
 use adpulse_domain::{Role, TenantId};
 use adpulse_embedded::{LocalLog, LocalLogConfig, LocalSource, MemoryLive};
 use adpulse_gateway::Gateway;
@@ -138,6 +139,7 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
         .await
     });
 
+    let retention = tokio::spawn(prune_unconsumed(log.clone()));
     print_welcome(&welcome, &data, gateway_addr, api_addr);
     let demo = args.demo.then(|| {
         tokio::spawn(demo::run(
@@ -148,6 +150,7 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     });
 
     crate::shutdown_signal().await;
+    retention.abort();
     if let Some(demo) = demo {
         demo.abort();
     }
@@ -163,6 +166,36 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     api?.context("api")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How long the streams nobody in the process reads (rejected events,
+/// window results) are kept, as Kafka's default retention keeps them.
+const UNCONSUMED_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// Hourly, deletes segments of the unconsumed streams past their retention
+/// (the events stream's consumed segments go as the worker moves on).
+async fn prune_unconsumed(log: LocalLog) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    loop {
+        tick.tick().await;
+        for stream in [Stream::Rejected, Stream::CampaignMetrics] {
+            let log = log.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                log.delete_older_than(stream, UNCONSUMED_RETENTION)
+            })
+            .await;
+            match done {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => {
+                    tracing::info!(?stream, segments = n, "event log: old segments deleted")
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(?stream, error = %e, "event log: old segments not deleted")
+                }
+                Err(e) => tracing::warn!(error = %e, "event log pruning stopped"),
+            }
+        }
+    }
 }
 
 /// Takes the folder's lock, held for the process's life (the OS drops it
