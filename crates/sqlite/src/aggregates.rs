@@ -25,8 +25,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
-use crate::directory::{failed, write_tx};
 use crate::{Lite, instant, micros};
+use crate::{failed, write_tx};
 
 /// Campaign ids per statement (well under SQLite's limit of bound
 /// parameters).

@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::directory::{failed, fold_case, write_tx};
 use crate::{Lite, instant, micros};
+use crate::{failed, fold_case, write_tx};
 
 const USER_COLUMNS: &str = "id, tenant_id, email, password_hash, role, deactivated_at";
 

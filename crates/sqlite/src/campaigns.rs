@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use crate::directory::{failed, fold_case, write_tx};
 use crate::{Lite, instant, micros};
+use crate::{failed, fold_case, write_tx};
 
 /// The SQL expression a sort orders by; its values compare as
 /// [`CampaignSort::value_of`] says (name: lower-cased as Postgres does,

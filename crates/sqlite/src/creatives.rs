@@ -7,7 +7,7 @@ use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::directory::failed;
+use crate::failed;
 use crate::{Lite, instant, micros};
 
 type Row = (Uuid, Uuid, String, String, i64, Vec<u8>, i32, i32, i64);

@@ -1,47 +1,15 @@
 //! Ownership lookups for ingestion ([`Directory`]) and the admin writes that
 //! create what they look up (tenants, campaigns, ingest keys).
-//!
-//! Also the helpers every relational module here uses: [`failed`] turns a
-//! sqlx error into the store's, [`write_tx`] opens a transaction that holds
-//! the write lock from its first statement, and [`fold_case`] lower-cases
-//! as Postgres does.
 
 use adpulse_domain::ports::{CampaignFacts, Directory, KeyStatus, PortError};
 use adpulse_domain::store::{IngestKeyInfo, NewIngestKey, StoreError};
 use adpulse_domain::targeting::FrequencyCap;
 use adpulse_domain::{CampaignId, TenantId, ingest_key};
 use chrono::Utc;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use crate::{Lite, LiteError, instant, micros};
-
-/// A sqlx error as the services see it (`.map_err(failed)?`).
-pub(crate) fn failed(e: sqlx::Error) -> StoreError {
-    LiteError::from(e).into()
-}
-
-/// A transaction that takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`).
-///
-/// A deferred transaction that reads and then writes must upgrade its read
-/// lock; of two such transactions at the same time, SQLite fails one with
-/// `SQLITE_BUSY` without waiting (each holds what the other needs). Taking
-/// the lock first makes writers queue on the busy timeout instead.
-pub(crate) async fn write_tx(
-    pool: &SqlitePool,
-) -> Result<Transaction<'static, Sqlite>, StoreError> {
-    pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)
-}
-
-/// `s` lower-cased one character at a time, as Postgres' `lower()` does
-/// (simple case mapping: `İ` becomes `i`, and a final `Σ` becomes `σ`, not
-/// `ς`, unlike [`str::to_lowercase`]). SQLite's own `lower()` folds ASCII
-/// only, so the adapter stores folded keys beside the text.
-pub(crate) fn fold_case(s: &str) -> String {
-    s.chars()
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
-        .collect()
-}
+use crate::{Lite, failed, fold_case, instant, micros, write_tx};
 
 /// Ids per statement when a call names many (well under SQLite's limit of
 /// bound parameters).

@@ -31,6 +31,7 @@ use adpulse_domain::store::StoreError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Sqlite, Transaction};
 
 pub use archive::{ARCHIVE_FILE_NAME, RawArchive};
 
@@ -141,6 +142,33 @@ impl Lite {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A sqlx error as the services see it (`.map_err(failed)?`).
+pub(crate) fn failed(e: sqlx::Error) -> StoreError {
+    LiteError::from(e).into()
+}
+
+/// A transaction that takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`).
+///
+/// A deferred transaction that reads and then writes must upgrade its read
+/// lock; of two such transactions at the same time, SQLite fails one with
+/// `SQLITE_BUSY` without waiting (each holds what the other needs). Taking
+/// the lock first makes writers queue on the busy timeout instead.
+pub(crate) async fn write_tx(
+    pool: &SqlitePool,
+) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)
+}
+
+/// `s` lower-cased one character at a time, as Postgres' `lower()` does
+/// (simple case mapping: `İ` becomes `i`, and a final `Σ` becomes `σ`, not
+/// `ς`, unlike [`str::to_lowercase`]). SQLite's own `lower()` folds ASCII
+/// only, so the adapter stores folded keys beside the text.
+pub(crate) fn fold_case(s: &str) -> String {
+    s.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
 }
 
 /// Microseconds since the Unix epoch, as instants are stored.

@@ -31,7 +31,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use crate::aggregates::{EMPTY_SKETCH, sketch};
-use crate::directory::failed;
+use crate::failed;
 use crate::{Lite, instant, micros};
 
 /// Aggregate rows read per statement: bounds memory whatever the range.
