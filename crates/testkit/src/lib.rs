@@ -3,9 +3,12 @@
 //! (naming the command that starts the server) when a server is absent.
 //!
 //! Addresses come from `ADPULSE_TEST_KAFKA`, `ADPULSE_TEST_CQL`,
-//! `ADPULSE_TEST_POSTGRES`, `ADPULSE_TEST_REDIS` and
-//! `ADPULSE_TEST_REDIS_CLUSTER`, defaulting to the ports
-//! `deploy/local/stack` uses (`deploy/local/stack env` prints them).
+//! `ADPULSE_TEST_POSTGRES`, `ADPULSE_TEST_REDIS`,
+//! `ADPULSE_TEST_REDIS_CLUSTER` and `ADPULSE_TEST_S3` (with
+//! `ADPULSE_TEST_S3_BUCKET`, `ADPULSE_TEST_S3_ACCESS_KEY_ID` and
+//! `ADPULSE_TEST_S3_SECRET_ACCESS_KEY`), defaulting to the ports and the
+//! test credentials `deploy/local/stack` uses (`deploy/local/stack env`
+//! prints them).
 
 #![allow(clippy::panic)]
 
@@ -25,6 +28,8 @@ pub enum Server {
     Redis,
     /// A three-node Redis Cluster (its first node's URL).
     RedisCluster,
+    /// An S3-compatible object store (its endpoint URL; see [`S3Account`]).
+    S3,
 }
 
 impl Server {
@@ -35,6 +40,7 @@ impl Server {
             Self::Postgres => "ADPULSE_TEST_POSTGRES",
             Self::Redis => "ADPULSE_TEST_REDIS",
             Self::RedisCluster => "ADPULSE_TEST_REDIS_CLUSTER",
+            Self::S3 => "ADPULSE_TEST_S3",
         }
     }
 
@@ -45,6 +51,7 @@ impl Server {
             Self::Postgres => "postgres://adpulse:adpulse@127.0.0.1:5432/adpulse",
             Self::Redis => "redis://127.0.0.1:6379",
             Self::RedisCluster => "redis://127.0.0.1:7001",
+            Self::S3 => "http://127.0.0.1:9000",
         }
     }
 
@@ -56,11 +63,12 @@ impl Server {
             Self::Postgres => "postgres",
             Self::Redis => "redis",
             Self::RedisCluster => "redis_cluster",
+            Self::S3 => "s3",
         }
     }
 
     /// Where the test server is: a `host:port` for Kafka and CQL, a URL for
-    /// Postgres and Redis.
+    /// Postgres, Redis and S3.
     pub fn addr(self) -> String {
         std::env::var(self.env()).unwrap_or_else(|_| self.default_addr().to_owned())
     }
@@ -110,6 +118,42 @@ impl Server {
     }
 }
 
+/// An account on the test S3 server: the endpoint, a bucket that exists,
+/// and a key that may write to it. Tests keep to a prefix of their own
+/// ([`unique_name`]) in the shared bucket.
+#[derive(Clone, Debug)]
+pub struct S3Account {
+    /// The endpoint URL, `http://host:port`.
+    pub endpoint: String,
+    /// A bucket the stack created.
+    pub bucket: String,
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+    /// The region requests are signed for (`ADPULSE_TEST_S3_REGION`,
+    /// default `us-east-1`; the stack's server accepts any).
+    pub region: String,
+}
+
+impl S3Account {
+    /// The stack's account (`ADPULSE_TEST_S3*`, defaulting to what
+    /// `deploy/local/stack` configures) after checking that something
+    /// listens on the endpoint; panics with the command that starts it
+    /// otherwise.
+    pub fn require() -> Self {
+        let var =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+        Self {
+            endpoint: Server::S3.require(),
+            bucket: var("ADPULSE_TEST_S3_BUCKET", "adpulse"),
+            access_key_id: var("ADPULSE_TEST_S3_ACCESS_KEY_ID", "adpulse"),
+            secret_access_key: var("ADPULSE_TEST_S3_SECRET_ACCESS_KEY", "adpulse-secret"),
+            region: var("ADPULSE_TEST_S3_REGION", "us-east-1"),
+        }
+    }
+}
+
 /// `host:port` of an address or URL (`scheme://user:pass@host:port/path`).
 fn host_port(addr: &str) -> String {
     let rest = addr.split_once("://").map_or(addr, |(_, r)| r);
@@ -134,6 +178,7 @@ mod tests {
         assert_eq!(host_port("127.0.0.1:9092"), "127.0.0.1:9092");
         assert_eq!(host_port("postgres://a:b@db:5432/x?y=1"), "db:5432");
         assert_eq!(host_port("redis://127.0.0.1:6379"), "127.0.0.1:6379");
+        assert_eq!(host_port("http://127.0.0.1:9000"), "127.0.0.1:9000");
     }
 
     #[test]

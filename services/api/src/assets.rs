@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use adpulse_domain::CampaignId;
 use adpulse_domain::store::CreativeRecord;
+use axum::body::Bytes;
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
 use image::{DynamicImage, ImageFormat, ImageReader};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
@@ -36,20 +38,60 @@ pub const THUMBNAIL_WIDTHS: [u32; 2] = [150, 300];
 /// Largest width or height accepted.
 const MAX_SIDE: u32 = 10_000;
 
-/// Where creatives' bytes are kept.
+/// Where creatives' bytes are kept: one object per creative and variant,
+/// named `<prefix>/<campaign>/<creative>/<variant>`, in a folder or an S3
+/// bucket. The calls below behave the same on both (the conformance suite,
+/// `tests/assets_conformance.rs`, runs one set of assertions on each).
 #[derive(Clone)]
 pub struct AssetStore {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
 }
 
+/// Why object storage did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AssetError {
+    /// No object by that name.
+    #[error("no such object")]
+    NotFound,
+    /// The storage failed, refused the request or did not answer (the API
+    /// answers 503).
+    #[error("object storage failed: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<object_store::Error> for AssetError {
+    fn from(e: object_store::Error) -> Self {
+        match e {
+            object_store::Error::NotFound { .. } => Self::NotFound,
+            e => Self::Unavailable(Box::new(e)),
+        }
+    }
+}
+
 impl AssetStore {
-    /// From `api.asset_store`: a folder, or `s3://bucket/prefix`.
+    /// From `api.asset_store`: a folder, or `s3://bucket/prefix` (configured
+    /// from the `AWS_*` environment variables).
     pub fn open(location: &str) -> Result<Self, String> {
+        Self::open_with(location, &[])
+    }
+
+    /// [`open`](Self::open), with S3 settings given here taking precedence
+    /// over the environment: `object_store`'s names for them, as in
+    /// `("aws_endpoint", "http://127.0.0.1:9000")` or
+    /// `("aws_access_key_id", …)`. Ignored for a folder.
+    pub fn open_with(location: &str, s3_options: &[(&str, &str)]) -> Result<Self, String> {
         if let Some(rest) = location.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            let store = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
+            let mut builder =
+                object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            for (key, value) in s3_options {
+                let key = key
+                    .parse()
+                    .map_err(|e| format!("api.asset_store {location:?}: {e}"))?;
+                builder = builder.with_config(key, *value);
+            }
+            let store = builder
                 .build()
                 .map_err(|e| format!("api.asset_store {location:?}: {e}"))?;
             return Ok(Self {
@@ -67,22 +109,94 @@ impl AssetStore {
         })
     }
 
-    fn path(&self, c: &CreativeRecord, variant: &str) -> ObjectPath {
-        let mut p = self.prefix.clone();
-        for part in [
-            c.campaign_id.to_string(),
-            c.id.to_string(),
-            variant.to_owned(),
-        ] {
-            p = p.join(part);
+    fn campaign_path(&self, campaign: CampaignId) -> ObjectPath {
+        self.prefix.clone().join(campaign.to_string())
+    }
+
+    fn path(&self, campaign: CampaignId, creative: Uuid, variant: &str) -> ObjectPath {
+        self.campaign_path(campaign)
+            .join(creative.to_string())
+            .join(variant)
+    }
+
+    /// Stores `bytes` as `variant` of a creative, replacing what was there.
+    pub async fn put(
+        &self,
+        campaign: CampaignId,
+        creative: Uuid,
+        variant: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), AssetError> {
+        self.store
+            .put(
+                &self.path(campaign, creative, variant),
+                PutPayload::from(bytes),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The bytes of `variant` of a creative; [`AssetError::NotFound`] if
+    /// none were stored (or they were deleted).
+    pub async fn get(
+        &self,
+        campaign: CampaignId,
+        creative: Uuid,
+        variant: &str,
+    ) -> Result<Bytes, AssetError> {
+        Ok(self
+            .store
+            .get(&self.path(campaign, creative, variant))
+            .await?
+            .bytes()
+            .await?)
+    }
+
+    /// Deletes `variant` of a creative. Deleting what is not there succeeds
+    /// (S3 answers so; a folder's `NotFound` is taken as done), so a retried
+    /// or repeated delete is not an error.
+    pub async fn delete(
+        &self,
+        campaign: CampaignId,
+        creative: Uuid,
+        variant: &str,
+    ) -> Result<(), AssetError> {
+        match self
+            .store
+            .delete(&self.path(campaign, creative, variant))
+            .await
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
         }
-        p
+    }
+
+    /// Every object stored for a campaign, as (creative, variant), sorted.
+    /// Only this campaign's: not another campaign's, nor another prefix's
+    /// in the same bucket.
+    pub async fn list(&self, campaign: CampaignId) -> Result<Vec<(Uuid, String)>, AssetError> {
+        let base = self.campaign_path(campaign);
+        let depth = base.parts().count();
+        let metas: Vec<_> = self.store.list(Some(&base)).try_collect().await?;
+        let mut out = Vec::with_capacity(metas.len());
+        for meta in metas {
+            let parts: Vec<_> = meta.location.parts().skip(depth).collect();
+            let [creative, variant] = parts.as_slice() else {
+                continue;
+            };
+            let Ok(creative) = creative.as_ref().parse::<Uuid>() else {
+                continue;
+            };
+            out.push((creative, variant.as_ref().to_owned()));
+        }
+        out.sort();
+        Ok(out)
     }
 }
 
-fn storage(e: object_store::Error) -> ApiError {
+fn storage(e: AssetError) -> ApiError {
     match e {
-        object_store::Error::NotFound { .. } => ApiError::NotFound("asset content"),
+        AssetError::NotFound => ApiError::NotFound("asset content"),
         e => {
             tracing::warn!(error = %e, "object storage failed");
             ApiError::Unavailable
@@ -336,20 +450,12 @@ pub async fn upload(
     // that fails after this leaves unreferenced objects, never the reverse.
     let store = &state.assets;
     store
-        .store
-        .put(
-            &store.path(&record, "original"),
-            PutPayload::from(bytes.to_vec()),
-        )
+        .put(campaign, record.id, "original", bytes.to_vec())
         .await
         .map_err(storage)?;
     for (width, thumb) in THUMBNAIL_WIDTHS.iter().zip(thumbs) {
         store
-            .store
-            .put(
-                &store.path(&record, &format!("w{width}")),
-                PutPayload::from(thumb),
-            )
+            .put(campaign, record.id, &format!("w{width}"), thumb)
             .await
             .map_err(storage)?;
     }
@@ -528,11 +634,7 @@ pub async fn content(
     }
     let bytes = state
         .assets
-        .store
-        .get(&state.assets.path(&c, &variant))
-        .await
-        .map_err(storage)?
-        .bytes()
+        .get(c.campaign_id, c.id, &variant)
         .await
         .map_err(storage)?;
     let content_type = content_type.unwrap_or(c.content_type.as_str()).to_owned();
@@ -575,12 +677,7 @@ pub async fn delete(
         return Err(ApiError::NotFound("asset"));
     }
     for variant in ["original", "w150", "w300"] {
-        if let Err(e) = state
-            .assets
-            .store
-            .delete(&state.assets.path(&c, variant))
-            .await
-        {
+        if let Err(e) = state.assets.delete(c.campaign_id, c.id, variant).await {
             tracing::warn!(asset = %c.id, variant, error = %e, "asset bytes not deleted");
         }
     }

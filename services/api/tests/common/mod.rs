@@ -1,7 +1,10 @@
 //! An API on a loopback port over a private Postgres schema, two tenants
-//! with a user of each role, and a small HTTP client.
+//! with a user of each role, creatives in a folder or S3 prefix of its own,
+//! and a small HTTP client.
 
 #![allow(dead_code, clippy::panic)]
+
+pub mod assets;
 
 use std::collections::HashMap;
 
@@ -53,8 +56,8 @@ pub struct Api {
     pub pg: PostgresConfig,
     pub a: Tenant,
     pub b: Tenant,
-    /// The folder creatives are stored in.
-    pub assets: std::path::PathBuf,
+    /// Where creatives are stored (a folder, or a prefix on the stack's S3).
+    pub assets: assets::AssetPlace,
     client: Client<HttpConnector, Full<Bytes>>,
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -68,6 +71,15 @@ pub fn api_config() -> ApiConfig {
         login_per_ip_per_minute: 1000,
         requests_per_user_per_second: 1000,
         ..ApiConfig::default()
+    }
+}
+
+/// [`api_config`] with creatives in a prefix of their own on the local
+/// stack's S3 server.
+pub fn api_config_s3() -> ApiConfig {
+    ApiConfig {
+        asset_store: assets::AssetPlace::s3().location(),
+        ..api_config()
     }
 }
 
@@ -114,7 +126,8 @@ impl Api {
         let a = tenant(&db, "a").await;
         let b = tenant(&db, "b").await;
         let api_db = Database::connect_for_tenants(&pg).await.expect("api db");
-        let assets = std::path::PathBuf::from(&cfg.asset_store);
+        let assets = assets::AssetPlace::from_location(&cfg.asset_store);
+        let store = assets.open();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -122,6 +135,9 @@ impl Api {
         let (tx, rx) = oneshot::channel();
         tokio::spawn(async move {
             let mut state = adpulse_api::AppState::new(&cfg, api_db).expect("state");
+            // The same place, with the stack's S3 endpoint and key given
+            // explicitly rather than through process-wide AWS_* variables.
+            state.assets = store;
             state.live = live.map(adpulse_backends::Live::Redis);
             if let Some(cql) = archive {
                 state.archive = Some(adpulse_backends::Archive::cql(cql).await.expect("archive"));
@@ -218,7 +234,7 @@ impl Api {
             let _ = tx.send(());
         }
         self.db.drop_schema().await.expect("drop schema");
-        let _ = std::fs::remove_dir_all(&self.assets);
+        self.assets.remove().await;
     }
 
     /// Sends raw bytes with the given content type; the status, headers and
