@@ -58,6 +58,20 @@ impl Http {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Reply {
+        self.try_send(method, path, headers, body)
+            .await
+            .expect("the server answers")
+    }
+
+    /// [`Http::send`], with a connection or body failure as an error
+    /// instead of a panic (for servers that may be down or killed).
+    pub async fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, String> {
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -68,13 +82,17 @@ impl Http {
             .client
             .request(req.body(Full::new(body.into())).expect("request"))
             .await
-            .expect("the server answers");
+            .map_err(|e| format!("{method} {path}: {e:?}"))?;
         let (parts, body) = resp.into_parts();
-        Reply {
+        Ok(Reply {
             status: parts.status.as_u16(),
             headers: parts.headers,
-            body: body.collect().await.expect("body").to_bytes(),
-        }
+            body: body
+                .collect()
+                .await
+                .map_err(|e| format!("{method} {path}: body: {e}"))?
+                .to_bytes(),
+        })
     }
 
     /// The response head and its body as it streams.

@@ -1,4 +1,5 @@
 //! Shared test support for the `adpulse` binary's tests.
 
 pub mod http;
+pub mod platform;
 pub mod worker;
