@@ -122,15 +122,15 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
         .archive
         .write(&pending.raw, ttl, cfg.worker.cql_concurrency)
         .await;
-    let cql_took = t.elapsed();
-    metrics::sink("cql", cql_took, r.is_ok());
+    let archive_took = t.elapsed();
+    metrics::sink("archive", archive_took, r.is_ok());
     r.map_err(err)?;
 
     let t = Instant::now();
     let mut claim = job.claim.clone();
     let r = s.db.commit_batch(&mut claim, job.end, &pending.batch).await;
-    let pg_took = t.elapsed();
-    metrics::sink("postgres", pg_took, r.is_ok());
+    let store_took = t.elapsed();
+    metrics::sink("store", store_took, r.is_ok());
     let points = match r.map_err(err)? {
         Commit::Applied(points) => points,
         Commit::Fenced => {
@@ -153,7 +153,7 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
     let t = Instant::now();
     let live = write_live(s, &campaigns, Some(points), version(&claim), live_ttl(cfg)).await;
     let live_took = t.elapsed();
-    metrics::sink("redis", live_took, live.is_ok());
+    metrics::sink("live", live_took, live.is_ok());
     let stale = match live {
         Ok(_) => {
             let now_ms = Utc::now().timestamp_millis();
@@ -176,8 +176,8 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
             partition = p,
             events = pending.batch.events(),
             waited_ms = waited.as_millis() as u64,
-            cql_ms = cql_took.as_millis() as u64,
-            postgres_ms = pg_took.as_millis() as u64,
+            archive_ms = archive_took.as_millis() as u64,
+            store_ms = store_took.as_millis() as u64,
             live_ms = live_took.as_millis() as u64,
             "slow flush"
         );
