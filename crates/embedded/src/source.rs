@@ -8,29 +8,38 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use adpulse_domain::ports::{ConsumedRecord, EventSource, PortError, Stream};
+use tokio::sync::mpsc;
 
 use crate::log::{LocalLog, LogError, Reader};
 
-/// Records read ahead of the worker, per call into the files.
+/// Records read per partition per turn.
 const READ_AHEAD: usize = 512;
+/// Batches the reader thread may hold ready for the worker.
+const BATCHES_AHEAD: usize = 8;
+/// How long the reader thread waits when every partition is read to its
+/// end.
+const IDLE: Duration = Duration::from_millis(1);
 
 /// The events stream of a [`LocalLog`], read as one group member.
+///
+/// A thread reads the partitions in turn, `READ_AHEAD` records at a time,
+/// and hands batches over a bounded channel: [`EventSource::recv`] only
+/// takes from the channel, so dropping a `recv` half way (the worker
+/// selects on it beside other work) loses nothing.
 pub struct LocalSource {
     log: LocalLog,
     hints: PathBuf,
+    partitions: usize,
+    batches: tokio::sync::Mutex<mpsc::Receiver<Result<Vec<ConsumedRecord>, PortError>>>,
     state: Mutex<State>,
 }
 
 struct State {
-    /// One reader per partition (taken out while a read is in flight).
-    readers: Vec<Option<Reader>>,
-    /// Read ahead, in partition order per batch.
+    /// Received, not yet handed to the worker.
     buffered: VecDeque<ConsumedRecord>,
-    /// The partition to read next (round robin).
-    turn: usize,
     /// Whether the partitions were handed out yet.
     assigned: bool,
 }
@@ -54,15 +63,22 @@ impl LocalSource {
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .unwrap_or(0);
-            readers.push(Some(log.reader(Stream::Events, p, from)?));
+            readers.push(log.reader(Stream::Events, p, from)?);
         }
+        let partitions = readers.len();
+        let (tx, rx) = mpsc::channel(BATCHES_AHEAD);
+        let reading = log.clone();
+        std::thread::Builder::new()
+            .name(format!("log-read-{group}"))
+            .spawn(move || read_ahead(&reading, readers, &tx))
+            .map_err(|e| PortError::permanent(format!("event log reader thread: {e}")))?;
         Ok(Self {
             log: log.clone(),
             hints,
+            partitions,
+            batches: tokio::sync::Mutex::new(rx),
             state: Mutex::new(State {
-                readers,
                 buffered: VecDeque::new(),
-                turn: 0,
                 assigned: false,
             }),
         })
@@ -71,61 +87,84 @@ impl LocalSource {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// Takes out the reader of the next partition with unread records.
-    fn next_ready(&self) -> Option<(usize, Reader)> {
-        let mut st = self.state();
-        let n = st.readers.len();
-        for i in 0..n {
-            let p = (st.turn + i) % n;
-            let ready = st.readers[p].as_ref().is_some_and(|r| {
-                u32::try_from(p)
-                    .ok()
-                    .and_then(|p| self.log.end_offset(Stream::Events, p).ok())
-                    .is_some_and(|end| end > r.position())
-            });
-            if ready && let Some(r) = st.readers[p].take() {
-                st.turn = (p + 1) % n;
-                return Some((p, r));
+/// The reader thread: every partition with unread synced records in turn,
+/// until the source is dropped. A read error is handed over (the worker
+/// logs it) and the partition is tried again after a pause.
+fn read_ahead(
+    log: &LocalLog,
+    mut readers: Vec<Reader>,
+    tx: &mpsc::Sender<Result<Vec<ConsumedRecord>, PortError>>,
+) {
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        let mut read_any = false;
+        for (p, reader) in readers.iter_mut().enumerate() {
+            let end = u32::try_from(p)
+                .ok()
+                .and_then(|p| log.end_offset(Stream::Events, p).ok())
+                .unwrap_or(0);
+            if end <= reader.position() {
+                continue;
+            }
+            let partition = i32::try_from(p).unwrap_or(i32::MAX);
+            let batch = reader
+                .read(READ_AHEAD)
+                .map_err(PortError::from)
+                .map(|records| {
+                    records
+                        .into_iter()
+                        .map(|r| ConsumedRecord {
+                            partition,
+                            offset: i64::try_from(r.offset).unwrap_or(i64::MAX),
+                            key: Some(r.key),
+                            payload: Some(r.payload),
+                            headers: r.headers,
+                            timestamp_ms: Some(r.appended_at_ms),
+                        })
+                        .collect::<Vec<_>>()
+                });
+            let failed = batch.is_err();
+            read_any |= batch.as_ref().is_ok_and(|b| !b.is_empty());
+            if tx.blocking_send(batch).is_err() {
+                return;
+            }
+            if failed {
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
-        None
+        if !read_any {
+            std::thread::sleep(IDLE);
+        }
     }
 }
 
 impl EventSource for LocalSource {
     async fn recv(&self, timeout: Duration) -> Result<Option<ConsumedRecord>, PortError> {
-        let until = Instant::now() + timeout;
+        if let Some(r) = self.state().buffered.pop_front() {
+            return Ok(Some(r));
+        }
+        let mut batches = self.batches.lock().await;
+        // Receiving from the channel is cancel-safe: a batch is either
+        // taken whole or left for the next call.
         loop {
-            if let Some(r) = self.state().buffered.pop_front() {
-                return Ok(Some(r));
+            match tokio::time::timeout(timeout, batches.recv()).await {
+                Err(_) => return Ok(None),
+                Ok(None) => {
+                    return Err(PortError::permanent("the event log reader thread stopped"));
+                }
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(Some(Ok(batch))) => {
+                    let mut st = self.state();
+                    st.buffered.extend(batch);
+                    if let Some(r) = st.buffered.pop_front() {
+                        return Ok(Some(r));
+                    }
+                }
             }
-            if let Some((p, mut reader)) = self.next_ready() {
-                let (reader, read) = tokio::task::spawn_blocking(move || {
-                    let read = reader.read(READ_AHEAD);
-                    (reader, read)
-                })
-                .await
-                .map_err(|e| PortError::retryable(format!("event log read task: {e}")))?;
-                let mut st = self.state();
-                st.readers[p] = Some(reader);
-                let partition = i32::try_from(p).unwrap_or(i32::MAX);
-                st.buffered
-                    .extend(read?.into_iter().map(|r| ConsumedRecord {
-                        partition,
-                        offset: i64::try_from(r.offset).unwrap_or(i64::MAX),
-                        key: Some(r.key),
-                        payload: Some(r.payload),
-                        headers: r.headers,
-                        timestamp_ms: Some(r.appended_at_ms),
-                    }));
-                continue;
-            }
-            let now = Instant::now();
-            if now >= until {
-                return Ok(None);
-            }
-            tokio::time::sleep((until - now).min(Duration::from_millis(2))).await;
         }
     }
 
@@ -138,7 +177,7 @@ impl EventSource for LocalSource {
         if std::mem::replace(&mut st.assigned, true) {
             return Vec::new();
         }
-        (0..st.readers.len())
+        (0..self.partitions)
             .map(|p| i32::try_from(p).unwrap_or(i32::MAX))
             .collect()
     }
