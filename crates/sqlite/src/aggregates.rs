@@ -146,7 +146,7 @@ impl Lite {
         batch: &AggregateBatch,
     ) -> Result<Commit, StoreError> {
         let now = Utc::now();
-        let mut tx = write_tx(self.pool()).await?;
+        let mut tx = write_tx(self.writer()).await?;
         let moved = sqlx::query(
             "UPDATE consumer_offsets SET next_offset = ?5, updated_at = ?7
              WHERE consumer_group = ?1 AND topic = ?2 AND partition = ?3 AND owner_epoch = ?4
@@ -309,7 +309,7 @@ impl Lite {
     pub async fn prune_live_series(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM campaign_live_series WHERE point_start < ?1")
             .bind(micros(before))
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(failed)?;
         Ok(done.rows_affected())

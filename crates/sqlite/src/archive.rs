@@ -38,6 +38,7 @@ const ROWS_PER_INSERT: usize = 500;
 #[derive(Clone, Debug)]
 pub struct RawArchive {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 fn day_number(d: NaiveDate) -> i64 {
@@ -58,16 +59,22 @@ impl RawArchive {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
+        // Writes queue for one connection in order (see `Lite::open`).
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .map_err(|e| StoreError::from(LiteError::from(e)))?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::from(LiteError::from(e)))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     /// Writes `events` in one transaction, each kept `ttl_secs`; writing an
@@ -78,7 +85,7 @@ impl RawArchive {
 
     async fn write_inner(&self, events: &[RawEvent], ttl_secs: i64) -> Result<(), LiteError> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // Many rows per statement: each statement is a round trip to
         // SQLite's thread, which costs more than inserting a row.
         for chunk in events.chunks(ROWS_PER_INSERT) {
@@ -227,5 +234,6 @@ impl RawArchive {
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }

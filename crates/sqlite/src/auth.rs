@@ -63,7 +63,7 @@ impl Lite {
         .bind(password_hash)
         .bind(role.as_str())
         .bind(micros(Utc::now()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(failed)?;
         Ok(id)
@@ -132,7 +132,7 @@ impl Lite {
         next_expires_at: DateTime<Utc>,
     ) -> Result<Rotation, StoreError> {
         let now = micros(Utc::now());
-        let mut tx = write_tx(self.pool()).await?;
+        let mut tx = write_tx(self.writer()).await?;
         let used: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
             "UPDATE refresh_tokens SET used_at = ?1
              WHERE token_hash = ?2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
@@ -183,7 +183,7 @@ impl Lite {
     /// Revokes the family of the refresh token with this hash (logout);
     /// false if no such token.
     pub async fn revoke_refresh_family(&self, presented: &[u8; 32]) -> Result<bool, StoreError> {
-        let mut tx = write_tx(self.pool()).await?;
+        let mut tx = write_tx(self.writer()).await?;
         let family: Option<(Uuid,)> =
             sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = ?1")
                 .bind(&presented[..])
@@ -218,7 +218,7 @@ impl Lite {
         id: Uuid,
     ) -> Result<Option<UserRecord>, StoreError> {
         let now = micros(Utc::now());
-        let mut tx = write_tx(self.pool()).await?;
+        let mut tx = write_tx(self.writer()).await?;
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE users SET deactivated_at = coalesce(deactivated_at, ?1)
              WHERE id = ?2 AND tenant_id = ?3

@@ -291,7 +291,7 @@ impl Lite {
             .push(" AND deleted_at IS NULL AND version = ")
             .push_bind(version)
             .push(format!(" RETURNING {COLUMNS}"));
-        let mut tx = write_tx(self.pool()).await?;
+        let mut tx = write_tx(self.writer()).await?;
         let row: Option<Row> = q
             .build_query_as()
             .fetch_optional(&mut *tx)

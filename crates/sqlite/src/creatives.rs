@@ -142,7 +142,7 @@ impl Lite {
         .bind(campaign.as_uuid())
         .bind(tenant.as_uuid())
         .bind(micros(Utc::now()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(failed)?;
         Ok(r.rows_affected() == 1)

@@ -68,7 +68,7 @@ impl Lite {
             .bind(id)
             .bind(name)
             .bind(micros(Utc::now()))
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(failed)?;
         Ok(TenantId::from_uuid(id))
@@ -92,7 +92,7 @@ impl Lite {
         .bind(name)
         .bind(fold_case(name))
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(failed)?;
         Ok(CampaignId::from_uuid(id))
@@ -105,7 +105,7 @@ impl Lite {
         zone: &str,
         campaigns: &[Uuid],
     ) -> Result<u64, StoreError> {
-        let mut tx = write_tx(self.pool()).await?;
+        let mut tx = write_tx(self.writer()).await?;
         let mut changed = 0;
         for chunk in campaigns.chunks(IDS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET timezone = ");
@@ -133,7 +133,7 @@ impl Lite {
         )
         .bind(micros(Utc::now()))
         .bind(campaign.as_uuid())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(failed)?;
         Ok(r.rows_affected() == 1)
@@ -158,7 +158,7 @@ impl Lite {
         .bind(ingest_key::display_prefix(&secret).to_owned())
         .bind(&ingest_key::hash(&secret)[..])
         .bind(micros(Utc::now()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(failed)?;
         Ok(NewIngestKey { id, secret })
@@ -200,7 +200,7 @@ impl Lite {
         .bind(micros(Utc::now()))
         .bind(id)
         .bind(tenant.as_uuid())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(failed)?;
         Ok(r.rows_affected() == 1)
@@ -213,7 +213,7 @@ impl Lite {
         )
         .bind(micros(Utc::now()))
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(failed)?;
         Ok(r.rows_affected() == 1)

@@ -83,6 +83,7 @@ impl From<LiteError> for StoreError {
 #[derive(Clone, Debug)]
 pub struct Lite {
     pool: SqlitePool,
+    writer: SqlitePool,
     path: PathBuf,
 }
 
@@ -92,8 +93,11 @@ impl Lite {
     ///
     /// Every commit is synced (`synchronous = FULL`): what the API
     /// acknowledged survives a power cut, not only a crash. Readers never
-    /// wait for the writer (WAL); writers queue behind each other for up to
-    /// five seconds before a call fails as retryable.
+    /// wait for the writer (WAL). Writes go through a pool of one
+    /// connection, so this process's writers queue in order for it instead
+    /// of meeting SQLite's lock (whose busy handler sleeps up to 100 ms
+    /// between tries); another process writing the file (`adpulse admin`)
+    /// is waited for up to five seconds before a call fails as retryable.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Config(format!("cannot create data folder {}: {e}", dir.display()))
@@ -106,16 +110,21 @@ impl Lite {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .map_err(|e| StoreError::from(LiteError::from(e)))?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::from(LiteError::from(e)))?;
-        let lite = Self { pool, path };
-        MIGRATOR
-            .run(&lite.pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        let lite = Self { pool, writer, path };
         Ok(lite)
     }
 
@@ -124,9 +133,15 @@ impl Lite {
         &self.path
     }
 
-    /// The pool, for this crate's modules and for tests that inspect rows.
+    /// The readers' pool, for this crate's modules and for tests that
+    /// inspect rows.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The one connection every write goes through.
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// Whether the file answers.
@@ -141,6 +156,7 @@ impl Lite {
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
