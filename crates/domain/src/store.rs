@@ -12,6 +12,17 @@ use crate::ports::PortError;
 use crate::report::{Breakdown, Granularity, RankBy};
 use crate::{CampaignId, CampaignStatus, Role, TenantId};
 
+/// `s` lower-cased one character at a time, as Postgres' `lower()` does
+/// (simple case mapping: `İ` becomes `i` and a final `Σ` becomes `σ`,
+/// unlike [`str::to_lowercase`]). The name sort orders by it in both
+/// stores, so a name cursor ([`CampaignSort::value_of`]) must fold the same
+/// way or paging skips and repeats rows.
+pub fn fold_case(s: &str) -> String {
+    s.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
+}
+
 /// A relational-store operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -205,7 +216,7 @@ impl CampaignSort {
         match self {
             Self::CreatedAt => c.created_at.to_rfc3339(),
             Self::UpdatedAt => c.updated_at.to_rfc3339(),
-            Self::Name => c.fields.name.to_lowercase(),
+            Self::Name => fold_case(&c.fields.name),
             Self::Budget => c.fields.budget_total_micros.unwrap_or(-1).to_string(),
         }
     }

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adpulse_domain::store::StoreError;
+pub(crate) use adpulse_domain::store::fold_case;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -175,16 +176,6 @@ pub(crate) async fn write_tx(
     pool: &SqlitePool,
 ) -> Result<Transaction<'static, Sqlite>, StoreError> {
     pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)
-}
-
-/// `s` lower-cased one character at a time, as Postgres' `lower()` does
-/// (simple case mapping: `İ` becomes `i`, and a final `Σ` becomes `σ`, not
-/// `ς`, unlike [`str::to_lowercase`]). SQLite's own `lower()` folds ASCII
-/// only, so the adapter stores folded keys beside the text.
-pub(crate) fn fold_case(s: &str) -> String {
-    s.chars()
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
-        .collect()
 }
 
 /// Microseconds since the Unix epoch, as instants are stored.
