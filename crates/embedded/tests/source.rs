@@ -14,17 +14,25 @@ async fn a_dropped_recv_loses_nothing() {
     let log = LocalLog::open(&LocalLogConfig::new(&dir)).expect("open");
     let source = LocalSource::new(&log, &dir, "g").expect("source");
     let total = 6_000usize;
-    for chunk in 0..(total / 500) {
-        let batch: Vec<LogRecord> = (0..500)
-            .map(|i| LogRecord {
-                stream: Stream::Events,
-                key: format!("campaign-{}", (chunk * 500 + i) % 37).into_bytes(),
-                payload: format!("{}", chunk * 500 + i).into_bytes(),
-                headers: Vec::new(),
-            })
-            .collect();
-        assert!(log.append(batch).await.iter().all(Result::is_ok));
-    }
+    // Records arrive while the worker side reads, so recv often has to
+    // wait for the next batch (and is dropped then).
+    let producer = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            for chunk in 0..(total / 250) {
+                let batch: Vec<LogRecord> = (0..250)
+                    .map(|i| LogRecord {
+                        stream: Stream::Events,
+                        key: format!("campaign-{}", (chunk * 250 + i) % 37).into_bytes(),
+                        payload: format!("{}", chunk * 250 + i).into_bytes(),
+                        headers: Vec::new(),
+                    })
+                    .collect();
+                assert!(log.append(batch).await.iter().all(Result::is_ok));
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
     let mut seen = BTreeSet::new();
     let mut interrupted = 0u32;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -46,6 +54,7 @@ async fn a_dropped_recv_loses_nothing() {
             () = tokio::task::yield_now() => interrupted += 1,
         }
     }
+    producer.await.expect("producer");
     assert!(interrupted > 0, "the test must actually drop some calls");
     assert_eq!(seen.len(), total);
     assert!(
