@@ -14,6 +14,48 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Jars from Maven Central, for the Java servers: a pom under deploy/local names what to
+# fetch; `mvn dependency:copy-dependencies` puts its runtime jars in lib/<version>, which is
+# complete once it holds a stamp of the pom's content and version.
+
+# maven_stamp POM VERSION: what a finished lib/<version> was fetched with.
+maven_stamp() {
+  printf '%s %s\n' "$2" "$(sha256sum <"$1" | cut -c1-16)"
+}
+
+# maven_installed LIB POM VERSION: LIB was fetched completely, with this pom and version.
+maven_installed() {
+  [ "$(cat "$1/.complete" 2>/dev/null)" = "$(maven_stamp "$2" "$3")" ]
+}
+
+# maven_fetch NAME POM VERSION_PROPERTY VERSION DIR LIB JAR: fetches POM's runtime jars
+# into LIB (replacing it only once complete, and dropping other versions' folders beside
+# it: ~/.m2 still has them), logging to DIR/mvn.log; JAR must be among them.
+maven_fetch() {
+  local name=$1 pom=$2 property=$3 version=$4 dir=$5 lib=$6 jar=$7
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  local build="$dir/build" tmp="$lib.tmp.$$"
+  rm -rf "$tmp" "$build"
+  mkdir -p "$tmp" "$build"
+  # mvn runs on a copy of the pom so that nothing is written into the checkout. Java takes
+  # user.home from the passwd entry, not $HOME; pin it so ~/.m2 is where $HOME says.
+  cp "$pom" "$build/pom.xml"
+  if ! (cd "$build" && MAVEN_OPTS="${MAVEN_OPTS:-} -Duser.home=${HOME:?}" \
+          mvn -B -q -Dstyle.color=never -D"$property=$version" \
+          dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp") \
+          >"$dir/mvn.log" 2>&1; then
+    tail -n 30 "$dir/mvn.log" >&2
+    rm -rf "$tmp"
+    die "$name: mvn could not fetch $version (full output: $dir/mvn.log)"
+  fi
+  [ -f "$tmp/$jar" ] || { rm -rf "$tmp"; die "$name: $jar missing after mvn"; }
+  maven_stamp "$pom" "$version" >"$tmp/.complete"
+  rm -rf "$lib" "$build"
+  mv "$tmp" "$lib"
+  local d
+  for d in "$(dirname "$lib")"/*; do [ "$d" = "$lib" ] || rm -rf "$d"; done
+}
+
 # pid_alive NAME [PATTERN]: NAME's pid file names a live process whose command
 # line contains PATTERN. A pid file can outlive its process (kill -9, reboot,
 # container restart) and the pid be reused, or name a zombie being reaped

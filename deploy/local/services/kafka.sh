@@ -23,40 +23,14 @@ kafka_HEALTH_TOPIC=adpulse.health
 kafka_JAVA=(java -cp "$kafka_LIB/*" "-Dlog4j2.configurationFile=file:$kafka_CONF/log4j2.properties"
   "-Dkafka.logs.dir=$kafka_DIR" "-Djava.io.tmpdir=$kafka_DIR/tmp" -Djava.awt.headless=true)
 
-# What a finished lib/<version> must have been fetched with: the pom's content + version.
-_kafka_stamp() {
-  printf '%s %s\n' "$kafka_VERSION" "$(sha256sum <"$kafka_CONF/pom.xml" | cut -c1-16)"
-}
-
 kafka_install() {
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
   command -v kcat >/dev/null 2>&1 || apt_install kcat
   [ -n "$kafka_VERSION" ] || die "kafka: no kafka.version in $kafka_CONF/pom.xml"
-  if [ "$(cat "$kafka_LIB/.complete" 2>/dev/null)" = "$(_kafka_stamp)" ]; then return 0; fi
-  command -v mvn >/dev/null 2>&1 || apt_install maven
-
-  log "kafka: fetching Kafka $kafka_VERSION jars from Maven Central"
-  local build="$kafka_DIR/build" tmp="$kafka_LIB.tmp.$$" t0=$SECONDS
-  rm -rf "$tmp" "$build"
-  mkdir -p "$tmp" "$build"
-  # mvn runs on a copy of the pom so that nothing is written into the checkout. Java takes
-  # user.home from the passwd entry, not $HOME; pin it so ~/.m2 is where $HOME says.
-  cp "$kafka_CONF/pom.xml" "$build/pom.xml"
-  if ! (cd "$build" && MAVEN_OPTS="${MAVEN_OPTS:-} -Duser.home=${HOME:?}" \
-          mvn -B -q -Dstyle.color=never -Dkafka.version="$kafka_VERSION" \
-          dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp") \
-          >"$kafka_DIR/mvn.log" 2>&1; then
-    tail -n 30 "$kafka_DIR/mvn.log" >&2
-    rm -rf "$tmp"
-    die "kafka: mvn could not fetch Kafka $kafka_VERSION (full output: $kafka_DIR/mvn.log)"
-  fi
-  [ -f "$tmp/kafka_2.13-$kafka_VERSION.jar" ] || { rm -rf "$tmp"; die "kafka: kafka_2.13-$kafka_VERSION.jar missing after mvn"; }
-  _kafka_stamp >"$tmp/.complete"
-  rm -rf "$kafka_LIB" "$build"
-  mv "$tmp" "$kafka_LIB"
-  # Drop the jars of other versions (Maven's ~/.m2 still has them if we go back).
-  local d
-  for d in "$kafka_DIR"/lib/*; do [ "$d" = "$kafka_LIB" ] || rm -rf "$d"; done
+  maven_installed "$kafka_LIB" "$kafka_CONF/pom.xml" "$kafka_VERSION" && return 0
+  log "kafka: fetching Kafka $kafka_VERSION from Maven Central"
+  local t0=$SECONDS
+  maven_fetch kafka "$kafka_CONF/pom.xml" kafka.version "$kafka_VERSION" "$kafka_DIR" "$kafka_LIB" "kafka_2.13-$kafka_VERSION.jar"
   log "kafka: Kafka $kafka_VERSION installed in $kafka_LIB ($((SECONDS - t0))s)"
 }
 
@@ -76,7 +50,7 @@ kafka_start() {
     log "kafka: already started (pid $(cat "$kafka_DIR/pid")), waiting for it"
     return 0
   fi
-  [ "$(cat "$kafka_LIB/.complete" 2>/dev/null)" = "$(_kafka_stamp)" ] || kafka_install
+  maven_installed "$kafka_LIB" "$kafka_CONF/pom.xml" "$kafka_VERSION" || kafka_install
   mkdir -p "$kafka_DIR/data" "$kafka_DIR/tmp"
   sed -e "s|@PORT@|$kafka_PORT|g" -e "s|@CONTROLLER_PORT@|$kafka_CONTROLLER_PORT|g" \
       -e "s|@DATA_DIR@|$kafka_DIR/data|g" \

@@ -32,39 +32,14 @@ s3_ACCESS_KEY=adpulse
 s3_SECRET_KEY=adpulse-secret
 s3_BUCKET=adpulse
 
-# What a finished lib/<version> must have been fetched with: the pom's content + version.
-_s3_stamp() {
-  printf '%s %s\n' "$s3_VERSION" "$(sha256sum <"$s3_CONF/pom.xml" | cut -c1-16)"
-}
-
 s3_install() {
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
   command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
   [ -n "$s3_VERSION" ] || die "s3: no s3proxy.version in $s3_CONF/pom.xml"
-  if [ "$(cat "$s3_LIB/.complete" 2>/dev/null)" = "$(_s3_stamp)" ]; then return 0; fi
-  command -v mvn >/dev/null 2>&1 || apt_install maven
-
+  maven_installed "$s3_LIB" "$s3_CONF/pom.xml" "$s3_VERSION" && return 0
   log "s3: fetching S3Proxy $s3_VERSION from Maven Central"
-  local build="$s3_DIR/build" tmp="$s3_LIB.tmp.$$" t0=$SECONDS
-  rm -rf "$tmp" "$build"
-  mkdir -p "$tmp" "$build"
-  # As for Kafka: mvn runs on a copy of the pom (nothing written into the checkout), with
-  # user.home pinned so that ~/.m2 is where $HOME says.
-  cp "$s3_CONF/pom.xml" "$build/pom.xml"
-  if ! (cd "$build" && MAVEN_OPTS="${MAVEN_OPTS:-} -Duser.home=${HOME:?}" \
-          mvn -B -q -Dstyle.color=never -Ds3proxy.version="$s3_VERSION" \
-          dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp") \
-          >"$s3_DIR/mvn.log" 2>&1; then
-    tail -n 30 "$s3_DIR/mvn.log" >&2
-    rm -rf "$tmp"
-    die "s3: mvn could not fetch S3Proxy $s3_VERSION (full output: $s3_DIR/mvn.log)"
-  fi
-  [ -f "$tmp/${s3_JAR##*/}" ] || { rm -rf "$tmp"; die "s3: ${s3_JAR##*/} missing after mvn"; }
-  _s3_stamp >"$tmp/.complete"
-  rm -rf "$s3_LIB" "$build"
-  mv "$tmp" "$s3_LIB"
-  local d
-  for d in "$s3_DIR"/lib/*; do [ "$d" = "$s3_LIB" ] || rm -rf "$d"; done
+  local t0=$SECONDS
+  maven_fetch s3 "$s3_CONF/pom.xml" s3proxy.version "$s3_VERSION" "$s3_DIR" "$s3_LIB" "${s3_JAR##*/}"
   log "s3: S3Proxy $s3_VERSION installed in $s3_LIB ($((SECONDS - t0))s)"
 }
 
@@ -73,7 +48,7 @@ s3_start() {
     log "s3: already started (pid $(cat "$s3_DIR/pid")), waiting for it"
     return 0
   fi
-  [ "$(cat "$s3_LIB/.complete" 2>/dev/null)" = "$(_s3_stamp)" ] || s3_install
+  maven_installed "$s3_LIB" "$s3_CONF/pom.xml" "$s3_VERSION" || s3_install
   mkdir -p "$s3_DIR/data" "$s3_DIR/tmp"
   # The file holds the secret: readable by the stack's user only.
   (umask 077 && sed -e "s|@PORT@|$s3_PORT|g" -e "s|@DATA_DIR@|$s3_DIR/data|g" \
