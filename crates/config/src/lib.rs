@@ -6,6 +6,7 @@
 //! error that names the key, so a typo never silently falls back to a default.
 //! The config is a plain value handed to whoever needs it; there is no global.
 
+mod check;
 mod secret;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+pub use check::{Problem, Problems, Role};
 pub use secret::Secret;
 
 /// The prefix of every environment variable the config reads.

@@ -12,7 +12,7 @@ mod worker;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use adpulse_config::Config;
+use adpulse_config::{Config, Role};
 use clap::{Parser, Subcommand};
 
 /// glibc's allocator fragments under the gateway's many short-lived, mixed
@@ -57,6 +57,20 @@ enum Command {
     },
 }
 
+impl Command {
+    /// What the configuration is checked for.
+    fn role(&self) -> Role {
+        match self {
+            Self::Up(_) => Role::Up,
+            Self::Migrate(_) => Role::Migrate,
+            Self::Gateway => Role::Gateway,
+            Self::Worker => Role::Worker,
+            Self::Api => Role::Api,
+            Self::Admin(_) | Self::Config | Self::Probe { .. } => Role::Admin,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Probe { url } = &cli.command {
@@ -75,6 +89,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Every problem of the configuration is reported here, at once, before
+    // any command opens a connection: an unset secret must not surface as
+    // a failure to reach a database.
+    if let Err(problems) = config.check(cli.command.role()) {
+        if matches!(cli.command, Command::Config) {
+            eprintln!("{config:#?}");
+        }
+        eprintln!("adpulse: {problems}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Config => {
             eprintln!("{config:#?}");

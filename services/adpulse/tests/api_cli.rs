@@ -5,21 +5,103 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use adpulse_config::{PostgresConfig, Secret};
+use adpulse_config::{CqlConfig, PostgresConfig, Secret};
 use adpulse_postgres::Database;
 use adpulse_testkit::{Server, unique_name};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const SECRET: &str = "cli-test-secret-cli-test-secret-012345";
 
-fn adpulse(pg: &PostgresConfig, schema: &str) -> Command {
+/// The binary on this test's own Postgres schema, CQL keyspace and Redis
+/// key prefix, with no signing key or password from the caller's
+/// environment.
+fn adpulse(pg: &PostgresConfig, schema: &str, own: &Own) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_adpulse"));
     c.env("ADPULSE__POSTGRES__URL", pg.url.expose())
         .env("ADPULSE__POSTGRES__SCHEMA", schema)
+        .env("ADPULSE__CQL__NODES", format!("[\"{}\"]", own.cql_node))
+        .env("ADPULSE__CQL__KEYSPACE", &own.keyspace)
+        .env("ADPULSE__REDIS__URL", &own.redis_url)
+        .env("ADPULSE__REDIS__KEY_PREFIX", &own.keyspace)
         .env("ADPULSE__TELEMETRY__LOG_FILTER", "warn")
         .env_remove("ADPULSE__API__JWT_SECRET")
         .env_remove("ADPULSE_PASSWORD");
     c
+}
+
+/// What the test creates on the CQL and Redis servers for itself.
+struct Own {
+    cql_node: String,
+    keyspace: String,
+    redis_url: String,
+}
+
+/// Runs the binary with `args` and only `env` (nothing of the caller's
+/// `ADPULSE*` environment); its exit code and stderr.
+fn run_bare(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_adpulse"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ADPULSE") {
+            c.env_remove(k);
+        }
+    }
+    let out = c
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A configuration problem is reported before anything connects: with
+/// every backend pointing at a closed port (which would fail at once if
+/// tried), the only complaint is the missing signing key, and the exit
+/// code says "configuration" (2), not "failed while running" (1).
+#[test]
+fn configuration_is_checked_before_any_connection() {
+    let dead = [
+        ("ADPULSE__POSTGRES__URL", "postgres://x:y@127.0.0.1:1/none"),
+        ("ADPULSE__CQL__NODES", "[\"127.0.0.1:1\"]"),
+        ("ADPULSE__REDIS__URL", "redis://127.0.0.1:1"),
+        ("ADPULSE__KAFKA__BROKERS", "127.0.0.1:1"),
+        ("ADPULSE__API__LISTEN", "127.0.0.1:0"),
+    ];
+    let (code, stderr) = run_bare(&["api"], &dead);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("ADPULSE__API__JWT_SECRET"), "{stderr}");
+    assert!(stderr.contains("(1 problem)"), "{stderr}");
+    assert!(
+        !stderr.contains("connecting"),
+        "nothing was tried: {stderr}"
+    );
+
+    // Every problem at once, in every subcommand that runs a service.
+    let mut bad = dead.to_vec();
+    bad.extend([
+        ("ADPULSE__KAFKA__COMPRESSION", "brotli"),
+        ("ADPULSE__CQL__KEYSPACE", "not-a-keyspace"),
+        ("ADPULSE__API__JWT_SECRET", "too short"),
+    ]);
+    for sub in ["api", "gateway", "worker", "migrate"] {
+        let (code, stderr) = run_bare(&[sub], &bad);
+        assert_eq!(code, Some(2), "{sub}: {stderr}");
+        assert!(stderr.contains("3 problems"), "{sub}: {stderr}");
+        for var in [
+            "ADPULSE__KAFKA__COMPRESSION",
+            "ADPULSE__CQL__KEYSPACE",
+            "ADPULSE__API__JWT_SECRET",
+        ] {
+            assert!(stderr.contains(var), "{sub} names {var}: {stderr}");
+        }
+        assert!(
+            !stderr.contains("too short"),
+            "a secret is never printed: {stderr}"
+        );
+    }
 }
 
 /// POSTs `body` as JSON to `addr` over plain HTTP/1.1; the status and body.
@@ -57,10 +139,25 @@ async fn bootstrap_an_admin_and_log_in_through_the_binary() {
         .unwrap_or_else(|e| Server::Postgres.absent(&e.to_string()));
     db.migrate().await.expect("migrate");
     let tenant = db.create_tenant("cli").await.expect("tenant");
+    // The API also reads the raw-event archive and the live counters: a
+    // keyspace and a key prefix of this test's own.
+    let own = Own {
+        cql_node: Server::Cql.require(),
+        keyspace: schema.clone(),
+        redis_url: Server::Redis.require(),
+    };
+    let cql = adpulse_cql::Cql::connect(&CqlConfig {
+        nodes: vec![own.cql_node.clone()],
+        keyspace: own.keyspace.clone(),
+        ..CqlConfig::default()
+    })
+    .await
+    .unwrap_or_else(|e| Server::Cql.absent(&e.to_string()));
+    cql.migrate(1).await.expect("cql schema");
 
     // create-user: the password comes from the environment, and must be long.
     let create = |password: Option<&str>| {
-        let mut c = adpulse(&pg, &schema);
+        let mut c = adpulse(&pg, &schema, &own);
         c.args(["admin", "create-user", "--tenant", &tenant.to_string()])
             .args(["--email", "first@cli.example", "--role", "admin"]);
         if let Some(p) = password {
@@ -83,7 +180,7 @@ async fn bootstrap_an_admin_and_log_in_through_the_binary() {
     assert!(id.parse::<uuid::Uuid>().is_ok(), "prints the user id: {id}");
 
     // Without a signing key the API does not start, and says why.
-    let refused = adpulse(&pg, &schema)
+    let refused = adpulse(&pg, &schema, &own)
         .arg("api")
         .env("ADPULSE__API__LISTEN", "127.0.0.1:0")
         .output()
@@ -97,7 +194,7 @@ async fn bootstrap_an_admin_and_log_in_through_the_binary() {
         .expect("addr")
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut api = adpulse(&pg, &schema)
+    let mut api = adpulse(&pg, &schema, &own)
         .arg("api")
         .env("ADPULSE__API__LISTEN", &addr)
         .env("ADPULSE__API__JWT_SECRET", SECRET)
@@ -130,4 +227,5 @@ async fn bootstrap_an_admin_and_log_in_through_the_binary() {
     let code = api.wait().expect("wait");
     assert!(code.success(), "{code:?}");
     db.drop_schema().await.expect("cleanup");
+    cql.drop_keyspace().await.expect("cleanup");
 }
