@@ -1,19 +1,26 @@
-//! Recently seen event ids of one partition, to count a resent event once.
+//! Recently seen events of one partition, to count a resent event once.
 //!
-//! An `event_id` always belongs to one campaign, hence one partition, so the
-//! set is per partition. Entries expire by record time after the horizon.
-//! The oldest offset still remembered tells where to start reading to
-//! rebuild the set after a restart.
+//! The idempotency key is the pair (campaign, `event_id`): senders choose
+//! event ids, often from something several advertisers see (an exchange's
+//! auction id), so two campaigns (of one tenant or of two) may carry the
+//! same id and both count; a campaign's own resend counts once. The raw
+//! archives key rows by campaign too. A campaign's events all land on one
+//! partition, so the set is per partition. Entries expire by record time
+//! after the horizon. The oldest offset still remembered tells where to
+//! start reading to rebuild the set after a restart.
 
 use std::collections::{HashMap, VecDeque};
 
-use adpulse_domain::EventId;
+use adpulse_domain::{CampaignId, EventId};
 
-/// Event ids seen within the horizon, oldest first.
+/// The idempotency key of an event.
+pub type Key = (CampaignId, EventId);
+
+/// Events seen within the horizon, oldest first.
 pub struct Dedup {
     horizon_ms: i64,
-    seen: HashMap<EventId, i64>,
-    order: VecDeque<(EventId, i64, i64)>,
+    seen: HashMap<Key, i64>,
+    order: VecDeque<(Key, i64, i64)>,
 }
 
 impl Dedup {
@@ -28,7 +35,7 @@ impl Dedup {
 
     /// Remembers `id` seen at `offset` with record time `ts_ms`; returns
     /// false if it was already remembered (a resend).
-    pub fn insert(&mut self, id: EventId, ts_ms: i64, offset: i64) -> bool {
+    pub fn insert(&mut self, id: Key, ts_ms: i64, offset: i64) -> bool {
         self.expire(ts_ms);
         if self.seen.contains_key(&id) {
             return false;
@@ -67,8 +74,21 @@ impl Dedup {
 mod tests {
     use super::*;
 
-    fn id(n: u128) -> EventId {
-        EventId::from_uuid(uuid::Uuid::from_u128(n))
+    fn id(n: u128) -> Key {
+        (CAMPAIGN, EventId::from_uuid(uuid::Uuid::from_u128(n)))
+    }
+
+    const CAMPAIGN: CampaignId = CampaignId::from_uuid(uuid::Uuid::from_u128(7));
+
+    #[test]
+    fn the_same_event_id_in_two_campaigns_is_two_events() {
+        let mut d = Dedup::new(1_000);
+        let other = CampaignId::from_uuid(uuid::Uuid::from_u128(8));
+        let x = EventId::from_uuid(uuid::Uuid::from_u128(1));
+        assert!(d.insert((CAMPAIGN, x), 0, 1));
+        assert!(d.insert((other, x), 1, 2), "another campaign's event");
+        assert!(!d.insert((other, x), 2, 3), "its own resend");
+        assert!(!d.insert((CAMPAIGN, x), 3, 4), "its own resend");
     }
 
     #[test]
