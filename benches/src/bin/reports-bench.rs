@@ -338,7 +338,9 @@ async fn load_partition(
         };
         // The zone `load` gave the campaign (as the gateway would tell).
         let zone: chrono_tz::Tz = ZONES[c % ZONES.len()].parse().unwrap_or(chrono_tz::Tz::UTC);
-        batch.add(&event, tenant, zone);
+        batch
+            .add(&event, tenant, zone)
+            .map_err(|e| format!("generating history: {e}"))?;
         if event_type == EventType::Impression {
             use std::fmt::Write as _;
             let cost = event.cost_micros.get();

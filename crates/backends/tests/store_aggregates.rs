@@ -166,7 +166,7 @@ fn event(
 async fn load(store: &Store, tenant: TenantId, zone: chrono_tz::Tz, events: &[Event]) {
     let mut batch = AggregateBatch::default();
     for e in events {
-        batch.add(e, tenant, zone);
+        batch.add(e, tenant, zone).expect("sums fit");
     }
     let mut claim = store
         .claim_partition("load", &unique_name("t"), 0)
@@ -272,23 +272,27 @@ async fn claims_fence_and_commits_apply_atomically(store: &Store, api: &Store) {
 
     let mut batch = AggregateBatch::default();
     for (i, user) in ["u1", "u2", "u1"].iter().enumerate() {
-        batch.add(
-            &event_at(
-                campaign,
-                "click",
-                user,
-                100 * (i as i64 + 1),
-                "2026-11-29T10:30:00Z",
-            ),
+        batch
+            .add(
+                &event_at(
+                    campaign,
+                    "click",
+                    user,
+                    100 * (i as i64 + 1),
+                    "2026-11-29T10:30:00Z",
+                ),
+                tenant,
+                chrono_tz::Tz::UTC,
+            )
+            .expect("sums fit");
+    }
+    batch
+        .add(
+            &event_at(campaign, "impression", "u3", 7, "2026-11-29T10:30:00Z"),
             tenant,
             chrono_tz::Tz::UTC,
-        );
-    }
-    batch.add(
-        &event_at(campaign, "impression", "u3", 7, "2026-11-29T10:30:00Z"),
-        tenant,
-        chrono_tz::Tz::UTC,
-    );
+        )
+        .expect("sums fit");
     assert_eq!(
         store
             .commit_batch(&mut first, 4, &batch)
@@ -395,14 +399,16 @@ async fn live_series_points_grow_across_commits_and_stop_at_the_window(
     for (round, kind) in ["impression", "click"].iter().enumerate() {
         let mut batch = AggregateBatch::default();
         let e = event_at(campaign, kind, "u", 10, &ago(30));
-        total.add(&e);
-        batch.add(&e, tenant, chrono_tz::Tz::UTC);
+        total = total.plus(&e).expect("sums fit");
+        batch.add(&e, tenant, chrono_tz::Tz::UTC).expect("sums fit");
         // Two hours old: counted in the aggregates, not in the live series.
-        batch.add(
-            &event_at(campaign, "impression", "u", 1, &ago(7200)),
-            tenant,
-            chrono_tz::Tz::UTC,
-        );
+        batch
+            .add(
+                &event_at(campaign, "impression", "u", 1, &ago(7200)),
+                tenant,
+                chrono_tz::Tz::UTC,
+            )
+            .expect("sums fit");
         let next = claim.next_offset + 2;
         let Commit::Applied(points) = store
             .commit_batch(&mut claim, next, &batch)
@@ -425,11 +431,13 @@ async fn live_series_points_grow_across_commits_and_stop_at_the_window(
     // Another campaign's points, older first in the series.
     let mut batch = AggregateBatch::default();
     for secs in [20, 600] {
-        batch.add(
-            &event_at(other, "conversion", "v", 3, &ago(secs)),
-            tenant,
-            chrono_tz::Tz::UTC,
-        );
+        batch
+            .add(
+                &event_at(other, "conversion", "v", 3, &ago(secs)),
+                tenant,
+                chrono_tz::Tz::UTC,
+            )
+            .expect("sums fit");
     }
     let next = claim.next_offset + 2;
     let Commit::Applied(mut points) = store
@@ -620,7 +628,7 @@ async fn ranking_sums_equal_the_events_over_every_range(store: &Store, api: &Sto
     for chunk in events.chunks(7) {
         let mut batch = AggregateBatch::default();
         for e in chunk {
-            batch.add(e, tenant, chrono_tz::Tz::UTC);
+            batch.add(e, tenant, chrono_tz::Tz::UTC).expect("sums fit");
         }
         offset += chunk.len() as i64;
         store
@@ -719,7 +727,7 @@ async fn reports_by_local_day_read_local_days_unless_another_zone_wrote_nearby(
         } else {
             berlin
         };
-        batch.add(&e, tenant, zone);
+        batch.add(&e, tenant, zone).expect("sums fit");
         *by_day.entry(local).or_default() += cost;
     }
     let mut claim = store.claim_partition("g", "local", 0).await.expect("claim");

@@ -110,6 +110,78 @@ pub struct AggregateDelta {
     pub users: Vec<String>,
 }
 
+/// The most one campaign's lifetime cost, and its lifetime revenue, may
+/// sum to: 10^18 micros, a trillion units of its currency.
+///
+/// One event carries at most [`crate::Micros::MAX`] (10^15, a billion
+/// units: generous in dollars, a few thousand dollars' worth in the
+/// currencies with the smallest units), so about 9,223 events at that
+/// bound would wrap an `i64` sum. Every stored sum of a campaign (any
+/// grain, bucket, channel or type, running and live totals) is a part of
+/// its lifetime sum, so keeping the lifetime under this bound keeps every
+/// row in range, with room for nine campaigns at the bound to be added up
+/// in an `i64` (reports across campaigns widen beyond that). The stream
+/// worker refuses an event that would cross it (`campaign_total_exceeded`)
+/// instead of committing a sum that cannot be stored.
+pub const CAMPAIGN_MAX_MICROS: i64 = 1_000_000_000_000_000_000;
+
+/// A sum of a batch would leave its type: the event was not added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a sum of the batch would overflow")]
+pub struct SumOverflow;
+
+/// An event would take its campaign's lifetime cost or revenue past
+/// [`CAMPAIGN_MAX_MICROS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the campaign's lifetime {what} would exceed {CAMPAIGN_MAX_MICROS} micros")]
+pub struct CampaignTotalExceeded {
+    /// `cost` or `revenue`.
+    pub what: &'static str,
+}
+
+/// What each campaign has summed to so far (its committed lifetime totals
+/// plus what was admitted since), to refuse the event that would cross
+/// [`CAMPAIGN_MAX_MICROS`]. Exact while one writer owns the campaign (the
+/// partition's owner), so a replay admits exactly what the first run did.
+#[derive(Clone, Debug, Default)]
+pub struct Headroom {
+    used: HashMap<CampaignId, (i64, i64)>,
+}
+
+impl Headroom {
+    /// Whether `campaign`'s totals are known.
+    pub fn knows(&self, campaign: CampaignId) -> bool {
+        self.used.contains_key(&campaign)
+    }
+
+    /// Takes `campaign`'s committed totals (`None`: nothing committed yet).
+    pub fn learn(&mut self, campaign: CampaignId, totals: Option<&CampaignTotals>) {
+        let used = totals.map_or((0, 0), |t| (t.cost_micros, t.revenue_micros));
+        self.used.insert(campaign, used);
+    }
+
+    /// Forgets `campaign` (its committed totals must be read again).
+    pub fn forget(&mut self, campaign: CampaignId) {
+        self.used.remove(&campaign);
+    }
+
+    /// Counts `event` against its campaign's bound, or refuses it (and
+    /// counts nothing). A campaign not learnt counts from zero.
+    pub fn admit(&mut self, event: &Event) -> Result<(), CampaignTotalExceeded> {
+        let (cost, revenue) = self.used.get(&event.campaign_id).copied().unwrap_or((0, 0));
+        let within = |used: i64, add: i64| {
+            used.checked_add(add)
+                .filter(|sum| *sum <= CAMPAIGN_MAX_MICROS)
+        };
+        let cost =
+            within(cost, event.cost_micros.get()).ok_or(CampaignTotalExceeded { what: "cost" })?;
+        let revenue = within(revenue, event.revenue_micros.get())
+            .ok_or(CampaignTotalExceeded { what: "revenue" })?;
+        self.used.insert(event.campaign_id, (cost, revenue));
+        Ok(())
+    }
+}
+
 /// The deltas of a batch of events, per aggregate row.
 #[derive(Clone, Debug, Default)]
 pub struct AggregateBatch {
@@ -120,47 +192,66 @@ pub struct AggregateBatch {
 
 impl AggregateBatch {
     /// Counts `event` of `tenant` in its minute, hour and day buckets and
-    /// in its day local to `zone` (its campaign's).
-    pub fn add(&mut self, event: &Event, tenant: TenantId, zone: Tz) {
-        self.events += 1;
-        let user = event
-            .user
-            .as_ref()
-            .and_then(|u| u.primary())
-            .map(str::to_owned);
+    /// in its day local to `zone` (its campaign's), or, if any sum it
+    /// touches would overflow, counts it nowhere.
+    pub fn add(&mut self, event: &Event, tenant: TenantId, zone: Tz) -> Result<(), SumOverflow> {
         let local = Grain::local_day(zone);
-        for (grain, bucket_start) in Grain::ALL
+        let keys = Grain::ALL
             .map(|g| (g, g.bucket_start(event.occurred_at)))
             .into_iter()
             .chain([(
                 local,
                 local_midnight(zone, event.occurred_at.with_timezone(&zone).date_naive()),
             )])
-        {
-            let key = AggregateKey {
+            .map(|(grain, bucket_start)| AggregateKey {
                 campaign_id: event.campaign_id,
                 tenant_id: tenant,
                 grain,
                 bucket_start,
                 channel: event.channel,
                 event_type: event.event_type,
+            });
+        let live_key = (
+            event.campaign_id,
+            tenant,
+            live_point_start(event.occurred_at),
+        );
+        // Every new sum first, so that an event either counts everywhere or
+        // nowhere.
+        let mut sums = Vec::with_capacity(4);
+        for key in keys {
+            let d = self.deltas.get(&key);
+            let add = |f: fn(&AggregateDelta) -> i64, n: i64| {
+                d.map_or(Some(n), |d| f(d).checked_add(n))
+                    .ok_or(SumOverflow)
             };
+            sums.push((
+                key,
+                add(|d| d.events, 1)?,
+                add(|d| d.cost_micros, event.cost_micros.get())?,
+                add(|d| d.revenue_micros, event.revenue_micros.get())?,
+            ));
+        }
+        let point = self
+            .live
+            .get(&live_key)
+            .copied()
+            .unwrap_or_default()
+            .plus(event)
+            .ok_or(SumOverflow)?;
+        let events = self.events.checked_add(1).ok_or(SumOverflow)?;
+
+        let user = event.user.as_ref().and_then(|u| u.primary());
+        for (key, n, cost, revenue) in sums {
             let d = self.deltas.entry(key).or_default();
-            d.events += 1;
-            d.cost_micros += event.cost_micros.get();
-            d.revenue_micros += event.revenue_micros.get();
-            if let Some(u) = &user {
-                d.users.push(u.clone());
+            (d.events, d.cost_micros, d.revenue_micros) = (n, cost, revenue);
+            if let Some(u) = user {
+                d.users.push(u.to_owned());
             }
         }
-        self.live
-            .entry((
-                event.campaign_id,
-                tenant,
-                live_point_start(event.occurred_at),
-            ))
-            .or_default()
-            .add(event);
+        self.live.insert(live_key, point);
+        self.events = events;
+        Ok(())
     }
 
     /// What the batch adds to each live-series point, per campaign and
@@ -222,15 +313,19 @@ pub struct CampaignTotals {
 }
 
 impl Counts {
-    /// Counts `event` in.
-    pub fn add(&mut self, event: &Event) {
-        match event.event_type {
-            EventType::Impression => self.impressions += 1,
-            EventType::Click => self.clicks += 1,
-            EventType::Conversion => self.conversions += 1,
-        }
-        self.cost_micros += event.cost_micros.get();
-        self.revenue_micros += event.revenue_micros.get();
+    /// These counts with `event` counted in, unless a sum would overflow.
+    #[must_use]
+    pub fn plus(self, event: &Event) -> Option<Self> {
+        let mut c = self;
+        let n = match event.event_type {
+            EventType::Impression => &mut c.impressions,
+            EventType::Click => &mut c.clicks,
+            EventType::Conversion => &mut c.conversions,
+        };
+        *n = n.checked_add(1)?;
+        c.cost_micros = c.cost_micros.checked_add(event.cost_micros.get())?;
+        c.revenue_micros = c.revenue_micros.checked_add(event.revenue_micros.get())?;
+        Some(c)
     }
 
     /// Events counted, of every type.
@@ -339,13 +434,16 @@ mod tests {
         let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(9));
         let mut b = AggregateBatch::default();
         let zone = chrono_tz::Asia::Kolkata;
-        b.add(&event(1, t, EventType::Click, 10, "u1"), tenant, zone);
+        b.add(&event(1, t, EventType::Click, 10, "u1"), tenant, zone)
+            .expect("sums fit");
         b.add(
             &event(1, t + TimeDelta::seconds(30), EventType::Click, 5, "u2"),
             tenant,
             zone,
-        );
-        b.add(&event(1, t, EventType::Impression, 1, "u1"), tenant, zone);
+        )
+        .expect("sums fit");
+        b.add(&event(1, t, EventType::Impression, 1, "u1"), tenant, zone)
+            .expect("sums fit");
         assert_eq!(b.events(), 3);
         let clicks_day: Vec<_> = b
             .rows()
@@ -410,7 +508,7 @@ mod tests {
             let mut b = AggregateBatch::default();
             let mut cost = 0;
             for (c, secs, kind, micros) in &events {
-                b.add(&event(*c + 1, t0 + TimeDelta::seconds(*secs), EventType::ALL[*kind], *micros, "u"), tenant, chrono_tz::America::New_York);
+                b.add(&event(*c + 1, t0 + TimeDelta::seconds(*secs), EventType::ALL[*kind], *micros, "u"), tenant, chrono_tz::America::New_York).expect("sums fit");
                 cost += micros;
             }
             for g in Grain::ALL.into_iter().chain([Grain::local_day(chrono_tz::America::New_York)]) {

@@ -36,6 +36,12 @@ pub enum StoreError {
     /// The store refused the statement; retrying will not help.
     #[error("store refused: {0}")]
     Refused(String),
+    /// The store refused the values themselves (a number out of range, a
+    /// character it cannot keep, a check or reference it enforces): the
+    /// same values always fail, other values may pass. A stream worker
+    /// isolates the event that carries them instead of retrying forever.
+    #[error("store refused the values: {0}")]
+    Invalid(String),
     /// A migration failed.
     #[error("store migration failed: {0}")]
     Migration(String),

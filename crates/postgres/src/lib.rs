@@ -36,6 +36,10 @@ pub enum PgError {
     /// The server refused the statement; retrying will not help.
     #[error("postgres refused: {0}")]
     Refused(String),
+    /// The server refused the values (SQLSTATE class 22, data exception,
+    /// or a check, not-null or foreign-key violation).
+    #[error("postgres refused the values: {0}")]
+    Invalid(String),
     /// A migration failed.
     #[error("postgres migration failed: {0}")]
     Migration(String),
@@ -57,6 +61,7 @@ impl From<PgError> for StoreError {
             PgError::Config(m) => Self::Config(m),
             PgError::Unavailable(m) => Self::Unavailable(m),
             PgError::Refused(m) => Self::Refused(m),
+            PgError::Invalid(m) => Self::Invalid(m),
             PgError::Migration(m) => Self::Migration(m),
             PgError::Duplicate(m) => Self::Duplicate(m),
         }
@@ -74,6 +79,23 @@ impl From<sqlx::Error> for PgError {
             sqlx::Error::Database(ref d) if d.is_unique_violation() => {
                 Self::Duplicate(e.to_string())
             }
+            sqlx::Error::Database(ref d) => match d.code().as_deref().unwrap_or("") {
+                // Data exceptions, and the constraints a value can break.
+                c if c.starts_with("22") || matches!(c, "23502" | "23503" | "23514") => {
+                    Self::Invalid(e.to_string())
+                }
+                // Connection lost, serialization failure or deadlock, out
+                // of resources, statement timeout or shutdown, lock not
+                // available, I/O: the same statement may pass later.
+                c if ["08", "40", "53", "57", "58"]
+                    .iter()
+                    .any(|p| c.starts_with(p))
+                    || c == "55P03" =>
+                {
+                    Self::Unavailable(e.to_string())
+                }
+                _ => Self::Refused(e.to_string()),
+            },
             _ => Self::Refused(e.to_string()),
         }
     }

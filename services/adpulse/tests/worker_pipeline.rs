@@ -107,7 +107,9 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
         .await
         .expect("claim");
     let mut batch = AggregateBatch::default();
-    batch.add(&event, tenant, chrono_tz::Tz::UTC);
+    batch
+        .add(&event, tenant, chrono_tz::Tz::UTC)
+        .expect("sums fit");
     let next = claim.next_offset;
     assert!(matches!(
         env.db

@@ -124,6 +124,14 @@ impl From<adpulse_domain::store::StoreError> for ApiError {
                 errors: Vec::new(),
             };
         }
+        if let adpulse_domain::store::StoreError::Invalid(_) = e {
+            // The API validates what it writes; a value the store still
+            // refuses is the request's, not the server's, fault.
+            return Self::Invalid(vec![crate::error::FieldProblem::new(
+                "body",
+                "a value cannot be stored (out of range or not allowed)",
+            )]);
+        }
         if e.is_retryable() {
             tracing::warn!(error = %e, "postgres unavailable");
             Self::Unavailable

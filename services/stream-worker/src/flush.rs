@@ -3,13 +3,17 @@
 //! flight: each commit moves the partition's offset from where the previous
 //! one left it).
 //!
-//! A flush writes raw rows to the archive (idempotent by key), then the
-//! aggregate deltas, the live-series points and the new next offset in one
-//! fenced store transaction, then the touched campaigns' live counters and
-//! series from the state just committed, and publishes their
-//! totals as window results. A sink failure is retried with backoff,
-//! holding the batch, until it succeeds, the partition turns out to be
-//! fenced, or the worker gives the partition up (shutdown, rebalance).
+//! A flush first admits the batch's events: one that would take its
+//! campaign's lifetime sums out of the stored range is refused to the
+//! rejected stream ([`admit`]). It writes raw rows to the archive
+//! (idempotent by key), then the aggregate deltas, the live-series points
+//! and the new next offset in one fenced store transaction, then the
+//! touched campaigns' live counters and series from the state just
+//! committed, and publishes their totals as window results. A sink failure
+//! a retry may cure is retried with backoff, holding the batch, until it
+//! succeeds, the partition turns out to be fenced, or the worker gives the
+//! partition up (shutdown, rebalance); values the store refuses are
+//! isolated instead ([`isolate`]), so no record blocks its partition.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,13 +22,16 @@ use std::time::{Duration, Instant};
 use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_config::Config;
 use adpulse_domain::CampaignId;
-use adpulse_domain::aggregate::{AggregateBatch, LIVE_WINDOW_SECS, LivePoint};
+use adpulse_domain::aggregate::{
+    AggregateBatch, Headroom, LIVE_WINDOW_SECS, LivePoint, SumOverflow,
+};
 use adpulse_domain::archive::RawEvent;
-use adpulse_domain::ports::{EventLog as _, LiveCounters as _, LogRecord, Stream};
-use adpulse_domain::store::{Claim, Commit};
+use adpulse_domain::ports::{EventLog as _, LiveCounters as _, LogRecord, PortError, Stream};
+use adpulse_domain::store::{Claim, Commit, StoreError};
 use adpulse_redis::Redis;
 use chrono::Utc;
 
+use crate::records::{self, Refusal};
 use crate::{WorkerError, err, metrics};
 
 /// A flush slower than this is logged with where its time went.
@@ -47,17 +54,53 @@ pub struct Sinks {
     pub log: Log,
 }
 
-/// What a partition consumed since its last flush was handed off.
+/// What a partition consumed since its last flush was handed off: the
+/// events to count, in offset order (three columns of one list).
 #[derive(Default)]
 pub(crate) struct Pending {
-    pub batch: AggregateBatch,
     pub raw: Vec<RawEvent>,
-    pub ingested_ms: Vec<i64>,
+    /// Each event's offset.
+    pub offsets: Vec<i64>,
+    /// Each event's campaign's time zone.
+    pub zones: Vec<chrono_tz::Tz>,
     /// Identity links (weak → strong id, scoped by tenant) the batch's
     /// events teach frequency capping.
     pub links: Vec<(String, String)>,
     /// When the first record of this batch was consumed.
     pub oldest: Option<Instant>,
+}
+
+impl Pending {
+    /// Events held.
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Keeps the events `keep` says to, in order.
+    fn retain(&mut self, keep: &[bool]) {
+        let mut i = 0..;
+        self.raw.retain(|_| keep[i.next().unwrap_or(0)]);
+        let mut i = 0..;
+        self.offsets.retain(|_| keep[i.next().unwrap_or(0)]);
+        let mut i = 0..;
+        self.zones.retain(|_| keep[i.next().unwrap_or(0)]);
+    }
+
+    /// Drops the first `n` events (committed or dead-lettered).
+    fn drain_front(&mut self, n: usize) {
+        self.raw.drain(..n);
+        self.offsets.drain(..n);
+        self.zones.drain(..n);
+    }
+
+    /// The batch of the first `n` events.
+    fn batch_of(&self, n: usize) -> Result<AggregateBatch, SumOverflow> {
+        let mut batch = AggregateBatch::default();
+        for (r, zone) in self.raw.iter().zip(&self.zones).take(n) {
+            batch.add(&r.event, r.tenant, *zone)?;
+        }
+        Ok(batch)
+    }
 }
 
 /// One flush to run: the batch of offsets `[claim.next_offset, end)`.
@@ -69,6 +112,43 @@ pub(crate) struct Job {
     pub hint: i64,
     /// Set when the partition is given up: stop retrying.
     pub give_up: Arc<AtomicBool>,
+    /// The partition's campaigns' lifetime sums, handed from flush to flush.
+    pub headroom: Headroom,
+    /// What the admitted events add, once [`admit`] ran.
+    pub admitted: Option<Admitted>,
+    /// While isolating an event the store refuses: how many events the
+    /// next commit tries.
+    pub isolating: Option<usize>,
+}
+
+impl Job {
+    /// A flush of `pending` up to `end` from `claim`.
+    pub fn new(
+        claim: Claim,
+        end: i64,
+        pending: Pending,
+        hint: i64,
+        give_up: Arc<AtomicBool>,
+        headroom: Headroom,
+    ) -> Self {
+        Self {
+            claim,
+            end,
+            pending,
+            hint,
+            give_up,
+            headroom,
+            admitted: None,
+            isolating: None,
+        }
+    }
+}
+
+/// The admitted events' batch and what the flush reports of them.
+pub(crate) struct Admitted {
+    batch: AggregateBatch,
+    campaigns: Vec<CampaignId>,
+    ingested_ms: Vec<i64>,
 }
 
 /// What became of a flush.
@@ -80,6 +160,7 @@ pub(crate) enum Outcome {
         claim: Claim,
         hint: i64,
         stale: Vec<CampaignId>,
+        headroom: Headroom,
     },
     /// Another worker owns the partition now.
     Fenced,
@@ -89,12 +170,34 @@ pub(crate) enum Outcome {
 }
 
 /// Runs `job` until it is applied, fenced, or given up.
+///
+/// A failure a retry may cure (a store unreachable, a timeout) is retried
+/// with backoff, holding the batch. A commit the store refuses for its
+/// values cannot pass by retrying: the flush then commits the events a
+/// few at a time ([`isolate`]) to find the ones refused alone, keeps each
+/// on the rejected stream and moves on, so that no record can hold its
+/// partition (and, once enough queue behind it, the whole worker) back.
 pub(crate) async fn run(sinks: Arc<Sinks>, cfg: Arc<Config>, mut job: Job) -> (i32, Outcome) {
     let p = job.claim.partition;
     let mut backoff = Duration::ZERO;
     loop {
-        match flush_once(&sinks, &cfg, &mut job).await {
+        let attempt = async {
+            if job.admitted.is_none() {
+                admit(&sinks, &mut job).await?;
+            }
+            if job.isolating.is_some() {
+                isolate(&sinks, &cfg, &mut job).await
+            } else {
+                flush_once(&sinks, &cfg, &mut job).await
+            }
+        };
+        match attempt.await {
             Ok(outcome) => return (p, outcome),
+            Err(Failure::Refused(e)) if job.isolating.is_none() => {
+                tracing::warn!(partition = p, events = job.pending.len(), error = %e, "store refuses the batch's values; isolating the events it refuses");
+                metrics::isolations();
+                job.isolating = Some((job.pending.len() / 2).max(1));
+            }
             Err(e) if job.give_up.load(Ordering::Relaxed) => {
                 tracing::warn!(partition = p, error = %e, "flush failed; partition given up, the next owner replays it");
                 return (p, Outcome::GaveUp);
@@ -110,54 +213,278 @@ pub(crate) async fn run(sinks: Arc<Sinks>, cfg: Arc<Config>, mut job: Job) -> (i
     }
 }
 
-async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, WorkerError> {
-    let p = job.claim.partition;
-    let pending = &job.pending;
-    let ttl = i32::try_from(cfg.limits.retention_days.saturating_mul(86_400)).unwrap_or(i32::MAX);
-    let started = Instant::now();
-    let waited = pending.oldest.map(|t| t.elapsed()).unwrap_or_default();
+/// Why a flush attempt failed.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    /// The store refused the values of the batch (see [`isolate`]).
+    #[error("{0}")]
+    Refused(StoreError),
+    /// Anything else: retried with backoff.
+    #[error("{0}")]
+    Other(String),
+}
 
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(_) => Self::Refused(e),
+            e => Self::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<PortError> for Failure {
+    fn from(e: PortError) -> Self {
+        Self::Other(e.message)
+    }
+}
+
+impl From<WorkerError> for Failure {
+    fn from(e: WorkerError) -> Self {
+        Self::Other(e.to_string())
+    }
+}
+
+/// Refuses, to the rejected stream, each event that would take its
+/// campaign's lifetime sums past [`CAMPAIGN_MAX_MICROS`] or a sum of the
+/// batch past `i64`, and builds the batch of the others. Deterministic
+/// given the committed state, so a replay refuses the same events.
+///
+/// [`CAMPAIGN_MAX_MICROS`]: adpulse_domain::aggregate::CAMPAIGN_MAX_MICROS
+async fn admit(s: &Sinks, job: &mut Job) -> Result<(), Failure> {
+    let p = job.claim.partition;
+    let mut unknown: Vec<CampaignId> = job
+        .pending
+        .raw
+        .iter()
+        .map(|r| r.event.campaign_id)
+        .filter(|c| !job.headroom.knows(*c))
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        let totals = s.db.campaign_totals(&unknown).await?;
+        for c in unknown {
+            job.headroom
+                .learn(c, totals.iter().find(|t| t.campaign_id == c));
+        }
+    }
+    let mut headroom = job.headroom.clone();
+    let mut batch = AggregateBatch::default();
+    let mut keep = Vec::with_capacity(job.pending.len());
+    let mut refused = Vec::new();
+    for (i, (r, zone)) in job.pending.raw.iter().zip(&job.pending.zones).enumerate() {
+        let refusal = match headroom.admit(&r.event) {
+            Err(e) => Some(Refusal::CampaignTotalExceeded(e)),
+            Ok(()) => batch
+                .add(&r.event, r.tenant, *zone)
+                .err()
+                .map(|_| Refusal::SumOverflow),
+        };
+        if let Some(reason) = &refusal {
+            metrics::rejected(reason.code());
+            refused.push(records::event_row((p, job.pending.offsets[i]), r, reason));
+        }
+        keep.push(refusal.is_none());
+    }
+    if !refused.is_empty() {
+        tracing::warn!(
+            partition = p,
+            events = refused.len(),
+            "events refused: their sums would leave the stored range"
+        );
+        records::keep(&s.log, refused).await?;
+        job.pending.retain(&keep);
+    }
+    job.headroom = headroom;
+    job.admitted = Some(Admitted {
+        campaigns: batch.campaigns(),
+        ingested_ms: job
+            .pending
+            .raw
+            .iter()
+            .map(|r| r.ingested_at.timestamp_millis())
+            .collect(),
+        batch,
+    });
+    Ok(())
+}
+
+async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, Failure> {
+    let p = job.claim.partition;
+    let started = Instant::now();
     let t = Instant::now();
     let r = s
         .archive
-        .write(&pending.raw, ttl, cfg.worker.cql_concurrency)
+        .write(&job.pending.raw, ttl(cfg), cfg.worker.cql_concurrency)
         .await;
     let archive_took = t.elapsed();
     metrics::sink("archive", archive_took, r.is_ok());
-    r.map_err(err)?;
+    r?;
 
     let t = Instant::now();
     let mut claim = job.claim.clone();
-    let r = s.db.commit_batch(&mut claim, job.end, &pending.batch).await;
+    let empty = AggregateBatch::default();
+    let batch = job.admitted.as_ref().map_or(&empty, |a| &a.batch);
+    let r = s.db.commit_batch(&mut claim, job.end, batch).await;
     let store_took = t.elapsed();
     metrics::sink("store", store_took, r.is_ok());
-    let points = match r.map_err(err)? {
+    let points = match r? {
         Commit::Applied(points) => points,
-        Commit::Fenced => {
-            metrics::fenced(p);
-            tracing::warn!(
-                partition = p,
-                epoch = claim.epoch,
-                "fenced: another worker owns the partition"
-            );
-            return Ok(Outcome::Fenced);
-        }
+        Commit::Fenced => return Ok(fenced(&claim)),
     };
-    metrics::batch(pending.batch.events());
+    metrics::batch(batch.events());
+    job.claim = claim;
+    let (stale, live_took) = finish(s, cfg, job, Some(points)).await;
+    if started.elapsed() >= SLOW_FLUSH {
+        tracing::warn!(
+            partition = p,
+            events = job.pending.len(),
+            waited_ms = job
+                .pending
+                .oldest
+                .map(|t| t.elapsed())
+                .unwrap_or_default()
+                .as_millis() as u64,
+            archive_ms = archive_took.as_millis() as u64,
+            store_ms = store_took.as_millis() as u64,
+            live_ms = live_took.as_millis() as u64,
+            "slow flush"
+        );
+    }
+    Ok(Outcome::Applied {
+        claim: job.claim.clone(),
+        hint: job.hint,
+        stale,
+        headroom: std::mem::take(&mut job.headroom),
+    })
+}
 
-    // Live counters and series from the exact state just committed. A
-    // failure here loses nothing: the campaigns are handed back as stale
-    // and rewritten (with the then-current totals and the last hour of
-    // series) once Redis answers again.
-    let campaigns = pending.batch.campaigns();
+/// Commits the job's events in runs that halve while the store refuses
+/// them and double while it accepts them, so that `k` refused events among
+/// `n` cost about `k·log n` commits. An event refused alone is kept on the
+/// rejected stream (`unstorable`) and the partition moves past it. Every
+/// commit is fenced like any other; the job remembers how far it got, so a
+/// retryable failure resumes here. (A refused event's raw row, written
+/// before its batch's commit failed, may stay in the archive.)
+async fn isolate(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, Failure> {
+    let p = job.claim.partition;
+    while !job.pending.raw.is_empty() {
+        let n = job.pending.len();
+        let take = job.isolating.unwrap_or(1).clamp(1, n);
+        let end = |k: usize| job.pending.offsets.get(k).copied().unwrap_or(job.end);
+        let batch = job
+            .pending
+            .batch_of(take)
+            .map_err(|e| Failure::Other(e.to_string()))?;
+        s.archive
+            .write(
+                &job.pending.raw[..take],
+                ttl(cfg),
+                cfg.worker.cql_concurrency,
+            )
+            .await?;
+        let mut claim = job.claim.clone();
+        match s.db.commit_batch(&mut claim, end(take), &batch).await {
+            Ok(Commit::Applied(_)) => {
+                metrics::batch(batch.events());
+                job.claim = claim;
+                job.pending.drain_front(take);
+                job.isolating = Some(take.saturating_mul(2));
+            }
+            Ok(Commit::Fenced) => return Ok(fenced(&claim)),
+            Err(StoreError::Invalid(why)) if take == 1 => {
+                let raw = &job.pending.raw[0];
+                let reason = Refusal::Unstorable(why);
+                tracing::warn!(partition = p, offset = job.pending.offsets[0], event_id = %raw.event.event_id, code = reason.code(), "event refused by the store; kept on the rejected stream");
+                records::keep(
+                    &s.log,
+                    vec![records::event_row(
+                        (p, job.pending.offsets[0]),
+                        raw,
+                        &reason,
+                    )],
+                )
+                .await?;
+                let campaign = raw.event.campaign_id;
+                match s
+                    .db
+                    .commit_batch(&mut claim, end(1), &AggregateBatch::default())
+                    .await?
+                {
+                    Commit::Applied(_) => {}
+                    Commit::Fenced => return Ok(fenced(&claim)),
+                }
+                metrics::rejected(reason.code());
+                job.claim = claim;
+                job.pending.drain_front(1);
+                job.headroom.forget(campaign);
+                job.isolating = Some(2);
+            }
+            Err(StoreError::Invalid(_)) => job.isolating = Some(take / 2),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if job.claim.next_offset < job.end {
+        // Nothing left to count, the offsets up to the end still move.
+        let mut claim = job.claim.clone();
+        if let Commit::Fenced =
+            s.db.commit_batch(&mut claim, job.end, &AggregateBatch::default())
+                .await?
+        {
+            return Ok(fenced(&claim));
+        }
+        job.claim = claim;
+    }
+    // The points of several commits: read the last hour back instead.
+    let (stale, _) = finish(s, cfg, job, None).await;
+    Ok(Outcome::Applied {
+        claim: job.claim.clone(),
+        hint: job.hint,
+        stale,
+        headroom: std::mem::take(&mut job.headroom),
+    })
+}
+
+fn fenced(claim: &Claim) -> Outcome {
+    metrics::fenced(claim.partition);
+    tracing::warn!(
+        partition = claim.partition,
+        epoch = claim.epoch,
+        "fenced: another worker owns the partition"
+    );
+    Outcome::Fenced
+}
+
+fn ttl(cfg: &Config) -> i32 {
+    i32::try_from(cfg.limits.retention_days.saturating_mul(86_400)).unwrap_or(i32::MAX)
+}
+
+/// After the commit: live counters and series from the exact state just
+/// committed, and the identity links learnt. A live failure loses
+/// nothing: the campaigns are handed back as stale and rewritten (with
+/// the then-current totals and the last hour of series) once the live
+/// store answers again.
+async fn finish(
+    s: &Sinks,
+    cfg: &Config,
+    job: &Job,
+    points: Option<Vec<LivePoint>>,
+) -> (Vec<CampaignId>, Duration) {
+    let p = job.claim.partition;
+    let (campaigns, ingested) = job
+        .admitted
+        .as_ref()
+        .map(|a| (a.campaigns.clone(), a.ingested_ms.as_slice()))
+        .unwrap_or_default();
     let t = Instant::now();
-    let live = write_live(s, &campaigns, Some(points), version(&claim), live_ttl(cfg)).await;
+    let live = write_live(s, &campaigns, points, version(&job.claim), live_ttl(cfg)).await;
     let live_took = t.elapsed();
     metrics::sink("live", live_took, live.is_ok());
     let stale = match live {
         Ok(_) => {
             let now_ms = Utc::now().timestamp_millis();
-            for ingested in &pending.ingested_ms {
+            for ingested in ingested {
                 metrics::freshness((now_ms - ingested) as f64 / 1000.0);
             }
             Vec::new()
@@ -167,26 +494,11 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, W
             campaigns
         }
     };
-    if let Some(redis) = s.links.as_ref().filter(|_| !pending.links.is_empty()) {
+    if let Some(redis) = s.links.as_ref().filter(|_| !job.pending.links.is_empty()) {
         let ttl = u64::from(cfg.capping.link_ttl_days.max(1)) * 86_400;
-        tokio::spawn(learn_links(redis.clone(), pending.links.clone(), ttl));
+        tokio::spawn(learn_links(redis.clone(), job.pending.links.clone(), ttl));
     }
-    if started.elapsed() >= SLOW_FLUSH {
-        tracing::warn!(
-            partition = p,
-            events = pending.batch.events(),
-            waited_ms = waited.as_millis() as u64,
-            archive_ms = archive_took.as_millis() as u64,
-            store_ms = store_took.as_millis() as u64,
-            live_ms = live_took.as_millis() as u64,
-            "slow flush"
-        );
-    }
-    Ok(Outcome::Applied {
-        claim,
-        hint: job.hint,
-        stale,
-    })
+    (stale, live_took)
 }
 
 /// Stores identity links for frequency capping and merges what was counted

@@ -36,7 +36,7 @@ use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_config::Config;
 use adpulse_cql::Cql;
 use adpulse_domain::CampaignId;
-use adpulse_domain::aggregate::LIVE_WINDOW_SECS;
+use adpulse_domain::aggregate::{Headroom, LIVE_WINDOW_SECS};
 use adpulse_domain::archive::RawEvent;
 use adpulse_domain::ports::{ConsumedRecord as Record, EventSource};
 use adpulse_domain::store::Claim;
@@ -75,6 +75,9 @@ struct Part {
     /// Campaigns whose live counters could not be written since their last
     /// commit (Redis down); retried until written.
     stale_live: BTreeSet<CampaignId>,
+    /// The lifetime sums of the partition's campaigns; lent to the flush
+    /// in flight (`None` meanwhile), which hands it back updated.
+    headroom: Option<Headroom>,
 }
 
 /// A running stream worker, reading the events stream through `S` (a
@@ -253,6 +256,7 @@ impl<S: EventSource> Worker<S> {
                     dedup: Dedup::new(horizon),
                     in_flight: None,
                     stale_live: BTreeSet::new(),
+                    headroom: Some(Headroom::default()),
                 },
             );
         }
@@ -268,7 +272,8 @@ impl<S: EventSource> Worker<S> {
         if record.offset < part.claim.next_offset {
             // Already applied: only rebuild the dedup set.
             if let Ok(d) = &decoded {
-                part.dedup.insert(d.event.event_id, ts_ms, record.offset);
+                let key = (d.event.campaign_id, d.event.event_id);
+                part.dedup.insert(key, ts_ms, record.offset);
             }
             return Ok(());
         }
@@ -286,13 +291,16 @@ impl<S: EventSource> Worker<S> {
         } = match decoded {
             Ok(d) => d,
             Err(reason) => {
-                metrics::rejected("undecodable");
-                let row = records::rejected_row(&record, reason, now);
+                metrics::rejected(reason.code());
+                let row = records::record_row(&record, &reason, now);
                 records::reject(&self.sinks.log, row).await;
                 return Ok(());
             }
         };
-        if !part.dedup.insert(event.event_id, ts_ms, record.offset) {
+        if !part
+            .dedup
+            .insert((event.campaign_id, event.event_id), ts_ms, record.offset)
+        {
             metrics::duplicate();
             return Ok(());
         }
@@ -300,16 +308,14 @@ impl<S: EventSource> Worker<S> {
             i64::try_from(self.cfg.limits.retention_days).unwrap_or(i64::MAX / 86_400_000),
         );
         if event.occurred_at < now - retention {
-            metrics::rejected("too_old");
-            let row =
-                records::rejected_row(&record, "too_old: older than the retention horizon", now);
+            let reason = records::Refusal::TooOld;
+            metrics::rejected(reason.code());
+            let row = records::record_row(&record, &reason, now);
             records::reject(&self.sinks.log, row).await;
             return Ok(());
         }
-        part.pending.batch.add(&event, tenant, zone);
-        part.pending
-            .ingested_ms
-            .push(ingested_at.timestamp_millis());
+        part.pending.offsets.push(record.offset);
+        part.pending.zones.push(zone);
         let ids = event
             .user
             .as_ref()
@@ -343,7 +349,7 @@ impl<S: EventSource> Worker<S> {
             tenant,
             ingested_at,
         });
-        if part.pending.batch.events() >= self.cfg.worker.max_batch_events {
+        if part.pending.len() >= self.cfg.worker.max_batch_events {
             // Full: hand it off, first waiting for the partition's previous
             // flush (this is where consumption slows to the sinks' pace,
             // and pauses while a sink is down).
@@ -379,17 +385,17 @@ impl<S: EventSource> Worker<S> {
         }
         let give_up = Arc::new(AtomicBool::new(false));
         part.in_flight = Some(Arc::clone(&give_up));
-        let job = Job {
-            claim: part.claim.clone(),
-            end: part.next,
-            pending: std::mem::take(&mut part.pending),
-            hint: part
-                .dedup
+        let job = Job::new(
+            part.claim.clone(),
+            part.next,
+            std::mem::take(&mut part.pending),
+            part.dedup
                 .oldest_offset()
                 .unwrap_or(part.next)
                 .min(part.next),
             give_up,
-        };
+            part.headroom.take().unwrap_or_default(),
+        );
         self.flushes.spawn(flush::run(
             Arc::clone(&self.sinks),
             Arc::clone(&self.cfg),
@@ -422,11 +428,17 @@ impl<S: EventSource> Worker<S> {
     ) -> Result<(), WorkerError> {
         let (p, outcome) = done.map_err(|e| WorkerError(format!("a flush task failed: {e}")))?;
         match outcome {
-            Outcome::Applied { claim, hint, stale } => {
+            Outcome::Applied {
+                claim,
+                hint,
+                stale,
+                headroom,
+            } => {
                 if let Some(part) = self.parts.get_mut(&p) {
                     part.claim = claim;
                     part.in_flight = None;
                     part.stale_live.extend(stale);
+                    part.headroom = Some(headroom);
                 }
                 if let Err(e) = self.consumer.commit_hint(p, hint) {
                     tracing::debug!(partition = p, error = %e, "offset hint not committed");

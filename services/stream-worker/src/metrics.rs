@@ -14,7 +14,9 @@ pub fn duplicate() {
     metrics::counter!("adpulse_worker_events_total", "outcome" => "duplicate").increment(1);
 }
 
-/// An event sent to the rejected topic (`reason`: too_old, undecodable).
+/// An event sent to the rejected topic (`reason`: a `Refusal` code:
+/// too_old, undecodable, campaign_total_exceeded, sum_overflow,
+/// unstorable).
 pub fn rejected(reason: &'static str) {
     metrics::counter!("adpulse_worker_events_total", "outcome" => "rejected", "reason" => reason)
         .increment(1);
@@ -46,4 +48,10 @@ pub fn lag(partition: i32, records: i64) {
 /// Identity links written for frequency capping.
 pub fn links_learned(n: usize) {
     metrics::counter!("adpulse_worker_links_learned_total").increment(n as u64);
+}
+
+/// A batch whose values the store refused, searched for the events it
+/// refuses alone.
+pub fn isolations() {
+    metrics::counter!("adpulse_worker_isolations_total").increment(1);
 }

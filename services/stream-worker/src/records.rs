@@ -1,7 +1,8 @@
 //! Reading the gateway's records, and refusing the ones that cannot count.
 
 use adpulse_backends::Log;
-use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
+use adpulse_domain::archive::RawEvent;
+use adpulse_domain::ports::{EventLog as _, LogRecord, PortError, Stream};
 use adpulse_domain::{Event, TenantId};
 use adpulse_kafka::Record;
 use chrono::{DateTime, Utc};
@@ -19,15 +20,19 @@ pub(crate) struct Decoded {
 }
 
 /// Reads a record the gateway wrote.
-pub(crate) fn decode(record: &Record) -> Result<Decoded, &'static str> {
-    let payload = record.payload.as_deref().ok_or("undecodable: no value")?;
-    let event: Event = serde_json::from_slice(payload).map_err(|_| "undecodable: not an event")?;
+pub(crate) fn decode(record: &Record) -> Result<Decoded, Refusal> {
+    let payload = record
+        .payload
+        .as_deref()
+        .ok_or(Refusal::Undecodable("no value"))?;
+    let event: Event =
+        serde_json::from_slice(payload).map_err(|_| Refusal::Undecodable("not an event"))?;
     let tenant = record
         .header("tenant_id")
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|s| s.parse::<uuid::Uuid>().ok())
         .map(TenantId::from_uuid)
-        .ok_or("undecodable: no tenant_id header")?;
+        .ok_or(Refusal::Undecodable("no tenant_id header"))?;
     let ingested_at = record
         .header("ingested_at")
         .and_then(|v| std::str::from_utf8(v).ok())
@@ -47,33 +52,112 @@ pub(crate) fn decode(record: &Record) -> Result<Decoded, &'static str> {
     })
 }
 
-pub(crate) fn rejected_row(record: &Record, reason: &str, now: DateTime<Utc>) -> LogRecord {
-    let payload = record.payload.as_deref().unwrap_or_default();
+/// Why the worker refused a record the gateway had accepted. Each kind is
+/// kept on the rejected stream with its `code`, so ops can see, replay or
+/// delete it; none blocks the partition.
+#[derive(Clone, Debug)]
+pub(crate) enum Refusal {
+    /// The record is not what the gateway writes.
+    Undecodable(&'static str),
+    /// `occurred_at` fell behind the retention horizon while it waited.
+    TooOld,
+    /// It would take its campaign's lifetime cost or revenue past
+    /// [`adpulse_domain::aggregate::CAMPAIGN_MAX_MICROS`].
+    CampaignTotalExceeded(adpulse_domain::aggregate::CampaignTotalExceeded),
+    /// A sum of its batch would leave `i64`.
+    SumOverflow,
+    /// The store refuses its values, alone (found by isolating it).
+    Unstorable(String),
+}
+
+impl Refusal {
+    /// The stable code of the rejected row (and the metric's label).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Undecodable(_) => "undecodable",
+            Self::TooOld => "too_old",
+            Self::CampaignTotalExceeded(_) => "campaign_total_exceeded",
+            Self::SumOverflow => "sum_overflow",
+            Self::Unstorable(_) => "unstorable",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Undecodable(why) => format!("undecodable: {why}"),
+            Self::TooOld => "older than the retention horizon".into(),
+            Self::CampaignTotalExceeded(e) => e.to_string(),
+            Self::SumOverflow => "a sum of its batch would overflow".into(),
+            Self::Unstorable(why) => format!("the store refuses its values: {why}"),
+        }
+    }
+}
+
+/// The rejected-stream row for `payload` (cut to 4 kB) read at `partition`
+/// and `offset`, refused for `reason`; keyed by its tenant when known.
+pub(crate) fn rejected_row(
+    at: (i32, i64),
+    payload: &[u8],
+    tenant: Option<&[u8]>,
+    reason: &Refusal,
+    now: DateTime<Utc>,
+) -> LogRecord {
     let cut = payload.len().min(4096);
     let row = serde_json::json!({
         "received_at": now,
-        "code": reason.split(':').next().unwrap_or(reason),
-        "message": reason,
-        "partition": record.partition,
-        "offset": record.offset,
+        "code": reason.code(),
+        "message": reason.message(),
+        "partition": at.0,
+        "offset": at.1,
         "payload": String::from_utf8_lossy(&payload[..cut]),
         "truncated": cut < payload.len(),
     });
     LogRecord {
         stream: Stream::Rejected,
-        key: record
-            .header("tenant_id")
-            .map(<[u8]>::to_vec)
-            .unwrap_or_default(),
+        key: tenant.map(<[u8]>::to_vec).unwrap_or_default(),
         payload: serde_json::to_vec(&row).unwrap_or_default(),
         headers: Vec::new(),
     }
 }
 
+/// The rejected-stream row of a record as read.
+pub(crate) fn record_row(record: &Record, reason: &Refusal, now: DateTime<Utc>) -> LogRecord {
+    rejected_row(
+        (record.partition, record.offset),
+        record.payload.as_deref().unwrap_or_default(),
+        record.header("tenant_id"),
+        reason,
+        now,
+    )
+}
+
+/// The rejected-stream row of a decoded event at `at`, in its canonical
+/// form.
+pub(crate) fn event_row(at: (i32, i64), raw: &RawEvent, reason: &Refusal) -> LogRecord {
+    let tenant = raw.tenant.to_string();
+    rejected_row(
+        at,
+        &raw.event.to_json(),
+        Some(tenant.as_bytes()),
+        reason,
+        Utc::now(),
+    )
+}
+
+/// Appends `rows` to the rejected stream, best effort: for refusals made
+/// before an event joins a batch, which a replay makes again.
 pub(crate) async fn reject(log: &Log, row: LogRecord) {
-    for r in log.append(vec![row]).await {
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "rejected row not kept");
-        }
+    if let Err(e) = keep(log, vec![row]).await {
+        tracing::warn!(error = %e, "rejected row not kept");
     }
+}
+
+/// Appends `rows` to the rejected stream; fails unless every one was
+/// acknowledged. A flush that dead-letters an event moves past it only
+/// after this succeeded, so an acknowledged event is counted or kept.
+pub(crate) async fn keep(log: &Log, rows: Vec<LogRecord>) -> Result<(), PortError> {
+    for r in log.append(rows).await {
+        r?;
+    }
+    Ok(())
 }

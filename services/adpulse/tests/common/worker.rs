@@ -185,9 +185,10 @@ impl Reference {
             let event: adpulse_domain::Event = serde_json::from_value(e.clone()).expect("event");
             let start = live_point_start(event.occurred_at);
             if start >= since {
-                out.entry((event.campaign_id.to_string(), start.timestamp()))
-                    .or_default()
-                    .add(&event);
+                let c = out
+                    .entry((event.campaign_id.to_string(), start.timestamp()))
+                    .or_default();
+                *c = c.plus(&event).expect("sums fit");
             }
         }
         out
