@@ -20,6 +20,7 @@ pub mod reach;
 pub mod report;
 pub mod store;
 pub mod targeting;
+pub mod time;
 
 pub use campaign::{CampaignStatus, Role};
 pub use error::{ErrorCode, FieldError, RejectReason};

@@ -336,7 +336,8 @@ fn occurred_at(
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     const F: &str = "occurred_at";
-    let Ok(t) = DateTime::parse_from_rfc3339(s) else {
+    // A leap second is folded into the millisecond before it (crate::time).
+    let Some(t) = crate::time::parse_instant(s) else {
         p.push(
             F,
             ErrorCode::InvalidTimestamp,
@@ -344,7 +345,6 @@ fn occurred_at(
         );
         return None;
     };
-    let t = t.with_timezone(&Utc);
     let skew = chrono::Duration::from_std(limits.max_future_skew).unwrap_or(chrono::Duration::MAX);
     let retention = chrono::Duration::from_std(limits.retention).unwrap_or(chrono::Duration::MAX);
     if now
@@ -546,9 +546,7 @@ pub fn parse_cap_query(
     }
     let reserved_at = if call == CapCall::Release {
         p.required("reserved_at", &w.reserved_at).and_then(|s| {
-            let t = DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.with_timezone(&Utc));
+            let t = crate::time::parse_instant(s);
             if t.is_none() {
                 p.push(
                     "reserved_at",

@@ -450,3 +450,24 @@ mod cap_queries {
         );
     }
 }
+
+/// A leap second is accepted and folded into the millisecond before it,
+/// so the event's day is the same in every store and report (and its
+/// canonical form, as written to the log, carries the folded instant).
+#[test]
+fn a_leap_second_is_folded_into_its_day() {
+    let e = parse(&with("occurred_at", json!("2026-11-28T23:59:60.500Z"))).expect("accepted");
+    assert_eq!(
+        e.occurred_at,
+        Utc.with_ymd_and_hms(2026, 11, 28, 23, 59, 59)
+            .single()
+            .expect("t")
+            + chrono::Duration::milliseconds(999)
+    );
+    let back: Event = serde_json::from_slice(&e.to_json()).expect("canonical form");
+    assert_eq!(back.occurred_at.date_naive(), e.occurred_at.date_naive());
+    assert_eq!(
+        back.occurred_at.timestamp_millis(),
+        e.occurred_at.timestamp_millis()
+    );
+}
