@@ -28,6 +28,10 @@ use serde_json::json;
 
 use super::http::{Http, Reply};
 
+/// Event partitions in both modes (the embedded log's default, and the
+/// distributed platform's topics).
+pub const PARTITIONS: i32 = 4;
+
 /// The API's token signing key in every mode.
 pub const JWT_SECRET: &str = "e2e-signing-key-e2e-signing-key-0123456789";
 /// The password of every tenant's admin.
@@ -157,7 +161,7 @@ impl Platform {
             ("ADPULSE__KAFKA__EVENTS_TOPIC", owned.topics[0].clone()),
             ("ADPULSE__KAFKA__REJECTED_TOPIC", owned.topics[1].clone()),
             ("ADPULSE__KAFKA__METRICS_TOPIC", owned.topics[2].clone()),
-            ("ADPULSE__KAFKA__PARTITIONS", "4".to_owned()),
+            ("ADPULSE__KAFKA__PARTITIONS", PARTITIONS.to_string()),
             ("ADPULSE__KAFKA__CLIENT_ID", base.clone()),
             ("ADPULSE__POSTGRES__URL", owned.postgres.clone()),
             ("ADPULSE__POSTGRES__SCHEMA", owned.schema.clone()),
@@ -446,6 +450,36 @@ impl Platform {
             email,
             token,
         }
+    }
+
+    /// A new campaign of `tenant` (made with `adpulse admin create-campaign
+    /// --id`) whose events share a partition with `campaign`'s: the
+    /// neighbour a hostile sender could reach through a shared batch,
+    /// dedup set or commit.
+    pub async fn campaign_beside(&self, tenant: &Tenant, campaign: &str) -> String {
+        let target = adpulse_domain::partition::partition_for(campaign.as_bytes(), PARTITIONS);
+        let id = loop {
+            let id = uuid::Uuid::now_v7().to_string();
+            if adpulse_domain::partition::partition_for(id.as_bytes(), PARTITIONS) == target {
+                break id;
+            }
+        };
+        let made = self
+            .admin(
+                &[
+                    "create-campaign",
+                    "--tenant",
+                    &tenant.id,
+                    "--name",
+                    "neighbour",
+                    "--id",
+                    &id,
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(made, id, "the campaign has the id asked for");
+        id
     }
 
     /// An access token for `email`.
