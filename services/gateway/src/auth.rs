@@ -97,6 +97,33 @@ impl<D: Directory> Auth<D> {
         &self,
         headers: &HeaderMap,
     ) -> Result<Result<TenantId, AuthFailure>, PortError> {
+        let now = Instant::now();
+        let hash = match self.local(headers, now) {
+            Ok(answer) => return Ok(answer),
+            Err(hash) => hash,
+        };
+        let status = self.directory.key_status(hash).await?;
+        let ttl = if matches!(status, KeyStatus::Unknown) {
+            NEGATIVE_TTL.min(self.ttl)
+        } else {
+            self.ttl
+        };
+        self.keys.insert(hash, status, now + ttl);
+        Ok(answer(status))
+    }
+
+    /// The answer for the request's key when it needs no directory lookup
+    /// (no key, a malformed one, or one cached); `None` when it would.
+    pub fn cached(&self, headers: &HeaderMap) -> Option<Result<TenantId, AuthFailure>> {
+        self.local(headers, Instant::now()).ok()
+    }
+
+    /// The answer known without the directory, or the key hash to ask it.
+    fn local(
+        &self,
+        headers: &HeaderMap,
+        now: Instant,
+    ) -> Result<Result<TenantId, AuthFailure>, [u8; 32]> {
         let Some(key) = bearer(headers) else {
             return Ok(Err(AuthFailure::Missing));
         };
@@ -104,25 +131,7 @@ impl<D: Directory> Auth<D> {
             return Ok(Err(AuthFailure::Invalid));
         }
         let hash = ingest_key::hash(key);
-        let now = Instant::now();
-        let status = match self.keys.get(&hash, now) {
-            Some(s) => s,
-            None => {
-                let s = self.directory.key_status(hash).await?;
-                let ttl = if matches!(s, KeyStatus::Unknown) {
-                    NEGATIVE_TTL.min(self.ttl)
-                } else {
-                    self.ttl
-                };
-                self.keys.insert(hash, s, now + ttl);
-                s
-            }
-        };
-        Ok(match status {
-            KeyStatus::Active(t) => Ok(t),
-            KeyStatus::Revoked => Err(AuthFailure::Revoked),
-            KeyStatus::Unknown => Err(AuthFailure::Invalid),
-        })
+        self.keys.get(&hash, now).map(answer).ok_or(hash)
     }
 
     /// What the gateway needs of `campaign`, if it exists.
@@ -142,6 +151,14 @@ impl<D: Directory> Auth<D> {
         };
         self.campaigns.insert(campaign, c.clone(), now + ttl);
         Ok(c)
+    }
+}
+
+fn answer(status: KeyStatus) -> Result<TenantId, AuthFailure> {
+    match status {
+        KeyStatus::Active(t) => Ok(t),
+        KeyStatus::Revoked => Err(AuthFailure::Revoked),
+        KeyStatus::Unknown => Err(AuthFailure::Invalid),
     }
 }
 

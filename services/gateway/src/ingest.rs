@@ -5,7 +5,9 @@
 //! after the log acknowledged every accepted event of the request; if any
 //! append fails, the whole request is 503 and the sender retries it (events
 //! that did land are counted once downstream: `event_id` is the idempotency
-//! key). Refused events go to the rejected stream as bad rows, best effort.
+//! key). Refused events go to the rejected stream as bad rows, best effort
+//! and bounded per tenant; malformed requests cost the tenant's refusal
+//! budget (see [`crate::rejected`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,6 +59,7 @@ pub async fn one<L: EventLog, D: Directory>(
     body: Body,
 ) -> Result<Response, ApiError> {
     let tenant = gw.authenticate(&headers, peer).await?;
+    gw.refusal_gate(tenant)?;
     if let Err(e) = body::format(&headers, false) {
         return Err(gw.refuse(b"", e, tenant).await);
     }
@@ -87,18 +90,9 @@ pub async fn one<L: EventLog, D: Directory>(
             quota_headers(r.headers_mut(), quota);
             Ok(r)
         }
-        Err(reason) => {
-            metrics::rejected(metrics::reason(reason.code()));
-            gw.append_bad_rows(vec![gw.bad_row(
-                &bytes,
-                reason.code().as_str(),
-                &reason.errors,
-                Some(tenant),
-                now,
-            )])
-            .await;
-            Err(ApiError::rejected(reason, "event"))
-        }
+        Err(reason) => Err(gw
+            .refuse(&bytes, ApiError::rejected(reason, "event"), tenant)
+            .await),
     }
 }
 
@@ -110,6 +104,7 @@ pub async fn batch<L: EventLog, D: Directory>(
     body: Body,
 ) -> Result<Response, ApiError> {
     let tenant = gw.authenticate(&headers, peer).await?;
+    gw.refusal_gate(tenant)?;
     let format = match body::format(&headers, true) {
         Ok(f) => f,
         Err(e) => return Err(gw.refuse(b"", e, tenant).await),
@@ -156,20 +151,14 @@ pub async fn batch<L: EventLog, D: Directory>(
         match &outcome {
             Ok((event, zone)) => records.push(event_record(event, zone, &common)),
             Err(reason) => {
-                metrics::rejected(metrics::reason(reason.code()));
-                bad_rows.push(gw.bad_row(
-                    raw,
-                    reason.code().as_str(),
-                    &reason.errors,
-                    Some(tenant),
-                    now,
-                ));
+                let code = metrics::reason(reason.code());
+                metrics::rejected(code);
+                gw.keep(&mut bad_rows, raw, code, &reason.errors, tenant, now);
             }
         }
         outcomes.push(outcome);
     }
     let accepted = records.len();
-    let rejected = outcomes.len() - accepted;
     let (appended, ()) = tokio::join!(
         async {
             if records.is_empty() {
@@ -178,11 +167,20 @@ pub async fn batch<L: EventLog, D: Directory>(
                 gw.append(records, accepted).await
             }
         },
-        gw.append_bad_rows(bad_rows)
+        gw.write_bad_rows(bad_rows)
     );
     appended?;
     metrics::accepted(accepted);
+    Ok(batch_reply(&outcomes, accepted, quota))
+}
 
+/// The answer to a batch whose events were all checked: 202 when any was
+/// accepted, else 422, listing each event's outcome.
+fn batch_reply(
+    outcomes: &[Result<(Event, String), RejectReason>],
+    accepted: usize,
+    quota: Decision,
+) -> Response {
     let results: Vec<ItemResult<'_>> = outcomes
         .iter()
         .enumerate()
@@ -210,10 +208,11 @@ pub async fn batch<L: EventLog, D: Directory>(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let rejected = outcomes.len() - accepted;
     let body = serde_json::json!({"accepted": accepted, "rejected": rejected, "results": results});
     let mut r = (status, Json(body)).into_response();
     quota_headers(r.headers_mut(), quota);
-    Ok(r)
+    r
 }
 
 impl<L: EventLog, D: Directory> Gateway<L, D> {
@@ -224,17 +223,33 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
         headers: &HeaderMap,
         peer: SocketAddr,
     ) -> Result<TenantId, ApiError> {
-        let outcome = self.auth.tenant(headers).await.map_err(|e| {
-            tracing::warn!(error = %e, "ingest key lookup failed");
-            ApiError::unavailable(
-                "directory_unavailable",
-                "cannot check the ingest key right now; retry",
-            )
-        })?;
+        // An address over its budget costs no directory lookup: only a key
+        // already cached as valid gets through (a sender behind the same
+        // NAT as a bad one, whose key is not cached, waits `Retry-After`).
+        let outcome = match self.limiter.unauthenticated_closed(peer.ip()) {
+            Some(wait) => match self.auth.cached(headers) {
+                Some(Ok(t)) => return Ok(t),
+                _ => {
+                    return Err(limited(
+                        self.limiter.unauthenticated_rate(),
+                        wait.as_secs() + 1,
+                        "too many unauthenticated requests from this address",
+                    ));
+                }
+            },
+            None => self.auth.tenant(headers).await.map_err(|e| {
+                tracing::warn!(error = %e, "ingest key lookup failed");
+                ApiError::unavailable(
+                    "directory_unavailable",
+                    "cannot check the ingest key right now; retry",
+                )
+            })?,
+        };
         let failure = match outcome {
             Ok(t) => return Ok(t),
             Err(f) => f,
         };
+        // Every refusal before a key is accepted is charged to the address.
         if let Decision::Limited { limit, retry_after } = self.limiter.unauthenticated(peer.ip()) {
             return Err(limited(
                 limit,
@@ -282,21 +297,6 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
             Ok(b) => Ok(b),
             Err(e) => Err(self.refuse(b"", e, tenant).await),
         }
-    }
-
-    /// A whole body refused as bad input: counted, kept as one bad row (with
-    /// what was read of it), and answered with `e`.
-    async fn refuse(&self, raw: &[u8], e: ApiError, tenant: TenantId) -> ApiError {
-        metrics::rejected(e.code);
-        self.append_bad_rows(vec![self.bad_row(
-            raw,
-            e.code,
-            &[],
-            Some(tenant),
-            Utc::now(),
-        )])
-        .await;
-        e
     }
 
     pub(crate) fn take_quota(&self, tenant: TenantId, n: u32) -> Result<Decision, ApiError> {
@@ -371,50 +371,6 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
             }
         }
     }
-
-    /// Appends bad rows; a failure is logged and counted, never fails the reply.
-    async fn append_bad_rows(&self, rows: Vec<LogRecord>) {
-        if rows.is_empty() {
-            return;
-        }
-        for r in self.log.append(rows).await {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "bad row not kept on the rejected stream");
-                metrics::bad_row_lost();
-            }
-        }
-    }
-
-    /// A bad row: what arrived (cut to the limit), why it was refused,
-    /// whose it was and when.
-    fn bad_row(
-        &self,
-        raw: &[u8],
-        code: &str,
-        errors: &[adpulse_domain::FieldError],
-        tenant: Option<TenantId>,
-        now: DateTime<Utc>,
-    ) -> LogRecord {
-        let cut = raw.len().min(self.cfg.rejected_payload_bytes);
-        let payload = String::from_utf8_lossy(&raw[..cut]);
-        let row = serde_json::json!({
-            "received_at": now,
-            "tenant_id": tenant,
-            "code": code,
-            "errors": errors,
-            "payload": payload,
-            "payload_bytes": raw.len(),
-            "truncated": cut < raw.len(),
-        });
-        LogRecord {
-            stream: Stream::Rejected,
-            key: tenant
-                .map(|t| t.to_string().into_bytes())
-                .unwrap_or_default(),
-            payload: serde_json::to_vec(&row).unwrap_or_default(),
-            headers: Vec::new(),
-        }
-    }
 }
 
 /// Header values shared by every event of one request, formatted once.
@@ -465,7 +421,8 @@ fn trace_header(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-fn limited(limit: u32, retry_after: u64, message: &str) -> ApiError {
+/// 429 `rate_limited` with `Retry-After` and `RateLimit-*` headers.
+pub(crate) fn limited(limit: u32, retry_after: u64, message: &str) -> ApiError {
     let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
         .retry_after(retry_after);
     e.headers.push((RATELIMIT_LIMIT, HeaderValue::from(limit)));
@@ -488,3 +445,94 @@ const RATELIMIT_REMAINING: axum::http::HeaderName =
     axum::http::HeaderName::from_static("ratelimit-remaining");
 const RATELIMIT_RESET: axum::http::HeaderName =
     axum::http::HeaderName::from_static("ratelimit-reset");
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use adpulse_config::GatewayConfig;
+    use adpulse_domain::ports::{CampaignFacts, KeyStatus, PortError};
+    use adpulse_domain::{CampaignId, Limits, ingest_key};
+
+    use super::*;
+    use crate::NullEventLog;
+
+    /// Knows one key; counts lookups.
+    struct Counting {
+        key: [u8; 32],
+        tenant: TenantId,
+        lookups: Arc<AtomicUsize>,
+    }
+
+    impl Directory for Counting {
+        async fn key_status(&self, key_hash: [u8; 32]) -> Result<KeyStatus, PortError> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            Ok(if key_hash == self.key {
+                KeyStatus::Active(self.tenant)
+            } else {
+                KeyStatus::Unknown
+            })
+        }
+        async fn campaign(&self, _: CampaignId) -> Result<Option<CampaignFacts>, PortError> {
+            Ok(None)
+        }
+    }
+
+    fn bearer(key: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::AUTHORIZATION,
+            format!("Bearer {key}").parse().expect("header"),
+        );
+        h
+    }
+
+    /// The budget closes for a second (rate 1/s); the test takes
+    /// microseconds, and asks nothing of the clock.
+    #[tokio::test]
+    async fn an_address_over_its_budget_costs_no_directory_lookup() {
+        let good = format!("adp_{}", "a".repeat(64));
+        let tenant = TenantId::from_uuid(uuid::Uuid::new_v4());
+        let lookups = Arc::new(AtomicUsize::new(0));
+        let cfg = GatewayConfig {
+            unauthenticated_per_ip_per_sec: 1,
+            ..GatewayConfig::default()
+        };
+        let directory = Counting {
+            key: ingest_key::hash(&good),
+            tenant,
+            lookups: Arc::clone(&lookups),
+        };
+        let gw = Gateway::new(cfg, Limits::default(), NullEventLog, directory).expect("gateway");
+        let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 4000);
+        let bad = |i: u32| bearer(&format!("adp_{i:064x}"));
+        let status = |r: Result<TenantId, ApiError>| r.map_err(|e| e.status.as_u16());
+
+        assert_eq!(
+            status(gw.authenticate(&bearer(&good), peer).await),
+            Ok(tenant)
+        );
+        // A burst of two refusals, then the third does not fit: 429.
+        assert_eq!(status(gw.authenticate(&bad(1), peer).await), Err(401));
+        assert_eq!(status(gw.authenticate(&bad(2), peer).await), Err(401));
+        assert_eq!(status(gw.authenticate(&bad(3), peer).await), Err(429));
+        assert_eq!(lookups.load(Ordering::SeqCst), 4);
+        // Closed: an unknown key and no key are 429 without asking the
+        // directory; the valid key, cached, passes.
+        assert_eq!(status(gw.authenticate(&bad(4), peer).await), Err(429));
+        assert_eq!(
+            status(gw.authenticate(&HeaderMap::new(), peer).await),
+            Err(429)
+        );
+        assert_eq!(
+            status(gw.authenticate(&bearer(&good), peer).await),
+            Ok(tenant)
+        );
+        assert_eq!(lookups.load(Ordering::SeqCst), 4);
+        // Another address is not closed.
+        let other = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 4000);
+        assert_eq!(status(gw.authenticate(&bad(5), other).await), Err(401));
+        assert_eq!(lookups.load(Ordering::SeqCst), 5);
+    }
+}

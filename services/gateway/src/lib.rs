@@ -8,7 +8,8 @@
 //! is answered 503, never 202. The parts:
 //!
 //! - [`auth`]: ingest key → tenant and campaign → tenant, cached;
-//! - [`limit`]: per-tenant and per-IP rate limits;
+//! - [`limit`]: per-tenant and per-IP rate limits and refusal budgets;
+//! - `rejected`: bad rows on the rejected stream, bounded per tenant;
 //! - [`body`]: content types, gzip, batch splitting, size limits;
 //! - `ingest`: the two routes;
 //! - [`capping`]: frequency-capping decisions for ad servers;
@@ -22,6 +23,7 @@ mod ingest;
 pub mod limit;
 mod metrics;
 mod null_log;
+mod rejected;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,6 +54,7 @@ pub struct Gateway<L, D> {
     log: L,
     auth: Auth<D>,
     limiter: Limiter,
+    rows: rejected::RowBound,
     capping: Option<Capping>,
 }
 
@@ -60,6 +63,7 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
     pub fn new(cfg: GatewayConfig, limits: Limits, log: L, directory: D) -> Result<Self, String> {
         Ok(Self {
             limiter: Limiter::new(&cfg)?,
+            rows: rejected::RowBound::new(cfg.rejected_rows_per_tenant_per_minute),
             auth: Auth::new(directory, Duration::from_secs(cfg.auth_cache_ttl_secs)),
             cfg,
             limits,
@@ -108,7 +112,7 @@ pub async fn serve<L: EventLog, D: Directory>(
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                gw.limiter.sweep();
+                gw.housekeeping(false).await;
             }
         }
     });
@@ -124,6 +128,7 @@ pub async fn serve<L: EventLog, D: Directory>(
     .with_graceful_shutdown(shutdown)
     .await?;
     sweeper.abort();
+    gw.housekeeping(true).await;
     let grace = Duration::from_secs(gw.cfg.shutdown_grace_secs);
     if let Err(e) = gw.log.flush(grace).await {
         tracing::warn!(error = %e, in_flight = gw.log.in_flight(), "event log not fully flushed at shutdown");

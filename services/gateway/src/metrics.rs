@@ -82,3 +82,21 @@ pub fn in_flight(n: usize) {
 pub fn bad_row_lost() {
     metrics::counter!("adpulse_gateway_bad_rows_lost_total").increment(1);
 }
+
+/// A row written to the rejected stream:
+/// `adpulse_gateway_bad_rows_total{reason,kind}` (`kind`: `full`, one
+/// refusal, or `summary`, a minute's count) and
+/// `adpulse_gateway_bad_row_bytes_total{reason}` (its value's bytes).
+/// Reasons are codes, a closed set; tenants are not labels (unbounded).
+pub fn bad_row_written(reason: &'static str, kind: &'static str, bytes: usize) {
+    metrics::counter!("adpulse_gateway_bad_rows_total", "reason" => reason, "kind" => kind)
+        .increment(1);
+    metrics::counter!("adpulse_gateway_bad_row_bytes_total", "reason" => reason)
+        .increment(bytes as u64);
+}
+
+/// `adpulse_gateway_bad_rows_summarized_total{reason}`: a refusal past its
+/// tenant's bound, counted in a summary row instead of kept.
+pub fn bad_row_summarized(reason: &'static str) {
+    metrics::counter!("adpulse_gateway_bad_rows_summarized_total", "reason" => reason).increment(1);
+}
