@@ -1,0 +1,178 @@
+//! Request bodies with a deadline: from the handler's first read, a body
+//! has `body_timeout_ms` plus one second per `body_min_bytes_per_sec`
+//! bytes received. The clock starts at the first read, not at the request,
+//! so a handler that answers first (401) or waits on something else before
+//! reading never blames the client for its own time.
+//!
+//! The deadline is looked at only when the body has nothing to give: bytes
+//! already buffered are always handed over. A late body yields
+//! [`BodyTimeout`] to whoever reads it and marks its request, so the
+//! connection answers 408 and closes (`conn`).
+
+use std::error::Error;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
+use tokio::time::{Instant, Sleep};
+
+use crate::{Limits, metrics};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// A request body did not arrive within its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+pub struct BodyTimeout;
+
+/// Whether `e`, or an error it wraps, is a [`BodyTimeout`]: a service
+/// that reads bodies itself can answer 408 in its own shape.
+pub fn is_body_timeout(e: &(dyn Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<BodyTimeout>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// hyper's body with the deadline.
+pub(crate) struct TimedBody {
+    inner: Incoming,
+    /// Started at the first read.
+    clock: Option<Clock>,
+    grace: Duration,
+    rate: u64,
+    /// Set when the deadline passed; read by the connection's service.
+    late: Arc<AtomicBool>,
+    name: &'static str,
+}
+
+struct Clock {
+    started: Instant,
+    received: u64,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl TimedBody {
+    pub(crate) fn new(
+        inner: Incoming,
+        limits: Limits,
+        late: Arc<AtomicBool>,
+        name: &'static str,
+    ) -> Self {
+        Self {
+            inner,
+            clock: None,
+            grace: limits.body,
+            rate: limits.body_rate,
+            late,
+            name,
+        }
+    }
+}
+
+/// When a body read from `started` that has `received` bytes so far is
+/// due: `grace` plus one second per `rate` bytes (no allowance at 0).
+fn due(started: Instant, received: u64, grace: Duration, rate: u64) -> Instant {
+    let allowance = if rate == 0 {
+        Duration::ZERO
+    } else {
+        let nanos = u128::from(received) * 1_000_000_000 / u128::from(rate);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    };
+    let far = Duration::from_secs(100 * 365 * 86_400);
+    started
+        .checked_add(grace.saturating_add(allowance))
+        .unwrap_or(started + far)
+}
+
+impl Body for TimedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if this.late.load(Ordering::Acquire) {
+            return Poll::Ready(Some(Err(Box::new(BodyTimeout))));
+        }
+        let (grace, rate) = (this.grace, this.rate);
+        let clock = this.clock.get_or_insert_with(|| {
+            let started = Instant::now();
+            Clock {
+                started,
+                received: 0,
+                timer: Box::pin(tokio::time::sleep_until(due(started, 0, grace, rate))),
+            }
+        });
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    clock.received = clock.received.saturating_add(data.len() as u64);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                let deadline = due(clock.started, clock.received, grace, rate);
+                if clock.timer.deadline() != deadline {
+                    clock.timer.as_mut().reset(deadline);
+                }
+                if clock.timer.as_mut().poll(cx).is_ready() {
+                    this.late.store(true, Ordering::Release);
+                    metrics::timed_out(this.name, "body");
+                    return Poll::Ready(Some(Err(Box::new(BodyTimeout))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_grows_with_bytes_received() {
+        let t0 = Instant::now();
+        let grace = Duration::from_secs(10);
+        assert_eq!(due(t0, 0, grace, 8192), t0 + grace);
+        assert_eq!(
+            due(t0, 8192, grace, 8192),
+            t0 + grace + Duration::from_secs(1)
+        );
+        assert_eq!(
+            due(t0, 4096, grace, 8192),
+            t0 + grace + Duration::from_millis(500)
+        );
+        assert_eq!(due(t0, 1 << 30, grace, 0), t0 + grace, "0: no allowance");
+        assert!(due(t0, u64::MAX, Duration::MAX, 1) > t0, "no overflow");
+    }
+
+    #[test]
+    fn timeouts_are_found_inside_wrappers() {
+        let wrapped = axum::Error::new(BodyTimeout);
+        assert!(is_body_timeout(&wrapped));
+        let boxed: BoxError = Box::new(BodyTimeout);
+        assert!(is_body_timeout(&*axum::Error::new(boxed).into_inner()));
+        assert!(!is_body_timeout(&std::io::Error::other("x")));
+    }
+}
