@@ -41,9 +41,9 @@ pub fn is_body_timeout(e: &(dyn Error + 'static)) -> bool {
     false
 }
 
-/// hyper's body with the deadline.
-pub(crate) struct TimedBody {
-    inner: Incoming,
+/// A request body (hyper's) with the deadline.
+pub(crate) struct TimedBody<B = Incoming> {
+    inner: B,
     /// Started at the first read.
     clock: Option<Clock>,
     grace: Duration,
@@ -59,13 +59,8 @@ struct Clock {
     timer: Pin<Box<Sleep>>,
 }
 
-impl TimedBody {
-    pub(crate) fn new(
-        inner: Incoming,
-        limits: Limits,
-        late: Arc<AtomicBool>,
-        name: &'static str,
-    ) -> Self {
+impl<B> TimedBody<B> {
+    pub(crate) fn new(inner: B, limits: Limits, late: Arc<AtomicBool>, name: &'static str) -> Self {
         Self {
             inner,
             clock: None,
@@ -92,7 +87,11 @@ fn due(started: Instant, received: u64, grace: Duration, rate: u64) -> Instant {
         .unwrap_or(started + far)
 }
 
-impl Body for TimedBody {
+impl<B> Body for TimedBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -120,7 +119,7 @@ impl Body for TimedBody {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
                 let deadline = due(clock.started, clock.received, grace, rate);
@@ -148,7 +147,115 @@ impl Body for TimedBody {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
+    use tokio::sync::mpsc;
+
     use super::*;
+
+    /// A body fed by hand.
+    struct Fed(mpsc::UnboundedReceiver<Bytes>);
+
+    impl Body for Fed {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            self.get_mut()
+                .0
+                .poll_recv(cx)
+                .map(|b| b.map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    fn timed(
+        grace_ms: u64,
+        rate: u64,
+    ) -> (
+        mpsc::UnboundedSender<Bytes>,
+        TimedBody<Fed>,
+        Arc<AtomicBool>,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let late = Arc::new(AtomicBool::new(false));
+        let limits = Limits {
+            header: Duration::ZERO,
+            idle: Duration::ZERO,
+            body: Duration::from_millis(grace_ms),
+            body_rate: rate,
+            max_connections: 1,
+        };
+        (
+            tx,
+            TimedBody::new(Fed(rx), limits, Arc::clone(&late), "test"),
+            late,
+        )
+    }
+
+    /// Reads `body` to its end or its first error: bytes read, whether it
+    /// failed, and when (from the call).
+    async fn drain(body: &mut TimedBody<Fed>) -> (usize, bool, Duration) {
+        use http_body_util::BodyExt as _;
+        let started = Instant::now();
+        let mut read = 0;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => read += f.data_ref().map_or(0, Bytes::len),
+                Err(e) => {
+                    assert!(is_body_timeout(&*e));
+                    return (read, true, started.elapsed());
+                }
+            }
+        }
+        (read, false, started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_body_fails_at_the_grace_and_marks_its_request() {
+        let (_tx, mut body, late) = timed(300, 10);
+        // The clock starts at the first read, not when the body is made.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            drain(&mut body).await,
+            (0, true, Duration::from_millis(300))
+        );
+        assert!(late.load(Ordering::Acquire));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bytes_received_extend_the_deadline() {
+        // 5 bytes at 10 B/s: half a second more than the grace.
+        let (tx, mut body, _) = timed(300, 10);
+        tx.send(Bytes::from_static(b"12345")).expect("send");
+        assert_eq!(
+            drain(&mut body).await,
+            (5, true, Duration::from_millis(800))
+        );
+        // No allowance at 0.
+        let (tx, mut body, _) = timed(300, 0);
+        tx.send(Bytes::from_static(b"12345")).expect("send");
+        assert_eq!(
+            drain(&mut body).await,
+            (5, true, Duration::from_millis(300))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_keeps_the_rate_or_ends_is_not_cut() {
+        let (tx, mut body, late) = timed(300, 10);
+        let feed = async move {
+            for _ in 0..20 {
+                tx.send(Bytes::from_static(b"ab")).expect("send");
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        };
+        let ((read, failed, _), ()) = tokio::join!(drain(&mut body), feed);
+        assert_eq!((read, failed), (40, false), "13 B/s against 10 B/s");
+        assert!(!late.load(Ordering::Acquire));
+    }
 
     #[test]
     fn the_deadline_grows_with_bytes_received() {

@@ -140,8 +140,8 @@ enum Waiting {
 }
 
 /// The socket, failing a read that waits past the phase's deadline.
-struct Watched {
-    io: TcpStream,
+struct Watched<T> {
+    io: T,
     phase: Arc<Phase>,
     waiting: Waiting,
     /// `phase.done` when last looked at.
@@ -151,10 +151,10 @@ struct Watched {
     name: &'static str,
 }
 
-impl Watched {
+impl<T> Watched<T> {
     /// A socket just accepted: its first request's head is due within the
     /// header timeout.
-    fn new(io: TcpStream, phase: Arc<Phase>, limits: Limits, name: &'static str) -> Self {
+    fn new(io: T, phase: Arc<Phase>, limits: Limits, name: &'static str) -> Self {
         Self {
             io,
             phase,
@@ -191,7 +191,7 @@ fn after(d: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
-impl AsyncRead for Watched {
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -227,7 +227,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -352,6 +352,8 @@ impl hyper::body::Body for Tracked {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
     use super::*;
 
     fn limits() -> Limits {
@@ -366,7 +368,7 @@ mod tests {
 
     #[tokio::test]
     async fn phases_follow_requests() {
-        let (a, _b) = loopback().await;
+        let (a, _b) = tokio::io::duplex(64);
         let phase = Arc::new(Phase::default());
         let mut w = Watched::new(a, Arc::clone(&phase), limits(), "test");
         assert_eq!(w.waiting, Waiting::Head, "a new connection owes a head");
@@ -410,19 +412,72 @@ mod tests {
         assert!(body(r).await.contains(r#""code":"body_timeout""#));
     }
 
+    /// Reads from `w` until it fails; the error's kind and how long it took.
+    async fn read_until_failure(
+        w: &mut Watched<tokio::io::DuplexStream>,
+    ) -> (io::ErrorKind, Duration) {
+        let started = Instant::now();
+        let mut buf = [0u8; 64];
+        loop {
+            match w.read(&mut buf).await {
+                Ok(0) => panic!("end of stream, not a timeout"),
+                Ok(_) => {}
+                Err(e) => return (e.kind(), started.elapsed()),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_phase_has_its_deadline() {
+        let l = limits();
+        let phase = Arc::new(Phase::default());
+
+        // A new connection owes its head within the header timeout.
+        let (a, _client) = tokio::io::duplex(64);
+        let mut w = Watched::new(a, Arc::clone(&phase), l, "test");
+        assert_eq!(
+            read_until_failure(&mut w).await,
+            (io::ErrorKind::TimedOut, l.header)
+        );
+
+        // Busy: no deadline at all.
+        let (a, mut client) = tokio::io::duplex(64);
+        let mut w = Watched::new(a, Arc::clone(&phase), l, "test");
+        let request = InFlight::start(Arc::clone(&phase));
+        let mut buf = [0u8; 8];
+        assert!(
+            tokio::time::timeout(Duration::from_secs(3_600), w.read(&mut buf))
+                .await
+                .is_err(),
+            "a busy connection waits as long as its request takes"
+        );
+
+        // Idle after the response, for the idle timeout.
+        drop(request);
+        assert_eq!(
+            read_until_failure(&mut w).await,
+            (io::ErrorKind::TimedOut, l.idle)
+        );
+
+        // The next request's first byte starts the header timeout, and
+        // more bytes of it do not extend it.
+        drop(InFlight::start(Arc::clone(&phase)));
+        client.write_all(b"G").await.expect("write");
+        assert_eq!(w.read(&mut buf).await.expect("a byte"), 1);
+        let trickle = async {
+            for _ in 0..10 {
+                tokio::time::sleep(l.header / 4).await;
+                let _ = client.write_all(b"E").await;
+            }
+        };
+        let ((kind, took), ()) = tokio::join!(read_until_failure(&mut w), trickle);
+        assert_eq!((kind, took), (io::ErrorKind::TimedOut, l.header));
+    }
+
     async fn body(r: Response<axum::body::Body>) -> String {
         let b = axum::body::to_bytes(r.into_body(), 1 << 16)
             .await
             .expect("body");
         String::from_utf8_lossy(&b).into_owned()
-    }
-
-    async fn loopback() -> (TcpStream, TcpStream) {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = l.local_addr().expect("addr");
-        let (a, b) = tokio::join!(l.accept(), TcpStream::connect(addr));
-        (a.expect("accept").0, b.expect("connect"))
     }
 }
