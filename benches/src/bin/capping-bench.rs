@@ -202,7 +202,7 @@ async fn serve_gateway(
             term.recv().await;
         }
     };
-    serve(gateway, listener, shutdown).await?;
+    serve(gateway, listener, cfg.http, shutdown).await?;
     Ok(serde_json::json!({"served": listen}))
 }
 

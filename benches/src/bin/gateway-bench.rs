@@ -90,6 +90,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             serve(
                 Gateway::new(cfg.gateway.clone(), limits, NullEventLog, db.clone())?,
                 listener,
+                cfg.http,
                 shutdown,
             )
             .await?
@@ -106,6 +107,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             serve(
                 Gateway::new(cfg.gateway.clone(), limits, log, db.clone())?,
                 listener,
+                cfg.http,
                 shutdown,
             )
             .await?;

@@ -484,8 +484,9 @@ async fn measure(
     let state = adpulse_api::AppState::new(&api_cfg, api_db)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}/api/v1", listener.local_addr()?);
+    let http = cfg.http;
     tokio::spawn(async move {
-        let _ = adpulse_api::serve(&api_cfg, state, listener, std::future::pending()).await;
+        let _ = adpulse_api::serve(&api_cfg, state, listener, http, std::future::pending()).await;
     });
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<bytes::Bytes>>();

@@ -49,6 +49,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Frequency-capping decisions (served by the gateway).
     pub capping: CappingConfig,
+    /// Timeouts and the connection cap of every HTTP listener.
+    pub http: HttpConfig,
 }
 
 /// A configuration that could not be read.
@@ -460,6 +462,50 @@ impl Default for CappingConfig {
             max_candidates: 100,
             sketch_expected_pairs: 10_000_000,
             sketch_over_cap_rate: 0.01,
+        }
+    }
+}
+
+/// The defences of every HTTP listener (the gateway, the API, the stream
+/// worker's health and metrics), distributed and under `adpulse up`, against
+/// clients that hold connections without finishing requests. Each listener
+/// applies them on its own: the cap is per listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// How long a client may take to send a request line and its headers,
+    /// in milliseconds: from connecting, for a connection's first request,
+    /// and from the first byte of each later one. A slower client's
+    /// connection is closed without an answer (slow-loris).
+    pub header_timeout_ms: u64,
+    /// How long a request body may take once the server starts reading it,
+    /// in milliseconds, before the allowance below; a body that is late is
+    /// answered 408 and its connection closed.
+    pub body_timeout_ms: u64,
+    /// Each this-many bytes of body received extend the body's deadline by
+    /// one second: a body that keeps up this average rate never times out,
+    /// one that stalls does once it falls behind. 0: no allowance, the
+    /// whole body within `body_timeout_ms`.
+    pub body_min_bytes_per_sec: u64,
+    /// How long a keep-alive connection may wait for its next request, in
+    /// milliseconds, before it is closed.
+    pub idle_timeout_ms: u64,
+    /// Most connections a listener holds open at once. At the cap it stops
+    /// accepting: new connections wait in the kernel's listen backlog until
+    /// one closes. Keep (listeners × this) well under the process's open
+    /// file limit (`ulimit -n`): files are shared with log segments and
+    /// SQLite.
+    pub max_connections: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            body_min_bytes_per_sec: 8 * 1024,
+            idle_timeout_ms: 60_000,
+            max_connections: 1_024,
         }
     }
 }

@@ -117,3 +117,27 @@ fn secrets_are_redacted_in_debug() {
         Ok(())
     });
 }
+
+#[test]
+fn http_section_defaults_file_and_env() {
+    Jail::expect_with(|jail| {
+        let c = load(jail, None).expect("defaults load");
+        assert_eq!(c.http, HttpConfig::default());
+        assert_eq!(c.http.header_timeout_ms, 10_000);
+        assert_eq!(c.http.max_connections, 1_024);
+        jail.create_file(
+            "adpulse.toml",
+            "[http]\nheader_timeout_ms = 2000\nmax_connections = 64\n",
+        )?;
+        jail.set_env("ADPULSE__HTTP__IDLE_TIMEOUT_MS", "5000");
+        let c = load(jail, Some("adpulse.toml")).expect("loads");
+        assert_eq!(c.http.header_timeout_ms, 2_000);
+        assert_eq!(c.http.max_connections, 64);
+        assert_eq!(c.http.idle_timeout_ms, 5_000, "env beats default");
+        assert_eq!(c.http.body_min_bytes_per_sec, 8 * 1024, "untouched");
+        jail.set_env("ADPULSE__HTTP__HEADER_TIMEOUT", "1");
+        let err = load(jail, None).expect_err("rejected").to_string();
+        assert!(err.contains("header_timeout"), "{err}");
+        Ok(())
+    });
+}

@@ -9,8 +9,13 @@
 //! `ADPULSE_TEST_S3_SECRET_ACCESS_KEY`), defaulting to the ports and the
 //! test credentials `deploy/local/stack` uses (`deploy/local/stack env`
 //! prints them).
+//!
+//! [`hostile`] has raw-socket HTTP clients that misbehave, for the
+//! listeners' timeouts and connection cap.
 
 #![allow(clippy::panic)]
+
+pub mod hostile;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;

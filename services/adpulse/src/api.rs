@@ -28,6 +28,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_live(live)
         .with_archive(archive);
     tracing::info!(listen = %config.api.listen, "api listening");
-    adpulse_api::serve(&config.api, state, listener, crate::shutdown_signal()).await?;
+    adpulse_api::serve(
+        &config.api,
+        state,
+        listener,
+        config.http,
+        crate::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }

@@ -32,6 +32,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.gateway.listen)
         .await
         .with_context(|| format!("binding {}", config.gateway.listen))?;
-    serve(gateway, listener, crate::shutdown_signal()).await?;
+    serve(gateway, listener, config.http, crate::shutdown_signal()).await?;
     Ok(())
 }

@@ -125,15 +125,21 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     let (gateway_stop, gateway_stopped) = oneshot::channel::<()>();
     let (worker_stop, worker_stopped) = oneshot::channel::<()>();
     let (api_stop, api_stopped) = oneshot::channel::<()>();
-    let gateway_task = tokio::spawn(adpulse_gateway::serve(gateway, gateway_listener, async {
-        let _ = gateway_stopped.await;
-    }));
+    let http = config.http;
+    let gateway_task = tokio::spawn(adpulse_gateway::serve(
+        gateway,
+        gateway_listener,
+        http,
+        async {
+            let _ = gateway_stopped.await;
+        },
+    ));
     let worker_task = tokio::spawn(adpulse_worker::serve(worker, worker_listener, async {
         let _ = worker_stopped.await;
     }));
     let api_cfg = config.api.clone();
     let api_task = tokio::spawn(async move {
-        adpulse_api::serve(&api_cfg, state, api_listener, async {
+        adpulse_api::serve(&api_cfg, state, api_listener, http, async {
             let _ = api_stopped.await;
         })
         .await

@@ -221,7 +221,7 @@ async fn reports_equal_a_reference_through_the_pipeline() {
     )
     .expect("gateway");
     let (gw_stop, gw_stopped) = tokio::sync::oneshot::channel::<()>();
-    let gw_task = tokio::spawn(serve(gw, gateway_listener, async {
+    let gw_task = tokio::spawn(serve(gw, gateway_listener, env.cfg.http, async {
         let _ = gw_stopped.await;
     }));
     let worker = env.start_worker().await;
@@ -255,8 +255,9 @@ async fn reports_equal_a_reference_through_the_pipeline() {
             .await
             .expect("archive"),
         );
+    let http = env.cfg.http;
     let api_task = tokio::spawn(async move {
-        adpulse_api::serve(&api_cfg, state, api_listener, async {
+        adpulse_api::serve(&api_cfg, state, api_listener, http, async {
             let _ = api_stopped.await;
         })
         .await

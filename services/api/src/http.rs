@@ -2,7 +2,8 @@
 //! at fault, query strings, ETags, and the security headers every response
 //! carries.
 
-use axum::extract::Request;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
@@ -107,6 +108,28 @@ pub fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
             v.split(',')
                 .any(|t| t.trim().trim_start_matches("W/") == etag)
         })
+}
+
+/// Limits the bodies of `router`'s routes to `max` bytes: a body that
+/// declares more (`Content-Length`) is refused 413 before a byte of it is
+/// read, instead of waiting for a gigabyte that may never come; one that
+/// streams past `max` is cut off there (axum's `DefaultBodyLimit`, which
+/// the body extractors read). Both are route layers, so a group of routes
+/// keeps its own limit whatever router it is merged into.
+pub fn body_limit<S: Clone + Send + Sync + 'static>(router: Router<S>, max: usize) -> Router<S> {
+    router.route_layer(DefaultBodyLimit::max(max)).route_layer(
+        axum::middleware::from_fn_with_state(max, refuse_declared_over),
+    )
+}
+
+async fn refuse_declared_over(State(max): State<usize>, request: Request, next: Next) -> Response {
+    match adpulse_http::declared_length(request.headers()) {
+        Some(declared) if declared > max as u64 => ApiError::TooLarge(format!(
+            "the body declares {declared} bytes, over the limit of {max}"
+        ))
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// Adds the headers every API response carries: no sniffing, no framing,

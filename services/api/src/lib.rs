@@ -25,11 +25,10 @@ pub mod openapi;
 pub mod reports;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use adpulse_backends::{Archive, Live, Store};
-use adpulse_config::ApiConfig;
+use adpulse_config::{ApiConfig, HttpConfig};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -92,7 +91,7 @@ impl AppState {
     }
 }
 
-/// The routes, with body limit, security headers and the uniform error
+/// The routes, with body limits, security headers and the uniform error
 /// shape.
 pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
     let v1 = Router::new()
@@ -123,14 +122,6 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route("/users/{id}/deactivate", post(admin::deactivate_user))
         .route(
-            "/campaigns/{id}/assets",
-            get(assets::list)
-                .post(assets::upload)
-                .layer(DefaultBodyLimit::max(
-                    cfg.max_asset_bytes.saturating_add(64 * 1024),
-                )),
-        )
-        .route(
             "/campaigns/{id}/assets/{asset}",
             get(assets::get).delete(assets::delete),
         )
@@ -150,7 +141,18 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
         )
         .route("/campaigns/{id}/events", get(reports::events))
         .route("/reports/campaigns", get(reports::top_campaigns))
-        .route("/reports/campaigns/export", get(reports::top_export))
+        .route("/reports/campaigns/export", get(reports::top_export));
+    // Creatives are the one upload: their limit is the file's plus room
+    // for the multipart framing.
+    let uploads = Router::new().route(
+        "/campaigns/{id}/assets",
+        get(assets::list).post(assets::upload),
+    );
+    let v1 = http::body_limit(v1, cfg.max_body_bytes)
+        .merge(http::body_limit(
+            uploads,
+            cfg.max_asset_bytes.saturating_add(64 * 1024),
+        ))
         .route_layer(axum::middleware::from_fn(metrics::track));
     let health = {
         let db = state.db.clone();
@@ -191,22 +193,17 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
         .layer(axum::middleware::from_fn(http::security_headers))
 }
 
-/// Serves the API on `listener` until `shutdown`, then finishes in-flight
-/// requests.
+/// Serves the API on `listener` with the listener defences of `http` until
+/// `shutdown`, then finishes in-flight requests.
 pub async fn serve(
     cfg: &ApiConfig,
     state: AppState,
     listener: tokio::net::TcpListener,
+    http: HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiStartError> {
-    let app = router(state, cfg).into_make_service_with_connect_info::<SocketAddr>();
-    // Streamed bodies go out in several small writes; without TCP_NODELAY
-    // each waits for the client's delayed ACK (measured: 40 ms per export).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let app = router(state, cfg);
+    adpulse_http::serve(listener, app, "api", http, shutdown)
         .await
         .map_err(|e| ApiStartError(e.to_string()))
 }

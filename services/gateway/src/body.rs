@@ -57,20 +57,36 @@ pub fn format(headers: &HeaderMap, batch: bool) -> Result<Format, ApiError> {
 }
 
 /// The body, decompressed if `Content-Encoding: gzip`, within the limits.
+/// A body that declares more than `max_body` is refused before a byte of it
+/// is read (a client declaring a gigabyte and sending seven bytes is not
+/// waited for); one that arrives too slowly is 408 (the listener's body
+/// timeout, `adpulse_http`).
 pub async fn read(
     body: Body,
     headers: &HeaderMap,
     max_body: usize,
     max_inflated: usize,
 ) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body exceeds {max_body} bytes"),
+        )
+    };
+    if adpulse_http::declared_length(headers).is_some_and(|n| n > max_body as u64) {
+        return Err(too_large());
+    }
     let raw = axum::body::to_bytes(body, max_body).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
+        let over = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_large {
+        if over {
+            too_large()
+        } else if adpulse_http::is_body_timeout(&e) {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the request body exceeds {max_body} bytes"),
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the request body did not arrive in time",
             )
         } else {
             ApiError::new(

@@ -26,11 +26,10 @@ mod null_log;
 mod rejected;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adpulse_config::GatewayConfig;
+use adpulse_config::{GatewayConfig, HttpConfig};
 use adpulse_domain::Limits;
 use adpulse_domain::ports::{Directory, EventLog};
 use axum::Router;
@@ -98,11 +97,13 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
     }
 }
 
-/// Serves the gateway on `listener` until `shutdown` resolves, then stops
-/// accepting, lets in-flight requests finish and flushes the event log.
+/// Serves the gateway on `listener` with the listener defences of `http`
+/// until `shutdown` resolves, then stops accepting, lets in-flight requests
+/// finish and flushes the event log.
 pub async fn serve<L: EventLog, D: Directory>(
     gateway: Gateway<L, D>,
     listener: TcpListener,
+    http: HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let gw = Arc::new(gateway);
@@ -118,15 +119,7 @@ pub async fn serve<L: EventLog, D: Directory>(
     });
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = Arc::clone(&gw).router();
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    adpulse_http::serve(listener, app, "gateway", http, shutdown).await?;
     sweeper.abort();
     gw.housekeeping(true).await;
     let grace = Duration::from_secs(gw.cfg.shutdown_grace_secs);

@@ -56,8 +56,9 @@ impl Health {
     }
 }
 
-/// Runs `worker` and its health endpoints on `listener` until `shutdown`,
-/// then stops both (the worker flushes and leaves its group).
+/// Runs `worker` and its health endpoints on `listener` (with the listener
+/// defences of the worker's `[http]` configuration) until `shutdown`, then
+/// stops both (the worker flushes and leaves its group).
 pub async fn serve<S: EventSource>(
     worker: Worker<S>,
     listener: tokio::net::TcpListener,
@@ -67,13 +68,18 @@ pub async fn serve<S: EventSource>(
     let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stopped| *stopped).await;
     };
-    let http =
-        axum::serve(listener, worker.health().router()).with_graceful_shutdown(stop(rx.clone()));
+    let http = adpulse_http::serve(
+        listener,
+        worker.health().router(),
+        "worker",
+        worker.cfg.http,
+        stop(rx.clone()),
+    );
     let signal = async move {
         shutdown.await;
         let _ = tx.send(true);
     };
-    let (http, run, ()) = tokio::join!(http.into_future(), worker.run(stop(rx)), signal);
+    let (http, run, ()) = tokio::join!(http, worker.run(stop(rx)), signal);
     http.map_err(err)?;
     run
 }

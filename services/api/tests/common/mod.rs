@@ -8,7 +8,7 @@ pub mod assets;
 
 use std::collections::HashMap;
 
-use adpulse_config::{ApiConfig, PostgresConfig, Secret};
+use adpulse_config::{ApiConfig, HttpConfig, PostgresConfig, Secret};
 use adpulse_domain::{Role, TenantId};
 use adpulse_postgres::Database;
 use adpulse_testkit::{Server, unique_name};
@@ -106,10 +106,24 @@ impl Api {
         Self::start_full(cfg, None, None).await
     }
 
+    /// An API whose listener has the defences of `http`.
+    pub async fn start_with_http(cfg: ApiConfig, http: HttpConfig) -> Self {
+        Self::start_listening(cfg, http, None, None).await
+    }
+
     /// An API that also reads live counters from `live` and raw events from
     /// `archive`.
     pub async fn start_full(
         cfg: ApiConfig,
+        live: Option<adpulse_redis::Redis>,
+        archive: Option<adpulse_cql::Cql>,
+    ) -> Self {
+        Self::start_listening(cfg, HttpConfig::default(), live, archive).await
+    }
+
+    async fn start_listening(
+        cfg: ApiConfig,
+        http: HttpConfig,
         live: Option<adpulse_redis::Redis>,
         archive: Option<adpulse_cql::Cql>,
     ) -> Self {
@@ -142,7 +156,7 @@ impl Api {
             if let Some(cql) = archive {
                 state.archive = Some(adpulse_backends::Archive::cql(cql).await.expect("archive"));
             }
-            adpulse_api::serve(&cfg, state, listener, async {
+            adpulse_api::serve(&cfg, state, listener, http, async {
                 let _ = rx.await;
             })
             .await

@@ -142,7 +142,7 @@ impl Harness {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve(gateway, listener, async {
+        let task = tokio::spawn(serve(gateway, listener, config.http, async {
             let _ = rx.await;
         }));
         Self {
