@@ -3,7 +3,7 @@
 //! Postgres: report sums past the 64-bit range, listing cursors and page
 //! numbers that do not fit, and property tests that any query string of
 //! the report, ranking, raw-event and listing endpoints is answered with a
-//! 2xx or a specific 4xx, never a 5xx.
+//! 2xx or a specific 4xx, never a 5xx (creatives' listing too).
 
 mod common;
 
@@ -423,5 +423,27 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
             })
         },
     );
+    let asset_cursor = (0u32..=9999, -1439i32..=1439, any::<u128>()).prop_map(|(y, off, id)| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+            "{y:04}-01-01T00:00:00{}{:02}:{:02}|{}",
+            if off < 0 { '-' } else { '+' },
+            off.abs() / 60,
+            off.abs() % 60,
+            uuid::Uuid::from_u128(id)
+        ))
+    });
+    let assets = (
+        opt(value((-5i64..=200).prop_map(|n| n.to_string()))),
+        opt(value(asset_cursor)),
+    );
+    run_http("creatives listing", 100, assets, |(limit, cursor)| {
+        let q = query(vec![("limit", limit), ("cursor", cursor)]);
+        let get = &get;
+        Box::pin(async move {
+            let (status, body, path) =
+                get(format!("/api/v1/campaigns/{campaign}/assets?{q}")).await;
+            no_5xx(&path, status, &body)
+        })
+    });
     api.stop().await;
 }
