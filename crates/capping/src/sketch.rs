@@ -105,10 +105,12 @@ impl CountMin {
             .unwrap_or(0)
     }
 
-    /// Counts one more of `item` if its estimate is below `cap`.
+    /// Counts one more of `item` if its estimate is below `cap`. Counters
+    /// are 16 bits: a cap above [`u16::MAX`] is held at it (a counter that
+    /// stopped growing would otherwise allow without end).
     pub fn reserve(&mut self, item: &[u8], cap: u32) -> Decision {
         let estimate = self.estimate(item);
-        if estimate >= cap {
+        if estimate >= cap.min(u32::from(u16::MAX)) {
             return Decision {
                 allow: false,
                 count: estimate,
@@ -221,6 +223,15 @@ mod tests {
         }
         let rate = f64::from(overcapped) / (pairs as f64 * 3.0);
         assert!(rate <= 0.01, "over-cap rate {rate}");
+    }
+
+    #[test]
+    fn a_cap_beyond_the_counters_width_still_stops() {
+        let mut sketch = CountMin::new(SketchSize { depth: 2, width: 8 });
+        let allowed = (0..70_000)
+            .filter(|_| sketch.reserve(b"k", u32::MAX).allow)
+            .count();
+        assert_eq!(allowed, usize::from(u16::MAX));
     }
 
     proptest! {

@@ -83,6 +83,35 @@ pub struct ReportRow {
     pub unique_users: i64,
 }
 
+/// A sum as a report shows it: itself when it fits in an `i64`, else the
+/// bound it passed ([`i64::MAX`] above, [`i64::MIN`] below).
+///
+/// Each event carries at most [`crate::Micros::MAX`] (10¹⁵ micros), so an
+/// `i64` holds the sum of 9,223 such events and no more: a campaign's
+/// cost over a range can pass it. A report then shows the bound and says
+/// it is saturated ([`saturated`]) instead of failing: the other numbers
+/// of the report stay readable, narrowing the range does not help when a
+/// single day is past it, and widening the type would change every
+/// client's number type for sums that no real campaign reaches (an `i64`
+/// holds 9.2 trillion currency units).
+pub fn clamp_sum(sum: i128) -> i64 {
+    i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Whether a count or sum of `c` is at a bound of [`clamp_sum`]: its true
+/// value did not fit and is at least (or at most) what is shown.
+pub fn saturated(c: &Counts) -> bool {
+    [
+        c.impressions,
+        c.clicks,
+        c.conversions,
+        c.cost_micros,
+        c.revenue_micros,
+    ]
+    .into_iter()
+    .any(|v| v == i64::MAX || v == i64::MIN)
+}
+
 /// Ratios of counts, `None` where the denominator is zero.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Ratios {
@@ -173,6 +202,25 @@ mod tests {
         assert_eq!(r.cpm_micros, Some(5_000_000.0));
         assert_eq!(r.cpa_micros, Some(2_000_000.0));
         assert_eq!(r.roas, Some(3.0));
+    }
+
+    #[test]
+    fn sums_past_an_i64_show_the_bound_and_say_so() {
+        assert_eq!(clamp_sum(5), 5);
+        assert_eq!(clamp_sum(i128::from(i64::MAX) + 1), i64::MAX);
+        assert_eq!(clamp_sum(i128::from(i64::MIN) - 1), i64::MIN);
+        let mut c = Counts {
+            cost_micros: 7,
+            ..Counts::default()
+        };
+        assert!(!saturated(&c));
+        c.revenue_micros = clamp_sum(i128::from(i64::MAX) * 3);
+        assert!(saturated(&c));
+        // Ratios of saturated sums stay finite numbers.
+        c.impressions = i64::MAX;
+        let r = Ratios::of(&c);
+        assert!(r.ctr.is_some_and(f64::is_finite));
+        assert!(r.cpm_micros.is_some_and(f64::is_finite));
     }
 
     #[test]

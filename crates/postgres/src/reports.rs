@@ -10,6 +10,10 @@
 //! stored buckets. A report by day or in total reads the campaign's days
 //! local to the report's zone instead whenever they hold the whole range
 //! (see `with_local_days`).
+//!
+//! Sums never fail: `sum(bigint)` is `numeric` in Postgres, and a sum
+//! past the `bigint` range is shown as the bound it passed (see
+//! [`adpulse_domain::report::clamp_sum`]) instead of failing the cast.
 
 use adpulse_domain::aggregate::{Counts, Grain};
 use adpulse_domain::report::{Granularity, RankBy, ReportRow};
@@ -93,11 +97,22 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
             ("cost_micros", "cost"),
             ("revenue_micros", "revenue"),
         ] {
-            b.push("CASE WHEN l.last_day <= ")
-                .push_bind(last)
-                .push(format_args!(
-                    " THEN l.{column} ELSE e.{column} END - coalesce(s.{column}, 0) AS {name}, "
-                ));
+            // A difference of running totals, in numeric, clamped to
+            // bigint (NULL, without a running total that day, stays NULL).
+            let diff = |b: &mut QueryBuilder<sqlx::Postgres>| {
+                b.push("((CASE WHEN l.last_day <= ")
+                    .push_bind(last)
+                    .push(format_args!(
+                        " THEN l.{column} ELSE e.{column} END)::numeric - coalesce(s.{column}, 0))"
+                    ));
+            };
+            b.push("CASE WHEN ");
+            diff(&mut b);
+            b.push(" IS NULL THEN NULL ELSE least(greatest(");
+            diff(&mut b);
+            b.push(format_args!(
+                ", {I64_MIN}), {I64_MAX})::bigint END AS {name}, "
+            ));
         }
         b.push(
             "l.campaign_id FROM campaign_lifetime_totals l \
@@ -115,10 +130,10 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
         .push(" AND l.first_day <= ")
         .push_bind(last)
         .push("), ranked AS (SELECT s.*, c.name, c.status, c.brand_id FROM sums s JOIN campaigns c ON c.id = s.campaign_id \
-               WHERE s.impressions + s.clicks + s.conversions > 0 AND c.tenant_id = ");
+               WHERE s.impressions::numeric + s.clicks + s.conversions > 0 AND c.tenant_id = ");
     } else {
         b.push("campaign_id, ")
-            .push(SUMS)
+            .push(SUMS.as_str())
             .push(" FROM campaign_aggregates WHERE tenant_id = ")
             .push_bind(tenant)
             .push(" AND grain = ")
@@ -226,12 +241,31 @@ impl From<Row> for ReportRow {
     }
 }
 
-/// The sums every report row carries.
-const SUMS: &str = "coalesce(sum(events) FILTER (WHERE event_type = 'impression'), 0)::bigint AS impressions, \
-     coalesce(sum(events) FILTER (WHERE event_type = 'click'), 0)::bigint AS clicks, \
-     coalesce(sum(events) FILTER (WHERE event_type = 'conversion'), 0)::bigint AS conversions, \
-     coalesce(sum(cost_micros), 0)::bigint AS cost, \
-     coalesce(sum(revenue_micros), 0)::bigint AS revenue";
+/// The bounds of `bigint`, as SQL literals.
+const I64_MIN: &str = "-9223372036854775808";
+const I64_MAX: &str = "9223372036854775807";
+
+/// The sums every report row carries, each clamped to `bigint`.
+static SUMS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    [
+        (
+            "coalesce(sum(events) FILTER (WHERE event_type = 'impression'), 0)",
+            "impressions",
+        ),
+        (
+            "coalesce(sum(events) FILTER (WHERE event_type = 'click'), 0)",
+            "clicks",
+        ),
+        (
+            "coalesce(sum(events) FILTER (WHERE event_type = 'conversion'), 0)",
+            "conversions",
+        ),
+        ("coalesce(sum(cost_micros), 0)", "cost"),
+        ("coalesce(sum(revenue_micros), 0)", "revenue"),
+    ]
+    .map(|(sum, name)| format!("least(greatest({sum}, {I64_MIN}), {I64_MAX})::bigint AS {name}"))
+    .join(", ")
+});
 
 /// The report's statement. It names the tenant too: row-level security
 /// already hides other tenants' rows from a tenant session, and this keeps
@@ -265,7 +299,7 @@ fn campaign_query(tenant: TenantId, q: &CampaignReport) -> QueryBuilder<sqlx::Po
     } else {
         "NULL::text AS event_type, "
     });
-    b.push(SUMS)
+    b.push(SUMS.as_str())
         .push(", coalesce(hll_cardinality(hll_union_agg(users)), 0)::bigint AS users FROM campaign_aggregates WHERE campaign_id = ")
         .push_bind(*q.campaign.as_uuid())
         .push(" AND tenant_id = ")

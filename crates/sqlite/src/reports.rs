@@ -13,6 +13,12 @@
 //! or in total reads the campaign's days local to the report's zone
 //! instead whenever they hold the whole range, as Postgres does.
 //!
+//! Sums never fail or wrap: SQLite's `sum()` fails on integer overflow,
+//! so rows are summed in Rust in `i128`, and the ranking sums each value's
+//! high and low 32 bits apart (see `top_query`); a sum past the `i64`
+//! range is shown as the bound it passed
+//! ([`adpulse_domain::report::clamp_sum`]).
+//!
 //! Where a statement names the campaign, its tenant filter is written
 //! `+tenant_id` so that SQLite seeks by the campaign's key and only checks
 //! the tenant, instead of scanning the whole tenant's rows by the ranking
@@ -22,7 +28,7 @@ use std::collections::BTreeMap;
 
 use adpulse_domain::aggregate::{Counts, Grain};
 use adpulse_domain::reach::Sketch;
-use adpulse_domain::report::{Granularity, RankBy, ReportRow};
+use adpulse_domain::report::{Granularity, RankBy, ReportRow, clamp_sum};
 use adpulse_domain::store::{CampaignReport, RankedCampaign, StoreError, TopCampaigns};
 use adpulse_domain::{CampaignId, EventType, TenantId};
 use chrono::{DateTime, DurationRound as _, NaiveDate, TimeDelta, Timelike as _, Utc};
@@ -46,23 +52,40 @@ struct Period {
     event_type: Option<String>,
 }
 
-/// Counts and people of one report row or ranked campaign.
+/// Counts and people of one report row or ranked campaign, summed in
+/// `i128` (no number of `i64` rows can pass it).
 #[derive(Default)]
 struct Sum {
-    counts: Counts,
+    impressions: i128,
+    clicks: i128,
+    conversions: i128,
+    cost: i128,
+    revenue: i128,
     users: Sketch,
 }
 
 impl Sum {
     fn add(&mut self, event_type: &str, events: i64, cost: i64, revenue: i64) {
+        let events = i128::from(events);
         match event_type {
-            "impression" => self.counts.impressions += events,
-            "click" => self.counts.clicks += events,
-            "conversion" => self.counts.conversions += events,
+            "impression" => self.impressions += events,
+            "click" => self.clicks += events,
+            "conversion" => self.conversions += events,
             _ => {}
         }
-        self.counts.cost_micros += cost;
-        self.counts.revenue_micros += revenue;
+        self.cost += i128::from(cost);
+        self.revenue += i128::from(revenue);
+    }
+
+    /// The sums as a report shows them (clamped to `i64`).
+    fn counts(&self) -> Counts {
+        Counts {
+            impressions: clamp_sum(self.impressions),
+            clicks: clamp_sum(self.clicks),
+            conversions: clamp_sum(self.conversions),
+            cost_micros: clamp_sum(self.cost),
+            revenue_micros: clamp_sum(self.revenue),
+        }
     }
 
     /// Merges a stored sketch in (skipping the decode of empty ones).
@@ -200,7 +223,7 @@ async fn report_rows(
             day: p.day,
             channel: p.channel,
             event_type: p.event_type,
-            counts: s.counts,
+            counts: s.counts(),
             unique_users: s.users.count(),
         })
         .collect())
@@ -226,15 +249,46 @@ struct Ranked {
     name: String,
     status: String,
     brand_id: Option<String>,
-    impressions: i64,
-    clicks: i64,
-    conversions: i64,
-    cost: i64,
-    revenue: i64,
+    impressions_hi: i64,
+    impressions_lo: i64,
+    clicks_hi: i64,
+    clicks_lo: i64,
+    conversions_hi: i64,
+    conversions_lo: i64,
+    cost_hi: i64,
+    cost_lo: i64,
+    revenue_hi: i64,
+    revenue_lo: i64,
+}
+
+/// A sum of values from its sums of their high 32 bits (`v >> 32`, signed)
+/// and low 32 bits (`v & 0xFFFFFFFF`): `v = hi·2³² + lo` for every `i64`.
+fn joined(hi: i64, lo: i64) -> i64 {
+    clamp_sum((i128::from(hi) << 32) + i128::from(lo))
+}
+
+impl Ranked {
+    fn counts(&self) -> Counts {
+        Counts {
+            impressions: joined(self.impressions_hi, self.impressions_lo),
+            clicks: joined(self.clicks_hi, self.clicks_lo),
+            conversions: joined(self.conversions_hi, self.conversions_lo),
+            cost_micros: joined(self.cost_hi, self.cost_lo),
+            revenue_micros: joined(self.revenue_hi, self.revenue_lo),
+        }
+    }
 }
 
 /// Ranks by sums (read from the covering index, no sketches), joined to
 /// the tenant's live campaigns.
+///
+/// SQLite's `sum()` fails when an integer sum leaves the `i64` range, and
+/// 9,223 events at the largest amount a single event may carry already
+/// do. So each value is summed as its high 32 bits and its low 32 bits:
+/// each such sum stays within `i64` for up to 2³¹ rows, the two together
+/// are the exact sum (put together in Rust, in `i128`), and the ranking
+/// orders by `hi + (lo >> 32)`, then `lo & 0xFFFFFFFF`, which is the
+/// order of the exact sums.
 fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<Sqlite> {
     let order = match q.by {
         RankBy::Spend => "cost",
@@ -246,44 +300,47 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<Sqlite> {
     let dir = if q.desc { "DESC" } else { "ASC" };
     let (from, to) = rank_range(q);
     let tenant = *tenant.as_uuid();
-    let mut b = QueryBuilder::new("WITH sums AS (SELECT campaign_id, ");
+    let mut b = QueryBuilder::new("WITH sums AS (SELECT campaign_id, max(events) AS most, ");
     for (kind, name) in [
         (EventType::Impression, "impressions"),
         (EventType::Click, "clicks"),
         (EventType::Conversion, "conversions"),
     ] {
+        let only = format!("FILTER (WHERE event_type = '{}')", kind.as_str());
         b.push(format_args!(
-            "coalesce(sum(events) FILTER (WHERE event_type = '{}'), 0) AS {name}, ",
-            kind.as_str()
+            "coalesce(sum(events >> 32) {only}, 0) AS {name}_hi, \
+             coalesce(sum(events & 4294967295) {only}, 0) AS {name}_lo, "
         ));
     }
-    b.push("sum(cost_micros) AS cost, sum(revenue_micros) AS revenue FROM campaign_aggregates WHERE tenant_id = ")
-        .push_bind(tenant)
-        .push(" AND grain = ")
-        .push_bind(q.grain.stored().into_owned())
-        .push(" AND bucket_start >= ")
-        .push_bind(micros(from))
-        .push(" AND bucket_start < ")
-        .push_bind(micros(to))
-        .push(
-            " GROUP BY campaign_id) \
-             SELECT s.campaign_id, c.name, c.status, c.brand_id, s.impressions, s.clicks, s.conversions, s.cost, s.revenue \
+    b.push(
+        "sum(cost_micros >> 32) AS cost_hi, sum(cost_micros & 4294967295) AS cost_lo, \
+         sum(revenue_micros >> 32) AS revenue_hi, sum(revenue_micros & 4294967295) AS revenue_lo \
+         FROM campaign_aggregates WHERE tenant_id = ",
+    )
+    .push_bind(tenant)
+    .push(" AND grain = ")
+    .push_bind(q.grain.stored().into_owned())
+    .push(" AND bucket_start >= ")
+    .push_bind(micros(from))
+    .push(" AND bucket_start < ")
+    .push_bind(micros(to))
+    .push(
+        " GROUP BY campaign_id) \
+             SELECT s.*, c.name, c.status, c.brand_id \
              FROM sums s JOIN campaigns c ON c.id = s.campaign_id \
-             WHERE s.impressions + s.clicks + s.conversions > 0 AND c.deleted_at IS NULL AND c.tenant_id = ",
-        )
-        .push_bind(tenant);
+             WHERE s.most > 0 AND c.deleted_at IS NULL AND c.tenant_id = ",
+    )
+    .push_bind(tenant);
     if let Some(s) = &q.status {
         b.push(" AND c.status = ").push_bind(s.clone());
     }
     if let Some(brand) = &q.brand_id {
         b.push(" AND c.brand_id = ").push_bind(brand.clone());
     }
-    b.push(" ORDER BY s.")
-        .push(order)
-        .push(" ")
-        .push(dir)
-        .push(", s.campaign_id LIMIT ")
-        .push_bind(q.limit);
+    b.push(format_args!(
+        " ORDER BY s.{order}_hi + (s.{order}_lo >> 32) {dir}, s.{order}_lo & 4294967295 {dir}, s.campaign_id LIMIT "
+    ))
+    .push_bind(q.limit);
     b
 }
 
@@ -371,18 +428,13 @@ impl Lite {
         let mut out = Vec::with_capacity(ranked.len());
         for r in ranked {
             let unique_users = reach(&mut tx, tenant, r.campaign_id, q).await?;
+            let counts = r.counts();
             out.push(RankedCampaign {
                 id: CampaignId::from_uuid(r.campaign_id),
                 name: r.name,
                 status: r.status,
                 brand_id: r.brand_id,
-                counts: Counts {
-                    impressions: r.impressions,
-                    clicks: r.clicks,
-                    conversions: r.conversions,
-                    cost_micros: r.cost,
-                    revenue_micros: r.revenue,
-                },
+                counts,
                 unique_users,
             });
         }
@@ -412,6 +464,25 @@ impl Lite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn high_and_low_halves_put_every_sum_back_together() {
+        let halves = |vs: &[i64]| {
+            vs.iter().fold((0i64, 0i64), |(h, l), v| {
+                (h + (v >> 32), l + (v & 0xFFFF_FFFF))
+            })
+        };
+        for vs in [
+            &[0, 1, 4_294_967_295, 4_294_967_296][..],
+            &[i64::MAX, i64::MAX, i64::MAX],
+            &[i64::MIN, -1, i64::MAX],
+            &[-5, 3],
+        ] {
+            let exact: i128 = vs.iter().map(|v| i128::from(*v)).sum();
+            let (h, l) = halves(vs);
+            assert_eq!(joined(h, l), clamp_sum(exact), "{vs:?}");
+        }
+    }
 
     #[test]
     fn local_hours_start_at_the_zone_s_hour() {

@@ -723,6 +723,22 @@ fn encode_cursor(c: &Cursor) -> String {
         .encode(serde_json::to_vec(c).unwrap_or_default())
 }
 
+/// A cursor's sort value as the stores read it back, if it is one this
+/// listing could have given: an instant (in UTC, between 1970 and 9999:
+/// Postgres refuses the year 0 and offsets past 15:59 that RFC 3339
+/// allows), a budget, or a name.
+fn cursor_value(key: &str, value: &str) -> Option<String> {
+    match key {
+        "created_at" | "updated_at" => DateTime::parse_from_rfc3339(value)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+            .filter(|t| (1970..=9999).contains(&t.year()))
+            .map(|t| t.to_rfc3339()),
+        "budget" => value.parse::<i64>().ok().map(|n| n.to_string()),
+        _ => Some(value.to_owned()),
+    }
+}
+
 fn decode_cursor(raw: &str) -> Option<Cursor> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(raw)
@@ -793,22 +809,14 @@ pub async fn list(
             ));
             Page::Offset(0)
         }
-        (Some(raw), None) => match decode_cursor(raw) {
-            Some(c)
-                if c.sort == sort_raw
-                    && match key {
-                        "created_at" | "updated_at" => {
-                            DateTime::parse_from_rfc3339(&c.value).is_ok()
-                        }
-                        "budget" => c.value.parse::<i64>().is_ok(),
-                        _ => true,
-                    } =>
-            {
-                Page::After {
-                    value: c.value,
-                    id: CampaignId::from_uuid(c.id),
-                }
-            }
+        (Some(raw), None) => match decode_cursor(raw)
+            .filter(|c| c.sort == sort_raw)
+            .and_then(|c| Some((cursor_value(key, &c.value)?, c.id)))
+        {
+            Some((value, id)) => Page::After {
+                value,
+                id: CampaignId::from_uuid(id),
+            },
             _ => {
                 problems.push(FieldProblem::new(
                     "cursor",
@@ -819,10 +827,16 @@ pub async fn list(
         },
         (None, p) => {
             let p = p.unwrap_or(1);
-            if p < 1 {
-                problems.push(FieldProblem::new("page", "must be 1 or more"));
+            let per_page = limit.clamp(1, 100);
+            // The rows skipped must fit in an i64 (the stores' OFFSET).
+            let last_page = (i64::MAX / per_page).saturating_add(1);
+            if !(1..=last_page).contains(&p) {
+                problems.push(FieldProblem::new(
+                    "page",
+                    format!("must be 1 to {last_page} at {per_page} per page"),
+                ));
             }
-            Page::Offset((p.max(1) - 1).saturating_mul(limit.clamp(1, 100)))
+            Page::Offset((p.clamp(1, last_page) - 1) * per_page)
         }
     };
     let Some(sort) = sort else {
@@ -928,6 +942,24 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn cursor_values_are_ones_both_stores_read() {
+        let t = |v: &str| cursor_value("created_at", v);
+        assert_eq!(
+            t("2026-11-29T10:00:00.5+02:00").as_deref(),
+            Some("2026-11-29T08:00:00.500+00:00")
+        );
+        // RFC 3339 allows these; Postgres refuses them.
+        assert_eq!(t("0000-01-01T00:00:00Z"), None);
+        assert_eq!(
+            t("2026-01-01T00:00:00-23:59"),
+            Some("2026-01-01T23:59:00+00:00".into())
+        );
+        assert_eq!(t("9999-12-31T23:59:59-23:59"), None, "year 10000 in UTC");
+        assert_eq!(cursor_value("budget", "+0042").as_deref(), Some("42"));
+        assert_eq!(cursor_value("budget", "9223372036854775808"), None);
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7396() {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{Counts, Grain, local_midnight};
-use adpulse_domain::report::{Breakdown, Granularity, RankBy, Ratios, ReportRow};
+use adpulse_domain::report::{Breakdown, Granularity, RankBy, Ratios, ReportRow, saturated};
 use adpulse_domain::store::{CampaignReport, RankedCampaign, TopCampaigns};
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -70,6 +70,10 @@ pub struct Metrics {
     pub cpa_micros: Option<f64>,
     /// Revenue per unit of cost; null without cost.
     pub roas: Option<f64>,
+    /// A count or sum did not fit in a 64-bit integer: it shows the
+    /// bound it passed (9223372036854775807), a floor of the true value,
+    /// and the ratios are of the shown numbers.
+    pub saturated: bool,
 }
 
 impl From<&Counts> for Metrics {
@@ -86,6 +90,7 @@ impl From<&Counts> for Metrics {
             cpm_micros: r.cpm_micros,
             cpa_micros: r.cpa_micros,
             roas: r.roas,
+            saturated: saturated(c),
         }
     }
 }
@@ -511,7 +516,7 @@ pub async fn campaign_report(
     cached_json(&headers, &out, range.is_live())
 }
 
-const CSV_HEADER: &str = "period,channel,event_type,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users\n";
+const CSV_HEADER: &str = "period,channel,event_type,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users,saturated\n";
 
 fn num(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
@@ -588,19 +593,20 @@ pub async fn campaign_export(
         db.campaign_report_each::<ExportStop, _, _>(tenant, &q, |r| {
             let o = row_out(&r, tz);
             sink.line(format!(
-                "{},{},{},{},{}\n",
+                "{},{},{},{},{},{}\n",
                 o.period.as_deref().map(csv_field).unwrap_or_default(),
                 o.channel.as_deref().map(csv_field).unwrap_or_default(),
                 o.event_type.as_deref().map(csv_field).unwrap_or_default(),
                 metrics_csv(&o.metrics),
-                o.unique_users
+                o.unique_users,
+                o.metrics.saturated
             ))
         })
         .await
     }))
 }
 
-const TOP_CSV_HEADER: &str = "campaign_id,name,status,brand_id,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users\n";
+const TOP_CSV_HEADER: &str = "campaign_id,name,status,brand_id,impressions,clicks,conversions,spend_micros,revenue_micros,ctr,cpc_micros,cpm_micros,cpa_micros,roas,unique_users,saturated\n";
 
 /// Where an export's task writes its lines: 60 KB chunks into a channel of
 /// 8, so a slow client holds the query back (constant memory).
@@ -831,13 +837,14 @@ pub async fn top_export(
             db.top_campaigns_each::<ExportStop, _, _>(tenant, &q, |r| {
                 let r = ranked_out(&r);
                 sink.line(format!(
-                    "{},{},{},{},{},{}\n",
+                    "{},{},{},{},{},{},{}\n",
                     r.campaign_id,
                     csv_field(&r.name),
                     r.status,
                     r.brand_id.as_deref().map(csv_field).unwrap_or_default(),
                     metrics_csv(&r.metrics),
-                    r.unique_users
+                    r.unique_users,
+                    r.metrics.saturated
                 ))
             })
             .await

@@ -321,6 +321,76 @@ proptest! {
     }
 }
 
+/// A JSON number as text: integers of any size and sign, fractions and
+/// exponents (a `Value` cannot hold the ones past 64 bits).
+fn arb_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<u64>().prop_map(|n| n.to_string()),
+        (0..=Micros::MAX.get()).prop_map(|n| n.to_string()),
+        (Micros::MAX.get() - 2..=Micros::MAX.get() + 2).prop_map(|n| n.to_string()),
+        "-?[1-9][0-9]{18,40}",
+        "-?[0-9]{1,6}\\.[0-9]{1,4}",
+        "-?[1-9][eE][+-]?[0-9]{1,3}",
+    ]
+}
+
+proptest! {
+    #[test]
+    fn no_amount_outside_zero_to_the_per_event_bound_is_accepted(
+        field in proptest::sample::select(vec!["cost_micros", "revenue_micros"]),
+        number in arb_number(),
+    ) {
+        let body = with(field, json!("placeholder"))
+            .to_string()
+            .replace("\"placeholder\"", &number);
+        match parse_event(body.as_bytes(), &Limits::default(), now()) {
+            Ok(e) => {
+                let got = if field == "cost_micros" { e.cost_micros } else { e.revenue_micros };
+                prop_assert!((0..=Micros::MAX.get()).contains(&got.get()));
+                prop_assert_eq!(got.get().to_string(), number);
+            }
+            Err(r) => {
+                prop_assert_eq!(r.errors.len(), 1);
+                prop_assert_eq!(r.errors[0].field.as_str(), field);
+                // Past f64's range serde_json stops reading ("number out of
+                // range"): invalid JSON, still at the field.
+                prop_assert!(
+                    [
+                        ErrorCode::AmountTooLarge,
+                        ErrorCode::NegativeAmount,
+                        ErrorCode::InvalidType,
+                        ErrorCode::InvalidJson,
+                    ]
+                    .contains(&r.errors[0].code),
+                    "{:?}", r.errors[0]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_timestamp_clock_or_limit_makes_the_parser_panic(
+        year in 0u32..=9999,
+        offset_minutes in -(24 * 60 - 1)..=(24 * 60 - 1i32),
+        now_secs in DateTime::<Utc>::MIN_UTC.timestamp()..=DateTime::<Utc>::MAX_UTC.timestamp(),
+        skew_secs in any::<u64>(),
+        retention_secs in any::<u64>(),
+    ) {
+        let sign = if offset_minutes < 0 { '-' } else { '+' };
+        let (h, m) = (offset_minutes.abs() / 60, offset_minutes.abs() % 60);
+        let at = format!("{year:04}-12-31T23:59:59.999999999{sign}{h:02}:{m:02}");
+        let limits = Limits {
+            max_future_skew: std::time::Duration::from_secs(skew_secs),
+            retention: std::time::Duration::from_secs(retention_secs),
+            ..Limits::default()
+        };
+        let now = DateTime::from_timestamp(now_secs, 0).unwrap_or_default();
+        let body = with("occurred_at", json!(at)).to_string();
+        let _ = parse_event(body.as_bytes(), &limits, now);
+    }
+}
+
 fn arb_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
