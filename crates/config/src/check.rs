@@ -154,6 +154,7 @@ impl Config {
         self.check_stores(&mut c);
         self.check_services(&mut c, role);
         self.check_capping(&mut c);
+        self.check_http(&mut c);
         if let Some(endpoint) = &self.telemetry.otlp_endpoint {
             c.url(endpoint, &["http", "https"], "telemetry.otlp_endpoint");
         }
@@ -280,6 +281,15 @@ impl Config {
             u64::from(g.unauthenticated_per_ip_per_sec),
             "gateway.unauthenticated_per_ip_per_sec",
         );
+        c.positive(u64::from(g.tenant_burst), "gateway.tenant_burst");
+        c.positive(
+            u64::from(g.tenant_refusals_per_sec),
+            "gateway.tenant_refusals_per_sec",
+        );
+        c.positive(
+            u64::from(g.tenant_refusal_burst),
+            "gateway.tenant_refusal_burst",
+        );
         for (tenant, rate) in &g.tenant_quotas {
             if !is_uuid(tenant) {
                 c.fail(
@@ -322,6 +332,18 @@ impl Config {
         c.positive(a.max_body_bytes as u64, "api.max_body_bytes");
         c.positive(a.max_asset_bytes as u64, "api.max_asset_bytes");
         c.positive(a.access_ttl_secs, "api.access_ttl_secs");
+        // Lifetimes are added to the clock: bounded so that can never
+        // leave chrono's range (a year is more than any session needs).
+        c.require(
+            a.access_ttl_secs <= 86_400,
+            "api.access_ttl_secs",
+            "must be at most 86400 (a day)",
+        );
+        c.require(
+            a.refresh_ttl_secs <= 366 * 86_400,
+            "api.refresh_ttl_secs",
+            "must be at most 31622400 (a year)",
+        );
         c.require(
             a.refresh_ttl_secs >= a.access_ttl_secs,
             "api.refresh_ttl_secs",
@@ -348,6 +370,11 @@ impl Config {
     fn check_capping(&self, c: &mut Checker) {
         let k = &self.capping;
         c.positive(u64::from(k.link_ttl_days), "capping.link_ttl_days");
+        c.require(
+            k.link_ttl_days <= 3_650,
+            "capping.link_ttl_days",
+            "must be at most 3650 (ten years)",
+        );
         c.positive(k.max_candidates as u64, "capping.max_candidates");
         if k.backend == CappingBackend::Sketch {
             c.require(
@@ -356,7 +383,24 @@ impl Config {
                 "must be between 0 and 1 (exclusive)",
             );
             c.positive(k.sketch_expected_pairs, "capping.sketch_expected_pairs");
+            c.require(
+                k.sketch_expected_pairs <= 10_000_000_000,
+                "capping.sketch_expected_pairs",
+                "must be at most 10000000000 (the sketch's memory grows with it)",
+            );
         }
+    }
+}
+
+impl Config {
+    fn check_http(&self, c: &mut Checker) {
+        let h = &self.http;
+        // Zero would close every connection at once.
+        c.positive(h.header_timeout_ms, "http.header_timeout_ms");
+        c.positive(h.idle_timeout_ms, "http.idle_timeout_ms");
+        c.positive(h.body_timeout_ms, "http.body_timeout_ms");
+        // Zero would never accept a connection.
+        c.positive(u64::from(h.max_connections), "http.max_connections");
     }
 }
 
@@ -436,6 +480,26 @@ mod tests {
         assert!(
             !text.contains("short"),
             "a secret's value never appears: {text}"
+        );
+    }
+
+    #[test]
+    fn listener_limits_and_lifetimes_must_be_usable() {
+        let mut c = Config::default();
+        c.http.max_connections = 0;
+        c.http.header_timeout_ms = 0;
+        c.gateway.tenant_refusals_per_sec = 0;
+        c.capping.link_ttl_days = u32::MAX;
+        c.api.refresh_ttl_secs = u64::MAX;
+        assert_eq!(
+            keys(c.check(Role::Up)),
+            [
+                "api.refresh_ttl_secs",
+                "capping.link_ttl_days",
+                "gateway.tenant_refusals_per_sec",
+                "http.header_timeout_ms",
+                "http.max_connections",
+            ]
         );
     }
 
