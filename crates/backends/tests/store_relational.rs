@@ -558,7 +558,7 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
     );
     assert!(matches!(
         env.api.set_campaign_targeting(a, c.id, 4, "not json").await,
-        Err(StoreError::Refused(_))
+        Err(StoreError::Invalid(_))
     ));
     let facts = Directory::campaign(&env.admin, c.id)
         .await
@@ -656,7 +656,7 @@ async fn campaign_constraints_refuse_bad_values(env: &Env) {
     for w in &bad {
         let r = env.api.insert_campaign(a, w).await;
         assert!(
-            matches!(r, Err(StoreError::Refused(_))),
+            matches!(r, Err(StoreError::Invalid(_))),
             "{:?}: {r:?}",
             w.name
         );
@@ -667,7 +667,7 @@ async fn campaign_constraints_refuse_bad_values(env: &Env) {
         .await
         .expect("200 characters");
     let r = env.api.update_campaign(a, ok.id, 1, &bad[2]).await;
-    assert!(matches!(r, Err(StoreError::Refused(_))), "{r:?}");
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
     assert_eq!(
         env.api
             .campaign(a, ok.id)
@@ -1011,7 +1011,7 @@ async fn listings_filter_sort_and_page_alike(env: &Env) {
             10,
         )
         .await;
-    assert!(matches!(r, Err(StoreError::Refused(_))), "{r:?}");
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
 }
 
 // ---------------------------------------------------------------- creatives

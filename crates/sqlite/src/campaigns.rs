@@ -38,7 +38,7 @@ enum Key {
 /// Postgres refuses a cast, when it is not a value of that sort.
 fn cursor_key(s: CampaignSort, value: &str) -> Result<Key, StoreError> {
     let bad = |e: &dyn std::fmt::Display| {
-        StoreError::Refused(format!("cursor value {value:?} of {}: {e}", s.as_str()))
+        StoreError::Invalid(format!("cursor value {value:?} of {}: {e}", s.as_str()))
     };
     Ok(match s {
         CampaignSort::CreatedAt | CampaignSort::UpdatedAt => Key::Int(micros(
@@ -334,7 +334,7 @@ impl Lite {
         // SQLite reads a negative limit as none and a negative offset as
         // zero; Postgres refuses both.
         if limit < 0 || matches!(page, Page::Offset(n) if *n < 0) {
-            return Err(StoreError::Refused(
+            return Err(StoreError::Invalid(
                 "LIMIT and OFFSET must not be negative".into(),
             ));
         }
@@ -439,11 +439,11 @@ mod tests {
         assert!(matches!(cursor_key(CampaignSort::Name, "x"), Ok(Key::Text(v)) if v == "x"));
         assert!(matches!(
             cursor_key(CampaignSort::UpdatedAt, "yesterday"),
-            Err(StoreError::Refused(_))
+            Err(StoreError::Invalid(_))
         ));
         assert!(matches!(
             cursor_key(CampaignSort::Budget, "1.5"),
-            Err(StoreError::Refused(_))
+            Err(StoreError::Invalid(_))
         ));
     }
 

@@ -95,7 +95,7 @@ impl Lite {
         limit: i64,
     ) -> Result<(Vec<CreativeRecord>, i64), StoreError> {
         if limit < 0 {
-            return Err(StoreError::Refused("LIMIT must not be negative".into()));
+            return Err(StoreError::Invalid("LIMIT must not be negative".into()));
         }
         let mut tx = self.pool().begin().await.map_err(failed)?;
         let (total,): (i64,) = sqlx::query_as(

@@ -65,13 +65,15 @@ impl From<sqlx::Error> for LiteError {
             }
             // A constraint (CHECK, NOT NULL, FOREIGN KEY; unique is above),
             // a value too big or of the wrong type, or a sum that left the
-            // 64-bit range: the values are refused, not the statement.
+            // 64-bit range, or text json() cannot read: the values are
+            // refused, not the statement.
             sqlx::Error::Database(ref d)
                 if d.code()
                     .as_deref()
                     .and_then(|c| c.parse::<i32>().ok())
                     .is_some_and(|c| (18..=20).contains(&(c & 0xff)))
-                    || d.message().contains("integer overflow") =>
+                    || d.message().contains("integer overflow")
+                    || d.message().contains("malformed JSON") =>
             {
                 StoreError::Invalid(e.to_string())
             }

@@ -101,7 +101,7 @@ impl Sum {
 /// refuses `AT TIME ZONE` with a zone it does not know.
 fn zone(tz: &str) -> Result<Tz, StoreError> {
     tz.parse()
-        .map_err(|_| StoreError::Refused(format!("time zone \"{tz}\" not recognized")))
+        .map_err(|_| StoreError::Invalid(format!("time zone \"{tz}\" not recognized")))
 }
 
 /// The UTC instant the local hour holding `t` starts (distinct for the
@@ -417,7 +417,7 @@ impl Lite {
         q: &TopCampaigns,
     ) -> Result<Vec<RankedCampaign>, StoreError> {
         if q.limit < 0 {
-            return Err(StoreError::Refused("LIMIT must not be negative".into()));
+            return Err(StoreError::Invalid("LIMIT must not be negative".into()));
         }
         let mut tx = self.pool().begin().await.map_err(failed)?;
         let ranked: Vec<Ranked> = top_query(tenant, q)

@@ -128,7 +128,7 @@ impl From<adpulse_domain::store::StoreError> for ApiError {
             // The API validates what it writes; a value the store still
             // refuses is the request's, not the server's, fault.
             return Self::Invalid(vec![crate::error::FieldProblem::new(
-                "body",
+                "request",
                 "a value cannot be stored (out of range or not allowed)",
             )]);
         }
