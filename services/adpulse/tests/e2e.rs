@@ -12,6 +12,7 @@
 //!   of a tenant's;
 //! - bad input: a specific 4xx with its code, never a 5xx.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -23,29 +24,6 @@ use serde_json::{Value, json};
 /// How long numbers may take to show up after their events were
 /// acknowledged.
 const SETTLE: Duration = Duration::from_secs(45);
-
-macro_rules! in_both_modes {
-    ($($test:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let p = super::Platform::embedded().await;
-                    super::$test(&p).await;
-                }
-            )*
-        }
-        mod distributed {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let p = super::Platform::distributed().await;
-                    super::$test(&p).await;
-                }
-            )*
-        }
-    };
-}
 
 in_both_modes!(
     exact_counts_reports_and_raw_events,

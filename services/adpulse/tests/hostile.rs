@@ -10,6 +10,7 @@
 //! - a leap second, once counted under one day by reports and listed under
 //!   another by the raw events.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -23,29 +24,6 @@ use serde_json::{Value, json};
 /// How long numbers may take to show up after their events were
 /// acknowledged.
 const SETTLE: Duration = Duration::from_secs(60);
-
-macro_rules! in_both_modes {
-    ($($test:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let p = super::Platform::embedded().await;
-                    super::$test(&p).await;
-                }
-            )*
-        }
-        mod distributed {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let p = super::Platform::distributed().await;
-                    super::$test(&p).await;
-                }
-            )*
-        }
-    };
-}
 
 in_both_modes!(
     a_poison_batch_stops_at_the_bound_and_blocks_no_one,

@@ -15,7 +15,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
-use adpulse_domain::aggregate::CAMPAIGN_MAX_MICROS;
+use adpulse_domain::aggregate::{CAMPAIGN_MAX_MICROS, CampaignTotals};
 use adpulse_domain::{CampaignId, Micros};
 use adpulse_kafka::Consumer;
 use common::worker::{Env, PARTITIONS, env_embedded};
@@ -110,6 +110,17 @@ impl Model {
         t[3] += cost;
         t[4] += revenue;
     }
+}
+
+/// A campaign's totals in the model's order.
+fn counts(t: &CampaignTotals) -> [i64; 5] {
+    [
+        t.impressions,
+        t.clicks,
+        t.conversions,
+        t.cost_micros,
+        t.revenue_micros,
+    ]
 }
 
 /// Three fresh campaigns on one partition, so their events share a batch,
@@ -240,15 +251,7 @@ impl Run {
             let got = totals
                 .iter()
                 .find(|t| t.campaign_id == *c)
-                .map(|t| {
-                    [
-                        t.impressions,
-                        t.clicks,
-                        t.conversions,
-                        t.cost_micros,
-                        t.revenue_micros,
-                    ]
-                })
+                .map(counts)
                 .unwrap_or_default();
             prop_assert_eq!(got, want, "totals of {}", c);
         }
@@ -395,17 +398,7 @@ async fn values_the_store_refuses_are_isolated_and_the_rest_counts() {
             .iter()
             .find(|t| t.campaign_id == *c)
             .expect("counted");
-        assert_eq!(
-            [
-                t.impressions,
-                t.clicks,
-                t.conversions,
-                t.cost_micros,
-                t.revenue_micros
-            ],
-            model.totals[&c.to_string()],
-            "{c}"
-        );
+        assert_eq!(counts(t), model.totals[&c.to_string()], "{c}");
     }
     let mut run = Run {
         rejected: Consumer::from_beginning(&env.cfg.kafka, &env.cfg.kafka.rejected_topic, 1)
