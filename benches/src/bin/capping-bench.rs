@@ -15,19 +15,19 @@
 //!
 //! Each prints one JSON line on stdout.
 
+use adpulse_domain::ports::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use adpulse_capping::CapStore;
 use adpulse_capping::decide::{Candidate, Decider, OnFailure};
 use adpulse_capping::memory::MemoryStore;
 use adpulse_capping::sketch::{CountMin, SketchSize};
 use adpulse_config::{CappingConfig, Config};
 use adpulse_domain::CampaignId;
 use adpulse_domain::targeting::{CapPeriod, CapScope, CapWindow, FrequencyCap};
-use adpulse_gateway::capping::{Capping, Counters, Links};
+use adpulse_gateway::capping::Capping;
 use adpulse_gateway::{Gateway, NullEventLog, serve};
 use adpulse_postgres::Database;
 use adpulse_redis::Redis;
@@ -183,13 +183,15 @@ async fn serve_gateway(
     let key = db.create_ingest_key(tenant, "bench", random).await?;
     let redis = Redis::connect(&cfg.redis).await?;
     redis.delete_prefix().await?;
-    let capping = Capping::new(
-        Counters::Redis(redis.clone()),
-        Links::Redis(redis),
-        &CappingConfig::default(),
-    );
-    let gateway = Gateway::new(cfg.gateway.clone(), cfg.limits.limits(), NullEventLog, db)?
-        .with_capping(Some(capping));
+    let redis = Arc::new(redis);
+    let capping = Capping::new(redis.clone(), redis, &CappingConfig::default());
+    let gateway = Gateway::new(
+        cfg.gateway.clone(),
+        cfg.limits.limits(),
+        Arc::new(NullEventLog),
+        Arc::new(db),
+    )?
+    .with_capping(Some(capping));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join("campaigns"), ids)?;
@@ -227,13 +229,13 @@ async fn library(
             let cfg = Config::load(None)?;
             let redis = Redis::connect(&cfg.redis).await?;
             redis.delete_prefix().await?;
-            let d = Decider::new(redis.clone(), OnFailure::Deny);
+            let d = Decider::new(Arc::new(redis.clone()), OnFailure::Deny);
             let out = drive(d, concurrency, duration, people, candidates, cap).await;
             redis.delete_prefix().await?;
             out
         }
         "memory" => {
-            let d = Decider::new(MemoryStore::new(), OnFailure::Deny);
+            let d = Decider::new(Arc::new(MemoryStore::new()), OnFailure::Deny);
             drive(d, concurrency, duration, people, candidates, cap).await
         }
         other => Err(format!("--backend is redis or memory, not {other}").into()),
@@ -242,8 +244,8 @@ async fn library(
 
 /// `concurrency` tasks deciding for random people and campaigns until the
 /// time is up; 2 s of warm-up first.
-async fn drive<S: CapStore + 'static>(
-    decider: Decider<S>,
+async fn drive(
+    decider: Decider,
     concurrency: usize,
     duration: u64,
     people: usize,
@@ -347,7 +349,7 @@ async fn memory(
             cap: Some(daily(3)),
         })
         .collect();
-    let decider = Arc::new(Decider::new(redis.clone(), OnFailure::Deny));
+    let decider = Arc::new(Decider::new(Arc::new(redis.clone()), OnFailure::Deny));
     let campaigns = Arc::new(campaigns);
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();

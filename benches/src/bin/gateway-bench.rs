@@ -5,7 +5,9 @@
 //! campaign ids into `--out`, serves until SIGTERM/Ctrl-C, then removes the
 //! schema (and the Kafka topic it created).
 
+use adpulse_domain::ports::prelude::*;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use adpulse_config::Config;
 use adpulse_gateway::{Gateway, NullEventLog, serve};
@@ -88,7 +90,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     match args.sink.as_str() {
         "null" => {
             serve(
-                Gateway::new(cfg.gateway.clone(), limits, NullEventLog, db.clone())?,
+                Gateway::new(
+                    cfg.gateway.clone(),
+                    limits,
+                    Arc::new(NullEventLog),
+                    Arc::new(db.clone()),
+                )?,
                 listener,
                 cfg.http,
                 shutdown,
@@ -105,7 +112,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             admin.ensure_topic(&cfg.kafka.rejected_topic, 1, 1).await?;
             let log = KafkaEventLog::new(&cfg.kafka)?;
             serve(
-                Gateway::new(cfg.gateway.clone(), limits, log, db.clone())?,
+                Gateway::new(
+                    cfg.gateway.clone(),
+                    limits,
+                    Arc::new(log),
+                    Arc::new(db.clone()),
+                )?,
                 listener,
                 cfg.http,
                 shutdown,

@@ -12,6 +12,8 @@
 //!
 //! Prints one JSON line on stdout.
 
+use adpulse_domain::ports::prelude::*;
+use std::sync::Arc;
 use std::time::Instant;
 
 use adpulse_config::Config;
@@ -481,7 +483,7 @@ async fn measure(
         ..adpulse_config::ApiConfig::default()
     };
     let api_db = Database::connect_for_tenants(&cfg.postgres).await?;
-    let state = adpulse_api::AppState::new(&api_cfg, api_db)?;
+    let state = adpulse_api::AppState::new(&api_cfg, Arc::new(api_db))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}/api/v1", listener.local_addr()?);
     let http = cfg.http;

@@ -9,6 +9,7 @@
 
 use adpulse_config::Config;
 use adpulse_cql::Cql;
+use adpulse_domain::ports::prelude::*;
 use adpulse_kafka::Admin;
 use adpulse_postgres::Database;
 use adpulse_redis::Redis;

@@ -13,16 +13,18 @@
 //! Prints a markdown table. Everything it creates (topic, schema,
 //! keyspace, key prefix) is removed at the end.
 
+use adpulse_domain::ports::prelude::*;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adpulse_config::Config;
-use adpulse_cql::Cql;
+use adpulse_cql::{Cql, CqlArchive};
 use adpulse_domain::CampaignId;
-use adpulse_domain::ports::{EventLog as _, LogRecord, Stream};
-use adpulse_kafka::{Admin, Consumer, KafkaEventLog};
+use adpulse_domain::ports::{LogRecord, Stream};
+use adpulse_kafka::{Admin, Consumer, GroupConsumer, KafkaEventLog};
 use adpulse_postgres::Database;
 use adpulse_redis::Redis;
-use adpulse_worker::Worker;
+use adpulse_worker::{IdentityLinks, Sinks, Worker};
 use clap::Parser;
 use hdrhistogram::Histogram;
 
@@ -169,13 +171,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("consume-only baseline: {baseline:.0} events/s");
 
     // The worker, from the start of the topic.
-    let worker = Worker::new(
-        cfg.clone(),
-        db.clone(),
-        Cql::connect(&cfg.cql).await?,
-        redis.clone(),
-    )
-    .await?;
+    let sinks = Sinks {
+        db: Arc::new(db.clone()),
+        archive: Arc::new(CqlArchive::new(Cql::connect(&cfg.cql).await?).await?),
+        live: Arc::new(redis.clone()),
+        // As `adpulse worker` composes it: links kept when capping counts
+        // in Redis.
+        links: (cfg.capping.backend == adpulse_config::CappingBackend::Redis).then(|| {
+            IdentityLinks {
+                links: Arc::new(redis.clone()),
+                counters: Arc::new(redis.clone()),
+            }
+        }),
+        log: Arc::new(KafkaEventLog::new(&cfg.kafka)?),
+    };
+    let source = GroupConsumer::new(&cfg.kafka, &cfg.worker.group_id, &cfg.kafka.events_topic)?;
+    let worker = Worker::new(cfg.clone(), Box::new(source), sinks);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker.run(async {
         let _ = stopped.await;

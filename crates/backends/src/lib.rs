@@ -1,18 +1,6 @@
-//! One type per port over its production adapter and its embedded one,
-//! chosen once when a service starts: `adpulse gateway|worker|api` pick the
-//! production side (Postgres, …), `adpulse up` the embedded side (SQLite,
-//! …). Services hold these types and never name an adapter crate, so the
-//! same service code runs in both modes.
-//!
-//! Each type is an enum that forwards every call to the adapter it holds;
-//! no policy lives here.
-
-mod archive;
-mod live;
-mod log;
-mod store;
-
-pub use archive::Archive;
-pub use live::Live;
-pub use log::Log;
-pub use store::Store;
+//! The conformance suites of the ports (`tests/`): one set of assertions
+//! per port, run on its production adapter and on its embedded one, so
+//! `adpulse up` answers every call as production does. The ports
+//! themselves are traits in `adpulse_domain::ports`; the adapters
+//! implement them in their own crates, and the composition root
+//! (`services/adpulse`) chooses between them.

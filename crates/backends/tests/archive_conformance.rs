@@ -6,7 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use adpulse_backends::Archive;
+use std::sync::Arc;
+
+use adpulse_domain::ports::RawArchive;
+
+/// The archive as the services hold it.
+type Archive = Arc<dyn RawArchive>;
 use adpulse_domain::archive::{EventCursor, RawEvent};
 use adpulse_domain::{CampaignId, Event, TenantId};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -30,13 +35,16 @@ mod make {
         let cleanup = adpulse_cql::Cql::connect(&cfg)
             .await
             .expect("second session");
-        (Archive::cql(cql).await.expect("prepare"), Some(cleanup))
+        (
+            Arc::new(adpulse_cql::CqlArchive::new(cql).await.expect("prepare")),
+            Some(cleanup),
+        )
     }
 
     pub async fn sqlite() -> (Archive, Option<adpulse_cql::Cql>) {
         let dir = std::env::temp_dir().join(format!("adpulse-archive-{}", uuid::Uuid::new_v4()));
-        let a = adpulse_sqlite::RawArchive::open(&dir).await.expect("open");
-        (Archive::Sqlite(a), None)
+        let a = adpulse_sqlite::LiteArchive::open(&dir).await.expect("open");
+        (Arc::new(a), None)
     }
 }
 

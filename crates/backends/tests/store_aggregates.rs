@@ -6,16 +6,18 @@
 //! over every range of days, reports cut local hours and days in any zone,
 //! and no tenant ever sees another's rows.
 
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use adpulse_backends::Store;
+/// The relational store as the services hold it.
+type Store = Arc<dyn adpulse_domain::ports::Store>;
 use adpulse_config::{PostgresConfig, Secret};
 use adpulse_domain::aggregate::{AggregateBatch, Counts, Grain, live_point_start, local_midnight};
 use adpulse_domain::report::{Breakdown, Granularity, RankBy, ReportRow};
-use adpulse_domain::store::{
-    CampaignReport, Claim, Commit, RankedCampaign, StoreError, TopCampaigns, Updated,
-};
+use adpulse_domain::store::{CampaignReport, Claim, Commit, RankedCampaign, TopCampaigns, Updated};
 use adpulse_domain::{CampaignId, CampaignStatus, Event, TenantId};
 use adpulse_postgres::Database;
 use adpulse_sqlite::Lite;
@@ -32,6 +34,8 @@ struct Backend {
     /// session, where row-level security applies; on SQLite the same file,
     /// where every statement names its tenant).
     api: Store,
+    /// The Postgres session, whose schema is dropped at the end.
+    pg: Option<Database>,
     dir: Option<PathBuf>,
 }
 
@@ -55,8 +59,9 @@ impl Backend {
         .await
         .expect("connect for tenants");
         Self {
-            store: Store::Postgres(db),
-            api: Store::Postgres(api),
+            store: Arc::new(db.clone()),
+            api: Arc::new(api),
+            pg: Some(db),
             dir: None,
         }
     }
@@ -66,15 +71,16 @@ impl Backend {
         let dir = std::env::temp_dir().join(unique_name("adpulse_agg"));
         let lite = Lite::open(&dir).await.expect("open sqlite");
         Self {
-            store: Store::Sqlite(lite.clone()),
-            api: Store::Sqlite(lite),
+            store: Arc::new(lite.clone()),
+            api: Arc::new(lite),
+            pg: None,
             dir: Some(dir),
         }
     }
 
     async fn finish(mut self) {
         self.api.close().await;
-        if let Store::Postgres(db) = &self.store {
+        if let Some(db) = &self.pg {
             db.drop_schema().await.expect("drop schema");
         }
         self.store.close().await;
@@ -1572,29 +1578,28 @@ async fn rows_handed_one_at_a_time_match_and_stop_at_an_error(store: &Store, api
     let all = api.campaign_report(tenant, &q).await.expect("report");
     assert_eq!(all.len(), 5);
     let mut seen = Vec::new();
-    api.campaign_report_each(tenant, &q, |r| {
+    api.campaign_report_each(tenant, &q, &mut |r| {
         seen.push(r);
-        async { Ok::<(), StoreError>(()) }
+        Box::pin(async { ControlFlow::Continue(()) })
     })
     .await
     .expect("each");
     assert_eq!(seen, all);
     let mut calls = 0;
-    let stopped = api
-        .campaign_report_each(tenant, &q, |_| {
-            calls += 1;
-            let n = calls;
-            async move {
-                if n == 2 {
-                    Err(StoreError::Refused("reader went away".into()))
-                } else {
-                    Ok(())
-                }
+    api.campaign_report_each(tenant, &q, &mut |_| {
+        calls += 1;
+        let n = calls;
+        Box::pin(async move {
+            if n == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
         })
-        .await;
-    assert!(matches!(stopped, Err(StoreError::Refused(_))));
-    assert_eq!(calls, 2, "no row after the error");
+    })
+    .await
+    .expect("a read the reader ends is no error");
+    assert_eq!(calls, 2, "no row after the reader stopped");
 
     let tq = top_query(
         "2026-11-29T00:00:00Z",
@@ -1611,21 +1616,20 @@ async fn rows_handed_one_at_a_time_match_and_stop_at_an_error(store: &Store, api
     );
     assert!(ranked.iter().all(|r| r.unique_users == 5));
     let mut seen = Vec::new();
-    api.top_campaigns_each(tenant, &tq, |r| {
+    api.top_campaigns_each(tenant, &tq, &mut |r| {
         seen.push(r);
-        async { Ok::<(), StoreError>(()) }
+        Box::pin(async { ControlFlow::Continue(()) })
     })
     .await
     .expect("each");
     assert_eq!(seen, ranked);
     let mut calls = 0;
-    let stopped = api
-        .top_campaigns_each(tenant, &tq, |_| {
-            calls += 1;
-            async { Err(StoreError::Refused("stop".into())) }
-        })
-        .await;
-    assert!(matches!(stopped, Err(StoreError::Refused(_))));
+    api.top_campaigns_each(tenant, &tq, &mut |_| {
+        calls += 1;
+        Box::pin(async { ControlFlow::Break(()) })
+    })
+    .await
+    .expect("a read the reader ends is no error");
     assert_eq!(calls, 1);
 }
 

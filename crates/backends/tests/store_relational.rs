@@ -13,11 +13,14 @@
 //! through a system one, in a private schema dropped at the end. SQLite has
 //! one connection kind; both roles share it, in a fresh data folder.
 
+use std::sync::Arc;
+
 use std::path::PathBuf;
 
-use adpulse_backends::Store;
+/// The relational store as the services hold it.
+type Store = Arc<dyn adpulse_domain::ports::Store>;
 use adpulse_config::{PostgresConfig, Secret};
-use adpulse_domain::ports::{Directory, KeyStatus};
+use adpulse_domain::ports::KeyStatus;
 use adpulse_domain::store::{
     CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, CreativeRecord, Page, Rotation,
     StoreError, Updated,
@@ -36,6 +39,8 @@ struct Env {
     api: Store,
     /// What the admin tools and the gateway call (system scope on Postgres).
     admin: Store,
+    /// The Postgres system session, whose schema is dropped at the end.
+    pg: Option<Database>,
     /// SQLite's data folder, removed on drop.
     dir: Option<PathBuf>,
 }
@@ -57,8 +62,9 @@ impl Env {
             .await
             .expect("tenant-scoped connection");
         Self {
-            api: api.into(),
-            admin: admin.into(),
+            api: Arc::new(api),
+            admin: Arc::new(admin.clone()),
+            pg: Some(admin),
             dir: None,
         }
     }
@@ -67,8 +73,9 @@ impl Env {
         let dir = std::env::temp_dir().join(unique_name("adpulse_rel"));
         let lite = Lite::open(&dir).await.expect("open sqlite");
         Self {
-            api: lite.clone().into(),
-            admin: lite.into(),
+            api: Arc::new(lite.clone()),
+            admin: Arc::new(lite),
+            pg: None,
             dir: Some(dir),
         }
     }
@@ -77,7 +84,7 @@ impl Env {
     /// leaves it for a look).
     async fn finish(self) {
         self.api.close().await;
-        if let Store::Postgres(db) = &self.admin {
+        if let Some(db) = &self.pg {
             db.drop_schema().await.expect("drop schema");
         }
         self.admin.close().await;
@@ -560,7 +567,9 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
         env.api.set_campaign_targeting(a, c.id, 4, "not json").await,
         Err(StoreError::Invalid(_))
     ));
-    let facts = Directory::campaign(&env.admin, c.id)
+    let facts = env
+        .admin
+        .campaign_facts(c.id)
         .await
         .expect("facts")
         .expect("a campaign");
@@ -591,10 +600,7 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
         env.api.campaign_targeting(a, c.id).await.expect("read"),
         None
     );
-    assert_eq!(
-        Directory::campaign(&env.admin, c.id).await.expect("facts"),
-        None
-    );
+    assert_eq!(env.admin.campaign_facts(c.id).await.expect("facts"), None);
     assert_eq!(
         env.api
             .update_campaign(a, c.id, 5, &first)
@@ -1325,7 +1331,9 @@ async fn tenants_keys_and_the_directory(env: &Env) {
         .create_campaign(b, "Admin Made Too", None)
         .await
         .expect("campaign");
-    let facts = Directory::campaign(&env.admin, c)
+    let facts = env
+        .admin
+        .campaign_facts(c)
         .await
         .expect("facts")
         .expect("a campaign");
@@ -1360,7 +1368,9 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .expect("zones"),
         0
     );
-    let facts = Directory::campaign(&env.admin, made)
+    let facts = env
+        .admin
+        .campaign_facts(made)
         .await
         .expect("facts")
         .expect("a campaign");
@@ -1381,7 +1391,9 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .expect("targeting"),
     );
     assert_eq!(v.version, 2);
-    let facts = Directory::campaign(&env.admin, c)
+    let facts = env
+        .admin
+        .campaign_facts(c)
         .await
         .expect("facts")
         .expect("a campaign");
@@ -1398,7 +1410,8 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .expect("targeting"),
     );
     assert_eq!(
-        Directory::campaign(&env.admin, c)
+        env.admin
+            .campaign_facts(c)
             .await
             .expect("facts")
             .expect("a campaign")
@@ -1408,13 +1421,11 @@ async fn tenants_keys_and_the_directory(env: &Env) {
 
     assert!(env.admin.delete_campaign(c).await.expect("delete"));
     assert!(!env.admin.delete_campaign(c).await.expect("delete"), "once");
-    assert_eq!(
-        Directory::campaign(&env.admin, c).await.expect("facts"),
-        None
-    );
+    assert_eq!(env.admin.campaign_facts(c).await.expect("facts"), None);
     assert_eq!(env.api.campaign(a, c).await.expect("read"), None);
     assert_eq!(
-        Directory::campaign(&env.admin, CampaignId::from_uuid(Uuid::now_v7()))
+        env.admin
+            .campaign_facts(CampaignId::from_uuid(Uuid::now_v7()))
             .await
             .expect("facts"),
         None

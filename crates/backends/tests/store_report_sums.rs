@@ -11,8 +11,16 @@
 //! their sums across buckets do not.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use adpulse_backends::Store;
+/// The relational store as the services hold it.
+type Store = Arc<dyn adpulse_domain::ports::Store>;
+
+/// The adapter itself, for rows written beneath the port.
+enum Raw {
+    Postgres(Database),
+    Sqlite(Lite),
+}
 use adpulse_config::{PostgresConfig, Secret};
 use adpulse_domain::aggregate::{Counts, Grain};
 use adpulse_domain::report::{Breakdown, Granularity, RankBy, saturated};
@@ -26,6 +34,7 @@ use chrono::{DateTime, Duration, Utc};
 struct Backend {
     store: Store,
     api: Store,
+    raw: Raw,
     dir: Option<PathBuf>,
 }
 
@@ -48,8 +57,9 @@ impl Backend {
         .await
         .expect("connect for tenants");
         Self {
-            store: Store::Postgres(db),
-            api: Store::Postgres(api),
+            store: Arc::new(db.clone()),
+            api: Arc::new(api),
+            raw: Raw::Postgres(db),
             dir: None,
         }
     }
@@ -58,15 +68,16 @@ impl Backend {
         let dir = std::env::temp_dir().join(unique_name("adpulse_sums"));
         let lite = Lite::open(&dir).await.expect("open sqlite");
         Self {
-            store: Store::Sqlite(lite.clone()),
-            api: Store::Sqlite(lite),
+            store: Arc::new(lite.clone()),
+            api: Arc::new(lite.clone()),
+            raw: Raw::Sqlite(lite),
             dir: Some(dir),
         }
     }
 
     async fn finish(mut self) {
         self.api.close().await;
-        if let Store::Postgres(db) = &self.store {
+        if let Raw::Postgres(db) = &self.raw {
             db.drop_schema().await.expect("drop schema");
         }
         self.store.close().await;
@@ -85,8 +96,8 @@ impl Backend {
         at: DateTime<Utc>,
         [events, cost, revenue]: [i64; 3],
     ) {
-        match &self.store {
-            Store::Postgres(db) => {
+        match &self.raw {
+            Raw::Postgres(db) => {
                 sqlx::query(
                     "INSERT INTO campaign_aggregates (campaign_id, tenant_id, grain, bucket_start, channel, event_type, events, cost_micros, revenue_micros, users)
                      VALUES ($1, $2, $7, $3, $8, 'impression', $4, $5, $6, hll_empty(14, 5))",
@@ -103,7 +114,7 @@ impl Backend {
                 .await
                 .expect("insert");
             }
-            Store::Sqlite(lite) => {
+            Raw::Sqlite(lite) => {
                 sqlx::query(
                     "INSERT INTO campaign_aggregates (campaign_id, tenant_id, grain, bucket_start, channel, event_type, events, cost_micros, revenue_micros, users)
                      VALUES (?1, ?2, ?7, ?3, ?8, 'impression', ?4, ?5, ?6, X'010000')",
@@ -244,14 +255,10 @@ async fn sums_past_i64_saturate_and_sums_inside_stay_exact(b: &Backend) {
     assert!(!saturated(&rows[0].counts), "exact below the bound");
     let mut streamed = Vec::new();
     b.api
-        .campaign_report_each::<adpulse_domain::store::StoreError, _, _>(
-            tenant,
-            &report(over, Granularity::Day),
-            |r| {
-                streamed.push(r);
-                async { Ok(()) }
-            },
-        )
+        .campaign_report_each(tenant, &report(over, Granularity::Day), &mut |r| {
+            streamed.push(r);
+            Box::pin(async { std::ops::ControlFlow::Continue(()) })
+        })
         .await
         .expect("streamed report");
     assert_eq!(streamed.len(), 1);

@@ -91,20 +91,20 @@ pub enum ReleaseError {
 }
 
 /// Decides with `store` under `on_failure`.
-pub struct Decider<S> {
-    store: S,
+pub struct Decider {
+    store: std::sync::Arc<dyn CapStore>,
     on_failure: OnFailure,
 }
 
-impl<S: CapStore> Decider<S> {
+impl Decider {
     /// A decider over `store`.
-    pub fn new(store: S, on_failure: OnFailure) -> Self {
+    pub fn new(store: std::sync::Arc<dyn CapStore>, on_failure: OnFailure) -> Self {
         Self { store, on_failure }
     }
 
     /// The store.
-    pub fn store(&self) -> &S {
-        &self.store
+    pub fn store(&self) -> &dyn CapStore {
+        &*self.store
     }
 
     /// Gives back one reservation of `candidate` for `person`, made at
@@ -257,6 +257,7 @@ mod tests {
     /// A store that never answers (failure injection).
     struct Down;
 
+    #[async_trait::async_trait]
     impl CapStore for Down {
         async fn reserve(
             &self,
@@ -278,7 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn capped_uncapped_and_invalid_candidates_in_one_batch() {
-        let decider = Decider::new(MemoryStore::new(), OnFailure::Deny);
+        let decider = Decider::new(std::sync::Arc::new(MemoryStore::new()), OnFailure::Deny);
         let now = Utc::now();
         let batch = [
             candidate(1, cap(1, CapScope::Campaign), None),
@@ -313,7 +314,7 @@ mod tests {
             candidate(1, cap(3, CapScope::Campaign), None),
             candidate(2, None, None),
         ];
-        let closed = Decider::new(Down, OnFailure::Deny)
+        let closed = Decider::new(std::sync::Arc::new(Down), OnFailure::Deny)
             .decide("p", &batch, now)
             .await;
         assert_eq!(
@@ -321,7 +322,7 @@ mod tests {
             (false, Reason::StoreUnavailable)
         );
         assert!(closed[1].allow, "uncapped campaigns need no store");
-        let open = Decider::new(Down, OnFailure::Allow)
+        let open = Decider::new(std::sync::Arc::new(Down), OnFailure::Allow)
             .decide("p", &batch, now)
             .await;
         assert!(open[0].allow);

@@ -10,7 +10,6 @@
 //! both were seen with the same login.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -112,30 +111,31 @@ impl Ids<'_> {
 
 /// Where links are kept: weak id → strong id, each with an expiry that
 /// every new sighting pushes out.
+#[async_trait::async_trait]
 pub trait LinkStore: Send + Sync {
     /// The strong id each of `weak` is linked to at `now` (one answer per
     /// entry, in order).
-    fn linked(
+    async fn linked(
         &self,
         weak: &[String],
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<Option<String>>, StoreError>> + Send;
+    ) -> Result<Vec<Option<String>>, StoreError>;
 
     /// Keeps every `(weak, strong)` link until `until`; says for each
     /// whether it is new (or moved to another strong id), so what was
     /// counted under the weak id can be merged into the person.
-    fn learn(
+    async fn learn(
         &self,
         links: &[(String, String)],
         until: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
+    ) -> Result<Vec<bool>, StoreError>;
 }
 
 /// The person `ids` is about, looking up the links of its weak ids only
 /// when it carries no login or e-mail. When the link store fails, the
 /// person is the strongest id carried (the decision itself then meets the
 /// same failure and its policy). `None` without any id.
-pub async fn resolve<L: LinkStore>(ids: &Ids<'_>, links: &L, now: DateTime<Utc>) -> Option<String> {
+pub async fn resolve(ids: &Ids<'_>, links: &dyn LinkStore, now: DateTime<Utc>) -> Option<String> {
     let keys = ids.keys();
     let strongest = keys.first()?;
     if strongest.starts_with("l:") || strongest.starts_with("e:") {
@@ -156,6 +156,44 @@ pub async fn resolve<L: LinkStore>(ids: &Ids<'_>, links: &L, now: DateTime<Utc>)
         .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect();
     ids.person(|k| known.get(k).cloned())
+}
+
+/// Keeps the `(weak, strong)` links until `until` and moves what was
+/// counted under each newly linked weak id into its person, so a person
+/// first seen as a cookie and now logging in is not shown the ad again.
+/// The one way links are learned, whether from a capping request (the
+/// gateway) or from counted events (the stream worker). Returns how many
+/// links were new.
+pub async fn teach(
+    links: &dyn LinkStore,
+    counters: &dyn crate::CapStore,
+    pairs: &[(String, String)],
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<usize, TeachError> {
+    let new = links.learn(pairs, until).await.map_err(TeachError::Learn)?;
+    let moved: Vec<(String, String)> = pairs
+        .iter()
+        .zip(new)
+        .filter(|(_, new)| *new)
+        .map(|(pair, _)| pair.clone())
+        .collect();
+    counters
+        .merge_many(&moved, now)
+        .await
+        .map_err(TeachError::Merge)?;
+    Ok(moved.len())
+}
+
+/// Why links were not (all) learned.
+#[derive(Debug, thiserror::Error)]
+pub enum TeachError {
+    /// The links were not stored; learned again with the next sighting.
+    #[error("identity links not stored: {0}")]
+    Learn(#[source] StoreError),
+    /// The links are stored but the counts under the weak ids stay there.
+    #[error("counts under newly linked ids not merged: {0}")]
+    Merge(#[source] StoreError),
 }
 
 /// A person key as counters store it: 12 bytes of its SHA-256 in unpadded
@@ -189,6 +227,7 @@ impl MemoryLinks {
     }
 }
 
+#[async_trait::async_trait]
 impl LinkStore for MemoryLinks {
     async fn linked(
         &self,

@@ -3,8 +3,6 @@
 //! Implemented here by [`MemoryStore`] and [`SketchStore`], and by the
 //! Redis adapter (`adpulse-redis`).
 
-use std::future::Future;
-
 use chrono::{DateTime, Utc};
 
 use crate::Decision;
@@ -25,37 +23,43 @@ pub enum StoreError {
 }
 
 /// Counters for capping decisions.
+#[async_trait::async_trait]
 pub trait CapStore: Send + Sync {
     /// Reserves each of `planned` for `person` (one decision per entry, in
     /// order).
-    fn reserve(
+    async fn reserve(
         &self,
         person: &str,
         planned: &[Planned],
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<Decision>, StoreError>> + Send;
+    ) -> Result<Vec<Decision>, StoreError>;
 
     /// Gives back one reservation of `planned` for `person`.
-    fn release(
-        &self,
-        person: &str,
-        planned: &Planned,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    async fn release(&self, person: &str, planned: &Planned) -> Result<(), StoreError>;
 
     /// Adds what was counted under `from` (an id now known to be `into`'s)
     /// to `into`, for the windows still open, and forgets it under `from`.
-    fn merge(
+    async fn merge(&self, from: &str, into: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// [`CapStore::merge`] for many `(from, into)` pairs (a store that can
+    /// do them in one round trip says so by overriding this).
+    async fn merge_many(
         &self,
-        from: &str,
-        into: &str,
+        pairs: &[(String, String)],
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> Result<(), StoreError> {
+        for (from, into) in pairs {
+            self.merge(from, into, now).await?;
+        }
+        Ok(())
+    }
 }
 
 fn counter(person: &str, p: &Planned) -> String {
     format!("{person}|{}", p.field)
 }
 
+#[async_trait::async_trait]
 impl CapStore for MemoryStore {
     async fn reserve(
         &self,
@@ -80,6 +84,7 @@ impl CapStore for MemoryStore {
     }
 }
 
+#[async_trait::async_trait]
 impl CapStore for SketchStore {
     async fn reserve(
         &self,

@@ -5,6 +5,7 @@
 //! `migrations/cql/`, compiled into the binary and recorded per keyspace in a
 //! `schema_migrations` table, like the Postgres migrations.
 
+mod archive;
 mod raw;
 
 use std::time::Duration;
@@ -15,6 +16,7 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::{ExecutionError, NewSessionError};
 
+pub use archive::CqlArchive;
 pub use raw::{ArchivedEvent, EventCursor, RawEvent, RawEventWriter};
 
 /// The CQL migrations, in order: (version, description, statements).

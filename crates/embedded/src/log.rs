@@ -308,6 +308,7 @@ impl Drop for Inner {
     }
 }
 
+#[async_trait::async_trait]
 impl EventLog for LocalLog {
     async fn append(&self, records: Vec<LogRecord>) -> Vec<Result<(), PortError>> {
         let n = records.len();

@@ -142,6 +142,7 @@ fn read_ahead(
     }
 }
 
+#[async_trait::async_trait]
 impl EventSource for LocalSource {
     async fn recv(&self, timeout: Duration) -> Result<Option<ConsumedRecord>, PortError> {
         if let Some(r) = self.state().buffered.pop_front() {

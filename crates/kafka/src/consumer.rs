@@ -244,6 +244,7 @@ impl GroupConsumer {
     }
 }
 
+#[async_trait::async_trait]
 impl EventSource for GroupConsumer {
     async fn recv(&self, timeout: Duration) -> Result<Option<ConsumedRecord>, PortError> {
         Ok(GroupConsumer::recv(self, timeout).await?)

@@ -50,6 +50,7 @@ impl KafkaEventLog {
     }
 }
 
+#[async_trait::async_trait]
 impl EventLog for KafkaEventLog {
     async fn append(&self, records: Vec<LogRecord>) -> Vec<Result<(), PortError>> {
         // Enqueue everything first (non-blocking; a full local queue fails at

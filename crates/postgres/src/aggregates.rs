@@ -2,10 +2,13 @@
 //! commits (aggregate deltas and the next offset in one transaction) and
 //! the exact campaign totals live counters are written from.
 
+use crate::pg;
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{
     AggregateBatch, CampaignTotals, Counts, Grain, LIVE_WINDOW_SECS, LivePoint,
 };
+use adpulse_domain::ports::AggregateSink;
+use adpulse_domain::store::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -68,246 +71,6 @@ fn live_point(
             cost_micros: cost,
             revenue_micros: revenue,
         },
-    }
-}
-
-impl Database {
-    /// Takes ownership of a partition: bumps its epoch (fencing every earlier
-    /// owner) and returns where to resume.
-    pub async fn claim_partition(
-        &self,
-        group: &str,
-        topic: &str,
-        partition: i32,
-    ) -> Result<Claim, PgError> {
-        let (epoch, next_offset): (i64, i64) = sqlx::query_as(
-            "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, owner_epoch)
-             VALUES ($1, $2, $3, 0, 1)
-             ON CONFLICT (consumer_group, topic, partition)
-             DO UPDATE SET owner_epoch = consumer_offsets.owner_epoch + 1, updated_at = now()
-             RETURNING owner_epoch, next_offset",
-        )
-        .bind(group)
-        .bind(topic)
-        .bind(partition)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(Claim {
-            group: group.to_owned(),
-            topic: topic.to_owned(),
-            partition,
-            epoch,
-            next_offset,
-        })
-    }
-
-    /// Applies `batch` and moves the partition to `next_offset`, in one
-    /// transaction that only succeeds if `claim` still owns the partition
-    /// and the partition is where the claim says.
-    pub async fn commit_batch(
-        &self,
-        claim: &mut Claim,
-        next_offset: i64,
-        batch: &AggregateBatch,
-    ) -> Result<Commit, PgError> {
-        let mut tx = self.pool().begin().await?;
-        let moved = sqlx::query(
-            "UPDATE consumer_offsets SET next_offset = $5, updated_at = now()
-             WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND owner_epoch = $4 AND next_offset = $6",
-        )
-        .bind(&claim.group)
-        .bind(&claim.topic)
-        .bind(claim.partition)
-        .bind(claim.epoch)
-        .bind(next_offset)
-        .bind(claim.next_offset)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(Commit::Fenced);
-        }
-        if !batch.is_empty() {
-            let n = batch.rows().count();
-            let mut campaign = Vec::with_capacity(n);
-            let mut tenant = Vec::with_capacity(n);
-            let mut grain = Vec::with_capacity(n);
-            let mut bucket: Vec<DateTime<Utc>> = Vec::with_capacity(n);
-            let mut channel = Vec::with_capacity(n);
-            let mut kind = Vec::with_capacity(n);
-            let (mut events, mut cost, mut revenue) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            let (mut user_idx, mut user_key): (Vec<i64>, Vec<&str>) = (Vec::new(), Vec::new());
-            for (i, (k, d)) in batch.rows().enumerate() {
-                campaign.push(*k.campaign_id.as_uuid());
-                tenant.push(*k.tenant_id.as_uuid());
-                grain.push(k.grain.stored().into_owned());
-                bucket.push(k.bucket_start);
-                channel.push(k.channel.as_str());
-                kind.push(k.event_type.as_str());
-                events.push(d.events);
-                cost.push(d.cost_micros);
-                revenue.push(d.revenue_micros);
-                // WITH ORDINALITY numbers rows from 1.
-                let idx = i64::try_from(i).unwrap_or(i64::MAX) + 1;
-                for u in &d.users {
-                    user_idx.push(idx);
-                    user_key.push(u);
-                }
-            }
-            sqlx::query(UPSERT)
-                .bind(campaign)
-                .bind(tenant)
-                .bind(grain)
-                .bind(bucket)
-                .bind(channel)
-                .bind(kind)
-                .bind(events)
-                .bind(cost)
-                .bind(revenue)
-                .bind(user_idx)
-                .bind(user_key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        upsert_running_totals(&mut tx, batch).await?;
-        upsert_reach(&mut tx, batch, DAY_REACH, |d| d).await?;
-        upsert_reach(&mut tx, batch, WEEK_REACH, week_of).await?;
-        let live = upsert_live(&mut tx, batch).await?;
-        tx.commit().await?;
-        claim.next_offset = next_offset;
-        Ok(Commit::Applied(live))
-    }
-
-    /// Records applied so far over all partitions of `topic` for `group`.
-    pub async fn applied_offsets(&self, group: &str, topic: &str) -> Result<i64, PgError> {
-        let (n,): (Option<i64>,) = sqlx::query_as(
-            "SELECT sum(next_offset)::bigint FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
-        )
-        .bind(group)
-        .bind(topic)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(n.unwrap_or(0))
-    }
-
-    /// Campaigns with events in day buckets from `since` on.
-    pub async fn campaigns_active_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<CampaignId>, PgError> {
-        let rows: Vec<(Uuid,)> = sqlx::query_as(
-            "SELECT DISTINCT campaign_id FROM campaign_aggregates WHERE grain = 'day' AND bucket_start >= $1",
-        )
-        .bind(since)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id,)| CampaignId::from_uuid(id))
-            .collect())
-    }
-
-    /// Lifetime and today's (UTC) totals of `campaigns`, from the day grain.
-    pub async fn campaign_totals(
-        &self,
-        campaigns: &[CampaignId],
-    ) -> Result<Vec<CampaignTotals>, PgError> {
-        let ids: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
-        let today = adpulse_domain::aggregate::Grain::Day.bucket_start(Utc::now());
-        type Row = (
-            Uuid,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT campaign_id, event_type, sum(events)::bigint, sum(cost_micros)::bigint, sum(revenue_micros)::bigint,
-                    (sum(events) FILTER (WHERE bucket_start >= $2))::bigint,
-                    (sum(cost_micros) FILTER (WHERE bucket_start >= $2))::bigint,
-                    (sum(revenue_micros) FILTER (WHERE bucket_start >= $2))::bigint
-             FROM campaign_aggregates WHERE grain = 'day' AND campaign_id = ANY($1)
-             GROUP BY campaign_id, event_type ORDER BY campaign_id",
-        )
-        .bind(ids)
-        .bind(today)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out: Vec<CampaignTotals> = Vec::new();
-        for (id, kind, events, cost, revenue, events_today, cost_today, revenue_today) in rows {
-            let id = CampaignId::from_uuid(id);
-            if out.last().is_none_or(|t| t.campaign_id != id) {
-                out.push(CampaignTotals {
-                    campaign_id: id,
-                    impressions: 0,
-                    clicks: 0,
-                    conversions: 0,
-                    cost_micros: 0,
-                    revenue_micros: 0,
-                    today: Counts::default(),
-                });
-            }
-            if let Some(t) = out.last_mut() {
-                let events_today = events_today.unwrap_or(0);
-                match kind.as_str() {
-                    "impression" => {
-                        (t.impressions, t.today.impressions) =
-                            (t.impressions + events, t.today.impressions + events_today)
-                    }
-                    "click" => {
-                        (t.clicks, t.today.clicks) =
-                            (t.clicks + events, t.today.clicks + events_today)
-                    }
-                    "conversion" => {
-                        (t.conversions, t.today.conversions) =
-                            (t.conversions + events, t.today.conversions + events_today)
-                    }
-                    _ => {}
-                }
-                t.cost_micros += cost;
-                t.revenue_micros += revenue;
-                t.today.cost_micros += cost_today.unwrap_or(0);
-                t.today.revenue_micros += revenue_today.unwrap_or(0);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The live series of `campaigns` from `since` on, oldest point first
-    /// per campaign.
-    pub async fn live_series(
-        &self,
-        campaigns: &[CampaignId],
-        since: DateTime<Utc>,
-    ) -> Result<Vec<LivePoint>, PgError> {
-        let ids: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
-        let rows: Vec<LiveRow> = sqlx::query_as(
-            "SELECT campaign_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros
-             FROM campaign_live_series WHERE campaign_id = ANY($1) AND point_start >= $2
-             ORDER BY campaign_id, point_start",
-        )
-        .bind(ids)
-        .bind(since)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(live_point).collect())
-    }
-
-    /// Deletes live-series points that started before `before`; returns how
-    /// many.
-    pub async fn prune_live_series(&self, before: DateTime<Utc>) -> Result<u64, PgError> {
-        let done = sqlx::query("DELETE FROM campaign_live_series WHERE point_start < $1")
-            .bind(before)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
     }
 }
 
@@ -607,4 +370,254 @@ async fn upsert_live(
         .fetch_all(tx)
         .await?;
     Ok(rows.into_iter().map(live_point).collect())
+}
+
+#[async_trait::async_trait]
+impl AggregateSink for Database {
+    async fn claim_partition(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Claim, StoreError> {
+        pg(async move {
+            let (epoch, next_offset): (i64, i64) = sqlx::query_as(
+                "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, owner_epoch)
+                 VALUES ($1, $2, $3, 0, 1)
+                 ON CONFLICT (consumer_group, topic, partition)
+                 DO UPDATE SET owner_epoch = consumer_offsets.owner_epoch + 1, updated_at = now()
+                 RETURNING owner_epoch, next_offset",
+            )
+            .bind(group)
+            .bind(topic)
+            .bind(partition)
+            .fetch_one(self.pool())
+            .await?;
+            Ok(Claim {
+                group: group.to_owned(),
+                topic: topic.to_owned(),
+                partition,
+                epoch,
+                next_offset,
+            })
+        })
+        .await
+    }
+
+    async fn commit_batch(
+        &self,
+        claim: &mut Claim,
+        next_offset: i64,
+        batch: &AggregateBatch,
+    ) -> Result<Commit, StoreError> {
+        pg(async move {
+            let mut tx = self.pool().begin().await?;
+            let moved = sqlx::query(
+                "UPDATE consumer_offsets SET next_offset = $5, updated_at = now()
+                 WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND owner_epoch = $4 AND next_offset = $6",
+            )
+            .bind(&claim.group)
+            .bind(&claim.topic)
+            .bind(claim.partition)
+            .bind(claim.epoch)
+            .bind(next_offset)
+            .bind(claim.next_offset)
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(Commit::Fenced);
+            }
+            if !batch.is_empty() {
+                let n = batch.rows().count();
+                let mut campaign = Vec::with_capacity(n);
+                let mut tenant = Vec::with_capacity(n);
+                let mut grain = Vec::with_capacity(n);
+                let mut bucket: Vec<DateTime<Utc>> = Vec::with_capacity(n);
+                let mut channel = Vec::with_capacity(n);
+                let mut kind = Vec::with_capacity(n);
+                let (mut events, mut cost, mut revenue) = (
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                );
+                let (mut user_idx, mut user_key): (Vec<i64>, Vec<&str>) = (Vec::new(), Vec::new());
+                for (i, (k, d)) in batch.rows().enumerate() {
+                    campaign.push(*k.campaign_id.as_uuid());
+                    tenant.push(*k.tenant_id.as_uuid());
+                    grain.push(k.grain.stored().into_owned());
+                    bucket.push(k.bucket_start);
+                    channel.push(k.channel.as_str());
+                    kind.push(k.event_type.as_str());
+                    events.push(d.events);
+                    cost.push(d.cost_micros);
+                    revenue.push(d.revenue_micros);
+                    // WITH ORDINALITY numbers rows from 1.
+                    let idx = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+                    for u in &d.users {
+                        user_idx.push(idx);
+                        user_key.push(u);
+                    }
+                }
+                sqlx::query(UPSERT)
+                    .bind(campaign)
+                    .bind(tenant)
+                    .bind(grain)
+                    .bind(bucket)
+                    .bind(channel)
+                    .bind(kind)
+                    .bind(events)
+                    .bind(cost)
+                    .bind(revenue)
+                    .bind(user_idx)
+                    .bind(user_key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            upsert_running_totals(&mut tx, batch).await?;
+            upsert_reach(&mut tx, batch, DAY_REACH, |d| d).await?;
+            upsert_reach(&mut tx, batch, WEEK_REACH, week_of).await?;
+            let live = upsert_live(&mut tx, batch).await?;
+            tx.commit().await?;
+            claim.next_offset = next_offset;
+            Ok(Commit::Applied(live))
+        })
+        .await
+    }
+
+    async fn applied_offsets(&self, group: &str, topic: &str) -> Result<i64, StoreError> {
+        pg(async move {
+            let (n,): (Option<i64>,) = sqlx::query_as(
+                "SELECT sum(next_offset)::bigint FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+            )
+            .bind(group)
+            .bind(topic)
+            .fetch_one(self.pool())
+            .await?;
+            Ok(n.unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn campaigns_active_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CampaignId>, StoreError> {
+        pg(async move {
+            let rows: Vec<(Uuid,)> = sqlx::query_as(
+                "SELECT DISTINCT campaign_id FROM campaign_aggregates WHERE grain = 'day' AND bucket_start >= $1",
+            )
+            .bind(since)
+            .fetch_all(self.pool())
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id,)| CampaignId::from_uuid(id))
+                .collect())
+        })
+        .await
+    }
+
+    async fn campaign_totals(
+        &self,
+        campaigns: &[CampaignId],
+    ) -> Result<Vec<CampaignTotals>, StoreError> {
+        pg(async move {
+            let ids: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
+            let today = adpulse_domain::aggregate::Grain::Day.bucket_start(Utc::now());
+            type Row = (
+                Uuid,
+                String,
+                i64,
+                i64,
+                i64,
+                Option<i64>,
+                Option<i64>,
+                Option<i64>,
+            );
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT campaign_id, event_type, sum(events)::bigint, sum(cost_micros)::bigint, sum(revenue_micros)::bigint,
+                        (sum(events) FILTER (WHERE bucket_start >= $2))::bigint,
+                        (sum(cost_micros) FILTER (WHERE bucket_start >= $2))::bigint,
+                        (sum(revenue_micros) FILTER (WHERE bucket_start >= $2))::bigint
+                 FROM campaign_aggregates WHERE grain = 'day' AND campaign_id = ANY($1)
+                 GROUP BY campaign_id, event_type ORDER BY campaign_id",
+            )
+            .bind(ids)
+            .bind(today)
+            .fetch_all(self.pool())
+            .await?;
+            let mut out: Vec<CampaignTotals> = Vec::new();
+            for (id, kind, events, cost, revenue, events_today, cost_today, revenue_today) in rows {
+                let id = CampaignId::from_uuid(id);
+                if out.last().is_none_or(|t| t.campaign_id != id) {
+                    out.push(CampaignTotals {
+                        campaign_id: id,
+                        impressions: 0,
+                        clicks: 0,
+                        conversions: 0,
+                        cost_micros: 0,
+                        revenue_micros: 0,
+                        today: Counts::default(),
+                    });
+                }
+                if let Some(t) = out.last_mut() {
+                    let events_today = events_today.unwrap_or(0);
+                    match kind.as_str() {
+                        "impression" => {
+                            (t.impressions, t.today.impressions) =
+                                (t.impressions + events, t.today.impressions + events_today)
+                        }
+                        "click" => {
+                            (t.clicks, t.today.clicks) =
+                                (t.clicks + events, t.today.clicks + events_today)
+                        }
+                        "conversion" => {
+                            (t.conversions, t.today.conversions) =
+                                (t.conversions + events, t.today.conversions + events_today)
+                        }
+                        _ => {}
+                    }
+                    t.cost_micros += cost;
+                    t.revenue_micros += revenue;
+                    t.today.cost_micros += cost_today.unwrap_or(0);
+                    t.today.revenue_micros += revenue_today.unwrap_or(0);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn live_series(
+        &self,
+        campaigns: &[CampaignId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<LivePoint>, StoreError> {
+        pg(async move {
+            let ids: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
+            let rows: Vec<LiveRow> = sqlx::query_as(
+                "SELECT campaign_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros
+                 FROM campaign_live_series WHERE campaign_id = ANY($1) AND point_start >= $2
+                 ORDER BY campaign_id, point_start",
+            )
+            .bind(ids)
+            .bind(since)
+            .fetch_all(self.pool())
+            .await?;
+            Ok(rows.into_iter().map(live_point).collect())
+        })
+        .await
+    }
+
+    async fn prune_live_series(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        pg(async move {
+            let done = sqlx::query("DELETE FROM campaign_live_series WHERE point_start < $1")
+                .bind(before)
+                .execute(self.pool())
+                .await?;
+            Ok(done.rows_affected())
+        })
+        .await
+    }
 }

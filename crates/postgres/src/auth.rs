@@ -4,6 +4,9 @@
 //! tenant is known, so they run in a system transaction; everything after
 //! runs in the user's tenant.
 
+use crate::pg;
+use adpulse_domain::ports::UserStore;
+use adpulse_domain::store::StoreError;
 use adpulse_domain::{Role, TenantId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -28,191 +31,6 @@ fn user(row: UserRow) -> Result<UserRecord, PgError> {
             .map_err(|()| PgError::Config(format!("unknown role {role:?} in users")))?,
         deactivated_at,
     })
-}
-
-impl Database {
-    /// Creates a user in `tenant` (the password already hashed).
-    pub async fn create_user(
-        &self,
-        tenant: TenantId,
-        email: &str,
-        password_hash: &str,
-        role: Role,
-    ) -> Result<Uuid, PgError> {
-        let id = Uuid::now_v7();
-        let mut tx = self.tenant_tx(tenant).await?;
-        sqlx::query(
-            "INSERT INTO users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(tenant.as_uuid())
-        .bind(email)
-        .bind(password_hash)
-        .bind(role.as_str())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// The user with this address (any tenant: login names no tenant).
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, PgError> {
-        let mut tx = self.system_tx().await?;
-        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)"
-        )))
-        .bind(email)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.map(user).transpose()
-    }
-
-    /// The user, if they exist in `tenant` and are active.
-    pub async fn active_user(
-        &self,
-        tenant: TenantId,
-        id: Uuid,
-    ) -> Result<Option<UserRecord>, PgError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users
-             WHERE id = $1 AND deactivated_at IS NULL"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.map(user).transpose()
-    }
-
-    /// Stores a new refresh token (its SHA-256) of `family`.
-    pub async fn store_refresh_token(
-        &self,
-        tenant: TenantId,
-        user_id: Uuid,
-        family_id: Uuid,
-        token_hash: &[u8; 32],
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), PgError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        insert_refresh(
-            &mut tx,
-            family_id,
-            user_id,
-            *tenant.as_uuid(),
-            token_hash,
-            expires_at,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Uses the refresh token with hash `presented` and stores `next` in its
-    /// place, atomically: of two concurrent uses of one token, one rotates
-    /// and the other finds it used (and revokes the family).
-    pub async fn rotate_refresh_token(
-        &self,
-        presented: &[u8; 32],
-        next: &[u8; 32],
-        next_expires_at: DateTime<Utc>,
-    ) -> Result<Rotation, PgError> {
-        let mut tx = self.system_tx().await?;
-        let used: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
-            "UPDATE refresh_tokens SET used_at = now()
-             WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
-             RETURNING user_id, tenant_id, family_id",
-        )
-        .bind(&presented[..])
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((user_id, tenant, family_id)) = used {
-            insert_refresh(&mut tx, family_id, user_id, tenant, next, next_expires_at).await?;
-            tx.commit().await?;
-            return Ok(Rotation::Rotated {
-                user_id,
-                tenant_id: TenantId::from_uuid(tenant),
-                family_id,
-            });
-        }
-        let known: Option<(Uuid, bool)> = sqlx::query_as(
-            "SELECT family_id, (used_at IS NOT NULL OR revoked_at IS NOT NULL) FROM refresh_tokens WHERE token_hash = $1",
-        )
-        .bind(&presented[..])
-        .fetch_optional(&mut *tx)
-        .await?;
-        let outcome = match known {
-            Some((family, true)) => {
-                revoke_family(&mut tx, family).await?;
-                Rotation::Reused
-            }
-            _ => Rotation::Invalid,
-        };
-        tx.commit().await?;
-        Ok(outcome)
-    }
-
-    /// Revokes the family of the refresh token with this hash (logout);
-    /// false if no such token.
-    pub async fn revoke_refresh_family(&self, presented: &[u8; 32]) -> Result<bool, PgError> {
-        let mut tx = self.system_tx().await?;
-        let family: Option<(Uuid,)> =
-            sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
-                .bind(&presented[..])
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some((family,)) = family {
-            revoke_family(&mut tx, family).await?;
-        }
-        tx.commit().await?;
-        Ok(family.is_some())
-    }
-}
-
-impl Database {
-    /// The tenant's users, oldest first.
-    pub async fn users(&self, tenant: TenantId) -> Result<Vec<UserRecord>, PgError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users
-             WHERE tenant_id = $1 ORDER BY created_at, id"
-        )))
-        .bind(tenant.as_uuid())
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        rows.into_iter().map(user).collect()
-    }
-
-    /// Deactivates one of the tenant's users and revokes every refresh
-    /// token they hold; the user as they now are, or none if no such user.
-    pub async fn deactivate_user(
-        &self,
-        tenant: TenantId,
-        id: Uuid,
-    ) -> Result<Option<UserRecord>, PgError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE users SET deactivated_at = coalesce(deactivated_at, now())
-             WHERE id = $1 AND tenant_id = $2
-             RETURNING {USER_COLUMNS}"
-        )))
-        .bind(id)
-        .bind(tenant.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if row.is_some() {
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        row.map(user).transpose()
-    }
 }
 
 async fn insert_refresh(
@@ -246,4 +64,200 @@ async fn revoke_family(tx: &mut sqlx::PgConnection, family: Uuid) -> Result<(), 
     .execute(tx)
     .await?;
     Ok(())
+}
+
+#[async_trait::async_trait]
+impl UserStore for Database {
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<Uuid, StoreError> {
+        pg(async move {
+            let id = Uuid::now_v7();
+            let mut tx = self.tenant_tx(tenant).await?;
+            sqlx::query(
+                "INSERT INTO users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(tenant.as_uuid())
+            .bind(email)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        pg(async move {
+            let mut tx = self.system_tx().await?;
+            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)"
+            )))
+            .bind(email)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            row.map(user).transpose()
+        })
+        .await
+    }
+
+    async fn active_user(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        pg(async move {
+            let mut tx = self.tenant_tx(tenant).await?;
+            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {USER_COLUMNS} FROM users
+                 WHERE id = $1 AND deactivated_at IS NULL"
+            )))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            row.map(user).transpose()
+        })
+        .await
+    }
+
+    async fn store_refresh_token(
+        &self,
+        tenant: TenantId,
+        user_id: Uuid,
+        family_id: Uuid,
+        token_hash: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        pg(async move {
+            let mut tx = self.tenant_tx(tenant).await?;
+            insert_refresh(
+                &mut tx,
+                family_id,
+                user_id,
+                *tenant.as_uuid(),
+                token_hash,
+                expires_at,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented: &[u8; 32],
+        next: &[u8; 32],
+        next_expires_at: DateTime<Utc>,
+    ) -> Result<Rotation, StoreError> {
+        pg(async move {
+            let mut tx = self.system_tx().await?;
+            let used: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+                "UPDATE refresh_tokens SET used_at = now()
+                 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+                 RETURNING user_id, tenant_id, family_id",
+            )
+            .bind(&presented[..])
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((user_id, tenant, family_id)) = used {
+                insert_refresh(&mut tx, family_id, user_id, tenant, next, next_expires_at).await?;
+                tx.commit().await?;
+                return Ok(Rotation::Rotated {
+                    user_id,
+                    tenant_id: TenantId::from_uuid(tenant),
+                    family_id,
+                });
+            }
+            let known: Option<(Uuid, bool)> = sqlx::query_as(
+                "SELECT family_id, (used_at IS NOT NULL OR revoked_at IS NOT NULL) FROM refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(&presented[..])
+            .fetch_optional(&mut *tx)
+            .await?;
+            let outcome = match known {
+                Some((family, true)) => {
+                    revoke_family(&mut tx, family).await?;
+                    Rotation::Reused
+                }
+                _ => Rotation::Invalid,
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn revoke_refresh_family(&self, presented: &[u8; 32]) -> Result<bool, StoreError> {
+        pg(async move {
+            let mut tx = self.system_tx().await?;
+            let family: Option<(Uuid,)> =
+                sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+                    .bind(&presented[..])
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((family,)) = family {
+                revoke_family(&mut tx, family).await?;
+            }
+            tx.commit().await?;
+            Ok(family.is_some())
+        })
+        .await
+    }
+
+    async fn users(&self, tenant: TenantId) -> Result<Vec<UserRecord>, StoreError> {
+        pg(async move {
+            let mut tx = self.tenant_tx(tenant).await?;
+            let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {USER_COLUMNS} FROM users
+                 WHERE tenant_id = $1 ORDER BY created_at, id"
+            )))
+            .bind(tenant.as_uuid())
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            rows.into_iter().map(user).collect()
+        })
+        .await
+    }
+
+    async fn deactivate_user(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        pg(async move {
+            let mut tx = self.tenant_tx(tenant).await?;
+            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE users SET deactivated_at = coalesce(deactivated_at, now())
+                 WHERE id = $1 AND tenant_id = $2
+                 RETURNING {USER_COLUMNS}"
+            )))
+            .bind(id)
+            .bind(tenant.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if row.is_some() {
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            row.map(user).transpose()
+        })
+        .await
+    }
 }

@@ -1,6 +1,9 @@
 //! Campaigns as the API manages them, always within one tenant's
 //! transaction (row-level security backs every tenant filter here).
 
+use crate::pg;
+use adpulse_domain::ports::CampaignStore;
+use adpulse_domain::store::StoreError;
 use adpulse_domain::{CampaignId, CampaignStatus, TenantId};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
@@ -104,121 +107,6 @@ const FIELD_NAMES: &str =
     schedule_start, schedule_end, timezone, objectives, channels";
 
 impl Database {
-    /// Creates a draft campaign in `tenant`.
-    pub async fn insert_campaign(
-        &self,
-        tenant: TenantId,
-        w: &CampaignWrite,
-    ) -> Result<CampaignRecord, PgError> {
-        let id = Uuid::now_v7();
-        let mut q = QueryBuilder::new(format!(
-            "INSERT INTO campaigns (id, tenant_id, {FIELD_NAMES}) VALUES ("
-        ));
-        q.push_bind(id)
-            .push(", ")
-            .push_bind(*tenant.as_uuid())
-            .push(", ");
-        push_fields(&mut q, w);
-        q.push(format!(") RETURNING {COLUMNS}"));
-        let mut tx = self.tenant_tx(tenant).await?;
-        let row: Row = q.build_query_as().fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        row.try_into()
-    }
-
-    /// The campaign, unless deleted or of another tenant.
-    pub async fn campaign(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<Option<CampaignRecord>, PgError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL"
-        )))
-        .bind(id.as_uuid())
-        .bind(tenant.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.map(TryInto::try_into).transpose()
-    }
-
-    /// Replaces the writable fields if the campaign is still at `version`.
-    pub async fn update_campaign(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-        version: i64,
-        w: &CampaignWrite,
-    ) -> Result<Updated, PgError> {
-        let mut q = QueryBuilder::new(format!("UPDATE campaigns SET ({FIELD_NAMES}) = ROW("));
-        push_fields(&mut q, w);
-        q.push("), version = version + 1, updated_at = now()");
-        self.conditional(tenant, id, version, q).await
-    }
-
-    /// Moves the campaign to `to` if it is still at `version` (the caller
-    /// checked the transition against the status it read at that version).
-    pub async fn set_campaign_status(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-        version: i64,
-        to: CampaignStatus,
-    ) -> Result<Updated, PgError> {
-        let mut q = QueryBuilder::new("UPDATE campaigns SET status = ");
-        q.push_bind(to.as_str())
-            .push(", version = version + 1, updated_at = now()");
-        self.conditional(tenant, id, version, q).await
-    }
-
-    /// The campaign's targeting (JSON) and the campaign's version.
-    pub async fn campaign_targeting(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<Option<(String, i64)>, PgError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT targeting::text, version FROM campaigns WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
-        )
-        .bind(id.as_uuid())
-        .bind(tenant.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(row)
-    }
-
-    /// Replaces the targeting (validated JSON) if the campaign is still at
-    /// `version`.
-    pub async fn set_campaign_targeting(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-        version: i64,
-        targeting: &str,
-    ) -> Result<Updated, PgError> {
-        let mut q = QueryBuilder::new("UPDATE campaigns SET targeting = ");
-        q.push_bind(targeting.to_owned())
-            .push("::jsonb, version = version + 1, updated_at = now()");
-        self.conditional(tenant, id, version, q).await
-    }
-
-    /// Soft-deletes the campaign if it is still at `version`.
-    pub async fn delete_campaign_at(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-        version: i64,
-    ) -> Result<Updated, PgError> {
-        let q = QueryBuilder::new(
-            "UPDATE campaigns SET deleted_at = now(), version = version + 1, updated_at = now()",
-        );
-        self.conditional(tenant, id, version, q).await
-    }
-
     async fn conditional(
         &self,
         tenant: TenantId,
@@ -251,9 +139,138 @@ impl Database {
         tx.commit().await?;
         Ok(outcome)
     }
+}
 
-    /// One page of the tenant's campaigns, and how many match in all.
-    pub async fn list_campaigns(
+#[async_trait::async_trait]
+impl CampaignStore for Database {
+    async fn insert_campaign(
+        &self,
+        tenant: TenantId,
+        w: &CampaignWrite,
+    ) -> Result<CampaignRecord, StoreError> {
+        pg(async move {
+            let id = Uuid::now_v7();
+            let mut q = QueryBuilder::new(format!(
+                "INSERT INTO campaigns (id, tenant_id, {FIELD_NAMES}) VALUES ("
+            ));
+            q.push_bind(id)
+                .push(", ")
+                .push_bind(*tenant.as_uuid())
+                .push(", ");
+            push_fields(&mut q, w);
+            q.push(format!(") RETURNING {COLUMNS}"));
+            let mut tx = self.tenant_tx(tenant).await?;
+            let row: Row = q.build_query_as().fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            row.try_into()
+        })
+        .await
+    }
+
+    async fn campaign(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<Option<CampaignRecord>, StoreError> {
+        pg(async move {
+            let mut tx = self.tenant_tx(tenant).await?;
+            let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL"
+            )))
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            row.map(TryInto::try_into).transpose()
+        })
+        .await
+    }
+
+    async fn update_campaign(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        w: &CampaignWrite,
+    ) -> Result<Updated, StoreError> {
+        pg(async move {
+            let mut q = QueryBuilder::new(format!("UPDATE campaigns SET ({FIELD_NAMES}) = ROW("));
+            push_fields(&mut q, w);
+            q.push("), version = version + 1, updated_at = now()");
+            self.conditional(tenant, id, version, q).await
+        })
+        .await
+    }
+
+    async fn set_campaign_status(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        to: CampaignStatus,
+    ) -> Result<Updated, StoreError> {
+        pg(async move {
+            let mut q = QueryBuilder::new("UPDATE campaigns SET status = ");
+            q.push_bind(to.as_str())
+                .push(", version = version + 1, updated_at = now()");
+            self.conditional(tenant, id, version, q).await
+        })
+        .await
+    }
+
+    async fn campaign_targeting(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<Option<(String, i64)>, StoreError> {
+        pg(async move {
+            let mut tx = self.tenant_tx(tenant).await?;
+            let row: Option<(String, i64)> = sqlx::query_as(
+                "SELECT targeting::text, version FROM campaigns WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
+            )
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(row)
+        })
+        .await
+    }
+
+    async fn set_campaign_targeting(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        targeting: &str,
+    ) -> Result<Updated, StoreError> {
+        pg(async move {
+            let mut q = QueryBuilder::new("UPDATE campaigns SET targeting = ");
+            q.push_bind(targeting.to_owned())
+                .push("::jsonb, version = version + 1, updated_at = now()");
+            self.conditional(tenant, id, version, q).await
+        })
+        .await
+    }
+
+    async fn delete_campaign_at(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+    ) -> Result<Updated, StoreError> {
+        pg(async move {
+            let q = QueryBuilder::new(
+                "UPDATE campaigns SET deleted_at = now(), version = version + 1, updated_at = now()",
+            );
+            self.conditional(tenant, id, version, q).await
+        })
+        .await
+    }
+
+    async fn list_campaigns(
         &self,
         tenant: TenantId,
         filter: &CampaignFilter,
@@ -261,75 +278,78 @@ impl Database {
         descending: bool,
         page: &Page,
         limit: i64,
-    ) -> Result<(Vec<CampaignRecord>, i64), PgError> {
-        let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-        let pattern = filter.name.as_ref().map(|n| {
-            let escaped = n
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
-        let where_clause = |q: &mut QueryBuilder<Postgres>| {
-            q.push(" FROM campaigns WHERE tenant_id = ")
-                .push_bind(*tenant.as_uuid())
-                .push(" AND deleted_at IS NULL");
-            if !statuses.is_empty() {
-                q.push(" AND status = ANY(")
-                    .push_bind(statuses.clone())
-                    .push(")");
-            }
-            if let Some(b) = &filter.brand_id {
-                q.push(" AND brand_id = ").push_bind(b.clone());
-            }
-            if let Some(p) = &pattern {
-                q.push(" AND name ILIKE ").push_bind(p.clone());
-            }
-            if let Some(from) = filter.from {
-                q.push(" AND (schedule_end IS NULL OR schedule_end >= ")
-                    .push_bind(from)
-                    .push(")");
-            }
-            if let Some(to) = filter.to {
-                q.push(" AND (schedule_start IS NULL OR schedule_start < ")
-                    .push_bind(to)
-                    .push(")");
-            }
-        };
-        let mut tx = self.tenant_tx(tenant).await?;
-        let mut count = QueryBuilder::new("SELECT count(*)");
-        where_clause(&mut count);
-        let (total,): (i64,) = count.build_query_as().fetch_one(&mut *tx).await?;
+    ) -> Result<(Vec<CampaignRecord>, i64), StoreError> {
+        pg(async move {
+            let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+            let pattern = filter.name.as_ref().map(|n| {
+                let escaped = n
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            });
+            let where_clause = |q: &mut QueryBuilder<Postgres>| {
+                q.push(" FROM campaigns WHERE tenant_id = ")
+                    .push_bind(*tenant.as_uuid())
+                    .push(" AND deleted_at IS NULL");
+                if !statuses.is_empty() {
+                    q.push(" AND status = ANY(")
+                        .push_bind(statuses.clone())
+                        .push(")");
+                }
+                if let Some(b) = &filter.brand_id {
+                    q.push(" AND brand_id = ").push_bind(b.clone());
+                }
+                if let Some(p) = &pattern {
+                    q.push(" AND name ILIKE ").push_bind(p.clone());
+                }
+                if let Some(from) = filter.from {
+                    q.push(" AND (schedule_end IS NULL OR schedule_end >= ")
+                        .push_bind(from)
+                        .push(")");
+                }
+                if let Some(to) = filter.to {
+                    q.push(" AND (schedule_start IS NULL OR schedule_start < ")
+                        .push_bind(to)
+                        .push(")");
+                }
+            };
+            let mut tx = self.tenant_tx(tenant).await?;
+            let mut count = QueryBuilder::new("SELECT count(*)");
+            where_clause(&mut count);
+            let (total,): (i64,) = count.build_query_as().fetch_one(&mut *tx).await?;
 
-        let mut q = QueryBuilder::new(format!("SELECT {COLUMNS}"));
-        where_clause(&mut q);
-        let (cmp, dir) = if descending {
-            ("<", "DESC")
-        } else {
-            (">", "ASC")
-        };
-        if let Page::After { value, id } = page {
-            q.push(format!(" AND ({}, id) {cmp} (", sort_expr(sort)))
-                .push_bind(value.clone())
-                .push(sort_cast(sort))
-                .push(", ")
-                .push_bind(*id.as_uuid())
-                .push(")");
-        }
-        q.push(format!(
-            " ORDER BY {} {dir}, id {dir} LIMIT ",
-            sort_expr(sort)
-        ))
-        .push_bind(limit);
-        if let Page::Offset(n) = page {
-            q.push(" OFFSET ").push_bind(*n);
-        }
-        let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        let campaigns = rows
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<Result<_, _>>()?;
-        Ok((campaigns, total))
+            let mut q = QueryBuilder::new(format!("SELECT {COLUMNS}"));
+            where_clause(&mut q);
+            let (cmp, dir) = if descending {
+                ("<", "DESC")
+            } else {
+                (">", "ASC")
+            };
+            if let Page::After { value, id } = page {
+                q.push(format!(" AND ({}, id) {cmp} (", sort_expr(sort)))
+                    .push_bind(value.clone())
+                    .push(sort_cast(sort))
+                    .push(", ")
+                    .push_bind(*id.as_uuid())
+                    .push(")");
+            }
+            q.push(format!(
+                " ORDER BY {} {dir}, id {dir} LIMIT ",
+                sort_expr(sort)
+            ))
+            .push_bind(limit);
+            if let Page::Offset(n) = page {
+                q.push(" OFFSET ").push_bind(*n);
+            }
+            let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            let campaigns = rows
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()?;
+            Ok((campaigns, total))
+        })
+        .await
     }
 }

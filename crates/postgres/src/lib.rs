@@ -10,6 +10,8 @@ mod creatives;
 mod directory;
 pub mod reports;
 
+use adpulse_domain::ports::Connected;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -66,6 +68,14 @@ impl From<PgError> for StoreError {
             PgError::Duplicate(m) => Self::Duplicate(m),
         }
     }
+}
+
+/// Runs an operation written against [`PgError`] (so `?` takes sqlx's
+/// errors) and hands its result over as a port's [`StoreError`].
+pub(crate) async fn pg<T>(
+    op: impl std::future::Future<Output = Result<T, PgError>>,
+) -> Result<T, StoreError> {
+    op.await.map_err(StoreError::from)
 }
 
 impl From<sqlx::Error> for PgError {
@@ -272,12 +282,6 @@ impl Database {
         Ok(())
     }
 
-    /// Round-trips a trivial query.
-    pub async fn ping(&self) -> Result<(), PgError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// The pool, for repositories inside this crate.
     #[doc(hidden)]
     pub fn pool(&self) -> &PgPool {
@@ -300,9 +304,19 @@ impl Database {
             .await?;
         Ok(n)
     }
+}
 
-    /// Closes every connection.
-    pub async fn close(&self) {
+#[async_trait::async_trait]
+impl Connected for Database {
+    async fn ping(&self) -> Result<(), StoreError> {
+        pg(async move {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn close(&self) {
         self.pool.close().await;
     }
 }

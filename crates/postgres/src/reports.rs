@@ -15,8 +15,11 @@
 //! past the `bigint` range is shown as the bound it passed (see
 //! [`adpulse_domain::report::clamp_sum`]) instead of failing the cast.
 
+use crate::pg;
 use adpulse_domain::aggregate::{Counts, Grain};
+use adpulse_domain::ports::{Each, ReportSource};
 use adpulse_domain::report::{Granularity, RankBy, ReportRow};
+use adpulse_domain::store::StoreError;
 use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt as _;
@@ -25,14 +28,7 @@ use uuid::Uuid;
 
 pub use adpulse_domain::store::{CampaignReport, RankedCampaign, TopCampaigns};
 
-use adpulse_domain::store::StoreError;
-
 use crate::{Database, PgError};
-
-/// A failure inside a streamed report, as its caller's error sees it.
-fn store(e: impl Into<PgError>) -> StoreError {
-    StoreError::from(e.into())
-}
 
 #[derive(FromRow)]
 struct Ranked {
@@ -354,104 +350,95 @@ async fn with_local_days(
 }
 
 impl Database {
-    /// `q`'s rows, in period order (then channel, event type).
-    pub async fn campaign_report(
-        &self,
-        tenant: TenantId,
-        q: &CampaignReport,
-    ) -> Result<Vec<ReportRow>, PgError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let q = with_local_days(&mut tx, q).await?;
-        let rows: Vec<Row> = campaign_query(tenant, &q)
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows.into_iter().map(ReportRow::from).collect())
-    }
-
-    /// `q`'s rows handed to `each` one at a time as Postgres sends them
-    /// (constant memory whatever the report's size: `each` awaiting a slow
-    /// reader holds the next rows back); stops at the first error `each`
-    /// returns.
-    pub async fn campaign_report_each<E, F, Fut>(
-        &self,
-        tenant: TenantId,
-        q: &CampaignReport,
-        each: F,
-    ) -> Result<(), E>
-    where
-        E: From<StoreError>,
-        F: FnMut(ReportRow) -> Fut,
-        Fut: std::future::Future<Output = Result<(), E>>,
-    {
-        let q = {
-            let mut tx = self.tenant_tx(tenant).await.map_err(store)?;
-            let q = with_local_days(&mut tx, q).await.map_err(store)?;
-            tx.commit().await.map_err(store)?;
-            q
-        };
-        self.each_row::<Row, ReportRow, E, F, Fut>(tenant, campaign_query(tenant, &q), each)
-            .await
-    }
-
     /// Runs `query` in `tenant`'s transaction and hands its rows to `each`
-    /// as they arrive.
-    async fn each_row<R, T, E, F, Fut>(
+    /// as they arrive (constant memory whatever the report's size: `each`
+    /// awaiting a slow reader holds the next rows back).
+    async fn each_row<R, T>(
         &self,
         tenant: TenantId,
         mut query: QueryBuilder<sqlx::Postgres>,
-        mut each: F,
-    ) -> Result<(), E>
+        each: Each<'_, T>,
+    ) -> Result<(), PgError>
     where
         R: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
         T: From<R>,
-        E: From<StoreError>,
-        F: FnMut(T) -> Fut,
-        Fut: std::future::Future<Output = Result<(), E>>,
     {
-        let mut tx = self.tenant_tx(tenant).await.map_err(store)?;
+        let mut tx = self.tenant_tx(tenant).await?;
         {
             let mut rows = query.build_query_as::<R>().fetch(&mut *tx);
-            while let Some(r) = rows.try_next().await.map_err(store)? {
-                each(T::from(r)).await?;
+            while let Some(r) = rows.try_next().await? {
+                if each(T::from(r)).await.is_break() {
+                    break;
+                }
             }
         }
-        tx.commit().await.map_err(store)?;
+        tx.commit().await?;
         Ok(())
     }
+}
 
-    /// The tenant's campaigns ranked by `q.by` over the range. Ranking
-    /// needs only sums; unique users (a union of sketches, the costly
-    /// part) are computed for the ranked campaigns alone.
-    pub async fn top_campaigns(
+#[async_trait::async_trait]
+impl ReportSource for Database {
+    async fn campaign_report(
         &self,
         tenant: TenantId,
-        q: &TopCampaigns,
-    ) -> Result<Vec<RankedCampaign>, PgError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let rows: Vec<Ranked> = top_query(tenant, q)
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows.into_iter().map(RankedCampaign::from).collect())
+        q: &CampaignReport,
+    ) -> Result<Vec<ReportRow>, StoreError> {
+        pg(async move {
+            let mut tx = self.tenant_tx(tenant).await?;
+            let q = with_local_days(&mut tx, q).await?;
+            let rows: Vec<Row> = campaign_query(tenant, &q)
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(rows.into_iter().map(ReportRow::from).collect())
+        })
+        .await
     }
 
-    /// [`Database::top_campaigns`] handed to `each` one at a time as
-    /// Postgres sends them (constant memory whatever `q.limit`).
-    pub async fn top_campaigns_each<E, F, Fut>(
+    async fn top_campaigns(
         &self,
         tenant: TenantId,
         q: &TopCampaigns,
-        each: F,
-    ) -> Result<(), E>
-    where
-        E: From<StoreError>,
-        F: FnMut(RankedCampaign) -> Fut,
-        Fut: std::future::Future<Output = Result<(), E>>,
-    {
-        self.each_row::<Ranked, RankedCampaign, E, F, Fut>(tenant, top_query(tenant, q), each)
-            .await
+    ) -> Result<Vec<RankedCampaign>, StoreError> {
+        pg(async move {
+            let mut tx = self.tenant_tx(tenant).await?;
+            let rows: Vec<Ranked> = top_query(tenant, q)
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(rows.into_iter().map(RankedCampaign::from).collect())
+        })
+        .await
+    }
+
+    async fn campaign_report_each(
+        &self,
+        tenant: TenantId,
+        q: &CampaignReport,
+        each: Each<'_, ReportRow>,
+    ) -> Result<(), StoreError> {
+        pg(async move {
+            let q = {
+                let mut tx = self.tenant_tx(tenant).await?;
+                let q = with_local_days(&mut tx, q).await?;
+                tx.commit().await?;
+                q
+            };
+            self.each_row::<Row, ReportRow>(tenant, campaign_query(tenant, &q), each)
+                .await
+        })
+        .await
+    }
+
+    async fn top_campaigns_each(
+        &self,
+        tenant: TenantId,
+        q: &TopCampaigns,
+        each: Each<'_, RankedCampaign>,
+    ) -> Result<(), StoreError> {
+        pg(self.each_row::<Ranked, RankedCampaign>(tenant, top_query(tenant, q), each)).await
     }
 }

@@ -2,6 +2,7 @@
 //! into a fresh schema, and the tables and the hll extension answer.
 
 use adpulse_config::{PostgresConfig, Secret};
+use adpulse_domain::ports::prelude::*;
 use adpulse_postgres::Database;
 use adpulse_testkit::{Server, unique_name};
 

@@ -390,6 +390,7 @@ fn unavailable(e: RedisError) -> adpulse_capping::StoreError {
     adpulse_capping::StoreError::Unavailable(e.to_string())
 }
 
+#[async_trait::async_trait]
 impl adpulse_capping::CapStore for Redis {
     async fn reserve(
         &self,
@@ -431,8 +432,19 @@ impl adpulse_capping::CapStore for Redis {
             .await
             .map_err(unavailable)
     }
+
+    async fn merge_many(
+        &self,
+        pairs: &[(String, String)],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), adpulse_capping::StoreError> {
+        Redis::merge_many(self, pairs, now.timestamp_millis())
+            .await
+            .map_err(unavailable)
+    }
 }
 
+#[async_trait::async_trait]
 impl adpulse_capping::identity::LinkStore for Redis {
     async fn linked(
         &self,

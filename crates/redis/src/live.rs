@@ -187,6 +187,7 @@ fn parse_point(campaign: CampaignId, member: &str) -> Result<LivePoint, RedisErr
     })
 }
 
+#[async_trait::async_trait]
 impl adpulse_domain::ports::LiveCounters for Redis {
     async fn write_live(
         &self,
@@ -209,6 +210,12 @@ impl adpulse_domain::ports::LiveCounters for Redis {
         Redis::read_live(self, campaign, now)
             .await
             .map_err(port_error)
+    }
+
+    async fn ping(&self) -> Result<(), adpulse_domain::ports::PortError> {
+        Redis::ping(self)
+            .await
+            .map_err(|e| adpulse_domain::ports::PortError::retryable(e.to_string()))
     }
 }
 

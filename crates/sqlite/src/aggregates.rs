@@ -12,6 +12,7 @@
 //! have a few fixed sizes (see [`chunks`]), so the statements stay few,
 //! prepared once per connection and reused by every commit.
 
+use adpulse_domain::ports::AggregateSink;
 use std::collections::{BTreeMap, HashMap};
 
 use adpulse_domain::aggregate::{
@@ -99,221 +100,6 @@ fn live_point(
 /// A stored sketch, or why it cannot be read.
 pub(crate) fn sketch(bytes: &[u8]) -> Result<Sketch, StoreError> {
     Sketch::decode(bytes).map_err(|e| StoreError::Config(format!("stored unique users: {e}")))
-}
-
-impl Lite {
-    /// Takes ownership of a partition: bumps its epoch (fencing every earlier
-    /// owner) and returns where to resume.
-    pub async fn claim_partition(
-        &self,
-        group: &str,
-        topic: &str,
-        partition: i32,
-    ) -> Result<Claim, StoreError> {
-        let (epoch, next_offset): (i64, i64) = sqlx::query_as(
-            "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, owner_epoch, updated_at)
-             VALUES (?1, ?2, ?3, 0, 1, ?4)
-             ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
-                 owner_epoch = consumer_offsets.owner_epoch + 1, updated_at = excluded.updated_at
-             RETURNING owner_epoch, next_offset",
-        )
-        .bind(group)
-        .bind(topic)
-        .bind(partition)
-        .bind(micros(Utc::now()))
-        .fetch_one(self.pool())
-        .await
-        .map_err(failed)?;
-        Ok(Claim {
-            group: group.to_owned(),
-            topic: topic.to_owned(),
-            partition,
-            epoch,
-            next_offset,
-        })
-    }
-
-    /// Applies `batch` and moves the partition to `next_offset`, in one
-    /// transaction that only succeeds if `claim` still owns the partition
-    /// and the partition is where the claim says. Returns the live-series
-    /// points the batch touched with their new totals; points older than
-    /// the live window are skipped (their events still count in the
-    /// aggregates).
-    pub async fn commit_batch(
-        &self,
-        claim: &mut Claim,
-        next_offset: i64,
-        batch: &AggregateBatch,
-    ) -> Result<Commit, StoreError> {
-        let now = Utc::now();
-        let mut tx = write_tx(self.writer()).await?;
-        let moved = sqlx::query(
-            "UPDATE consumer_offsets SET next_offset = ?5, updated_at = ?7
-             WHERE consumer_group = ?1 AND topic = ?2 AND partition = ?3 AND owner_epoch = ?4
-               AND next_offset = ?6",
-        )
-        .bind(&claim.group)
-        .bind(&claim.topic)
-        .bind(claim.partition)
-        .bind(claim.epoch)
-        .bind(next_offset)
-        .bind(claim.next_offset)
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(failed)?;
-        if moved.rows_affected() != 1 {
-            tx.rollback().await.map_err(failed)?;
-            return Ok(Commit::Fenced);
-        }
-        upsert_aggregates(&mut tx, batch).await?;
-        let live = upsert_live(&mut tx, batch, now).await?;
-        tx.commit().await.map_err(failed)?;
-        claim.next_offset = next_offset;
-        Ok(Commit::Applied(live))
-    }
-
-    /// Records applied so far over all partitions of `topic` for `group`.
-    pub async fn applied_offsets(&self, group: &str, topic: &str) -> Result<i64, StoreError> {
-        let (n,): (Option<i64>,) = sqlx::query_as(
-            "SELECT sum(next_offset) FROM consumer_offsets WHERE consumer_group = ?1 AND topic = ?2",
-        )
-        .bind(group)
-        .bind(topic)
-        .fetch_one(self.pool())
-        .await
-        .map_err(failed)?;
-        Ok(n.unwrap_or(0))
-    }
-
-    /// Campaigns with events in day buckets from `since` on.
-    pub async fn campaigns_active_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<CampaignId>, StoreError> {
-        let rows: Vec<(Uuid,)> = sqlx::query_as(
-            "SELECT DISTINCT campaign_id FROM campaign_aggregates
-             WHERE grain = 'day' AND bucket_start >= ?1 ORDER BY campaign_id",
-        )
-        .bind(micros(since))
-        .fetch_all(self.pool())
-        .await
-        .map_err(failed)?;
-        Ok(rows
-            .into_iter()
-            .map(|(id,)| CampaignId::from_uuid(id))
-            .collect())
-    }
-
-    /// Lifetime and today's (UTC) totals of `campaigns` that have events,
-    /// from the day grain, in campaign id order.
-    pub async fn campaign_totals(
-        &self,
-        campaigns: &[CampaignId],
-    ) -> Result<Vec<CampaignTotals>, StoreError> {
-        let today = micros(Grain::Day.bucket_start(Utc::now()));
-        let mut totals: BTreeMap<CampaignId, CampaignTotals> = BTreeMap::new();
-        let mut conn = self.pool().acquire().await.map_err(failed)?;
-        for ids in campaigns.chunks(IDS_PER_STATEMENT) {
-            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT campaign_id, event_type, sum(events), sum(cost_micros), sum(revenue_micros),
-                        coalesce(sum(events) FILTER (WHERE bucket_start >= ",
-            );
-            b.push_bind(today)
-                .push("), 0), coalesce(sum(cost_micros) FILTER (WHERE bucket_start >= ")
-                .push_bind(today)
-                .push("), 0), coalesce(sum(revenue_micros) FILTER (WHERE bucket_start >= ")
-                .push_bind(today)
-                .push("), 0) FROM campaign_aggregates WHERE grain = 'day' AND campaign_id IN (");
-            let mut list = b.separated(", ");
-            for id in ids {
-                list.push_bind(*id.as_uuid());
-            }
-            b.push(") GROUP BY campaign_id, event_type");
-            type Row = (Uuid, String, i64, i64, i64, i64, i64, i64);
-            let rows: Vec<Row> = b
-                .build_query_as()
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(failed)?;
-            for (id, kind, events, cost, revenue, events_today, cost_today, revenue_today) in rows {
-                let id = CampaignId::from_uuid(id);
-                let t = totals.entry(id).or_insert_with(|| CampaignTotals {
-                    campaign_id: id,
-                    impressions: 0,
-                    clicks: 0,
-                    conversions: 0,
-                    cost_micros: 0,
-                    revenue_micros: 0,
-                    today: Counts::default(),
-                });
-                match EventType::ALL.into_iter().find(|k| k.as_str() == kind) {
-                    Some(EventType::Impression) => {
-                        t.impressions += events;
-                        t.today.impressions += events_today;
-                    }
-                    Some(EventType::Click) => {
-                        t.clicks += events;
-                        t.today.clicks += events_today;
-                    }
-                    Some(EventType::Conversion) => {
-                        t.conversions += events;
-                        t.today.conversions += events_today;
-                    }
-                    None => {}
-                }
-                t.cost_micros += cost;
-                t.revenue_micros += revenue;
-                t.today.cost_micros += cost_today;
-                t.today.revenue_micros += revenue_today;
-            }
-        }
-        Ok(totals.into_values().collect())
-    }
-
-    /// The live series of `campaigns` from `since` on, oldest point first
-    /// per campaign.
-    pub async fn live_series(
-        &self,
-        campaigns: &[CampaignId],
-        since: DateTime<Utc>,
-    ) -> Result<Vec<LivePoint>, StoreError> {
-        let mut sorted: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let mut out = Vec::new();
-        let mut conn = self.pool().acquire().await.map_err(failed)?;
-        for ids in sorted.chunks(IDS_PER_STATEMENT) {
-            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT campaign_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros
-                 FROM campaign_live_series WHERE point_start >= ",
-            );
-            b.push_bind(micros(since)).push(" AND campaign_id IN (");
-            let mut list = b.separated(", ");
-            for id in ids {
-                list.push_bind(*id);
-            }
-            b.push(") ORDER BY campaign_id, point_start");
-            let rows: Vec<LiveRow> = b
-                .build_query_as()
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(failed)?;
-            out.extend(rows.into_iter().map(live_point));
-        }
-        Ok(out)
-    }
-
-    /// Deletes live-series points that started before `before`; returns how
-    /// many.
-    pub async fn prune_live_series(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM campaign_live_series WHERE point_start < ?1")
-            .bind(micros(before))
-            .execute(self.writer())
-            .await
-            .map_err(failed)?;
-        Ok(done.rows_affected())
-    }
 }
 
 /// Adds every row of `batch` to `campaign_aggregates`, merging the batch's
@@ -443,6 +229,206 @@ async fn upsert_live(
         out.extend(rows.into_iter().map(live_point));
     }
     Ok(out)
+}
+
+#[async_trait::async_trait]
+impl AggregateSink for Lite {
+    async fn claim_partition(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Claim, StoreError> {
+        let (epoch, next_offset): (i64, i64) = sqlx::query_as(
+            "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, owner_epoch, updated_at)
+             VALUES (?1, ?2, ?3, 0, 1, ?4)
+             ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
+                 owner_epoch = consumer_offsets.owner_epoch + 1, updated_at = excluded.updated_at
+             RETURNING owner_epoch, next_offset",
+        )
+        .bind(group)
+        .bind(topic)
+        .bind(partition)
+        .bind(micros(Utc::now()))
+        .fetch_one(self.pool())
+        .await
+        .map_err(failed)?;
+        Ok(Claim {
+            group: group.to_owned(),
+            topic: topic.to_owned(),
+            partition,
+            epoch,
+            next_offset,
+        })
+    }
+
+    async fn commit_batch(
+        &self,
+        claim: &mut Claim,
+        next_offset: i64,
+        batch: &AggregateBatch,
+    ) -> Result<Commit, StoreError> {
+        let now = Utc::now();
+        let mut tx = write_tx(self.writer()).await?;
+        let moved = sqlx::query(
+            "UPDATE consumer_offsets SET next_offset = ?5, updated_at = ?7
+             WHERE consumer_group = ?1 AND topic = ?2 AND partition = ?3 AND owner_epoch = ?4
+               AND next_offset = ?6",
+        )
+        .bind(&claim.group)
+        .bind(&claim.topic)
+        .bind(claim.partition)
+        .bind(claim.epoch)
+        .bind(next_offset)
+        .bind(claim.next_offset)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+        if moved.rows_affected() != 1 {
+            tx.rollback().await.map_err(failed)?;
+            return Ok(Commit::Fenced);
+        }
+        upsert_aggregates(&mut tx, batch).await?;
+        let live = upsert_live(&mut tx, batch, now).await?;
+        tx.commit().await.map_err(failed)?;
+        claim.next_offset = next_offset;
+        Ok(Commit::Applied(live))
+    }
+
+    async fn applied_offsets(&self, group: &str, topic: &str) -> Result<i64, StoreError> {
+        let (n,): (Option<i64>,) = sqlx::query_as(
+            "SELECT sum(next_offset) FROM consumer_offsets WHERE consumer_group = ?1 AND topic = ?2",
+        )
+        .bind(group)
+        .bind(topic)
+        .fetch_one(self.pool())
+        .await
+        .map_err(failed)?;
+        Ok(n.unwrap_or(0))
+    }
+
+    async fn campaigns_active_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CampaignId>, StoreError> {
+        let rows: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT DISTINCT campaign_id FROM campaign_aggregates
+             WHERE grain = 'day' AND bucket_start >= ?1 ORDER BY campaign_id",
+        )
+        .bind(micros(since))
+        .fetch_all(self.pool())
+        .await
+        .map_err(failed)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id,)| CampaignId::from_uuid(id))
+            .collect())
+    }
+
+    async fn campaign_totals(
+        &self,
+        campaigns: &[CampaignId],
+    ) -> Result<Vec<CampaignTotals>, StoreError> {
+        let today = micros(Grain::Day.bucket_start(Utc::now()));
+        let mut totals: BTreeMap<CampaignId, CampaignTotals> = BTreeMap::new();
+        let mut conn = self.pool().acquire().await.map_err(failed)?;
+        for ids in campaigns.chunks(IDS_PER_STATEMENT) {
+            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT campaign_id, event_type, sum(events), sum(cost_micros), sum(revenue_micros),
+                        coalesce(sum(events) FILTER (WHERE bucket_start >= ",
+            );
+            b.push_bind(today)
+                .push("), 0), coalesce(sum(cost_micros) FILTER (WHERE bucket_start >= ")
+                .push_bind(today)
+                .push("), 0), coalesce(sum(revenue_micros) FILTER (WHERE bucket_start >= ")
+                .push_bind(today)
+                .push("), 0) FROM campaign_aggregates WHERE grain = 'day' AND campaign_id IN (");
+            let mut list = b.separated(", ");
+            for id in ids {
+                list.push_bind(*id.as_uuid());
+            }
+            b.push(") GROUP BY campaign_id, event_type");
+            type Row = (Uuid, String, i64, i64, i64, i64, i64, i64);
+            let rows: Vec<Row> = b
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(failed)?;
+            for (id, kind, events, cost, revenue, events_today, cost_today, revenue_today) in rows {
+                let id = CampaignId::from_uuid(id);
+                let t = totals.entry(id).or_insert_with(|| CampaignTotals {
+                    campaign_id: id,
+                    impressions: 0,
+                    clicks: 0,
+                    conversions: 0,
+                    cost_micros: 0,
+                    revenue_micros: 0,
+                    today: Counts::default(),
+                });
+                match EventType::ALL.into_iter().find(|k| k.as_str() == kind) {
+                    Some(EventType::Impression) => {
+                        t.impressions += events;
+                        t.today.impressions += events_today;
+                    }
+                    Some(EventType::Click) => {
+                        t.clicks += events;
+                        t.today.clicks += events_today;
+                    }
+                    Some(EventType::Conversion) => {
+                        t.conversions += events;
+                        t.today.conversions += events_today;
+                    }
+                    None => {}
+                }
+                t.cost_micros += cost;
+                t.revenue_micros += revenue;
+                t.today.cost_micros += cost_today;
+                t.today.revenue_micros += revenue_today;
+            }
+        }
+        Ok(totals.into_values().collect())
+    }
+
+    async fn live_series(
+        &self,
+        campaigns: &[CampaignId],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<LivePoint>, StoreError> {
+        let mut sorted: Vec<Uuid> = campaigns.iter().map(|c| *c.as_uuid()).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = Vec::new();
+        let mut conn = self.pool().acquire().await.map_err(failed)?;
+        for ids in sorted.chunks(IDS_PER_STATEMENT) {
+            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT campaign_id, point_start, impressions, clicks, conversions, cost_micros, revenue_micros
+                 FROM campaign_live_series WHERE point_start >= ",
+            );
+            b.push_bind(micros(since)).push(" AND campaign_id IN (");
+            let mut list = b.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            b.push(") ORDER BY campaign_id, point_start");
+            let rows: Vec<LiveRow> = b
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(failed)?;
+            out.extend(rows.into_iter().map(live_point));
+        }
+        Ok(out)
+    }
+
+    async fn prune_live_series(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM campaign_live_series WHERE point_start < ?1")
+            .bind(micros(before))
+            .execute(self.writer())
+            .await
+            .map_err(failed)?;
+        Ok(done.rows_affected())
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! until their TTL; expired rows are deleted a slice at a time by the
 //! writes themselves.
 
+use adpulse_domain::ports::{PortError, RawArchive};
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ const ROWS_PER_INSERT: usize = 500;
 
 /// The embedded archive of raw events.
 #[derive(Clone, Debug)]
-pub struct RawArchive {
+pub struct LiteArchive {
     pool: SqlitePool,
     writer: SqlitePool,
 }
@@ -45,7 +46,7 @@ fn day_number(d: NaiveDate) -> i64 {
     i64::from(d.to_epoch_days())
 }
 
-impl RawArchive {
+impl LiteArchive {
     /// Opens (creating if needed) `dir/raw.sqlite` and applies its
     /// migrations. Commits are synced like the main file's: the worker
     /// moves its offsets only after the rows are durable.
@@ -79,7 +80,7 @@ impl RawArchive {
 
     /// Writes `events` in one transaction, each kept `ttl_secs`; writing an
     /// event again replaces its row with the same values.
-    pub async fn write(&self, events: &[RawEvent], ttl_secs: i64) -> Result<(), StoreError> {
+    async fn write_rows(&self, events: &[RawEvent], ttl_secs: i64) -> Result<(), StoreError> {
         self.write_inner(events, ttl_secs).await.map_err(Into::into)
     }
 
@@ -141,7 +142,7 @@ impl RawArchive {
 
     /// Up to `limit` events of `campaign` on UTC day `day`, newest first,
     /// starting after `after`.
-    pub async fn campaign_events(
+    async fn events_of(
         &self,
         campaign: CampaignId,
         day: NaiveDate,
@@ -222,8 +223,7 @@ impl RawArchive {
             .collect()
     }
 
-    /// Whether the file answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    async fn ping_file(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
@@ -235,5 +235,40 @@ impl RawArchive {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+    }
+}
+
+/// A refusal as the archive port reports it.
+fn port(e: StoreError) -> PortError {
+    PortError::from(e)
+}
+
+#[async_trait::async_trait]
+impl RawArchive for LiteArchive {
+    async fn write(
+        &self,
+        events: &[RawEvent],
+        ttl_secs: i32,
+        _concurrency: usize,
+    ) -> Result<(), PortError> {
+        self.write_rows(events, i64::from(ttl_secs))
+            .await
+            .map_err(port)
+    }
+
+    async fn campaign_events(
+        &self,
+        campaign: CampaignId,
+        day: NaiveDate,
+        after: Option<EventCursor>,
+        limit: i32,
+    ) -> Result<Vec<ArchivedEvent>, PortError> {
+        self.events_of(campaign, day, after, limit)
+            .await
+            .map_err(port)
+    }
+
+    async fn ping(&self) -> Result<(), PortError> {
+        self.ping_file().await.map_err(port)
     }
 }

@@ -9,6 +9,7 @@
 //! the address lower-cased here in Rust ([`fold_case`]: Unicode-aware, as
 //! Postgres' `lower()` is and SQLite's is not).
 
+use adpulse_domain::ports::UserStore;
 use adpulse_domain::store::{Rotation, StoreError, UserRecord};
 use adpulse_domain::{Role, TenantId};
 use chrono::{DateTime, Utc};
@@ -41,10 +42,51 @@ fn email_key(email: &str) -> String {
     fold_case(email)
 }
 
-impl Lite {
-    /// Creates a user in `tenant` (the password already hashed);
-    /// [`StoreError::Duplicate`] if the address is taken in any tenant.
-    pub async fn create_user(
+async fn insert_refresh(
+    conn: &mut SqliteConnection,
+    family_id: Uuid,
+    user_id: Uuid,
+    tenant: Uuid,
+    token_hash: &[u8; 32],
+    expires_at: DateTime<Utc>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, family_id, user_id, tenant_id, token_hash, expires_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(family_id)
+    .bind(user_id)
+    .bind(tenant)
+    .bind(&token_hash[..])
+    .bind(micros(expires_at))
+    .bind(now)
+    .execute(conn)
+    .await
+    .map_err(failed)?;
+    Ok(())
+}
+
+async fn revoke_family(
+    conn: &mut SqliteConnection,
+    family: Uuid,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(family)
+    .execute(conn)
+    .await
+    .map_err(failed)?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl UserStore for Lite {
+    async fn create_user(
         &self,
         tenant: TenantId,
         email: &str,
@@ -69,9 +111,7 @@ impl Lite {
         Ok(id)
     }
 
-    /// The user with this address, in any case (any tenant: login names no
-    /// tenant).
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE email_key = ?1"
         )))
@@ -82,8 +122,7 @@ impl Lite {
         row.map(user).transpose()
     }
 
-    /// The user, if they exist in `tenant` and are active.
-    pub async fn active_user(
+    async fn active_user(
         &self,
         tenant: TenantId,
         id: Uuid,
@@ -100,8 +139,7 @@ impl Lite {
         row.map(user).transpose()
     }
 
-    /// Stores a new refresh token (its SHA-256) of `family`.
-    pub async fn store_refresh_token(
+    async fn store_refresh_token(
         &self,
         tenant: TenantId,
         user_id: Uuid,
@@ -122,10 +160,7 @@ impl Lite {
         .await
     }
 
-    /// Uses the refresh token with hash `presented` and stores `next` in its
-    /// place, atomically: of two concurrent uses of one token, one rotates
-    /// and the other finds it used (and revokes the family).
-    pub async fn rotate_refresh_token(
+    async fn rotate_refresh_token(
         &self,
         presented: &[u8; 32],
         next: &[u8; 32],
@@ -180,9 +215,7 @@ impl Lite {
         Ok(outcome)
     }
 
-    /// Revokes the family of the refresh token with this hash (logout);
-    /// false if no such token.
-    pub async fn revoke_refresh_family(&self, presented: &[u8; 32]) -> Result<bool, StoreError> {
+    async fn revoke_refresh_family(&self, presented: &[u8; 32]) -> Result<bool, StoreError> {
         let mut tx = write_tx(self.writer()).await?;
         let family: Option<(Uuid,)> =
             sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = ?1")
@@ -197,8 +230,7 @@ impl Lite {
         Ok(family.is_some())
     }
 
-    /// The tenant's users, oldest first.
-    pub async fn users(&self, tenant: TenantId) -> Result<Vec<UserRecord>, StoreError> {
+    async fn users(&self, tenant: TenantId) -> Result<Vec<UserRecord>, StoreError> {
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 ORDER BY created_at, id"
         )))
@@ -209,10 +241,7 @@ impl Lite {
         rows.into_iter().map(user).collect()
     }
 
-    /// Deactivates one of the tenant's users and revokes every refresh
-    /// token they hold; the user as they now are, or none if no such user.
-    /// Deactivating twice keeps the first time.
-    pub async fn deactivate_user(
+    async fn deactivate_user(
         &self,
         tenant: TenantId,
         id: Uuid,
@@ -245,46 +274,4 @@ impl Lite {
         tx.commit().await.map_err(failed)?;
         row.map(user).transpose()
     }
-}
-
-async fn insert_refresh(
-    conn: &mut SqliteConnection,
-    family_id: Uuid,
-    user_id: Uuid,
-    tenant: Uuid,
-    token_hash: &[u8; 32],
-    expires_at: DateTime<Utc>,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (id, family_id, user_id, tenant_id, token_hash, expires_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(family_id)
-    .bind(user_id)
-    .bind(tenant)
-    .bind(&token_hash[..])
-    .bind(micros(expires_at))
-    .bind(now)
-    .execute(conn)
-    .await
-    .map_err(failed)?;
-    Ok(())
-}
-
-async fn revoke_family(
-    conn: &mut SqliteConnection,
-    family: Uuid,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(family)
-    .execute(conn)
-    .await
-    .map_err(failed)?;
-    Ok(())
 }

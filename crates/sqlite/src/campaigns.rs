@@ -5,6 +5,7 @@
 //! update runs first and, when it matched nothing, the same transaction
 //! tells a stale version ([`Updated::Conflict`]) from a missing campaign.
 
+use adpulse_domain::ports::CampaignStore;
 use adpulse_domain::store::{
     CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Page, StoreError, Updated,
 };
@@ -149,128 +150,6 @@ fn records(rows: Vec<Row>) -> Result<Vec<CampaignRecord>, StoreError> {
 }
 
 impl Lite {
-    /// Creates a draft campaign in `tenant`.
-    pub async fn insert_campaign(
-        &self,
-        tenant: TenantId,
-        w: &CampaignWrite,
-    ) -> Result<CampaignRecord, StoreError> {
-        let now = micros(Utc::now());
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO campaigns (id, tenant_id, created_at, updated_at, {}) VALUES (",
-            FIELD_NAMES.join(", ")
-        ));
-        q.push_bind(Uuid::now_v7())
-            .push(", ")
-            .push_bind(*tenant.as_uuid())
-            .push(", ")
-            .push_bind(now)
-            .push(", ")
-            .push_bind(now);
-        push_fields(&mut q, w, |_| ", ".to_owned());
-        q.push(format!(") RETURNING {COLUMNS}"));
-        let row: Row = q
-            .build_query_as()
-            .fetch_one(self.pool())
-            .await
-            .map_err(failed)?;
-        row.try_into()
-    }
-
-    /// The campaign, unless deleted or of another tenant.
-    pub async fn campaign(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<Option<CampaignRecord>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM campaigns WHERE id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL"
-        )))
-        .bind(id.as_uuid())
-        .bind(tenant.as_uuid())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(failed)?;
-        row.map(TryInto::try_into).transpose()
-    }
-
-    /// Replaces the writable fields if the campaign is still at `version`.
-    pub async fn update_campaign(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-        version: i64,
-        w: &CampaignWrite,
-    ) -> Result<Updated, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET ");
-        push_fields(&mut q, w, |i| {
-            format!("{}{} = ", if i == 0 { "" } else { ", " }, FIELD_NAMES[i])
-        });
-        self.conditional(tenant, id, version, q, micros(Utc::now()))
-            .await
-    }
-
-    /// Moves the campaign to `to` if it is still at `version` (the caller
-    /// checked the transition against the status it read at that version).
-    pub async fn set_campaign_status(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-        version: i64,
-        to: CampaignStatus,
-    ) -> Result<Updated, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET status = ");
-        q.push_bind(to.as_str());
-        self.conditional(tenant, id, version, q, micros(Utc::now()))
-            .await
-    }
-
-    /// The campaign's targeting (JSON) and the campaign's version.
-    pub async fn campaign_targeting(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<Option<(String, i64)>, StoreError> {
-        sqlx::query_as(
-            "SELECT targeting, version FROM campaigns
-             WHERE id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL",
-        )
-        .bind(id.as_uuid())
-        .bind(tenant.as_uuid())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(failed)
-    }
-
-    /// Replaces the targeting (validated JSON; refused if not JSON at all)
-    /// if the campaign is still at `version`. It is kept minified, so it
-    /// reads back as the same document, not necessarily the same text.
-    pub async fn set_campaign_targeting(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-        version: i64,
-        targeting: &str,
-    ) -> Result<Updated, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET targeting = json(");
-        q.push_bind(targeting.to_owned()).push(")");
-        self.conditional(tenant, id, version, q, micros(Utc::now()))
-            .await
-    }
-
-    /// Soft-deletes the campaign if it is still at `version`.
-    pub async fn delete_campaign_at(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-        version: i64,
-    ) -> Result<Updated, StoreError> {
-        let now = micros(Utc::now());
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET deleted_at = ");
-        q.push_bind(now);
-        self.conditional(tenant, id, version, q, now).await
-    }
-
     /// Finishes `q` (`UPDATE campaigns SET …`): bumps the version, sets the
     /// change time to `now`, applies it to the tenant's live campaign at `version`,
     /// and says what became of it.
@@ -315,14 +194,123 @@ impl Lite {
         tx.commit().await.map_err(failed)?;
         Ok(outcome)
     }
+}
 
-    /// One page of the tenant's campaigns, and how many match in all.
-    ///
-    /// Rows are ordered by the sort's value, then id, both ascending or
-    /// both descending; [`Page::After`] continues after the given (value,
-    /// id). The count and the page are read in one transaction, so they
-    /// agree.
-    pub async fn list_campaigns(
+#[async_trait::async_trait]
+impl CampaignStore for Lite {
+    async fn insert_campaign(
+        &self,
+        tenant: TenantId,
+        w: &CampaignWrite,
+    ) -> Result<CampaignRecord, StoreError> {
+        let now = micros(Utc::now());
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO campaigns (id, tenant_id, created_at, updated_at, {}) VALUES (",
+            FIELD_NAMES.join(", ")
+        ));
+        q.push_bind(Uuid::now_v7())
+            .push(", ")
+            .push_bind(*tenant.as_uuid())
+            .push(", ")
+            .push_bind(now)
+            .push(", ")
+            .push_bind(now);
+        push_fields(&mut q, w, |_| ", ".to_owned());
+        q.push(format!(") RETURNING {COLUMNS}"));
+        let row: Row = q
+            .build_query_as()
+            .fetch_one(self.pool())
+            .await
+            .map_err(failed)?;
+        row.try_into()
+    }
+
+    async fn campaign(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<Option<CampaignRecord>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM campaigns WHERE id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL"
+        )))
+        .bind(id.as_uuid())
+        .bind(tenant.as_uuid())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(failed)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn update_campaign(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        w: &CampaignWrite,
+    ) -> Result<Updated, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET ");
+        push_fields(&mut q, w, |i| {
+            format!("{}{} = ", if i == 0 { "" } else { ", " }, FIELD_NAMES[i])
+        });
+        self.conditional(tenant, id, version, q, micros(Utc::now()))
+            .await
+    }
+
+    async fn set_campaign_status(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        to: CampaignStatus,
+    ) -> Result<Updated, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET status = ");
+        q.push_bind(to.as_str());
+        self.conditional(tenant, id, version, q, micros(Utc::now()))
+            .await
+    }
+
+    async fn campaign_targeting(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<Option<(String, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT targeting, version FROM campaigns
+             WHERE id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL",
+        )
+        .bind(id.as_uuid())
+        .bind(tenant.as_uuid())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(failed)
+    }
+
+    async fn set_campaign_targeting(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+        targeting: &str,
+    ) -> Result<Updated, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET targeting = json(");
+        q.push_bind(targeting.to_owned()).push(")");
+        self.conditional(tenant, id, version, q, micros(Utc::now()))
+            .await
+    }
+
+    async fn delete_campaign_at(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+        version: i64,
+    ) -> Result<Updated, StoreError> {
+        let now = micros(Utc::now());
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE campaigns SET deleted_at = ");
+        q.push_bind(now);
+        self.conditional(tenant, id, version, q, now).await
+    }
+
+    async fn list_campaigns(
         &self,
         tenant: TenantId,
         filter: &CampaignFilter,

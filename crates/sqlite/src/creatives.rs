@@ -2,6 +2,7 @@
 //! statement names the tenant; a creative of a deleted campaign is gone
 //! with it.
 
+use adpulse_domain::ports::CreativeStore;
 use adpulse_domain::store::{CreativeRecord, StoreError};
 use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
@@ -30,11 +31,9 @@ fn record(r: Row) -> CreativeRecord {
 const COLUMNS: &str =
     "id, campaign_id, filename, content_type, size_bytes, sha256, width, height, created_at";
 
-impl Lite {
-    /// Records a creative of one of the tenant's live campaigns; `None` if
-    /// the campaign is not the tenant's (or deleted). The record's
-    /// `created_at` is ignored: the entry is created now.
-    pub async fn insert_creative(
+#[async_trait::async_trait]
+impl CreativeStore for Lite {
+    async fn insert_creative(
         &self,
         tenant: TenantId,
         c: &CreativeRecord,
@@ -62,8 +61,7 @@ impl Lite {
         Ok(row.map(record))
     }
 
-    /// One creative of the tenant's live campaign.
-    pub async fn creative(
+    async fn creative(
         &self,
         tenant: TenantId,
         campaign: CampaignId,
@@ -84,10 +82,7 @@ impl Lite {
         Ok(row.map(record))
     }
 
-    /// A page of the campaign's creatives, newest first, after the given
-    /// (created_at, id) if any; and how many there are in all. Count and
-    /// page are read in one transaction.
-    pub async fn creatives(
+    async fn creatives(
         &self,
         tenant: TenantId,
         campaign: CampaignId,
@@ -125,8 +120,7 @@ impl Lite {
         Ok((rows.into_iter().map(record).collect(), total))
     }
 
-    /// Removes a creative from the catalogue; false if there was none.
-    pub async fn delete_creative(
+    async fn delete_creative(
         &self,
         tenant: TenantId,
         campaign: CampaignId,

@@ -1,6 +1,7 @@
 //! Ownership lookups for ingestion ([`Directory`]) and the admin writes that
 //! create what they look up (tenants, campaigns, ingest keys).
 
+use adpulse_domain::ports::TenantAdmin;
 use adpulse_domain::ports::{CampaignFacts, Directory, KeyStatus, PortError};
 use adpulse_domain::store::{IngestKeyInfo, NewIngestKey, StoreError};
 use adpulse_domain::targeting::FrequencyCap;
@@ -15,6 +16,7 @@ use crate::{Lite, failed, fold_case, instant, micros, write_tx};
 /// bound parameters).
 const IDS_PER_STATEMENT: usize = 5_000;
 
+#[async_trait::async_trait]
 impl Directory for Lite {
     async fn key_status(&self, key_hash: [u8; 32]) -> Result<KeyStatus, PortError> {
         let row: Option<(Uuid, bool)> = sqlx::query_as(
@@ -31,7 +33,10 @@ impl Directory for Lite {
         })
     }
 
-    async fn campaign(&self, campaign: CampaignId) -> Result<Option<CampaignFacts>, PortError> {
+    async fn campaign_facts(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Option<CampaignFacts>, PortError> {
         let row: Option<(Uuid, String, String)> = sqlx::query_as(
             "SELECT tenant_id, timezone, targeting FROM campaigns WHERE id = ?1 AND deleted_at IS NULL",
         )
@@ -60,9 +65,9 @@ fn frequency_cap(campaign: CampaignId, targeting: &str) -> Option<FrequencyCap> 
         .ok()
 }
 
-impl Lite {
-    /// Creates a tenant.
-    pub async fn create_tenant(&self, name: &str) -> Result<TenantId, StoreError> {
+#[async_trait::async_trait]
+impl TenantAdmin for Lite {
+    async fn create_tenant(&self, name: &str) -> Result<TenantId, StoreError> {
         let id = Uuid::now_v7();
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)")
             .bind(id)
@@ -74,8 +79,7 @@ impl Lite {
         Ok(TenantId::from_uuid(id))
     }
 
-    /// Creates an active campaign of `tenant` (with `id` when given).
-    pub async fn create_campaign(
+    async fn create_campaign(
         &self,
         tenant: TenantId,
         name: &str,
@@ -98,13 +102,7 @@ impl Lite {
         Ok(CampaignId::from_uuid(id))
     }
 
-    /// Sets the time zone of `campaigns` (bulk loads for benchmarks); how
-    /// many rows changed.
-    pub async fn set_campaign_zones(
-        &self,
-        zone: &str,
-        campaigns: &[Uuid],
-    ) -> Result<u64, StoreError> {
+    async fn set_campaign_zones(&self, zone: &str, campaigns: &[Uuid]) -> Result<u64, StoreError> {
         let mut tx = write_tx(self.writer()).await?;
         let mut changed = 0;
         for chunk in campaigns.chunks(IDS_PER_STATEMENT) {
@@ -126,8 +124,7 @@ impl Lite {
         Ok(changed)
     }
 
-    /// Soft-deletes a campaign: ingestion stops accepting its events.
-    pub async fn delete_campaign(&self, campaign: CampaignId) -> Result<bool, StoreError> {
+    async fn delete_campaign(&self, campaign: CampaignId) -> Result<bool, StoreError> {
         let r = sqlx::query(
             "UPDATE campaigns SET deleted_at = ?1 WHERE id = ?2 AND deleted_at IS NULL",
         )
@@ -139,8 +136,7 @@ impl Lite {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Creates an ingest key for `tenant` from 32 random bytes.
-    pub async fn create_ingest_key(
+    async fn create_ingest_key(
         &self,
         tenant: TenantId,
         name: &str,
@@ -164,8 +160,7 @@ impl Lite {
         Ok(NewIngestKey { id, secret })
     }
 
-    /// The tenant's ingest keys, newest first (never their secrets).
-    pub async fn ingest_keys(&self, tenant: TenantId) -> Result<Vec<IngestKeyInfo>, StoreError> {
+    async fn ingest_keys(&self, tenant: TenantId) -> Result<Vec<IngestKeyInfo>, StoreError> {
         type Row = (Uuid, String, String, i64, Option<i64>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, name, prefix, created_at, revoked_at FROM ingest_keys
@@ -187,8 +182,7 @@ impl Lite {
             .collect())
     }
 
-    /// Revokes one of the tenant's keys; false if it has no such live key.
-    pub async fn revoke_tenant_ingest_key(
+    async fn revoke_tenant_ingest_key(
         &self,
         tenant: TenantId,
         id: Uuid,
@@ -206,8 +200,7 @@ impl Lite {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Revokes a key in any tenant; returns whether a live key was revoked.
-    pub async fn revoke_ingest_key(&self, id: Uuid) -> Result<bool, StoreError> {
+    async fn revoke_ingest_key(&self, id: Uuid) -> Result<bool, StoreError> {
         let r = sqlx::query(
             "UPDATE ingest_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
         )

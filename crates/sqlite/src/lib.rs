@@ -24,6 +24,7 @@ mod creatives;
 mod directory;
 mod reports;
 
+use adpulse_domain::ports::Connected;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-pub use archive::{ARCHIVE_FILE_NAME, RawArchive};
+pub use archive::{ARCHIVE_FILE_NAME, LiteArchive};
 
 /// The migrations of `migrations/sqlite/`, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -158,21 +159,6 @@ impl Lite {
     pub(crate) fn writer(&self) -> &SqlitePool {
         &self.writer
     }
-
-    /// Whether the file answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(LiteError::from)?;
-        Ok(())
-    }
-
-    /// Closes every connection (checkpointing the WAL).
-    pub async fn close(&self) {
-        self.pool.close().await;
-        self.writer.close().await;
-    }
 }
 
 /// A sqlx error as the services see it (`.map_err(failed)?`).
@@ -200,4 +186,20 @@ pub(crate) fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
 /// The instant `us` microseconds after the Unix epoch.
 pub(crate) fn instant(us: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+#[async_trait::async_trait]
+impl Connected for Lite {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(LiteError::from)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
 }

@@ -24,6 +24,7 @@
 //! the tenant, instead of scanning the whole tenant's rows by the ranking
 //! index.
 
+use adpulse_domain::ports::{Each, ReportSource};
 use std::collections::BTreeMap;
 
 use adpulse_domain::aggregate::{Counts, Grain};
@@ -371,9 +372,9 @@ async fn reach(
     Ok(sum.users.count())
 }
 
-impl Lite {
-    /// `q`'s rows, in period order (then channel, event type).
-    pub async fn campaign_report(
+#[async_trait::async_trait]
+impl ReportSource for Lite {
+    async fn campaign_report(
         &self,
         tenant: TenantId,
         q: &CampaignReport,
@@ -387,31 +388,7 @@ impl Lite {
         Ok(rows)
     }
 
-    /// [`Lite::campaign_report`] handed to `each` row by row; stops at the
-    /// first error `each` returns. The rows are computed first (a row's
-    /// unique users are known only when its last bucket is read).
-    pub async fn campaign_report_each<E, F, Fut>(
-        &self,
-        tenant: TenantId,
-        q: &CampaignReport,
-        mut each: F,
-    ) -> Result<(), E>
-    where
-        E: From<StoreError>,
-        F: FnMut(ReportRow) -> Fut,
-        Fut: std::future::Future<Output = Result<(), E>>,
-    {
-        for row in self.campaign_report(tenant, q).await? {
-            each(row).await?;
-        }
-        Ok(())
-    }
-
-    /// The tenant's campaigns ranked by `q.by` over the range (ties by
-    /// campaign id), live campaigns with events in it only. Ranking needs
-    /// only sums; unique users (a union of sketches, the costly part) are
-    /// computed for the ranked campaigns alone.
-    pub async fn top_campaigns(
+    async fn top_campaigns(
         &self,
         tenant: TenantId,
         q: &TopCampaigns,
@@ -442,20 +419,32 @@ impl Lite {
         Ok(out)
     }
 
-    /// [`Lite::top_campaigns`] handed to `each` one at a time.
-    pub async fn top_campaigns_each<E, F, Fut>(
+    // The rows are computed first (a row's unique users are known only
+    // when its last bucket is read), then handed over.
+    async fn campaign_report_each(
+        &self,
+        tenant: TenantId,
+        q: &CampaignReport,
+        each: Each<'_, ReportRow>,
+    ) -> Result<(), StoreError> {
+        for row in self.campaign_report(tenant, q).await? {
+            if each(row).await.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn top_campaigns_each(
         &self,
         tenant: TenantId,
         q: &TopCampaigns,
-        mut each: F,
-    ) -> Result<(), E>
-    where
-        E: From<StoreError>,
-        F: FnMut(RankedCampaign) -> Fut,
-        Fut: std::future::Future<Output = Result<(), E>>,
-    {
+        each: Each<'_, RankedCampaign>,
+    ) -> Result<(), StoreError> {
         for r in self.top_campaigns(tenant, q).await? {
-            each(r).await?;
+            if each(r).await.is_break() {
+                break;
+            }
         }
         Ok(())
     }

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use adpulse_backends::Store;
 use adpulse_config::Config;
+use adpulse_domain::ports::Store;
 use adpulse_domain::{CampaignId, TenantId};
 use adpulse_postgres::Database;
 use anyhow::Context as _;
@@ -77,13 +77,13 @@ pub enum Admin {
 /// Runs one admin command; results go to stdout, one value per line.
 #[allow(clippy::print_stdout)]
 pub async fn run(config: Config, args: AdminArgs) -> anyhow::Result<()> {
-    let db = match &args.data {
-        Some(dir) => Store::Sqlite(
+    let db: Box<dyn Store> = match &args.data {
+        Some(dir) => Box::new(
             adpulse_sqlite::Lite::open(dir)
                 .await
                 .with_context(|| format!("opening {}", dir.display()))?,
         ),
-        None => Store::Postgres(
+        None => Box::new(
             Database::connect(&config.postgres)
                 .await
                 .context("connecting to postgres")?,

@@ -1,7 +1,9 @@
 //! `adpulse gateway`: the ingestion gateway on Kafka and Postgres, and the
 //! frequency-capping decisions on Redis (or in process, as configured).
 
-use adpulse_config::{CappingBackend, Config};
+use std::sync::Arc;
+
+use adpulse_config::Config;
 use adpulse_gateway::capping::Capping;
 use adpulse_gateway::{Gateway, serve};
 use adpulse_kafka::KafkaEventLog;
@@ -16,19 +18,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let db = Database::connect(&config.postgres)
         .await
         .context("connecting to postgres")?;
-    let redis = if config.capping.backend == CappingBackend::Redis {
-        Some(
-            adpulse_redis::Redis::connect(&config.redis)
-                .await
-                .context("connecting to redis for frequency capping (capping.backend = off runs the gateway without it)")?,
-        )
-    } else {
-        None
-    };
-    let capping = Capping::from_config(&config.capping, redis).map_err(anyhow::Error::msg)?;
-    let gateway = Gateway::new(config.gateway.clone(), config.limits.limits(), log, db)
-        .map_err(anyhow::Error::msg)?
-        .with_capping(capping);
+    let capping = Capping::from_config(&config.capping, crate::open::capping(&config).await?)
+        .map_err(anyhow::Error::msg)?;
+    let gateway = Gateway::new(
+        config.gateway.clone(),
+        config.limits.limits(),
+        Arc::new(log),
+        Arc::new(db),
+    )
+    .map_err(anyhow::Error::msg)?
+    .with_capping(capping);
     let listener = tokio::net::TcpListener::bind(&config.gateway.listen)
         .await
         .with_context(|| format!("binding {}", config.gateway.listen))?;

@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod gateway;
 mod migrate;
+mod open;
 mod probe;
 mod up;
 mod worker;

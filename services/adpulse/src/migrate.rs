@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use adpulse_config::Config;
 use adpulse_cql::Cql;
+use adpulse_domain::ports::Connected as _;
 use adpulse_postgres::Database;
 use anyhow::Context as _;
 

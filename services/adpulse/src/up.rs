@@ -18,14 +18,14 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_config::{CappingBackend, Config, Secret};
 use adpulse_domain::ports::Stream;
+use adpulse_domain::ports::{EventLog, Store, TenantAdmin as _, UserStore as _};
 use adpulse_domain::{Role, TenantId};
 use adpulse_embedded::{LocalLog, LocalLogConfig, LocalSource, MemoryLive};
 use adpulse_gateway::Gateway;
 use adpulse_gateway::capping::Capping;
-use adpulse_sqlite::{Lite, RawArchive};
+use adpulse_sqlite::{Lite, LiteArchive};
 use adpulse_worker::{Sinks, Worker};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,7 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     let lite = Lite::open(&data)
         .await
         .context("opening the embedded database")?;
-    let archive = RawArchive::open(&data)
+    let archive = LiteArchive::open(&data)
         .await
         .context("opening the embedded raw-event archive")?;
     let log = LocalLog::open(&LocalLogConfig::new(data.join("log")))
@@ -89,7 +89,9 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     let welcome = bootstrap(&lite, &data).await?;
 
     embed(&mut config, &data, &welcome);
-    let store = Store::Sqlite(lite);
+    let store: Arc<dyn Store> = Arc::new(lite);
+    let archive = Arc::new(archive);
+    let events: Arc<dyn EventLog> = Arc::new(log.clone());
 
     let gateway_listener = bind(&config.gateway.listen, "gateway").await?;
     let api_listener = bind(&config.api.listen, "api").await?;
@@ -101,7 +103,7 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     let gateway = Gateway::new(
         config.gateway.clone(),
         config.limits.limits(),
-        log.clone(),
+        Arc::clone(&events),
         store.clone(),
     )
     .map_err(anyhow::Error::msg)?
@@ -111,16 +113,16 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let sinks = Sinks {
         db: store.clone(),
-        archive: Archive::Sqlite(archive.clone()),
-        live: Live::Memory(Arc::clone(&live)),
+        archive: archive.clone(),
+        live: live.clone(),
         links: None,
-        log: Log::Local(log.clone()),
+        log: events,
     };
-    let worker = Worker::with_source(config.clone(), source, sinks);
+    let worker = Worker::new(config.clone(), Box::new(source), sinks);
 
     let state = adpulse_api::AppState::new(&config.api, store.clone())?
-        .with_live(Live::Memory(live))
-        .with_archive(Archive::Sqlite(archive));
+        .with_live(live)
+        .with_archive(archive);
 
     let (gateway_stop, gateway_stopped) = oneshot::channel::<()>();
     let (worker_stop, worker_stopped) = oneshot::channel::<()>();
@@ -262,7 +264,7 @@ async fn bootstrap(lite: &Lite, data: &Path) -> anyhow::Result<Welcome> {
         return serde_json::from_slice(&bytes)
             .with_context(|| format!("reading {} (delete it to start over)", path.display()));
     }
-    let store = Store::Sqlite(lite.clone());
+    let store = lite;
     let tenant: TenantId = store.create_tenant("Demo tenant").await?;
     let campaign = store.create_campaign(tenant, "Demo campaign", None).await?;
     let admin_password = random_token(18)?;

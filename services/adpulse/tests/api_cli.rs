@@ -2,6 +2,7 @@
 //! tenant's first admin, `adpulse api` serves logins with it, refuses to
 //! start without a signing key, and stops cleanly on SIGTERM.
 
+use adpulse_domain::ports::prelude::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -10,6 +10,7 @@
 
 mod common;
 
+use adpulse_domain::ports::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -216,8 +217,8 @@ async fn reports_equal_a_reference_through_the_pipeline() {
     let gw = Gateway::new(
         env.cfg.gateway.clone(),
         env.cfg.limits.limits(),
-        KafkaEventLog::new(&env.cfg.kafka).expect("producer"),
-        db.clone(),
+        Arc::new(KafkaEventLog::new(&env.cfg.kafka).expect("producer")),
+        Arc::new(db.clone()),
     )
     .expect("gateway");
     let (gw_stop, gw_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -245,16 +246,14 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         .await
         .expect("api db");
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = adpulse_api::AppState::new(&api_cfg, api_db)
-        .expect("api")
-        .with_live(env.redis.clone())
-        .with_archive(
-            adpulse_backends::Archive::cql(
-                adpulse_cql::Cql::connect(&env.cfg.cql).await.expect("cql"),
-            )
+    let archive =
+        adpulse_cql::CqlArchive::new(adpulse_cql::Cql::connect(&env.cfg.cql).await.expect("cql"))
             .await
-            .expect("archive"),
-        );
+            .expect("archive");
+    let state = adpulse_api::AppState::new(&api_cfg, Arc::new(api_db))
+        .expect("api")
+        .with_live(Arc::new(env.redis.clone()))
+        .with_archive(Arc::new(archive));
     let http = env.cfg.http;
     let api_task = tokio::spawn(async move {
         adpulse_api::serve(&api_cfg, state, api_listener, http, async {

@@ -12,6 +12,7 @@
 
 mod common;
 
+use adpulse_domain::ports::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 

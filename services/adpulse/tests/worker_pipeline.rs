@@ -4,6 +4,7 @@
 
 mod common;
 
+use adpulse_domain::ports::prelude::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
 

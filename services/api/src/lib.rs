@@ -12,7 +12,7 @@
 //!
 //! Every request runs its queries in a transaction confined to the caller's
 //! tenant; Postgres row-level security enforces the same confinement (the
-//! API connects with [`adpulse_postgres::Database::connect_for_tenants`]).
+//! API's composition root connects with `Database::connect_for_tenants`).
 
 pub mod admin;
 pub mod assets;
@@ -27,8 +27,8 @@ pub mod reports;
 use std::future::Future;
 use std::sync::Arc;
 
-use adpulse_backends::{Archive, Live, Store};
 use adpulse_config::{ApiConfig, HttpConfig};
+use adpulse_domain::ports::{LiveCounters, RawArchive, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -38,7 +38,7 @@ use axum::routing::{get, patch, post};
 #[derive(Clone)]
 pub struct AppState {
     /// The relational store (tenant-scoped Postgres, or SQLite embedded).
-    pub db: Store,
+    pub db: Arc<dyn Store>,
     /// Token signing and the login limits.
     pub auth: Arc<auth::Auth>,
     /// CORS and deprecation.
@@ -50,9 +50,9 @@ pub struct AppState {
     /// Image decodes allowed at once (each may take up to 256 MiB).
     pub decodes: Arc<tokio::sync::Semaphore>,
     /// The live counters (realtime reports answer 503 without them).
-    pub live: Option<Live>,
+    pub live: Option<Arc<dyn LiveCounters>>,
     /// The raw-event archive (the events listing answers 503 without it).
-    pub archive: Option<Archive>,
+    pub archive: Option<Arc<dyn RawArchive>>,
 }
 
 /// An API that cannot start.
@@ -63,9 +63,9 @@ pub struct ApiStartError(String);
 impl AppState {
     /// State for `cfg` on `db` (a Postgres connection should be
     /// tenant-scoped: `Database::connect_for_tenants`).
-    pub fn new(cfg: &ApiConfig, db: impl Into<Store>) -> Result<Self, ApiStartError> {
+    pub fn new(cfg: &ApiConfig, db: Arc<dyn Store>) -> Result<Self, ApiStartError> {
         Ok(Self {
-            db: db.into(),
+            db,
             auth: Arc::new(auth::Auth::new(cfg).map_err(ApiStartError)?),
             policies: http::Policies::new(cfg).map_err(ApiStartError)?,
             assets: assets::AssetStore::open(&cfg.asset_store).map_err(ApiStartError)?,
@@ -78,15 +78,15 @@ impl AppState {
 
     /// Lists raw events from `archive`.
     #[must_use]
-    pub fn with_archive(mut self, archive: Archive) -> Self {
+    pub fn with_archive(mut self, archive: Arc<dyn RawArchive>) -> Self {
         self.archive = Some(archive);
         self
     }
 
     /// Reads live numbers from `live`.
     #[must_use]
-    pub fn with_live(mut self, live: impl Into<Live>) -> Self {
-        self.live = Some(live.into());
+    pub fn with_live(mut self, live: Arc<dyn LiveCounters>) -> Self {
+        self.live = Some(live);
         self
     }
 }

@@ -16,6 +16,10 @@
 //! for one second (the live freshness), past ranges for a minute (late
 //! events can still land).
 
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::pin::Pin;
+
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -590,9 +594,9 @@ pub async fn campaign_export(
     let name = format!("campaign-{}-{}-{}.csv", q.campaign, range.start, range.end);
     let (db, tenant, tz) = (state.db.clone(), caller.tenant, range.tz);
     Ok(csv_response(&name, CSV_HEADER, move |sink| async move {
-        db.campaign_report_each::<ExportStop, _, _>(tenant, &q, |r| {
+        let mut each = sink.rows(move |r: ReportRow| {
             let o = row_out(&r, tz);
-            sink.line(format!(
+            format!(
                 "{},{},{},{},{},{}\n",
                 o.period.as_deref().map(csv_field).unwrap_or_default(),
                 o.channel.as_deref().map(csv_field).unwrap_or_default(),
@@ -600,9 +604,9 @@ pub async fn campaign_export(
                 metrics_csv(&o.metrics),
                 o.unique_users,
                 o.metrics.saturated
-            ))
-        })
-        .await
+            )
+        });
+        Ok(db.campaign_report_each(tenant, &q, &mut each).await?)
     }))
 }
 
@@ -617,6 +621,24 @@ struct CsvSink {
 }
 
 impl CsvSink {
+    /// A store's row callback writing each row as the line `render` makes;
+    /// it stops the read once the client is gone.
+    fn rows<T>(
+        &self,
+        render: impl Fn(T) -> String + Send,
+    ) -> impl FnMut(T) -> Pin<Box<dyn Future<Output = ControlFlow<()>> + Send>> + Send {
+        let sink = self.clone();
+        move |row| {
+            let line = sink.line(render(row));
+            Box::pin(async move {
+                match line.await {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(_) => ControlFlow::Break(()),
+                }
+            })
+        }
+    }
+
     /// Adds a line; hands a full chunk on, waiting while the client reads.
     fn line(
         &self,
@@ -834,9 +856,9 @@ pub async fn top_export(
         &name,
         TOP_CSV_HEADER,
         move |sink| async move {
-            db.top_campaigns_each::<ExportStop, _, _>(tenant, &q, |r| {
+            let mut each = sink.rows(|r: RankedCampaign| {
                 let r = ranked_out(&r);
-                sink.line(format!(
+                format!(
                     "{},{},{},{},{},{},{}\n",
                     r.campaign_id,
                     csv_field(&r.name),
@@ -845,21 +867,19 @@ pub async fn top_export(
                     metrics_csv(&r.metrics),
                     r.unique_users,
                     r.metrics.saturated
-                ))
-            })
-            .await
+                )
+            });
+            Ok(db.top_campaigns_each(tenant, &q, &mut each).await?)
         },
     ))
 }
 
 async fn live(state: &AppState, campaign: CampaignId) -> Result<RealtimeOut, ApiError> {
     let live = state.live.as_ref().ok_or(ApiError::Unavailable)?;
-    let view = adpulse_domain::ports::LiveCounters::read_live(live, campaign, Utc::now())
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "live counters unavailable");
-            ApiError::Unavailable
-        })?;
+    let view = live.read_live(campaign, Utc::now()).await.map_err(|e| {
+        tracing::warn!(error = %e, "live counters unavailable");
+        ApiError::Unavailable
+    })?;
     let (counts, version, updated_at) = view.totals.map_or((Counts::default(), 0, None), |t| {
         (t.counts, t.version, t.updated_at)
     });

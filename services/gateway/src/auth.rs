@@ -74,16 +74,16 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
 }
 
 /// The cached view of a [`Directory`].
-pub struct Auth<D> {
-    directory: D,
+pub struct Auth {
+    directory: Arc<dyn Directory>,
     ttl: Duration,
     keys: TtlCache<[u8; 32], KeyStatus>,
     campaigns: TtlCache<CampaignId, Option<Arc<CampaignFacts>>>,
 }
 
-impl<D: Directory> Auth<D> {
+impl Auth {
     /// Caches `directory`'s answers for `ttl`.
-    pub fn new(directory: D, ttl: Duration) -> Self {
+    pub fn new(directory: Arc<dyn Directory>, ttl: Duration) -> Self {
         Self {
             directory,
             ttl,
@@ -143,7 +143,7 @@ impl<D: Directory> Auth<D> {
         if let Some(c) = self.campaigns.get(&campaign, now) {
             return Ok(c);
         }
-        let c = self.directory.campaign(campaign).await?.map(Arc::new);
+        let c = self.directory.campaign_facts(campaign).await?.map(Arc::new);
         let ttl = if c.is_none() {
             NEGATIVE_TTL.min(self.ttl)
         } else {

@@ -21,16 +21,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adpulse_capping::CapStore;
 use adpulse_capping::decide::{Candidate, Decider, OnFailure, Outcome, Reason, ReleaseError};
-use adpulse_capping::identity::{Ids, LinkStore, MemoryLinks, resolve};
+use adpulse_capping::identity::{Ids, LinkStore, MemoryLinks, TeachError, resolve, teach};
 use adpulse_capping::memory::MemoryStore;
-use adpulse_capping::plan::Planned;
 use adpulse_capping::sketch::{SketchSize, SketchStore};
-use adpulse_capping::{CapStore, Decision, StoreError};
 use adpulse_config::{CappingBackend, CappingConfig, CappingFailurePolicy};
-use adpulse_domain::ports::{Directory, EventLog};
 use adpulse_domain::{CampaignId, CapCall, CapQuery, TenantId, parse_cap_query};
-use adpulse_redis::Redis;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -48,83 +45,10 @@ use crate::{Gateway, body};
 /// pushes the link's expiry out; once an hour per link is plenty).
 const RELEARN_AFTER: Duration = Duration::from_secs(3_600);
 
-/// Where counters live.
-pub enum Counters {
-    /// Redis or Redis Cluster: shared by every replica.
-    Redis(Redis),
-    /// Exact, in this process.
-    Memory(MemoryStore),
-    /// A count-min sketch in this process.
-    Sketch(SketchStore),
-}
-
-impl CapStore for Counters {
-    async fn reserve(
-        &self,
-        person: &str,
-        planned: &[Planned],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Decision>, StoreError> {
-        match self {
-            Self::Redis(r) => CapStore::reserve(r, person, planned, now).await,
-            Self::Memory(m) => CapStore::reserve(m, person, planned, now).await,
-            Self::Sketch(s) => CapStore::reserve(s, person, planned, now).await,
-        }
-    }
-
-    async fn release(&self, person: &str, planned: &Planned) -> Result<(), StoreError> {
-        match self {
-            Self::Redis(r) => CapStore::release(r, person, planned).await,
-            Self::Memory(m) => CapStore::release(m, person, planned).await,
-            Self::Sketch(s) => CapStore::release(s, person, planned).await,
-        }
-    }
-
-    async fn merge(&self, from: &str, into: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        match self {
-            Self::Redis(r) => CapStore::merge(r, from, into, now).await,
-            Self::Memory(m) => CapStore::merge(m, from, into, now).await,
-            Self::Sketch(s) => CapStore::merge(s, from, into, now).await,
-        }
-    }
-}
-
-/// Where identity links live.
-pub enum Links {
-    /// Redis or Redis Cluster.
-    Redis(Redis),
-    /// In this process.
-    Memory(MemoryLinks),
-}
-
-impl LinkStore for Links {
-    async fn linked(
-        &self,
-        weak: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Option<String>>, StoreError> {
-        match self {
-            Self::Redis(r) => LinkStore::linked(r, weak, now).await,
-            Self::Memory(m) => m.linked(weak, now).await,
-        }
-    }
-
-    async fn learn(
-        &self,
-        links: &[(String, String)],
-        until: DateTime<Utc>,
-    ) -> Result<Vec<bool>, StoreError> {
-        match self {
-            Self::Redis(r) => LinkStore::learn(r, links, until).await,
-            Self::Memory(m) => m.learn(links, until).await,
-        }
-    }
-}
-
 /// The decision service the gateway serves.
 pub struct Capping {
-    decider: Decider<Counters>,
-    links: Links,
+    decider: Decider,
+    links: Arc<dyn LinkStore>,
     link_ttl: chrono::Duration,
     max_candidates: usize,
     /// Links written lately (weak → strong), not written again for a while.
@@ -133,7 +57,11 @@ pub struct Capping {
 
 impl Capping {
     /// Decisions on `counters` and `links` as `cfg` says.
-    pub fn new(counters: Counters, links: Links, cfg: &CappingConfig) -> Self {
+    pub fn new(
+        counters: Arc<dyn CapStore>,
+        links: Arc<dyn LinkStore>,
+        cfg: &CappingConfig,
+    ) -> Self {
         let on_failure = match cfg.on_failure {
             CappingFailurePolicy::Deny => OnFailure::Deny,
             CappingFailurePolicy::Allow => OnFailure::Allow,
@@ -147,19 +75,19 @@ impl Capping {
         }
     }
 
-    /// The backend `cfg` names: Redis through `redis` (required then), or in
-    /// process. `None` when capping is off.
-    pub fn from_config(cfg: &CappingConfig, redis: Option<Redis>) -> Result<Option<Self>, String> {
-        let (counters, links) = match cfg.backend {
+    /// The backend `cfg` names: the `shared` stores (Redis, required then,
+    /// opened by the caller), or counters in this process. `None` when
+    /// capping is off.
+    pub fn from_config(
+        cfg: &CappingConfig,
+        shared: Option<(Arc<dyn CapStore>, Arc<dyn LinkStore>)>,
+    ) -> Result<Option<Self>, String> {
+        let (counters, links): (Arc<dyn CapStore>, Arc<dyn LinkStore>) = match cfg.backend {
             CappingBackend::Off => return Ok(None),
             CappingBackend::Redis => {
-                let r = redis.ok_or("capping.backend = redis needs a Redis connection")?;
-                (Counters::Redis(r.clone()), Links::Redis(r))
+                shared.ok_or("capping.backend = redis needs a Redis connection")?
             }
-            CappingBackend::Memory => (
-                Counters::Memory(MemoryStore::new()),
-                Links::Memory(MemoryLinks::new()),
-            ),
+            CappingBackend::Memory => (Arc::new(MemoryStore::new()), Arc::new(MemoryLinks::new())),
             CappingBackend::Sketch => {
                 if !(cfg.sketch_over_cap_rate > 0.0 && cfg.sketch_over_cap_rate < 1.0) {
                     return Err("capping.sketch_over_cap_rate must be between 0 and 1".into());
@@ -175,8 +103,8 @@ impl Capping {
                     "capping sketch sized"
                 );
                 (
-                    Counters::Sketch(SketchStore::new(size)),
-                    Links::Memory(MemoryLinks::new()),
+                    Arc::new(SketchStore::new(size)),
+                    Arc::new(MemoryLinks::new()),
                 )
             }
         };
@@ -200,29 +128,26 @@ impl Capping {
         if fresh.is_empty() {
             return;
         }
-        match self.links.learn(&fresh, Utc::now() + self.link_ttl).await {
-            Ok(new) => {
-                for ((weak, strong), new) in fresh.iter().zip(new) {
-                    if new
-                        && let Err(e) = self.decider.store().merge(weak, strong, Utc::now()).await
-                    {
-                        // Not retried: those counts stay under the weak id.
-                        tracing::warn!(error = %e, "counts under a newly linked id not merged");
-                        metrics::counter!("adpulse_capping_store_errors_total", "op" => "merge")
-                            .increment(1);
-                        continue;
-                    }
+        let now_utc = Utc::now();
+        let until = now_utc + self.link_ttl;
+        match teach(&*self.links, self.decider.store(), &fresh, until, now_utc).await {
+            Ok(_) => {
+                for (weak, strong) in fresh.iter() {
                     self.taught
                         .insert(weak.clone(), strong.clone(), now + RELEARN_AFTER);
                 }
                 metrics::counter!("adpulse_capping_links_learned_total")
                     .increment(fresh.len() as u64);
             }
-            // Learned again with the next request that carries them.
+            // Learned again with the next request that carries them; counts
+            // not merged stay under the weak id.
             Err(e) => {
-                tracing::warn!(error = %e, "identity links not stored");
-                metrics::counter!("adpulse_capping_store_errors_total", "op" => "learn")
-                    .increment(1);
+                tracing::warn!(error = %e, "identity links not learned");
+                let op = match e {
+                    TeachError::Learn(_) => "learn",
+                    TeachError::Merge(_) => "merge",
+                };
+                metrics::counter!("adpulse_capping_store_errors_total", "op" => op).increment(1);
             }
         }
     }
@@ -271,8 +196,8 @@ fn answer(o: &Outcome, ad: Option<String>) -> Answer {
 }
 
 /// `POST /v1/frequency/decide`.
-pub async fn decide<L: EventLog, D: Directory>(
-    State(gw): State<Arc<Gateway<L, D>>>,
+pub async fn decide(
+    State(gw): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -281,8 +206,8 @@ pub async fn decide<L: EventLog, D: Directory>(
 }
 
 /// `POST /v1/frequency/decide/batch`.
-pub async fn decide_batch<L: EventLog, D: Directory>(
-    State(gw): State<Arc<Gateway<L, D>>>,
+pub async fn decide_batch(
+    State(gw): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -291,8 +216,8 @@ pub async fn decide_batch<L: EventLog, D: Directory>(
 }
 
 /// `POST /v1/frequency/release`.
-pub async fn release<L: EventLog, D: Directory>(
-    State(gw): State<Arc<Gateway<L, D>>>,
+pub async fn release(
+    State(gw): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -300,8 +225,8 @@ pub async fn release<L: EventLog, D: Directory>(
     serve(&gw, peer, &headers, body, CapCall::Release).await
 }
 
-async fn serve<L: EventLog, D: Directory>(
-    gw: &Gateway<L, D>,
+async fn serve(
+    gw: &Gateway,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Body,
@@ -340,7 +265,7 @@ async fn serve<L: EventLog, D: Directory>(
         scope: Some(&scope),
     };
     // Parsing guaranteed at least one id.
-    let (person, ()) = tokio::join!(resolve(&ids, &capping.links, now), capping.teach(&ids));
+    let (person, ()) = tokio::join!(resolve(&ids, &*capping.links, now), capping.teach(&ids));
     let person = person.unwrap_or_default();
 
     let mut response = match call {
@@ -435,8 +360,8 @@ type Looked = Result<Candidate, (CampaignId, Option<String>)>;
 
 /// The query's candidates with their caps and zones, or the ones that are
 /// not campaigns of `tenant`.
-async fn candidates<L: EventLog, D: Directory>(
-    gw: &Gateway<L, D>,
+async fn candidates(
+    gw: &Gateway,
     tenant: TenantId,
     query: &CapQuery,
 ) -> Result<Vec<Looked>, ApiError> {

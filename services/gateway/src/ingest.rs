@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use adpulse_domain::ports::{Directory, EventLog, LogRecord, Stream};
+use adpulse_domain::ports::{LogRecord, Stream};
 use adpulse_domain::{ErrorCode, Event, RejectReason, TenantId, parse_event};
 use axum::Json;
 use axum::body::Body;
@@ -52,8 +52,8 @@ struct ItemResult<'a> {
 }
 
 /// `POST /v1/events`: one event.
-pub async fn one<L: EventLog, D: Directory>(
-    State(gw): State<Arc<Gateway<L, D>>>,
+pub async fn one(
+    State(gw): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -97,8 +97,8 @@ pub async fn one<L: EventLog, D: Directory>(
 }
 
 /// `POST /v1/events/batch`: a JSON array or NDJSON of events.
-pub async fn batch<L: EventLog, D: Directory>(
-    State(gw): State<Arc<Gateway<L, D>>>,
+pub async fn batch(
+    State(gw): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -215,7 +215,7 @@ fn batch_reply(
     r
 }
 
-impl<L: EventLog, D: Directory> Gateway<L, D> {
+impl Gateway {
     /// The tenant of the request's key, or the refusal (401, or 429 when an
     /// IP keeps failing, or 503 when the directory cannot answer).
     pub(crate) async fn authenticate(
@@ -465,7 +465,8 @@ mod tests {
         lookups: Arc<AtomicUsize>,
     }
 
-    impl Directory for Counting {
+    #[async_trait::async_trait]
+    impl adpulse_domain::ports::Directory for Counting {
         async fn key_status(&self, key_hash: [u8; 32]) -> Result<KeyStatus, PortError> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             Ok(if key_hash == self.key {
@@ -474,7 +475,7 @@ mod tests {
                 KeyStatus::Unknown
             })
         }
-        async fn campaign(&self, _: CampaignId) -> Result<Option<CampaignFacts>, PortError> {
+        async fn campaign_facts(&self, _: CampaignId) -> Result<Option<CampaignFacts>, PortError> {
             Ok(None)
         }
     }
@@ -504,7 +505,13 @@ mod tests {
             tenant,
             lookups: Arc::clone(&lookups),
         };
-        let gw = Gateway::new(cfg, Limits::default(), NullEventLog, directory).expect("gateway");
+        let gw = Gateway::new(
+            cfg,
+            Limits::default(),
+            Arc::new(NullEventLog),
+            Arc::new(directory),
+        )
+        .expect("gateway");
         let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 4000);
         let bad = |i: u32| bearer(&format!("adp_{i:064x}"));
         let status = |r: Result<TenantId, ApiError>| r.map_err(|e| e.status.as_u16());

@@ -47,19 +47,24 @@ use crate::capping::Capping;
 use crate::limit::Limiter;
 
 /// Everything a request needs, shared by all of them.
-pub struct Gateway<L, D> {
+pub struct Gateway {
     cfg: GatewayConfig,
     limits: Limits,
-    log: L,
-    auth: Auth<D>,
+    log: Arc<dyn EventLog>,
+    auth: Auth,
     limiter: Limiter,
     rows: rejected::RowBound,
     capping: Option<Capping>,
 }
 
-impl<L: EventLog, D: Directory> Gateway<L, D> {
+impl Gateway {
     /// A gateway appending to `log` and resolving ownership through `directory`.
-    pub fn new(cfg: GatewayConfig, limits: Limits, log: L, directory: D) -> Result<Self, String> {
+    pub fn new(
+        cfg: GatewayConfig,
+        limits: Limits,
+        log: Arc<dyn EventLog>,
+        directory: Arc<dyn Directory>,
+    ) -> Result<Self, String> {
         Ok(Self {
             limiter: Limiter::new(&cfg)?,
             rows: rejected::RowBound::new(cfg.rejected_rows_per_tenant_per_minute),
@@ -81,16 +86,13 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
     /// The gateway's routes.
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
-            .route("/v1/events", post(ingest::one::<L, D>))
-            .route("/v1/events/batch", post(ingest::batch::<L, D>))
-            .route("/v1/frequency/decide", post(capping::decide::<L, D>))
-            .route(
-                "/v1/frequency/decide/batch",
-                post(capping::decide_batch::<L, D>),
-            )
-            .route("/v1/frequency/release", post(capping::release::<L, D>))
+            .route("/v1/events", post(ingest::one))
+            .route("/v1/events/batch", post(ingest::batch))
+            .route("/v1/frequency/decide", post(capping::decide))
+            .route("/v1/frequency/decide/batch", post(capping::decide_batch))
+            .route("/v1/frequency/release", post(capping::release))
             .route("/health/live", get(|| async { "ok" }))
-            .route("/health/ready", get(ready::<L, D>))
+            .route("/health/ready", get(ready))
             .layer(middleware::from_fn(observe))
             .merge(adpulse_telemetry::metrics_router())
             .with_state(self)
@@ -100,8 +102,8 @@ impl<L: EventLog, D: Directory> Gateway<L, D> {
 /// Serves the gateway on `listener` with the listener defences of `http`
 /// until `shutdown` resolves, then stops accepting, lets in-flight requests
 /// finish and flushes the event log.
-pub async fn serve<L: EventLog, D: Directory>(
-    gateway: Gateway<L, D>,
+pub async fn serve(
+    gateway: Gateway,
     listener: TcpListener,
     http: HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -131,7 +133,7 @@ pub async fn serve<L: EventLog, D: Directory>(
 }
 
 /// `/health/ready`: 200 while the event log answers, else 503.
-async fn ready<L: EventLog, D: Directory>(State(gw): State<Arc<Gateway<L, D>>>) -> Response {
+async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
     if gw.log.ready().await {
         (StatusCode::OK, "ready").into_response()
     } else {

@@ -10,6 +10,7 @@ use adpulse_domain::ports::{EventLog, LogRecord, PortError};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NullEventLog;
 
+#[async_trait::async_trait]
 impl EventLog for NullEventLog {
     async fn append(&self, records: Vec<LogRecord>) -> Vec<Result<(), PortError>> {
         records.iter().map(|_| Ok(())).collect()

@@ -48,7 +48,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use adpulse_domain::ports::{Directory, EventLog, LogRecord, Stream};
+use adpulse_domain::ports::{LogRecord, Stream};
 use adpulse_domain::{FieldError, TenantId};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -221,7 +221,7 @@ pub(crate) struct BadRow {
     record: LogRecord,
 }
 
-impl<L: EventLog, D: Directory> Gateway<L, D> {
+impl Gateway {
     /// 429 when `tenant` is over its refusal budget: checked before any of
     /// the request is read, as reading it is the work a refusal wastes.
     pub(crate) fn refusal_gate(&self, tenant: TenantId) -> Result<(), ApiError> {

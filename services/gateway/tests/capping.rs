@@ -7,18 +7,22 @@
 
 mod common;
 
+use adpulse_capping::CapStore;
+use adpulse_capping::identity::LinkStore;
 use adpulse_capping::identity::MemoryLinks;
 use adpulse_capping::memory::MemoryStore;
 use adpulse_config::{CappingConfig, RedisConfig, Secret};
+use adpulse_domain::ports::prelude::*;
 use adpulse_domain::{CampaignId, TenantId};
 use adpulse_gateway::NullEventLog;
-use adpulse_gateway::capping::{Capping, Counters, Links};
+use adpulse_gateway::capping::Capping;
 use adpulse_postgres::Database;
 use adpulse_redis::Redis;
 use adpulse_testkit::{Server, unique_name};
 use chrono::{Duration, TimeZone, Utc};
 use common::{Harness, Reply, config};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 async fn redis(server: Server) -> Redis {
     let cfg = RedisConfig {
@@ -62,7 +66,7 @@ async fn decide(h: &Harness, key: &str, path: &str, body: Value) -> Reply {
 }
 
 /// The whole suite against one backend.
-async fn suite(counters: Counters, links: Links, name: &str) {
+async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &str) {
     let capping = Capping::new(counters, links, &CappingConfig::default());
     let h = Harness::start_full(config(), NullEventLog, |_| Some(capping)).await;
     let (a, b) = (&h.a, &h.b);
@@ -348,27 +352,22 @@ async fn suite(counters: Counters, links: Links, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capping_over_http_on_redis() {
     let r = redis(Server::Redis).await;
-    suite(Counters::Redis(r.clone()), Links::Redis(r.clone()), "redis").await;
+    suite(Arc::new(r.clone()), Arc::new(r.clone()), "redis").await;
     r.delete_prefix().await.expect("cleanup");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capping_over_http_on_redis_cluster() {
     let r = redis(Server::RedisCluster).await;
-    suite(
-        Counters::Redis(r.clone()),
-        Links::Redis(r.clone()),
-        "redis cluster",
-    )
-    .await;
+    suite(Arc::new(r.clone()), Arc::new(r.clone()), "redis cluster").await;
     r.delete_prefix().await.expect("cleanup");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capping_over_http_in_process() {
     suite(
-        Counters::Memory(MemoryStore::new()),
-        Links::Memory(MemoryLinks::new()),
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryLinks::new()),
         "memory",
     )
     .await;

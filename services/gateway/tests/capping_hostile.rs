@@ -9,18 +9,22 @@
 
 mod common;
 
+use adpulse_capping::CapStore;
+use adpulse_capping::identity::LinkStore;
 use adpulse_capping::identity::MemoryLinks;
 use adpulse_capping::memory::MemoryStore;
 use adpulse_config::{CappingConfig, RedisConfig, Secret};
 use adpulse_domain::CampaignId;
+use adpulse_domain::ports::prelude::*;
 use adpulse_gateway::NullEventLog;
-use adpulse_gateway::capping::{Capping, Counters, Links};
+use adpulse_gateway::capping::Capping;
 use adpulse_redis::Redis;
 use adpulse_testkit::{Server, unique_name};
 use common::{Harness, config};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Zones with odd clocks, and campaigns of tenant A capped in each way.
 const ZONES: [&str; 6] = [
@@ -161,7 +165,7 @@ fn request(known: Vec<CampaignId>) -> BoxedStrategy<(&'static str, Value)> {
     prop_oneof![6 => single, 3 => batch].boxed()
 }
 
-async fn probe(counters: Counters, links: Links, name: &str) {
+async fn probe(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &str) {
     let capping = Capping::new(counters, links, &CappingConfig::default());
     let h = Harness::start_full(config(), NullEventLog, |_| Some(capping)).await;
     let mut known = Vec::new();
@@ -231,8 +235,8 @@ async fn probe(counters: Counters, links: Links, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_capping_request_in_process_is_2xx_or_4xx() {
     probe(
-        Counters::Memory(MemoryStore::new()),
-        Links::Memory(MemoryLinks::new()),
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryLinks::new()),
         "memory",
     )
     .await;
@@ -248,6 +252,6 @@ async fn any_capping_request_on_redis_is_2xx_or_4xx() {
     let r = Redis::connect(&cfg)
         .await
         .unwrap_or_else(|e| Server::Redis.absent(&e.to_string()));
-    probe(Counters::Redis(r.clone()), Links::Redis(r.clone()), "redis").await;
+    probe(Arc::new(r.clone()), Arc::new(r.clone()), "redis").await;
     r.delete_prefix().await.expect("cleanup");
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use adpulse_domain::ports::prelude::*;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::time::Duration;
@@ -586,6 +587,7 @@ async fn a_revoked_key_stops_working_and_a_deleted_campaign_too() {
 /// An event log that has lost its cluster: every append fails, retryably.
 struct DownLog;
 
+#[async_trait::async_trait]
 impl EventLog for DownLog {
     async fn append(&self, records: Vec<LogRecord>) -> Vec<Result<(), PortError>> {
         records
@@ -662,6 +664,7 @@ struct HeldLog {
     release: std::sync::Arc<tokio::sync::Notify>,
 }
 
+#[async_trait::async_trait]
 impl EventLog for HeldLog {
     async fn append(&self, records: Vec<LogRecord>) -> Vec<Result<(), PortError>> {
         self.entered.notify_one();

@@ -43,6 +43,7 @@ impl RecordingLog {
     }
 }
 
+#[async_trait::async_trait]
 impl EventLog for RecordingLog {
     async fn append(&self, records: Vec<LogRecord>) -> Vec<Result<(), PortError>> {
         let mut rejected = self.rejected.lock().expect("lock");

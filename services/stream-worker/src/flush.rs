@@ -19,16 +19,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use adpulse_backends::{Archive, Live, Log, Store};
+use adpulse_capping::CapStore;
+use adpulse_capping::identity::{LinkStore, TeachError, teach};
 use adpulse_config::Config;
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{
     AggregateBatch, Headroom, LIVE_WINDOW_SECS, LivePoint, SumOverflow,
 };
 use adpulse_domain::archive::RawEvent;
-use adpulse_domain::ports::{EventLog as _, LiveCounters as _, LogRecord, PortError, Stream};
+use adpulse_domain::ports::{
+    AggregateSink, EventLog, LiveCounters, LogRecord, PortError, RawArchive, Stream,
+};
 use adpulse_domain::store::{Claim, Commit, StoreError};
-use adpulse_redis::Redis;
 use chrono::Utc;
 
 use crate::records::{self, Refusal};
@@ -37,21 +39,32 @@ use crate::{WorkerError, err, metrics};
 /// A flush slower than this is logged with where its time went.
 const SLOW_FLUSH: Duration = Duration::from_millis(500);
 
-/// The systems the worker writes to: the production ones (Postgres, a
-/// CQL cluster, Redis, Kafka) or the embedded ones (`adpulse up`).
+/// The ports the worker writes to: the production adapters (Postgres, a
+/// CQL cluster, Redis, Kafka) or the embedded ones (`adpulse up`), as the
+/// composition root opened them.
 #[derive(Clone)]
 pub struct Sinks {
     /// Claims, aggregates, the live series.
-    pub db: Store,
+    pub db: Arc<dyn AggregateSink>,
     /// Raw events.
-    pub archive: Archive,
+    pub archive: Arc<dyn RawArchive>,
     /// Live counters.
-    pub live: Live,
-    /// Where identity links for frequency capping go (when capping runs
-    /// on Redis); none: links are not kept.
-    pub links: Option<Redis>,
+    pub live: Arc<dyn LiveCounters>,
+    /// Where identity links for frequency capping go (when capping keeps
+    /// shared counters); none: links are not kept.
+    pub links: Option<IdentityLinks>,
     /// The rejected and campaign-metrics streams.
-    pub log: Log,
+    pub log: Arc<dyn EventLog>,
+}
+
+/// Frequency capping's link and counter stores, which events teach who is
+/// who (see `adpulse_capping::identity::teach`).
+#[derive(Clone)]
+pub struct IdentityLinks {
+    /// Weak id → strong id.
+    pub links: Arc<dyn LinkStore>,
+    /// The counters whose counts move when a link is new.
+    pub counters: Arc<dyn CapStore>,
 }
 
 /// What a partition consumed since its last flush was handed off: the
@@ -293,7 +306,7 @@ async fn admit(s: &Sinks, job: &mut Job) -> Result<(), Failure> {
             events = refused.len(),
             "events refused: their sums would leave the stored range"
         );
-        records::keep(&s.log, refused).await?;
+        records::keep(&*s.log, refused).await?;
         job.pending.retain(&keep);
     }
     job.headroom = headroom;
@@ -398,7 +411,7 @@ async fn isolate(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, Fail
                 let reason = Refusal::Unstorable(why);
                 tracing::warn!(partition = p, offset = job.pending.offsets[0], event_id = %raw.event.event_id, code = reason.code(), "event refused by the store; kept on the rejected stream");
                 records::keep(
-                    &s.log,
+                    &*s.log,
                     vec![records::event_row(
                         (p, job.pending.offsets[0]),
                         raw,
@@ -494,35 +507,26 @@ async fn finish(
             campaigns
         }
     };
-    if let Some(redis) = s.links.as_ref().filter(|_| !job.pending.links.is_empty()) {
-        let ttl = u64::from(cfg.capping.link_ttl_days.max(1)) * 86_400;
-        tokio::spawn(learn_links(redis.clone(), job.pending.links.clone(), ttl));
+    if let Some(ids) = s.links.as_ref().filter(|_| !job.pending.links.is_empty()) {
+        let ttl = chrono::Duration::days(i64::from(cfg.capping.link_ttl_days.max(1)));
+        tokio::spawn(learn_links(ids.clone(), job.pending.links.clone(), ttl));
     }
     (stale, live_took)
 }
 
-/// Stores identity links for frequency capping and merges what was counted
-/// under each newly linked id into its person. Best effort, off the
-/// flush's path: later events (and decisions) teach a lost link again.
-async fn learn_links(redis: Redis, links: Vec<(String, String)>, ttl_secs: u64) {
-    let new = match redis.learn_links(&links, ttl_secs).await {
-        Ok(new) => new,
-        Err(e) => {
+/// Teaches frequency capping the batch's identity links. Best effort, off
+/// the flush's path: later events (and decisions) teach a lost link again.
+async fn learn_links(ids: IdentityLinks, links: Vec<(String, String)>, ttl: chrono::Duration) {
+    let now = Utc::now();
+    match teach(&*ids.links, &*ids.counters, &links, now + ttl, now).await {
+        Ok(_) => metrics::links_learned(links.len()),
+        Err(e @ TeachError::Learn(_)) => {
             tracing::warn!(links = links.len(), error = %e, "identity links not stored");
-            return;
         }
-    };
-    metrics::links_learned(links.len());
-    let moved: Vec<(String, String)> = links
-        .into_iter()
-        .zip(new)
-        .filter_map(|(l, new)| new.then_some(l))
-        .collect();
-    if let Err(e) = redis
-        .merge_many(&moved, Utc::now().timestamp_millis())
-        .await
-    {
-        tracing::warn!(links = moved.len(), error = %e, "counts under newly linked ids not merged");
+        Err(e @ TeachError::Merge(_)) => {
+            metrics::links_learned(links.len());
+            tracing::warn!(links = links.len(), error = %e, "counts under newly linked ids not merged");
+        }
     }
 }
 

@@ -3,30 +3,23 @@
 
 use std::future::Future;
 
-use adpulse_backends::{Archive, Live, Log, Store};
-use adpulse_domain::ports::{EventLog as _, EventSource};
+use std::sync::Arc;
 
-use crate::{Worker, WorkerError, err};
+use crate::{Sinks, Worker, WorkerError, err};
 
 /// Whether the worker's dependencies answer (for `/health/ready`).
 #[derive(Clone)]
 pub struct Health {
-    pub(crate) db: Store,
-    pub(crate) archive: Archive,
-    pub(crate) live: Live,
-    pub(crate) log: Log,
+    pub(crate) sinks: Arc<Sinks>,
 }
 
 impl Health {
     /// True while the store, the archive, the live counters and the event
     /// log all answer.
     pub async fn ready(&self) -> bool {
-        let (db, archive, live, log) = tokio::join!(
-            self.db.ping(),
-            self.archive.ping(),
-            self.live.ping(),
-            self.log.ready()
-        );
+        let s = &self.sinks;
+        let (db, archive, live, log) =
+            tokio::join!(s.db.ping(), s.archive.ping(), s.live.ping(), s.log.ready());
         db.is_ok() && archive.is_ok() && live.is_ok() && log
     }
 
@@ -59,8 +52,8 @@ impl Health {
 /// Runs `worker` and its health endpoints on `listener` (with the listener
 /// defences of the worker's `[http]` configuration) until `shutdown`, then
 /// stops both (the worker flushes and leaves its group).
-pub async fn serve<S: EventSource>(
-    worker: Worker<S>,
+pub async fn serve(
+    worker: Worker,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WorkerError> {

@@ -32,22 +32,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_config::Config;
-use adpulse_cql::Cql;
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{Headroom, LIVE_WINDOW_SECS};
 use adpulse_domain::archive::RawEvent;
 use adpulse_domain::ports::{ConsumedRecord as Record, EventSource};
 use adpulse_domain::store::Claim;
-use adpulse_kafka::{GroupConsumer, KafkaEventLog};
-use adpulse_postgres::Database;
-use adpulse_redis::Redis;
 use chrono::Utc;
 use tokio::task::JoinSet;
 
 use crate::dedup::Dedup;
-pub use crate::flush::Sinks;
+pub use crate::flush::{IdentityLinks, Sinks};
 use crate::flush::{Job, Outcome, Pending};
 pub use crate::health::{Health, serve};
 
@@ -80,11 +75,11 @@ struct Part {
     headroom: Option<Headroom>,
 }
 
-/// A running stream worker, reading the events stream through `S` (a
-/// Kafka consumer-group member unless told otherwise).
-pub struct Worker<S = GroupConsumer> {
+/// A running stream worker: a member of the worker group of the events
+/// stream, writing to its sinks.
+pub struct Worker {
     cfg: Arc<Config>,
-    consumer: S,
+    consumer: Box<dyn EventSource>,
     sinks: Arc<Sinks>,
     parts: HashMap<i32, Part>,
     flushes: JoinSet<(i32, Outcome)>,
@@ -104,55 +99,10 @@ const RELEARN_AFTER: Duration = Duration::from_secs(3_600);
 /// Most links remembered as written.
 const MAX_TAUGHT: usize = 1_000_000;
 
-impl Worker<GroupConsumer> {
-    /// Connects to everything the configuration names and joins the
-    /// consumer group.
-    pub async fn connect(cfg: Config) -> Result<Self, WorkerError> {
-        let db = Database::connect(&cfg.postgres).await.map_err(err)?;
-        let cql = Cql::connect(&cfg.cql).await.map_err(err)?;
-        let redis = Redis::connect(&cfg.redis).await.map_err(err)?;
-        Self::new(cfg, db, cql, redis).await
-    }
-
-    /// A worker on these connections (Kafka from `cfg`); joins the group.
-    pub async fn new(
-        cfg: Config,
-        db: Database,
-        cql: Cql,
-        redis: Redis,
-    ) -> Result<Self, WorkerError> {
-        let consumer =
-            GroupConsumer::new(&cfg.kafka, &cfg.worker.group_id, &cfg.kafka.events_topic)
-                .map_err(err)?;
-        let sinks = Sinks::production(&cfg, db, cql, redis).await?;
-        Ok(Worker::with_source(cfg, consumer, sinks))
-    }
-}
-
-impl Sinks {
-    /// The production sinks: Postgres, the CQL archive, Redis (live
-    /// counters, and identity links when capping runs on Redis) and Kafka.
-    pub async fn production(
-        cfg: &Config,
-        db: Database,
-        cql: Cql,
-        redis: Redis,
-    ) -> Result<Self, WorkerError> {
-        let learns_links = cfg.capping.backend == adpulse_config::CappingBackend::Redis;
-        Ok(Self {
-            db: Store::Postgres(db),
-            archive: Archive::cql(cql).await.map_err(err)?,
-            live: Live::Redis(redis.clone()),
-            links: learns_links.then_some(redis),
-            log: Log::Kafka(KafkaEventLog::new(&cfg.kafka).map_err(err)?),
-        })
-    }
-}
-
-impl<S: EventSource> Worker<S> {
+impl Worker {
     /// A worker reading `source` (already a member of the worker group)
     /// into `sinks`.
-    pub fn with_source(cfg: Config, source: S, sinks: Sinks) -> Self {
+    pub fn new(cfg: Config, source: Box<dyn EventSource>, sinks: Sinks) -> Self {
         let learn_links = sinks.links.is_some();
         Self {
             cfg: Arc::new(cfg),
@@ -170,10 +120,7 @@ impl<S: EventSource> Worker<S> {
     /// A handle answering whether the worker's dependencies respond.
     pub fn health(&self) -> Health {
         Health {
-            db: self.sinks.db.clone(),
-            archive: self.sinks.archive.clone(),
-            live: self.sinks.live.clone(),
-            log: self.sinks.log.clone(),
+            sinks: Arc::clone(&self.sinks),
         }
     }
 
@@ -293,7 +240,7 @@ impl<S: EventSource> Worker<S> {
             Err(reason) => {
                 metrics::rejected(reason.code());
                 let row = records::record_row(&record, &reason, now);
-                records::reject(&self.sinks.log, row).await;
+                records::reject(&*self.sinks.log, row).await;
                 return Ok(());
             }
         };
@@ -311,7 +258,7 @@ impl<S: EventSource> Worker<S> {
             let reason = records::Refusal::TooOld;
             metrics::rejected(reason.code());
             let row = records::record_row(&record, &reason, now);
-            records::reject(&self.sinks.log, row).await;
+            records::reject(&*self.sinks.log, row).await;
             return Ok(());
         }
         part.pending.offsets.push(record.offset);
@@ -535,7 +482,7 @@ impl<S: EventSource> Worker<S> {
                 .map_err(err)?
                 .into_iter()
                 .filter(|c| {
-                    adpulse_kafka::partition::partition_for(c.to_string().as_bytes(), partitions)
+                    adpulse_domain::partition::partition_for(c.to_string().as_bytes(), partitions)
                         == p
                 })
                 .collect();

@@ -1,10 +1,9 @@
 //! Reading the gateway's records, and refusing the ones that cannot count.
 
-use adpulse_backends::Log;
 use adpulse_domain::archive::RawEvent;
-use adpulse_domain::ports::{EventLog as _, LogRecord, PortError, Stream};
+use adpulse_domain::ports::ConsumedRecord as Record;
+use adpulse_domain::ports::{EventLog, LogRecord, PortError, Stream};
 use adpulse_domain::{Event, TenantId};
-use adpulse_kafka::Record;
 use chrono::{DateTime, Utc};
 
 /// What the gateway wrote: the event, its tenant, when it arrived, and its
@@ -146,7 +145,7 @@ pub(crate) fn event_row(at: (i32, i64), raw: &RawEvent, reason: &Refusal) -> Log
 
 /// Appends `rows` to the rejected stream, best effort: for refusals made
 /// before an event joins a batch, which a replay makes again.
-pub(crate) async fn reject(log: &Log, row: LogRecord) {
+pub(crate) async fn reject(log: &dyn EventLog, row: LogRecord) {
     if let Err(e) = keep(log, vec![row]).await {
         tracing::warn!(error = %e, "rejected row not kept");
     }
@@ -155,7 +154,7 @@ pub(crate) async fn reject(log: &Log, row: LogRecord) {
 /// Appends `rows` to the rejected stream; fails unless every one was
 /// acknowledged. A flush that dead-letters an event moves past it only
 /// after this succeeded, so an acknowledged event is counted or kept.
-pub(crate) async fn keep(log: &Log, rows: Vec<LogRecord>) -> Result<(), PortError> {
+pub(crate) async fn keep(log: &dyn EventLog, rows: Vec<LogRecord>) -> Result<(), PortError> {
     for r in log.append(rows).await {
         r?;
     }

@@ -8,10 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpulse_backends::{Archive, Live, Log, Store};
 use adpulse_config::{Config, HttpConfig};
 use adpulse_embedded::{LocalLog, LocalLogConfig, LocalSource, MemoryLive};
-use adpulse_sqlite::{Lite, RawArchive};
+use adpulse_sqlite::{Lite, LiteArchive};
 use adpulse_testkit::hostile::{self, SLACK};
 use adpulse_testkit::unique_name;
 use adpulse_worker::{Sinks, Worker};
@@ -38,13 +37,13 @@ async fn worker(http: HttpConfig) -> Running {
     let log = LocalLog::open(&LocalLogConfig::new(data.join("log"))).expect("log");
     let source = LocalSource::new(&log, data.join("log"), &config.worker.group_id).expect("source");
     let sinks = Sinks {
-        db: Store::Sqlite(Lite::open(&data).await.expect("store")),
-        archive: Archive::Sqlite(RawArchive::open(&data).await.expect("archive")),
-        live: Live::Memory(Arc::new(MemoryLive::new())),
+        db: Arc::new(Lite::open(&data).await.expect("store")),
+        archive: Arc::new(LiteArchive::open(&data).await.expect("archive")),
+        live: Arc::new(MemoryLive::new()),
         links: None,
-        log: Log::Local(log),
+        log: Arc::new(log),
     };
-    let worker = Worker::with_source(config, source, sinks);
+    let worker = Worker::new(config, Box::new(source), sinks);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

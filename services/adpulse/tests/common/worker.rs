@@ -6,17 +6,20 @@
 #![allow(dead_code, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adpulse_config::{Config, Secret};
-use adpulse_cql::Cql;
+use adpulse_cql::{Cql, CqlArchive};
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{Counts, live_point_start};
-use adpulse_kafka::{Admin, Producer};
+use adpulse_domain::ports::EventSource;
+use adpulse_domain::ports::prelude::*;
+use adpulse_kafka::{Admin, KafkaEventLog, Producer};
 use adpulse_postgres::Database;
 use adpulse_redis::Redis;
 use adpulse_testkit::{Server, unique_name};
-use adpulse_worker::{Sinks, Worker};
+use adpulse_worker::{IdentityLinks, Sinks, Worker};
 use serde_json::{Value, json};
 
 pub const PARTITIONS: i32 = 4;
@@ -288,6 +291,26 @@ impl Env {
             .unwrap_or(0)
     }
 
+    /// The production sinks on this environment, as `adpulse worker`
+    /// composes them (Postgres, the CQL archive, Redis, Kafka).
+    pub async fn sinks(&self, cql: Cql) -> Sinks {
+        let links =
+            (self.cfg.capping.backend == adpulse_config::CappingBackend::Redis).then(|| {
+                let r = Arc::new(self.redis.clone());
+                IdentityLinks {
+                    links: r.clone(),
+                    counters: r,
+                }
+            });
+        Sinks {
+            db: Arc::new(self.db.clone()),
+            archive: Arc::new(CqlArchive::new(cql).await.expect("archive")),
+            live: Arc::new(self.redis.clone()),
+            links,
+            log: Arc::new(KafkaEventLog::new(&self.cfg.kafka).expect("producer")),
+        }
+    }
+
     /// Starts an in-process worker on this environment.
     pub async fn start_worker(&self) -> RunningWorker {
         let cql = Cql::connect(&self.cfg.cql).await.expect("cql");
@@ -295,20 +318,20 @@ impl Env {
         let stopped = async {
             let _ = stopped.await;
         };
-        let task = if let Some((log, dir)) = &self.local {
+        let sinks = self.sinks(cql).await;
+        let source: Box<dyn EventSource> = if let Some((log, dir)) = &self.local {
             let source = adpulse_embedded::LocalSource::new(log, dir, &self.cfg.worker.group_id)
                 .expect("source");
-            let sinks = Sinks::production(&self.cfg, self.db.clone(), cql, self.redis.clone())
-                .await
-                .expect("sinks");
-            let worker = Worker::with_source(self.cfg.clone(), source, sinks);
-            tokio::spawn(worker.run(stopped))
+            Box::new(source)
         } else {
-            let worker = Worker::new(self.cfg.clone(), self.db.clone(), cql, self.redis.clone())
-                .await
-                .expect("worker");
-            tokio::spawn(worker.run(stopped))
+            let k = &self.cfg.kafka;
+            let source =
+                adpulse_kafka::GroupConsumer::new(k, &self.cfg.worker.group_id, &k.events_topic)
+                    .expect("consumer");
+            Box::new(source)
         };
+        let worker = Worker::new(self.cfg.clone(), source, sinks);
+        let task = tokio::spawn(worker.run(stopped));
         RunningWorker { stop, task }
     }
 

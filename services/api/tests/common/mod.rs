@@ -6,7 +6,10 @@
 
 pub mod assets;
 
+use adpulse_domain::ports::LiveCounters;
+use adpulse_domain::ports::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use adpulse_config::{ApiConfig, HttpConfig, PostgresConfig, Secret};
 use adpulse_domain::{Role, TenantId};
@@ -148,13 +151,14 @@ impl Api {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel();
         tokio::spawn(async move {
-            let mut state = adpulse_api::AppState::new(&cfg, api_db).expect("state");
+            let mut state = adpulse_api::AppState::new(&cfg, Arc::new(api_db)).expect("state");
             // The same place, with the stack's S3 endpoint and key given
             // explicitly rather than through process-wide AWS_* variables.
             state.assets = store;
-            state.live = live.map(adpulse_backends::Live::Redis);
+            state.live = live.map(|r| Arc::new(r) as Arc<dyn LiveCounters>);
             if let Some(cql) = archive {
-                state.archive = Some(adpulse_backends::Archive::cql(cql).await.expect("archive"));
+                let archive = adpulse_cql::CqlArchive::new(cql).await.expect("archive");
+                state.archive = Some(Arc::new(archive));
             }
             adpulse_api::serve(&cfg, state, listener, http, async {
                 let _ = rx.await;

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::panic)]
 
+use adpulse_domain::ports::prelude::*;
+use std::sync::Arc;
 use std::time::Duration;
 
 use adpulse_config::{Config, KafkaConfig, PostgresConfig, Secret};
@@ -109,13 +111,13 @@ impl Harness {
     }
 
     /// A gateway on `log` (a failure-injecting double, or Kafka).
-    pub async fn start_with<L: EventLog>(config: Config, log: L) -> Self {
+    pub async fn start_with<L: EventLog + 'static>(config: Config, log: L) -> Self {
         Self::start_full(config, log, |_| None).await
     }
 
     /// A gateway that also decides frequency caps, with what `capping`
     /// builds (it gets the test's database, to set campaigns' caps).
-    pub async fn start_full<L: EventLog>(
+    pub async fn start_full<L: EventLog + 'static>(
         config: Config,
         log: L,
         capping: impl FnOnce(&Database) -> Option<adpulse_gateway::capping::Capping>,
@@ -132,8 +134,8 @@ impl Harness {
         let gateway = Gateway::new(
             config.gateway.clone(),
             config.limits.limits(),
-            log,
-            db.clone(),
+            Arc::new(log),
+            Arc::new(db.clone()),
         )
         .expect("gateway")
         .with_capping(capping(&db));

@@ -1,0 +1,85 @@
+//! The ports: the small interfaces through which services reach the outside
+//! world, one trait per capability. Each has a production adapter (Kafka,
+//! Postgres, CQL, Redis) in its own crate and an embedded one (files,
+//! SQLite, memory) for `adpulse up`; services hold them as `Arc<dyn Port>`
+//! and never name an adapter, so routing and policy stay in the service and
+//! adapters stay mechanism. The composition root (`services/adpulse`)
+//! opens the adapters and hands them over.
+//!
+//! | capability | trait | production | embedded |
+//! |---|---|---|---|
+//! | append events | [`EventLog`] | Kafka | segment files |
+//! | consume events | [`EventSource`] | Kafka group | segment files |
+//! | ingest keys, campaign owners | [`Directory`] | Postgres | SQLite |
+//! | partition claims, aggregates | [`AggregateSink`] | Postgres | SQLite |
+//! | reports | [`ReportSource`] | Postgres | SQLite |
+//! | users and sessions | [`UserStore`] | Postgres | SQLite |
+//! | campaigns | [`CampaignStore`] | Postgres | SQLite |
+//! | creatives | [`CreativeStore`] | Postgres | SQLite |
+//! | tenants, ingest keys | [`TenantAdmin`] | Postgres | SQLite |
+//! | all of the relational store | [`Store`] | Postgres | SQLite |
+//! | raw events | [`RawArchive`] | CQL | SQLite |
+//! | live counters | [`LiveCounters`] | Redis | memory |
+//!
+//! Frequency capping's counter and link stores are ports of the capping
+//! crate (`adpulse_capping::{CapStore, LinkStore}`): they speak its types.
+//!
+//! Every trait is object-safe (`#[async_trait]`): one boxed future per call
+//! costs nothing next to the network round trip behind it, and it spares
+//! every service a type parameter per port and a delegating type per
+//! runtime choice.
+
+mod archive;
+mod directory;
+mod live;
+mod log;
+mod store;
+
+pub use archive::RawArchive;
+pub use directory::{CampaignFacts, Directory, KeyStatus};
+pub use live::{LiveCounters, LiveTotals, LiveView};
+pub use log::{ConsumedRecord, EventLog, EventSource, LogRecord, Stream};
+pub use store::{
+    AggregateSink, CampaignStore, Connected, CreativeStore, Each, ReportSource, Store, TenantAdmin,
+    UserStore,
+};
+
+/// A failure of an outside system, as a service needs to see it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PortError {
+    /// Whether retrying later may succeed (unreachable, timed out, overloaded)
+    /// as opposed to a request the system will always refuse.
+    pub retryable: bool,
+    /// What went wrong, for logs.
+    pub message: String,
+}
+
+impl PortError {
+    /// A failure a later retry may not see.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            retryable: true,
+            message: message.into(),
+        }
+    }
+
+    /// A failure that will repeat.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            retryable: false,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every port trait, imported anonymously (`use adpulse_domain::ports::prelude::*;`)
+/// so an adapter's port methods can be called on it directly (tests,
+/// benchmarks and the composition root do).
+pub mod prelude {
+    pub use super::{
+        AggregateSink as _, CampaignStore as _, Connected as _, CreativeStore as _, Directory as _,
+        EventLog as _, EventSource as _, LiveCounters as _, RawArchive as _, ReportSource as _,
+        TenantAdmin as _, UserStore as _,
+    };
+}
