@@ -10,165 +10,17 @@
 //! value that fits, as the stream worker's commits keep them, and only
 //! their sums across buckets do not.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
 
-/// The relational store as the services hold it.
-type Store = Arc<dyn adpulse_domain::ports::Store>;
-
-/// The adapter itself, for rows written beneath the port.
-enum Raw {
-    Postgres(Database),
-    Sqlite(Lite),
-}
-use adpulse_config::{PostgresConfig, Secret};
 use adpulse_domain::aggregate::{Counts, Grain};
 use adpulse_domain::report::{Breakdown, Granularity, RankBy, saturated};
 use adpulse_domain::store::{CampaignReport, TopCampaigns};
 use adpulse_domain::{CampaignId, TenantId};
-use adpulse_postgres::Database;
-use adpulse_sqlite::Lite;
-use adpulse_testkit::{Server, unique_name};
 use chrono::{DateTime, Duration, Utc};
 
-struct Backend {
-    store: Store,
-    api: Store,
-    raw: Raw,
-    dir: Option<PathBuf>,
-}
+use common::{Env, Store, conformance};
 
-impl Backend {
-    async fn postgres() -> Self {
-        let schema = unique_name("sums");
-        let cfg = PostgresConfig {
-            url: Secret::new(Server::Postgres.require()),
-            ..PostgresConfig::default()
-        };
-        let db = match Database::connect_in_schema(&cfg, &schema).await {
-            Ok(db) => db,
-            Err(e) => Server::Postgres.absent(&e.to_string()),
-        };
-        db.migrate().await.expect("migrate");
-        let api = Database::connect_for_tenants(&PostgresConfig {
-            schema: Some(schema),
-            ..cfg
-        })
-        .await
-        .expect("connect for tenants");
-        Self {
-            store: Arc::new(db.clone()),
-            api: Arc::new(api),
-            raw: Raw::Postgres(db),
-            dir: None,
-        }
-    }
-
-    async fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(unique_name("adpulse_sums"));
-        let lite = Lite::open(&dir).await.expect("open sqlite");
-        Self {
-            store: Arc::new(lite.clone()),
-            api: Arc::new(lite.clone()),
-            raw: Raw::Sqlite(lite),
-            dir: Some(dir),
-        }
-    }
-
-    async fn finish(mut self) {
-        self.api.close().await;
-        if let Raw::Postgres(db) = &self.raw {
-            db.drop_schema().await.expect("drop schema");
-        }
-        self.store.close().await;
-        if let Some(dir) = self.dir.take() {
-            std::fs::remove_dir_all(&dir).expect("remove data folder");
-        }
-    }
-
-    /// One row of `campaign` at `grain` (`minute`, `day@UTC`) on
-    /// `channel`: `events` impressions costing `cost` and earning
-    /// `revenue`, in the bucket starting at `at`.
-    async fn row(
-        &self,
-        (tenant, campaign): (TenantId, CampaignId),
-        (grain, channel): (&str, &str),
-        at: DateTime<Utc>,
-        [events, cost, revenue]: [i64; 3],
-    ) {
-        match &self.raw {
-            Raw::Postgres(db) => {
-                sqlx::query(
-                    "INSERT INTO campaign_aggregates (campaign_id, tenant_id, grain, bucket_start, channel, event_type, events, cost_micros, revenue_micros, users)
-                     VALUES ($1, $2, $7, $3, $8, 'impression', $4, $5, $6, hll_empty(14, 5))",
-                )
-                .bind(campaign.as_uuid())
-                .bind(tenant.as_uuid())
-                .bind(at)
-                .bind(events)
-                .bind(cost)
-                .bind(revenue)
-                .bind(grain)
-                .bind(channel)
-                .execute(db.pool())
-                .await
-                .expect("insert");
-            }
-            Raw::Sqlite(lite) => {
-                sqlx::query(
-                    "INSERT INTO campaign_aggregates (campaign_id, tenant_id, grain, bucket_start, channel, event_type, events, cost_micros, revenue_micros, users)
-                     VALUES (?1, ?2, ?7, ?3, ?8, 'impression', ?4, ?5, ?6, X'010000')",
-                )
-                .bind(campaign.as_uuid())
-                .bind(tenant.as_uuid())
-                .bind(at.timestamp_micros())
-                .bind(events)
-                .bind(cost)
-                .bind(revenue)
-                .bind(grain)
-                .bind(channel)
-                .execute(lite.pool())
-                .await
-                .expect("insert");
-            }
-        }
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Some(dir) = self.dir.take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let b = super::Backend::postgres().await;
-                    super::$name(&b).await;
-                    b.finish().await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let b = super::Backend::sqlite().await;
-                    super::$name(&b).await;
-                    b.finish().await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(sums_past_i64_saturate_and_sums_inside_stay_exact);
+conformance!("sums", None; sums_past_i64_saturate_and_sums_inside_stay_exact);
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("time")
@@ -176,7 +28,7 @@ fn at(s: &str) -> DateTime<Utc> {
 
 const HALF: i64 = i64::MAX / 2 + 1;
 
-async fn sums_past_i64_saturate_and_sums_inside_stay_exact(b: &Backend) {
+async fn sums_past_i64_saturate_and_sums_inside_stay_exact(b: &Env) {
     let tenant = b.store.create_tenant("sums").await.expect("tenant");
     let mut ids = Vec::new();
     for name in ["over", "just-under", "under"] {
@@ -210,14 +62,18 @@ async fn sums_past_i64_saturate_and_sums_inside_stay_exact(b: &Backend) {
             .enumerate()
         {
             let minute = t0 + Duration::minutes(i64::try_from(i).expect("i"));
-            b.row((tenant, campaign), ("minute", "display"), minute, *v)
+            b.insert_aggregate_row((tenant, campaign), ("minute", "display"), minute, *v)
                 .await;
-            b.row((tenant, campaign), ("day@UTC", channel), day, *v)
+            b.insert_aggregate_row((tenant, campaign), ("day@UTC", channel), day, *v)
                 .await;
         }
     }
+    reports_saturate_past_the_bound(&b.api, tenant, over, just_under).await;
+    rankings_order_by_exact_sums(&b.api, tenant, [over, just_under, under]).await;
+}
 
-    let report = |campaign, granularity| CampaignReport {
+fn report(campaign: CampaignId, granularity: Granularity) -> CampaignReport {
+    CampaignReport {
         campaign,
         from: at("2026-11-29T00:00:00Z"),
         to: at("2026-11-30T00:00:00Z"),
@@ -225,10 +81,19 @@ async fn sums_past_i64_saturate_and_sums_inside_stay_exact(b: &Backend) {
         tz: "UTC".into(),
         granularity,
         breakdown: Breakdown::default(),
-    };
+    }
+}
+
+/// `over`'s sums show at the bound, in every granularity and streamed;
+/// `just_under`'s stay exact.
+async fn reports_saturate_past_the_bound(
+    api: &Store,
+    tenant: TenantId,
+    over: CampaignId,
+    just_under: CampaignId,
+) {
     for granularity in [Granularity::Total, Granularity::Day, Granularity::Hour] {
-        let rows = b
-            .api
+        let rows = api
             .campaign_report(tenant, &report(over, granularity))
             .await
             .unwrap_or_else(|e| panic!("{granularity:?}: {e}"));
@@ -246,24 +111,26 @@ async fn sums_past_i64_saturate_and_sums_inside_stay_exact(b: &Backend) {
         );
         assert!(saturated(&rows[0].counts));
     }
-    let rows = b
-        .api
+    let rows = api
         .campaign_report(tenant, &report(just_under, Granularity::Total))
         .await
         .expect("report");
     assert_eq!(rows[0].counts.cost_micros, i64::MAX - 1);
     assert!(!saturated(&rows[0].counts), "exact below the bound");
     let mut streamed = Vec::new();
-    b.api
-        .campaign_report_each(tenant, &report(over, Granularity::Day), &mut |r| {
-            streamed.push(r);
-            Box::pin(async { std::ops::ControlFlow::Continue(()) })
-        })
-        .await
-        .expect("streamed report");
+    api.campaign_report_each(tenant, &report(over, Granularity::Day), &mut |r| {
+        streamed.push(r);
+        Box::pin(async { std::ops::ControlFlow::Continue(()) })
+    })
+    .await
+    .expect("streamed report");
     assert_eq!(streamed.len(), 1);
     assert_eq!(streamed[0].counts.cost_micros, i64::MAX);
+}
 
+/// The ranking orders by the exact sums both ways; the top one saturated.
+async fn rankings_order_by_exact_sums(api: &Store, tenant: TenantId, ids: [CampaignId; 3]) {
+    let [over, just_under, under] = ids;
     for (desc, order) in [
         (true, [over, just_under, under]),
         (false, [under, just_under, over]),
@@ -278,7 +145,7 @@ async fn sums_past_i64_saturate_and_sums_inside_stay_exact(b: &Backend) {
             desc,
             limit: 10,
         };
-        let ranked = b.api.top_campaigns(tenant, &q).await.expect("ranking");
+        let ranked = api.top_campaigns(tenant, &q).await.expect("ranking");
         let got: Vec<CampaignId> = ranked.iter().map(|r| r.id).collect();
         assert_eq!(got, order, "desc {desc}: exact sums order the ranking");
         let spend: Vec<i64> = ranked.iter().map(|r| r.counts.cost_micros).collect();

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::CapStore;
-use crate::plan::{PlanError, plan};
+use crate::plan::{PlanError, Planned, plan};
 
 /// A campaign the ad server may show, with what capping needs of it.
 #[derive(Clone, Debug)]
@@ -148,14 +148,7 @@ impl Decider {
         let mut slots = Vec::new();
         for (i, c) in candidates.iter().enumerate() {
             let Some(cap) = &c.cap else {
-                outcomes[i] = Some(Outcome {
-                    campaign: c.campaign,
-                    allow: true,
-                    count: 0,
-                    cap: None,
-                    window_ends_at: None,
-                    reason: Reason::Uncapped,
-                });
+                outcomes[i] = Some(Outcome::without_store(c.campaign, None, Reason::Uncapped));
                 continue;
             };
             match plan(cap, c.timezone, c.campaign, c.ad.as_deref(), now) {
@@ -164,55 +157,18 @@ impl Decider {
                     slots.push(i);
                 }
                 Err(PlanError::AdRequired) => {
-                    outcomes[i] = Some(Outcome {
-                        campaign: c.campaign,
-                        allow: false,
-                        count: 0,
-                        cap: Some(cap.max),
-                        window_ends_at: None,
-                        reason: Reason::Invalid,
-                    });
+                    outcomes[i] = Some(Outcome::without_store(
+                        c.campaign,
+                        Some(cap.max),
+                        Reason::Invalid,
+                    ));
                 }
             }
         }
+        // One round trip for every capped candidate, whatever their number.
         if !planned.is_empty() {
-            let started = std::time::Instant::now();
-            let reserved = self.store.reserve(person, &planned, now).await;
-            metrics::histogram!("adpulse_capping_store_seconds", "op" => "reserve")
-                .record(started.elapsed().as_secs_f64());
-            match reserved {
-                Ok(decisions) => {
-                    for ((i, p), d) in slots.iter().zip(&planned).zip(decisions) {
-                        outcomes[*i] = Some(Outcome {
-                            campaign: candidates[*i].campaign,
-                            allow: d.allow,
-                            count: d.count,
-                            cap: Some(p.cap),
-                            window_ends_at: Some(p.window.end),
-                            reason: if d.allow {
-                                Reason::Reserved
-                            } else {
-                                Reason::Capped
-                            },
-                        });
-                    }
-                }
-                Err(e) => {
-                    metrics::counter!("adpulse_capping_store_errors_total", "op" => "reserve")
-                        .increment(1);
-                    tracing::warn!(error = %e, policy = ?self.on_failure, "capping store failed; the failure policy decides");
-                    for (i, p) in slots.iter().zip(&planned) {
-                        outcomes[*i] = Some(Outcome {
-                            campaign: candidates[*i].campaign,
-                            allow: self.on_failure == OnFailure::Allow,
-                            count: 0,
-                            cap: Some(p.cap),
-                            window_ends_at: Some(p.window.end),
-                            reason: Reason::StoreUnavailable,
-                        });
-                    }
-                }
-            }
+            self.reserve_planned(person, candidates, (&slots, &planned), now, &mut outcomes)
+                .await;
         }
         let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
         for o in &outcomes {
@@ -224,6 +180,71 @@ impl Decider {
             .increment(1);
         }
         outcomes
+    }
+
+    /// Reserves the planned candidates (`slots[k]` is the place of
+    /// `planned[k]` in `candidates`) and writes their outcomes; when the
+    /// store does not answer, the failure policy decides them all.
+    async fn reserve_planned(
+        &self,
+        person: &str,
+        candidates: &[Candidate],
+        (slots, planned): (&[usize], &[Planned]),
+        now: DateTime<Utc>,
+        outcomes: &mut [Option<Outcome>],
+    ) {
+        let started = std::time::Instant::now();
+        let reserved = self.store.reserve(person, planned, now).await;
+        metrics::histogram!("adpulse_capping_store_seconds", "op" => "reserve")
+            .record(started.elapsed().as_secs_f64());
+        match reserved {
+            Ok(decisions) => {
+                for ((i, p), d) in slots.iter().zip(planned).zip(decisions) {
+                    outcomes[*i] = Some(Outcome {
+                        campaign: candidates[*i].campaign,
+                        allow: d.allow,
+                        count: d.count,
+                        cap: Some(p.cap),
+                        window_ends_at: Some(p.window.end),
+                        reason: if d.allow {
+                            Reason::Reserved
+                        } else {
+                            Reason::Capped
+                        },
+                    });
+                }
+            }
+            Err(e) => {
+                metrics::counter!("adpulse_capping_store_errors_total", "op" => "reserve")
+                    .increment(1);
+                tracing::warn!(error = %e, policy = ?self.on_failure, "capping store failed; the failure policy decides");
+                for (i, p) in slots.iter().zip(planned) {
+                    outcomes[*i] = Some(Outcome {
+                        campaign: candidates[*i].campaign,
+                        allow: self.on_failure == OnFailure::Allow,
+                        count: 0,
+                        cap: Some(p.cap),
+                        window_ends_at: Some(p.window.end),
+                        reason: Reason::StoreUnavailable,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Outcome {
+    /// A decision made without asking the store: uncapped (allowed) or
+    /// invalid (refused), nothing counted.
+    fn without_store(campaign: CampaignId, cap: Option<u32>, reason: Reason) -> Self {
+        Self {
+            campaign,
+            allow: reason == Reason::Uncapped,
+            count: 0,
+            cap,
+            window_ends_at: None,
+            reason,
+        }
     }
 }
 

@@ -152,7 +152,9 @@ impl Config {
         self.check_limits(&mut c);
         self.check_kafka(&mut c);
         self.check_stores(&mut c);
-        self.check_services(&mut c, role);
+        self.check_gateway(&mut c);
+        self.check_worker(&mut c);
+        self.check_api(&mut c, role);
         self.check_capping(&mut c);
         self.check_http(&mut c);
         if let Some(endpoint) = &self.telemetry.otlp_endpoint {
@@ -263,7 +265,7 @@ impl Config {
         c.positive(r.timeout_ms, "redis.timeout_ms");
     }
 
-    fn check_services(&self, c: &mut Checker, role: Role) {
+    fn check_gateway(&self, c: &mut Checker) {
         let g = &self.gateway;
         c.address(&g.listen, "gateway.listen");
         c.positive(g.max_body_bytes as u64, "gateway.max_body_bytes");
@@ -304,7 +306,9 @@ impl Config {
                 );
             }
         }
+    }
 
+    fn check_worker(&self, c: &mut Checker) {
         let w = &self.worker;
         c.address(&w.listen, "worker.listen");
         c.require(
@@ -316,7 +320,9 @@ impl Config {
         c.positive(w.max_batch_wait_ms, "worker.max_batch_wait_ms");
         c.positive(w.cql_concurrency as u64, "worker.cql_concurrency");
         c.positive(w.max_retry_backoff_ms, "worker.max_retry_backoff_ms");
+    }
 
+    fn check_api(&self, c: &mut Checker, role: Role) {
         let a = &self.api;
         c.address(&a.listen, "api.listen");
         match (&a.jwt_secret, role) {

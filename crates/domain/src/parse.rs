@@ -16,6 +16,11 @@ use crate::event::{Channel, Event, EventType, Micros, UserIds};
 use crate::ids::{AdId, CampaignId, EventId};
 use crate::limits::Limits;
 
+pub use cap::{CapCall, CapQuery, parse_cap_query};
+
+// Frequency-capping requests share the wire user and the problem list.
+mod cap;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireEvent<'a> {
@@ -413,160 +418,6 @@ fn user(p: &mut Problems, u: WireUser<'_>) -> Option<UserIds> {
         return None;
     }
     Some(ids)
-}
-
-/// Which frequency-capping call a body is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CapCall {
-    /// `{campaign_id, ad_id?, user}`.
-    Decide,
-    /// `{user, candidates: [{campaign_id, ad_id?}, …]}`.
-    DecideBatch,
-    /// `{campaign_id, ad_id?, user, reserved_at}`.
-    Release,
-}
-
-/// A frequency-capping request, validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CapQuery {
-    /// Who (at least one id).
-    pub user: UserIds,
-    /// The campaigns (and ads) to decide, in order; one unless batched.
-    pub candidates: Vec<(CampaignId, Option<AdId>)>,
-    /// For a release: when the reservation was made.
-    pub reserved_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireCapQuery<'a> {
-    #[serde(borrow)]
-    campaign_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    ad_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    user: Option<WireUser<'a>>,
-    #[serde(borrow)]
-    candidates: Option<Vec<WireCandidate<'a>>>,
-    #[serde(borrow)]
-    reserved_at: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireCandidate<'a> {
-    #[serde(borrow)]
-    campaign_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    ad_id: Option<Cow<'a, str>>,
-}
-
-/// Parses and validates a frequency-capping request for `call`, with at
-/// most `max_candidates` candidates in a batch.
-pub fn parse_cap_query(
-    bytes: &[u8],
-    call: CapCall,
-    max_candidates: usize,
-) -> Result<CapQuery, RejectReason> {
-    object(bytes, "the request is a JSON object")?;
-    let w: WireCapQuery<'_> = match serde_json::from_slice(bytes) {
-        Ok(w) => w,
-        Err(plain) => return Err(explain::<WireCapQuery<'_>>(bytes, plain)),
-    };
-    let mut p = Problems::default();
-    let mut unexpected = |field: &str, present: bool| {
-        if present {
-            p.push(
-                field,
-                ErrorCode::UnknownField,
-                format!("{field} does not belong in this request"),
-            );
-        }
-    };
-    let batch = call == CapCall::DecideBatch;
-    unexpected("campaign_id", batch && w.campaign_id.is_some());
-    unexpected("ad_id", batch && w.ad_id.is_some());
-    unexpected("candidates", !batch && w.candidates.is_some());
-    unexpected(
-        "reserved_at",
-        call != CapCall::Release && w.reserved_at.is_some(),
-    );
-    let user = match w.user {
-        Some(u) => user(&mut p, u),
-        None => {
-            p.push("user", ErrorCode::MissingField, "user is required");
-            None
-        }
-    };
-    let mut candidates = Vec::new();
-    let mut candidate =
-        |p: &mut Problems, prefix: &str, id: &Option<Cow<'_, str>>, ad: Option<Cow<'_, str>>| {
-            let field = format!("{prefix}campaign_id");
-            let campaign = p.uuid(&field, id).map(CampaignId::from_uuid);
-            let ad = ad.and_then(|s| p.text(&format!("{prefix}ad_id"), &s, AdId::MAX_LEN));
-            if let Some(c) = campaign {
-                candidates.push((c, ad.map(AdId::new_unchecked)));
-            }
-        };
-    if batch {
-        match w.candidates {
-            None => p.push(
-                "candidates",
-                ErrorCode::MissingField,
-                "candidates is required",
-            ),
-            Some(list) if list.is_empty() => {
-                p.push(
-                    "candidates",
-                    ErrorCode::Empty,
-                    "candidates must not be empty",
-                );
-            }
-            Some(list) if list.len() > max_candidates => p.push(
-                "candidates",
-                ErrorCode::TooManyCandidates,
-                format!(
-                    "candidates holds {} campaigns, the limit is {max_candidates}",
-                    list.len()
-                ),
-            ),
-            Some(list) => {
-                for (i, c) in list.into_iter().enumerate() {
-                    candidate(
-                        &mut p,
-                        &format!("candidates[{i}]."),
-                        &c.campaign_id,
-                        c.ad_id,
-                    );
-                }
-            }
-        }
-    } else {
-        candidate(&mut p, "", &w.campaign_id, w.ad_id);
-    }
-    let reserved_at = if call == CapCall::Release {
-        p.required("reserved_at", &w.reserved_at).and_then(|s| {
-            let t = crate::time::parse_instant(s);
-            if t.is_none() {
-                p.push(
-                    "reserved_at",
-                    ErrorCode::InvalidTimestamp,
-                    "reserved_at must be an RFC 3339 timestamp (the decision's decided_at)",
-                );
-            }
-            t
-        })
-    } else {
-        None
-    };
-    match user {
-        Some(user) if p.0.is_empty() => Ok(CapQuery {
-            user,
-            candidates,
-            reserved_at,
-        }),
-        _ => Err(RejectReason { errors: p.0 }),
-    }
 }
 
 fn attributes(

@@ -83,66 +83,11 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
     let tenant = *tenant.as_uuid();
     let days = (q.grain == Grain::Day).then(|| (q.from.date_naive(), q.to.date_naive()));
     let mut b = QueryBuilder::new("WITH sums AS (SELECT ");
-    if let Some((from, to)) = days {
-        let last = to.pred_opt().unwrap_or(to);
-        let before = from.pred_opt().unwrap_or(from);
-        for (column, name) in [
-            ("impressions", "impressions"),
-            ("clicks", "clicks"),
-            ("conversions", "conversions"),
-            ("cost_micros", "cost"),
-            ("revenue_micros", "revenue"),
-        ] {
-            // A difference of running totals, in numeric, clamped to
-            // bigint (NULL, without a running total that day, stays NULL).
-            let diff = |b: &mut QueryBuilder<sqlx::Postgres>| {
-                b.push("((CASE WHEN l.last_day <= ")
-                    .push_bind(last)
-                    .push(format_args!(
-                        " THEN l.{column} ELSE e.{column} END)::numeric - coalesce(s.{column}, 0))"
-                    ));
-            };
-            b.push("CASE WHEN ");
-            diff(&mut b);
-            b.push(" IS NULL THEN NULL ELSE least(greatest(");
-            diff(&mut b);
-            b.push(format_args!(
-                ", {I64_MIN}), {I64_MAX})::bigint END AS {name}, "
-            ));
-        }
-        b.push(
-            "l.campaign_id FROM campaign_lifetime_totals l \
-             LEFT JOIN campaign_running_totals e ON e.tenant_id = l.tenant_id AND e.campaign_id = l.campaign_id AND e.day = ",
-        )
-        .push_bind(last)
-        .push(
-            " LEFT JOIN campaign_running_totals s ON s.tenant_id = l.tenant_id AND s.campaign_id = l.campaign_id AND s.day = ",
-        )
-        .push_bind(before)
-        .push(" WHERE l.tenant_id = ")
-        .push_bind(tenant)
-        .push(" AND l.last_day >= ")
-        .push_bind(from)
-        .push(" AND l.first_day <= ")
-        .push_bind(last)
-        .push("), ranked AS (SELECT s.*, c.name, c.status, c.brand_id FROM sums s JOIN campaigns c ON c.id = s.campaign_id \
-               WHERE s.impressions::numeric + s.clicks + s.conversions > 0 AND c.tenant_id = ");
-    } else {
-        b.push("campaign_id, ")
-            .push(SUMS.as_str())
-            .push(" FROM campaign_aggregates WHERE tenant_id = ")
-            .push_bind(tenant)
-            .push(" AND grain = ")
-            .push_bind(q.grain.stored().into_owned())
-            .push(" AND bucket_start >= ")
-            .push_bind(q.from)
-            .push(" AND bucket_start < ")
-            .push_bind(q.to)
-            .push(
-                " GROUP BY campaign_id), ranked AS (SELECT s.*, c.name, c.status, c.brand_id \
-                 FROM sums s JOIN campaigns c ON c.id = s.campaign_id WHERE c.tenant_id = ",
-            );
+    match days {
+        Some(days) => push_running_total_sums(&mut b, tenant, days),
+        None => push_bucket_sums(&mut b, tenant, q),
     }
+    // Both leave the builder at `… WHERE c.tenant_id = `.
     b.push_bind(tenant).push(" AND c.deleted_at IS NULL");
     if let Some(s) = &q.status {
         b.push(" AND c.status = ").push_bind(s.clone());
@@ -160,6 +105,94 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
             ") SELECT r.campaign_id, r.name, r.status, r.brand_id, r.impressions, r.clicks, r.conversions, r.cost, r.revenue, \
              (SELECT coalesce(hll_cardinality(hll_union_agg(u.users)), 0)::bigint FROM (",
         );
+    push_reach_sketches(&mut b, q, days);
+    b.push(") AS u) AS users FROM ranked r ORDER BY r.")
+        .push(order)
+        .push(" ")
+        .push(dir)
+        .push(", r.campaign_id");
+    b
+}
+
+/// The `sums` of UTC days `[from, to)`: differences of running totals,
+/// then the start of `ranked` up to `WHERE … c.tenant_id = `.
+fn push_running_total_sums(
+    b: &mut QueryBuilder<sqlx::Postgres>,
+    tenant: Uuid,
+    (from, to): (NaiveDate, NaiveDate),
+) {
+    let last = to.pred_opt().unwrap_or(to);
+    let before = from.pred_opt().unwrap_or(from);
+    for (column, name) in [
+        ("impressions", "impressions"),
+        ("clicks", "clicks"),
+        ("conversions", "conversions"),
+        ("cost_micros", "cost"),
+        ("revenue_micros", "revenue"),
+    ] {
+        // A difference of running totals, in numeric, clamped to
+        // bigint (NULL, without a running total that day, stays NULL).
+        let diff = |b: &mut QueryBuilder<sqlx::Postgres>| {
+            b.push("((CASE WHEN l.last_day <= ")
+                .push_bind(last)
+                .push(format_args!(
+                    " THEN l.{column} ELSE e.{column} END)::numeric - coalesce(s.{column}, 0))"
+                ));
+        };
+        b.push("CASE WHEN ");
+        diff(b);
+        b.push(" IS NULL THEN NULL ELSE least(greatest(");
+        diff(b);
+        b.push(format_args!(
+            ", {I64_MIN}), {I64_MAX})::bigint END AS {name}, "
+        ));
+    }
+    b.push(
+        "l.campaign_id FROM campaign_lifetime_totals l \
+         LEFT JOIN campaign_running_totals e ON e.tenant_id = l.tenant_id AND e.campaign_id = l.campaign_id AND e.day = ",
+    )
+    .push_bind(last)
+    .push(
+        " LEFT JOIN campaign_running_totals s ON s.tenant_id = l.tenant_id AND s.campaign_id = l.campaign_id AND s.day = ",
+    )
+    .push_bind(before)
+    .push(" WHERE l.tenant_id = ")
+    .push_bind(tenant)
+    .push(" AND l.last_day >= ")
+    .push_bind(from)
+    .push(" AND l.first_day <= ")
+    .push_bind(last)
+    .push("), ranked AS (SELECT s.*, c.name, c.status, c.brand_id FROM sums s JOIN campaigns c ON c.id = s.campaign_id \
+           WHERE s.impressions::numeric + s.clicks + s.conversions > 0 AND c.tenant_id = ");
+}
+
+/// The `sums` of the aggregate rows at the query's grain, then the start
+/// of `ranked` up to `WHERE c.tenant_id = `.
+fn push_bucket_sums(b: &mut QueryBuilder<sqlx::Postgres>, tenant: Uuid, q: &TopCampaigns) {
+    b.push("campaign_id, ")
+        .push(SUMS.as_str())
+        .push(" FROM campaign_aggregates WHERE tenant_id = ")
+        .push_bind(tenant)
+        .push(" AND grain = ")
+        .push_bind(q.grain.stored().into_owned())
+        .push(" AND bucket_start >= ")
+        .push_bind(q.from)
+        .push(" AND bucket_start < ")
+        .push_bind(q.to)
+        .push(
+            " GROUP BY campaign_id), ranked AS (SELECT s.*, c.name, c.status, c.brand_id \
+             FROM sums s JOIN campaigns c ON c.id = s.campaign_id WHERE c.tenant_id = ",
+        );
+}
+
+/// The sketches a ranked campaign's reach is the union of: whole
+/// Monday-weeks plus the days at either end over UTC days, else the
+/// aggregate rows at the query's grain.
+fn push_reach_sketches(
+    b: &mut QueryBuilder<sqlx::Postgres>,
+    q: &TopCampaigns,
+    days: Option<(NaiveDate, NaiveDate)>,
+) {
     let reach_weeks = days.map(|(from, to)| {
         let first_week = crate::aggregates::week_of(from + chrono::Days::new(6));
         let last_week = crate::aggregates::week_of(to);
@@ -196,12 +229,6 @@ fn top_query(tenant: TenantId, q: &TopCampaigns) -> QueryBuilder<sqlx::Postgres>
                 .push_bind(q.to);
         }
     }
-    b.push(") AS u) AS users FROM ranked r ORDER BY r.")
-        .push(order)
-        .push(" ")
-        .push(dir)
-        .push(", r.campaign_id");
-    b
 }
 
 #[derive(FromRow)]

@@ -330,66 +330,13 @@ impl CampaignStore for Lite {
             Page::After { value, id } => Some((cursor_key(sort, value)?, *id.as_uuid())),
             Page::Offset(_) => None,
         };
-        // Case-insensitive "contains": the lower-cased needle in the
-        // lower-cased name, taken literally (no wildcards).
         let needle = filter.name.as_deref().map(fold_case);
-        let where_clause = |q: &mut QueryBuilder<Sqlite>| {
-            q.push(" FROM campaigns WHERE tenant_id = ")
-                .push_bind(*tenant.as_uuid())
-                .push(" AND deleted_at IS NULL");
-            if !filter.statuses.is_empty() {
-                q.push(" AND status IN (");
-                let mut s = q.separated(", ");
-                for status in &filter.statuses {
-                    s.push_bind(status.as_str());
-                }
-                q.push(")");
-            }
-            if let Some(b) = &filter.brand_id {
-                q.push(" AND brand_id = ").push_bind(b.clone());
-            }
-            if let Some(n) = &needle {
-                q.push(" AND instr(name_key, ")
-                    .push_bind(n.clone())
-                    .push(") > 0");
-            }
-            if let Some(from) = filter.from {
-                q.push(" AND (schedule_end IS NULL OR schedule_end >= ")
-                    .push_bind(micros(from))
-                    .push(")");
-            }
-            if let Some(to) = filter.to {
-                q.push(" AND (schedule_start IS NULL OR schedule_start < ")
-                    .push_bind(micros(to))
-                    .push(")");
-            }
-        };
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-        where_clause(&mut count);
+        push_filter(&mut count, tenant, filter, needle.as_deref());
 
         let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS}"));
-        where_clause(&mut q);
-        let (cmp, dir) = if descending {
-            ("<", "DESC")
-        } else {
-            (">", "ASC")
-        };
-        if let Some((key, id)) = after {
-            q.push(format!(" AND ({}, id) {cmp} (", sort_expr(sort)));
-            match key {
-                Key::Int(v) => q.push_bind(v),
-                Key::Text(v) => q.push_bind(v),
-            };
-            q.push(", ").push_bind(id).push(")");
-        }
-        q.push(format!(
-            " ORDER BY {} {dir}, id {dir} LIMIT ",
-            sort_expr(sort)
-        ))
-        .push_bind(limit);
-        if let Page::Offset(n) = page {
-            q.push(" OFFSET ").push_bind(*n);
-        }
+        push_filter(&mut q, tenant, filter, needle.as_deref());
+        push_page(&mut q, (sort, descending), after, page, limit);
 
         let mut tx = self.pool().begin().await.map_err(failed)?;
         let (total,): (i64,) = count
@@ -404,6 +351,80 @@ impl CampaignStore for Lite {
             .map_err(failed)?;
         tx.commit().await.map_err(failed)?;
         Ok((records(rows)?, total))
+    }
+}
+
+/// `FROM campaigns WHERE …`: the tenant's live campaigns that pass
+/// `filter`; `needle` is the name filter already case-folded.
+fn push_filter(
+    q: &mut QueryBuilder<Sqlite>,
+    tenant: TenantId,
+    filter: &CampaignFilter,
+    needle: Option<&str>,
+) {
+    q.push(" FROM campaigns WHERE tenant_id = ")
+        .push_bind(*tenant.as_uuid())
+        .push(" AND deleted_at IS NULL");
+    if !filter.statuses.is_empty() {
+        q.push(" AND status IN (");
+        let mut s = q.separated(", ");
+        for status in &filter.statuses {
+            s.push_bind(status.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(b) = &filter.brand_id {
+        q.push(" AND brand_id = ").push_bind(b.clone());
+    }
+    // Case-insensitive "contains": the lower-cased needle in the
+    // lower-cased name, taken literally (no wildcards).
+    if let Some(n) = needle {
+        q.push(" AND instr(name_key, ")
+            .push_bind(n.to_owned())
+            .push(") > 0");
+    }
+    if let Some(from) = filter.from {
+        q.push(" AND (schedule_end IS NULL OR schedule_end >= ")
+            .push_bind(micros(from))
+            .push(")");
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND (schedule_start IS NULL OR schedule_start < ")
+            .push_bind(micros(to))
+            .push(")");
+    }
+}
+
+/// Continues after the cursor's (value, id) when there is one, orders by
+/// the sort's value then id (both the same way, so the pair is a total
+/// order a cursor can resume), and cuts the page.
+fn push_page(
+    q: &mut QueryBuilder<Sqlite>,
+    (sort, descending): (CampaignSort, bool),
+    after: Option<(Key, Uuid)>,
+    page: &Page,
+    limit: i64,
+) {
+    let (cmp, dir) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some((key, id)) = after {
+        q.push(format!(" AND ({}, id) {cmp} (", sort_expr(sort)));
+        match key {
+            Key::Int(v) => q.push_bind(v),
+            Key::Text(v) => q.push_bind(v),
+        };
+        q.push(", ").push_bind(id).push(")");
+    }
+    q.push(format!(
+        " ORDER BY {} {dir}, id {dir} LIMIT ",
+        sort_expr(sort)
+    ))
+    .push_bind(limit);
+    if let Page::Offset(n) = page {
+        q.push(" OFFSET ").push_bind(*n);
     }
 }
 

@@ -23,6 +23,7 @@
 mod dedup;
 mod flush;
 mod health;
+mod links;
 mod metrics;
 mod records;
 
@@ -42,6 +43,7 @@ use chrono::Utc;
 use tokio::task::JoinSet;
 
 use crate::dedup::Dedup;
+use crate::links::Taught;
 pub use crate::flush::{IdentityLinks, Sinks};
 use crate::flush::{Job, Outcome, Pending};
 pub use crate::health::{Health, serve};
@@ -85,25 +87,20 @@ pub struct Worker {
     flushes: JoinSet<(i32, Outcome)>,
     /// Partitions another member claimed from us, until a rebalance.
     fenced: HashSet<i32>,
-    /// Identity links handed to a flush lately (weak → strong), not handed
-    /// again until the map is cleared (hourly, or when it grows large).
-    taught: HashMap<String, String>,
-    taught_since: Instant,
-    /// Whether links are kept (frequency capping runs on Redis).
-    learn_links: bool,
+    /// Identity links handed to a flush lately.
+    taught: Taught,
+    /// Events older than this are refused (`too_old`).
+    retention: chrono::Duration,
 }
-
-/// How often the worker forgets which links it wrote (each write pushes a
-/// link's expiry out, so an hour between writes is plenty).
-const RELEARN_AFTER: Duration = Duration::from_secs(3_600);
-/// Most links remembered as written.
-const MAX_TAUGHT: usize = 1_000_000;
 
 impl Worker {
     /// A worker reading `source` (already a member of the worker group)
     /// into `sinks`.
     pub fn new(cfg: Config, source: Box<dyn EventSource>, sinks: Sinks) -> Self {
-        let learn_links = sinks.links.is_some();
+        let taught = Taught::new(sinks.links.is_some());
+        let retention = chrono::Duration::days(
+            i64::try_from(cfg.limits.retention_days).unwrap_or(i64::MAX / 86_400_000),
+        );
         Self {
             cfg: Arc::new(cfg),
             consumer: source,
@@ -111,9 +108,8 @@ impl Worker {
             parts: HashMap::new(),
             flushes: JoinSet::new(),
             fenced: HashSet::new(),
-            learn_links,
-            taught: HashMap::new(),
-            taught_since: Instant::now(),
+            taught,
+            retention,
         }
     }
 
@@ -178,34 +174,17 @@ impl Worker {
         Ok(())
     }
 
+    /// One record of the events stream: claims its partition on first
+    /// sight, skips what is applied or already batched (rebuilding the
+    /// dedup set from the first), refuses what cannot be counted, and adds
+    /// the rest to the partition's batch, handing a full batch to a flush.
     async fn on_record(&mut self, record: Record) -> Result<(), WorkerError> {
         let p = record.partition;
         if self.fenced.contains(&p) {
             return Ok(());
         }
         if !self.parts.contains_key(&p) {
-            let claim = self.claim(p).await?;
-            tracing::info!(
-                partition = p,
-                epoch = claim.epoch,
-                next_offset = claim.next_offset,
-                "partition claimed"
-            );
-            self.repair_live(p, &claim).await;
-            let horizon = i64::try_from(self.cfg.worker.dedup_horizon_secs.saturating_mul(1000))
-                .unwrap_or(i64::MAX);
-            self.parts.insert(
-                p,
-                Part {
-                    next: claim.next_offset,
-                    claim,
-                    pending: Pending::default(),
-                    dedup: Dedup::new(horizon),
-                    in_flight: None,
-                    stale_live: BTreeSet::new(),
-                    headroom: Some(Headroom::default()),
-                },
-            );
+            self.adopt(p).await?;
         }
         let Some(part) = self.parts.get_mut(&p) else {
             return Ok(());
@@ -230,71 +209,28 @@ impl Worker {
         part.next = record.offset + 1;
         part.pending.oldest.get_or_insert_with(Instant::now);
 
-        let records::Decoded {
-            event,
-            tenant,
-            ingested_at,
-            zone,
-        } = match decoded {
+        let d = match decoded {
             Ok(d) => d,
-            Err(reason) => {
-                metrics::rejected(reason.code());
-                let row = records::record_row(&record, &reason, now);
-                records::reject(&*self.sinks.log, row).await;
-                return Ok(());
-            }
+            Err(reason) => return self.refuse(&record, &reason, now).await,
         };
         if !part
             .dedup
-            .insert((event.campaign_id, event.event_id), ts_ms, record.offset)
+            .insert((d.event.campaign_id, d.event.event_id), ts_ms, record.offset)
         {
             metrics::duplicate();
             return Ok(());
         }
-        let retention = chrono::Duration::days(
-            i64::try_from(self.cfg.limits.retention_days).unwrap_or(i64::MAX / 86_400_000),
-        );
-        if event.occurred_at < now - retention {
-            let reason = records::Refusal::TooOld;
-            metrics::rejected(reason.code());
-            let row = records::record_row(&record, &reason, now);
-            records::reject(&*self.sinks.log, row).await;
-            return Ok(());
+        if d.event.occurred_at < now - self.retention {
+            return self.refuse(&record, &records::Refusal::TooOld, now).await;
         }
         part.pending.offsets.push(record.offset);
-        part.pending.zones.push(zone);
-        let ids = event
-            .user
-            .as_ref()
-            .map(|user| adpulse_capping::identity::Ids {
-                device_id: user.device_id.as_deref(),
-                cookie_id: user.cookie_id.as_deref(),
-                login_id: user.login_id.as_deref(),
-                email_sha256: user.email_sha256.as_deref(),
-                scope: None,
-            })
-            .filter(|ids| self.learn_links && ids.teaches());
-        if let Some(ids) = ids {
-            if self.taught_since.elapsed() >= RELEARN_AFTER || self.taught.len() >= MAX_TAUGHT {
-                self.taught.clear();
-                self.taught_since = Instant::now();
-            }
-            let scope = tenant.to_string();
-            let ids = adpulse_capping::identity::Ids {
-                scope: Some(&scope),
-                ..ids
-            };
-            for (weak, strong) in ids.links() {
-                if self.taught.get(&weak) != Some(&strong) {
-                    self.taught.insert(weak.clone(), strong.clone());
-                    part.pending.links.push((weak, strong));
-                }
-            }
-        }
+        part.pending.zones.push(d.zone);
+        let links = self.taught.fresh(d.event.user.as_ref(), d.tenant);
+        part.pending.links.extend(links);
         part.pending.raw.push(RawEvent {
-            event,
-            tenant,
-            ingested_at,
+            event: d.event,
+            tenant: d.tenant,
+            ingested_at: d.ingested_at,
         });
         if part.pending.len() >= self.cfg.worker.max_batch_events {
             // Full: hand it off, first waiting for the partition's previous
@@ -303,6 +239,47 @@ impl Worker {
             self.wait_for_flush(p).await?;
             self.start_flush(p);
         }
+        Ok(())
+    }
+
+    /// Takes partition `p` on: claims it (fencing its previous owner),
+    /// repairs its campaigns' live counters and starts its state.
+    async fn adopt(&mut self, p: i32) -> Result<(), WorkerError> {
+        let claim = self.claim(p).await?;
+        tracing::info!(
+            partition = p,
+            epoch = claim.epoch,
+            next_offset = claim.next_offset,
+            "partition claimed"
+        );
+        self.repair_live(p, &claim).await;
+        let horizon = i64::try_from(self.cfg.worker.dedup_horizon_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX);
+        self.parts.insert(
+            p,
+            Part {
+                next: claim.next_offset,
+                claim,
+                pending: Pending::default(),
+                dedup: Dedup::new(horizon),
+                in_flight: None,
+                stale_live: BTreeSet::new(),
+                headroom: Some(Headroom::default()),
+            },
+        );
+        Ok(())
+    }
+
+    /// Keeps `record` on the rejected stream with `reason`.
+    async fn refuse(
+        &self,
+        record: &Record,
+        reason: &records::Refusal,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), WorkerError> {
+        metrics::rejected(reason.code());
+        let row = records::record_row(record, reason, now);
+        records::reject(&*self.sinks.log, row).await;
         Ok(())
     }
 

@@ -1,0 +1,369 @@
+//! Creatives per live campaign, tenants and ingest keys, and the
+//! gateway's `Directory` port over them.
+
+use adpulse_domain::ingest_key;
+use adpulse_domain::ports::{Directory, KeyStatus};
+use adpulse_domain::targeting::FrequencyCap;
+
+use crate::support::*;
+
+conformance!("rel", Some(3);
+    creatives_are_catalogued_per_live_campaign,
+    tenants_keys_and_the_directory,
+);
+
+async fn creatives_are_catalogued_per_live_campaign(env: &Env) {
+    let a = tenant(env, "a").await;
+    let c = env
+        .api
+        .insert_campaign(a, &named("with art"))
+        .await
+        .expect("campaign");
+    let other = env
+        .api
+        .insert_campaign(a, &named("other"))
+        .await
+        .expect("campaign");
+
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let want = creative(c.id, &format!("banner-{i}.png"));
+        let got = env
+            .api
+            .insert_creative(a, &want)
+            .await
+            .expect("insert")
+            .expect("a live campaign of the tenant");
+        assert_eq!(
+            CreativeRecord {
+                created_at: want.created_at,
+                ..got.clone()
+            },
+            want,
+            "stored as given but for the time"
+        );
+        assert!(got.created_at > DateTime::<Utc>::default());
+        made.push(got);
+    }
+    let dup = env.api.insert_creative(a, &made[0]).await;
+    assert!(matches!(dup, Err(StoreError::Duplicate(_))), "{dup:?}");
+    let nowhere = creative(CampaignId::from_uuid(Uuid::now_v7()), "x.png");
+    assert_eq!(
+        env.api.insert_creative(a, &nowhere).await.expect("insert"),
+        None
+    );
+
+    assert_eq!(
+        env.api.creative(a, c.id, made[1].id).await.expect("read"),
+        Some(made[1].clone())
+    );
+    assert_eq!(
+        env.api
+            .creative(a, other.id, made[1].id)
+            .await
+            .expect("read"),
+        None,
+        "another campaign's"
+    );
+
+    let mut newest_first = made.clone();
+    newest_first.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let (rows, total) = env
+            .api
+            .creatives(a, c.id, after, 2)
+            .await
+            .expect("creatives");
+        assert_eq!(total, 5);
+        let Some(last) = rows.last() else { break };
+        after = Some((last.created_at, last.id));
+        paged.extend(rows);
+    }
+    assert_eq!(paged, newest_first);
+    assert_eq!(
+        env.api
+            .creatives(a, other.id, None, 10)
+            .await
+            .expect("creatives"),
+        (Vec::new(), 0)
+    );
+
+    assert!(
+        !env.api
+            .delete_creative(a, other.id, made[0].id)
+            .await
+            .expect("delete"),
+        "named with the wrong campaign"
+    );
+    assert!(
+        env.api
+            .delete_creative(a, c.id, made[0].id)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !env.api
+            .delete_creative(a, c.id, made[0].id)
+            .await
+            .expect("delete"),
+        "already gone"
+    );
+    assert_eq!(
+        env.api.creative(a, c.id, made[0].id).await.expect("read"),
+        None
+    );
+    let (rows, total) = env
+        .api
+        .creatives(a, c.id, None, 10)
+        .await
+        .expect("creatives");
+    assert_eq!(total, 4);
+    assert!(rows.iter().all(|r| r.id != made[0].id));
+
+    done(
+        env.api
+            .delete_campaign_at(a, c.id, c.version)
+            .await
+            .expect("delete campaign"),
+    );
+    assert_eq!(
+        env.api.creative(a, c.id, made[1].id).await.expect("read"),
+        None,
+        "gone with its campaign"
+    );
+    assert!(
+        !env.api
+            .delete_creative(a, c.id, made[1].id)
+            .await
+            .expect("delete")
+    );
+    assert_eq!(
+        env.api
+            .insert_creative(a, &creative(c.id, "late.png"))
+            .await
+            .expect("insert"),
+        None
+    );
+}
+
+async fn tenants_keys_and_the_directory(env: &Env) {
+    let a = tenant(env, "a").await;
+    let b = tenant(env, "b").await;
+    assert_ne!(a, b);
+
+    let random = [0x5a; 32];
+    let first = env
+        .api
+        .create_ingest_key(a, "web", random)
+        .await
+        .expect("key");
+    assert_eq!(first.secret, ingest_key::format_key(random));
+    assert!(ingest_key::well_formed(&first.secret));
+    let second = env
+        .api
+        .create_ingest_key(a, "app", [0x17; 32])
+        .await
+        .expect("key");
+    let hash = ingest_key::hash(&first.secret);
+    assert_eq!(
+        env.store.key_status(hash).await.expect("status"),
+        KeyStatus::Active(a)
+    );
+    assert_eq!(
+        env.store.key_status([0; 32]).await.expect("status"),
+        KeyStatus::Unknown
+    );
+    let dup = env
+        .api
+        .create_ingest_key(b, "same bytes", random)
+        .await
+        .err();
+    assert!(matches!(dup, Some(StoreError::Duplicate(_))), "{dup:?}");
+
+    let keys = env.api.ingest_keys(a).await.expect("keys");
+    let listed: Vec<(Uuid, &str, &str, bool)> = keys
+        .iter()
+        .map(|k| {
+            (
+                k.id,
+                k.name.as_str(),
+                k.prefix.as_str(),
+                k.revoked_at.is_some(),
+            )
+        })
+        .collect();
+    let prefix = |s: &str| ingest_key::display_prefix(s).to_owned();
+    assert_eq!(
+        listed,
+        vec![
+            (second.id, "app", prefix(&second.secret).as_str(), false),
+            (first.id, "web", prefix(&first.secret).as_str(), false),
+        ],
+        "newest first"
+    );
+    assert!(
+        keys.iter()
+            .all(|k| k.created_at > DateTime::<Utc>::default())
+    );
+    assert!(env.api.ingest_keys(b).await.expect("keys").is_empty());
+
+    assert!(
+        env.api
+            .revoke_tenant_ingest_key(a, first.id)
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !env.api
+            .revoke_tenant_ingest_key(a, first.id)
+            .await
+            .expect("revoke"),
+        "already revoked"
+    );
+    assert_eq!(
+        env.store.key_status(hash).await.expect("status"),
+        KeyStatus::Revoked
+    );
+    let keys = env.api.ingest_keys(a).await.expect("keys");
+    assert!(
+        keys.iter()
+            .any(|k| k.id == first.id && k.revoked_at.is_some())
+    );
+    assert!(
+        env.store
+            .revoke_ingest_key(second.id)
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !env.store
+            .revoke_ingest_key(second.id)
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !env.store
+            .revoke_ingest_key(Uuid::now_v7())
+            .await
+            .expect("revoke")
+    );
+    assert_eq!(
+        env.store
+            .key_status(ingest_key::hash(&second.secret))
+            .await
+            .expect("status"),
+        KeyStatus::Revoked
+    );
+
+    // Campaigns made by the admin tools: active, in UTC, no cap.
+    let chosen = Uuid::now_v7();
+    let c = env
+        .store
+        .create_campaign(a, "Admin Made", Some(chosen))
+        .await
+        .expect("campaign");
+    assert_eq!(*c.as_uuid(), chosen);
+    let made = env
+        .store
+        .create_campaign(b, "Admin Made Too", None)
+        .await
+        .expect("campaign");
+    let facts = env.store.campaign_facts(c)
+        .await
+        .expect("facts")
+        .expect("a campaign");
+    assert_eq!(
+        (facts.tenant, facts.timezone.as_str(), facts.frequency_cap),
+        (a, "UTC", None)
+    );
+    let record = env
+        .api
+        .campaign(a, c)
+        .await
+        .expect("read")
+        .expect("visible to its tenant");
+    assert_eq!(record.status, CampaignStatus::Active);
+    assert_eq!(record.fields.name, "Admin Made");
+    assert_eq!(record.version, 1);
+
+    assert_eq!(
+        env.store
+            .set_campaign_zones(
+                "America/New_York",
+                &[chosen, *made.as_uuid(), Uuid::now_v7()]
+            )
+            .await
+            .expect("zones"),
+        2
+    );
+    assert_eq!(
+        env.store
+            .set_campaign_zones("UTC", &[])
+            .await
+            .expect("zones"),
+        0
+    );
+    let facts = env.store.campaign_facts(made)
+        .await
+        .expect("facts")
+        .expect("a campaign");
+    assert_eq!(
+        (facts.tenant, facts.timezone.as_str()),
+        (b, "America/New_York")
+    );
+
+    let v = done(
+        env.api
+            .set_campaign_targeting(
+                a,
+                c,
+                1,
+                r#"{"frequency_cap": {"max": 2, "per": "hour", "scope": "campaign", "window": "rolling"}}"#,
+            )
+            .await
+            .expect("targeting"),
+    );
+    assert_eq!(v.version, 2);
+    let facts = env.store.campaign_facts(c)
+        .await
+        .expect("facts")
+        .expect("a campaign");
+    let cap: FrequencyCap = serde_json::from_str(
+        r#"{"max": 2, "per": "hour", "scope": "campaign", "window": "rolling"}"#,
+    )
+    .expect("cap");
+    assert_eq!(facts.frequency_cap, Some(cap));
+    assert_eq!(facts.timezone, "America/New_York");
+    done(
+        env.api
+            .set_campaign_targeting(a, c, 2, r#"{"frequency_cap": null}"#)
+            .await
+            .expect("targeting"),
+    );
+    assert_eq!(
+        env.store.campaign_facts(c)
+            .await
+            .expect("facts")
+            .expect("a campaign")
+            .frequency_cap,
+        None
+    );
+
+    assert!(env.store.delete_campaign(c).await.expect("delete"));
+    assert!(!env.store.delete_campaign(c).await.expect("delete"), "once");
+    assert_eq!(
+        env.store.campaign_facts(c).await.expect("facts"),
+        None
+    );
+    assert_eq!(env.api.campaign(a, c).await.expect("read"), None);
+    assert_eq!(
+        env.store.campaign_facts(CampaignId::from_uuid(Uuid::now_v7()))
+            .await
+            .expect("facts"),
+        None
+    );
+    let dup = env.store.create_campaign(a, "same id", Some(chosen)).await;
+    assert!(matches!(dup, Err(StoreError::Duplicate(_))), "{dup:?}");
+}
