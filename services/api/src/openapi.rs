@@ -8,7 +8,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, assets, auth, campaigns, error, reports};
+use adpulse_http::error::{ErrorBody, ErrorDetail, FieldProblem};
+
+use crate::{admin, assets, auth, campaigns, reports};
 
 /// The description.
 #[derive(OpenApi)]
@@ -50,7 +52,7 @@ use crate::{admin, assets, auth, campaigns, error, reports};
         reports::realtime_stream,
         reports::events,
     ),
-    components(schemas(error::ErrorBody, error::ErrorDetail, error::FieldProblem)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
     modifiers(&Bearer, &Links),
     tags(
         (name = "auth", description = "Login, token refresh, logout"),
