@@ -29,9 +29,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ErrorBody;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::query;
+use crate::openapi::responses as r;
 
 /// Thumbnail widths, in pixels.
 pub const THUMBNAIL_WIDTHS: [u32; 2] = [150, 300];
@@ -352,14 +352,7 @@ fn process(bytes: &[u8]) -> Result<Processed, ApiError> {
     params(("id" = String, Path, description = "the campaign")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "stored, with thumbnails", body = AssetOut),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
-        (status = 413, description = "file too large", body = ErrorBody),
-        (status = 422, description = "not a supported image", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Forbidden, r::NotFound, r::PayloadTooLarge, r::Unprocessable, r::TooManyRequests, r::Unavailable))]
 /// `POST /campaigns/{id}/assets`: uploads a creative.
 pub async fn upload(
     State(state): State<AppState>,
@@ -486,12 +479,7 @@ pub struct AssetQuery {
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/assets", operation_id = "list_assets", tag = "creatives", security(("bearer" = [])),
     params(("id" = String, Path, description = "the campaign"), AssetQuery),
     responses((status = 200, description = "a page, newest first", body = AssetPage),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
-        (status = 422, description = "invalid parameters", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::NotFound, r::Unprocessable, r::TooManyRequests, r::Unavailable))]
 /// `GET /campaigns/{id}/assets`.
 pub async fn list(
     State(state): State<AppState>,
@@ -572,10 +560,7 @@ async fn find(
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/assets/{asset}", operation_id = "get_asset", tag = "creatives", security(("bearer" = [])),
     params(("id" = String, Path, description = "the campaign"), ("asset" = String, Path, description = "the creative")),
     responses((status = 200, description = "the creative", body = AssetOut),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such creative in the tenant", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::NotFound, r::TooManyRequests, r::Unavailable))]
 /// `GET /campaigns/{id}/assets/{asset}`: the catalogue entry.
 pub async fn get(
     State(state): State<AppState>,
@@ -600,12 +585,7 @@ pub struct ContentQuery {
     responses((status = 200, description = "the bytes, immutable",
             content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"))),
         (status = 304, description = "unchanged since the ETag in If-None-Match"),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such creative in the tenant", body = ErrorBody),
-        (status = 422, description = "unknown variant", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::NotFound, r::Unprocessable, r::TooManyRequests, r::Unavailable))]
 /// `GET /campaigns/{id}/assets/{asset}/content`: the original or a
 /// thumbnail, cacheable for a year (a creative's bytes never change).
 pub async fn content(
@@ -655,11 +635,7 @@ pub async fn content(
 #[utoipa::path(delete, path = "/api/v1/campaigns/{id}/assets/{asset}", operation_id = "delete_asset", tag = "creatives", security(("bearer" = [])),
     params(("id" = String, Path, description = "the campaign"), ("asset" = String, Path, description = "the creative")),
     responses((status = 204, description = "deleted"),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such creative in the tenant", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::Forbidden, r::NotFound, r::TooManyRequests, r::Unavailable))]
 /// `DELETE /campaigns/{id}/assets/{asset}`: out of the catalogue, then its
 /// bytes out of storage (best effort: the catalogue is what serves them).
 pub async fn delete(

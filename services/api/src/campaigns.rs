@@ -18,9 +18,9 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ErrorBody;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::{etag, from_json, if_match, json_body, not_modified, query};
+use crate::openapi::responses as r;
 
 /// Objectives a campaign may pursue.
 pub const OBJECTIVES: [&str; 6] = [
@@ -292,13 +292,7 @@ fn updated(u: Updated) -> Result<CampaignRecord, ApiError> {
 /// `POST /campaigns`: a new draft.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), request_body = CampaignBody,
     responses((status = 201, description = "created, as a draft", body = CampaignOut),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Forbidden, r::PayloadTooLarge, r::Unprocessable, r::TooManyRequests, r::Unavailable))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -315,10 +309,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id")),
     responses((status = 200, description = "the campaign", body = CampaignOut),
         (status = 304, description = "unchanged since the ETag in If-None-Match"),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::NotFound, r::TooManyRequests, r::Unavailable))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -378,17 +369,7 @@ fn editable(c: &CampaignRecord) -> Result<(), ApiError> {
 /// `PUT /campaigns/{id}`: replaces every writable field (`If-Match`).
 #[utoipa::path(put, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")), request_body = CampaignBody,
     responses((status = 200, description = "replaced", body = CampaignOut),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 409, description = "conflicts with the current state", body = ErrorBody),
-        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 428, description = "If-Match missing", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Forbidden, r::NotFound, r::Conflict, r::PreconditionFailed, r::PayloadTooLarge, r::Unprocessable, r::PreconditionRequired, r::TooManyRequests, r::Unavailable))]
 pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -414,17 +395,7 @@ pub async fn replace(
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")),
     request_body(content = Object, description = "a JSON merge patch of the campaign's fields", content_type = "application/merge-patch+json"),
     responses((status = 200, description = "patched", body = CampaignOut),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 409, description = "conflicts with the current state", body = ErrorBody),
-        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 428, description = "If-Match missing", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Forbidden, r::NotFound, r::Conflict, r::PreconditionFailed, r::PayloadTooLarge, r::Unprocessable, r::PreconditionRequired, r::TooManyRequests, r::Unavailable))]
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
@@ -480,13 +451,7 @@ fn merge_patch(target: &mut Value, patch: Value) {
 /// `DELETE /campaigns/{id}`: soft delete (`If-Match`).
 #[utoipa::path(delete, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")),
     responses((status = 204, description = "deleted"),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
-        (status = 428, description = "If-Match missing", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::Forbidden, r::NotFound, r::PreconditionFailed, r::PreconditionRequired, r::TooManyRequests, r::Unavailable))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -517,17 +482,7 @@ pub struct StatusChange {
 /// 409 names the allowed steps.
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}/status", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")), request_body = StatusChange,
     responses((status = 200, description = "moved", body = CampaignOut),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 409, description = "conflicts with the current state", body = ErrorBody),
-        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 428, description = "If-Match missing", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Forbidden, r::NotFound, r::Conflict, r::PreconditionFailed, r::PayloadTooLarge, r::Unprocessable, r::PreconditionRequired, r::TooManyRequests, r::Unavailable))]
 pub async fn set_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -587,10 +542,7 @@ fn targeting_response(json: &str, version: i64) -> Result<Response, ApiError> {
 /// `GET /campaigns/{id}/targeting` (the ETag is the campaign's).
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/targeting", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id")),
     responses((status = 200, description = "the targeting", body = Targeting),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::NotFound, r::TooManyRequests, r::Unavailable))]
 pub async fn get_targeting(
     State(state): State<AppState>,
     caller: Caller,
@@ -609,17 +561,7 @@ pub async fn get_targeting(
 /// campaign's ETag).
 #[utoipa::path(put, path = "/api/v1/campaigns/{id}/targeting", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id"), ("If-Match" = String, Header, description = "the ETag you read")), request_body = Targeting,
     responses((status = 200, description = "replaced", body = Targeting),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 409, description = "conflicts with the current state", body = ErrorBody),
-        (status = 412, description = "If-Match is not the current ETag", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 428, description = "If-Match missing", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Forbidden, r::NotFound, r::Conflict, r::PreconditionFailed, r::PayloadTooLarge, r::Unprocessable, r::PreconditionRequired, r::TooManyRequests, r::Unavailable))]
 pub async fn put_targeting(
     State(state): State<AppState>,
     caller: Caller,
@@ -753,11 +695,7 @@ fn decode_cursor(raw: &str) -> Option<Cursor> {
 /// page's `next_cursor`.
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "a page", body = CampaignPage),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Unprocessable, r::TooManyRequests, r::Unavailable))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,

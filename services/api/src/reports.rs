@@ -37,8 +37,9 @@ use sha2::{Digest as _, Sha256};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::campaigns::campaign_id;
-use crate::error::{ApiError, ErrorBody, FieldProblem};
+use crate::error::{ApiError, FieldProblem};
 use crate::http::{not_modified, query};
+use crate::openapi::responses as r;
 
 /// Longest range of one report, in days.
 const MAX_DAYS: i64 = 400;
@@ -471,11 +472,7 @@ fn hex16(bytes: &[u8]) -> String {
         ("tz" = Option<String>, Query, description = "IANA time zone of the periods; the campaign's by default")),
     responses((status = 200, description = "the report", body = ReportOut),
         (status = 304, description = "unchanged since the ETag in If-None-Match"),
-        (status = 400, description = "unreadable query", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
-        (status = 422, description = "invalid parameters", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::NotFound, r::Unprocessable, r::Unavailable))]
 pub async fn campaign_report(
     State(state): State<AppState>,
     caller: Caller,
@@ -570,10 +567,7 @@ fn attachment(name: &str) -> HeaderValue {
         ("breakdown" = Option<String>, Query, description = "channel, event_type, or both"),
         ("tz" = Option<String>, Query, description = "IANA time zone; the campaign's by default")),
     responses((status = 200, description = "CSV, one row per report row", content_type = "text/csv"),
-        (status = 400, description = "unreadable query", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
-        (status = 422, description = "invalid parameters", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::NotFound, r::Unprocessable))]
 pub async fn campaign_export(
     State(state): State<AppState>,
     caller: Caller,
@@ -780,10 +774,7 @@ fn ranked_out(r: &RankedCampaign) -> RankedOut {
         ("tz" = Option<String>, Query, description = "IANA zone of the days; UTC by default")),
     responses((status = 200, description = "the ranking", body = TopOut),
         (status = 304, description = "unchanged since the ETag in If-None-Match"),
-        (status = 400, description = "unreadable query", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 422, description = "invalid parameters", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Unprocessable, r::Unavailable))]
 pub async fn top_campaigns(
     State(state): State<AppState>,
     caller: Caller,
@@ -813,9 +804,7 @@ pub async fn top_campaigns(
         ("limit" = Option<i64>, Query, description = "1 to 1,000,000, default 100"),
         ("tz" = Option<String>, Query, description = "IANA zone of the days; UTC by default")),
     responses((status = 200, description = "CSV, one row per campaign, streamed", content_type = "text/csv"),
-        (status = 400, description = "unreadable query", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 422, description = "invalid parameters", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Unprocessable))]
 pub async fn top_export(
     State(state): State<AppState>,
     caller: Caller,
@@ -896,9 +885,7 @@ async fn owned(state: &AppState, caller: &Caller, raw_id: &str) -> Result<Campai
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/realtime", tag = "reports", security(("bearer" = [])),
     params(("id" = String, Path, description = "the campaign")),
     responses((status = 200, description = "live totals and the last hour's 5-second series", body = RealtimeOut),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
-        (status = 503, description = "the live counters do not answer", body = ErrorBody)))]
+        r::Unauthorized, r::NotFound, r::Unavailable))]
 pub async fn realtime(
     State(state): State<AppState>,
     caller: Caller,
@@ -919,9 +906,7 @@ pub async fn realtime(
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/realtime/stream", tag = "reports", security(("bearer" = [])),
     params(("id" = String, Path, description = "the campaign")),
     responses((status = 200, description = "Server-Sent Events; each `update` carries a realtime view", content_type = "text/event-stream"),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
-        (status = 503, description = "the live counters are not configured", body = ErrorBody)))]
+        r::Unauthorized, r::NotFound, r::Unavailable))]
 pub async fn realtime_stream(
     State(state): State<AppState>,
     caller: Caller,
@@ -1040,11 +1025,7 @@ fn decode_cursor(raw: &str) -> Option<adpulse_domain::archive::EventCursor> {
         ("limit" = Option<i32>, Query, description = "1 to 1000, default 100"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "a page of events", body = EventsOut),
-        (status = 400, description = "unreadable query", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 404, description = "no such campaign in the tenant", body = ErrorBody),
-        (status = 422, description = "invalid parameters", body = ErrorBody),
-        (status = 503, description = "the archive does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::NotFound, r::Unprocessable, r::Unavailable))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
