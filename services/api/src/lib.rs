@@ -8,6 +8,7 @@
 //! - `assets`: creatives (upload, thumbnails, object storage);
 //! - `reports`: live numbers, historical reports, top campaigns, exports;
 //! - `error`: the API's errors, in the one error body of adpulse;
+//! - `cursor`: the one codec of every listing's pagination cursor;
 //! - `http`: JSON bodies, query strings, ETags, security headers;
 //! - `openapi`: the OpenAPI 3.1 description and the docs page, with the
 //!   error responses declared once.
@@ -20,6 +21,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod campaigns;
+mod cursor;
 pub mod error;
 pub mod http;
 mod metrics;

@@ -6,7 +6,6 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -15,6 +14,7 @@ use super::{AssetOut, find, view};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::campaigns::campaign_id;
+use crate::cursor::{self, Listing};
 use crate::error::{ApiError, FieldProblem};
 use crate::http::query;
 use crate::openapi::responses as r;
@@ -39,30 +39,17 @@ pub struct AssetQuery {
     cursor: Option<String>,
 }
 
+/// The cursor after a creative made at `at`: the time as RFC 3339 at full
+/// precision, since the store compares it exactly with the stored time.
 fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
+    cursor::encode(Listing::Creatives, (at.to_rfc3339(), id))
 }
 
 fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let decoded = || {
-        let text = String::from_utf8(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(raw)
-                .ok()?,
-        )
-        .ok()?;
-        let (at, id) = text.split_once('|')?;
-        Some((
-            DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-            id.parse().ok()?,
-        ))
-    };
-    decoded().ok_or_else(|| {
-        ApiError::Invalid(vec![FieldProblem::new(
-            "cursor",
-            "not a cursor of this listing",
-        )])
-    })
+    let (at, id): (String, Uuid) = cursor::decode_or_422(Listing::Creatives, raw)?;
+    let at = DateTime::parse_from_rfc3339(&at)
+        .map_err(|_| ApiError::Invalid(vec![cursor::problem()]))?;
+    Ok((at.with_timezone(&Utc), id))
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/assets", operation_id = "list_assets", tag = "creatives", security(("bearer" = [])),

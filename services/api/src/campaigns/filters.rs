@@ -6,11 +6,11 @@
 
 use adpulse_domain::store::{CampaignFilter, CampaignSort, Page};
 use adpulse_domain::{CampaignId, CampaignStatus};
-use base64::Engine as _;
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::cursor::{self, Listing};
 use crate::error::{ApiError, FieldProblem};
 
 /// The query of `GET /campaigns`.
@@ -134,10 +134,7 @@ fn page(
             Page::Offset(0)
         }
         (Some(raw), None) => decode_cursor(raw, sort_raw, key).unwrap_or_else(|| {
-            problems.push(FieldProblem::new(
-                "cursor",
-                "not a cursor of this listing (cursors keep their sort)",
-            ));
+            problems.push(cursor::problem());
             Page::Offset(0)
         }),
         (None, p) => {
@@ -173,37 +170,21 @@ fn filter(q: &ListQuery, statuses: Vec<CampaignStatus>) -> CampaignFilter {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    sort: String,
-    value: String,
-    id: Uuid,
-}
-
 /// The cursor after a row whose sort value (`sort_raw`'s key) is `value`.
 pub(super) fn encode_cursor(sort_raw: &str, value: String, id: CampaignId) -> String {
-    let c = Cursor {
-        sort: sort_raw.to_owned(),
-        value,
-        id: *id.as_uuid(),
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(&c).unwrap_or_default())
+    cursor::encode(Listing::Campaigns, (sort_raw, value, *id.as_uuid()))
 }
 
 /// The page after a cursor of this sort, if `raw` is one this listing
 /// could have given.
 fn decode_cursor(raw: &str, sort_raw: &str, key: &str) -> Option<Page> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()?;
-    let c: Cursor = serde_json::from_slice(&bytes).ok()?;
-    if c.sort != sort_raw {
+    let (sort, value, id): (String, String, Uuid) = cursor::decode(Listing::Campaigns, raw)?;
+    if sort != sort_raw {
         return None;
     }
     Some(Page::After {
-        value: cursor_value(key, &c.value)?,
-        id: CampaignId::from_uuid(c.id),
+        value: cursor_value(key, &value)?,
+        id: CampaignId::from_uuid(id),
     })
 }
 

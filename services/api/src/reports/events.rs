@@ -11,14 +11,15 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::owned;
 use super::query::day;
 use crate::AppState;
 use crate::auth::Caller;
+use crate::cursor::{self, Listing};
 use crate::error::{ApiError, FieldProblem};
 use crate::http::query;
 use crate::openapi::responses as r;
@@ -68,23 +69,20 @@ struct EventsQuery {
     cursor: Option<String>,
 }
 
+/// The cursor after `c`: its time in milliseconds (the archive's
+/// precision) and its id.
 fn encode_cursor(c: &EventCursor) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "{}.{}",
-        c.occurred_at.timestamp_millis(),
-        c.event_id
-    ))
+    cursor::encode(
+        Listing::Events,
+        (c.occurred_at.timestamp_millis(), c.event_id),
+    )
 }
 
 fn decode_cursor(raw: &str) -> Option<EventCursor> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (ms, id) = text.split_once('.')?;
+    let (ms, event_id): (i64, Uuid) = cursor::decode(Listing::Events, raw)?;
     Some(EventCursor {
-        occurred_at: DateTime::from_timestamp_millis(ms.parse().ok()?)?,
-        event_id: id.parse().ok()?,
+        occurred_at: DateTime::from_timestamp_millis(ms)?,
+        event_id,
     })
 }
 
@@ -114,7 +112,7 @@ fn ask(q: EventsQuery) -> Result<Ask, ApiError> {
         Some(c) => {
             let after = decode_cursor(c);
             if after.is_none() {
-                problems.push(FieldProblem::new("cursor", "not a cursor this API gave"));
+                problems.push(cursor::problem());
             }
             after
         }
