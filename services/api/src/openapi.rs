@@ -17,7 +17,7 @@ use adpulse_http::error::{ErrorBody, ErrorDetail, FieldProblem};
 
 use crate::{admin, assets, auth, campaigns, reports};
 
-/// The description.
+/// The API's OpenAPI document, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
     info(
