@@ -332,6 +332,35 @@ impl Counts {
     pub fn events(&self) -> i64 {
         self.impressions + self.clicks + self.conversions
     }
+
+    /// `events` events of `kind` costing `cost_micros` and earning
+    /// `revenue_micros` in all.
+    pub fn of(kind: EventType, events: i64, cost_micros: i64, revenue_micros: i64) -> Self {
+        let mut c = Self {
+            cost_micros,
+            revenue_micros,
+            ..Self::default()
+        };
+        match kind {
+            EventType::Impression => c.impressions = events,
+            EventType::Click => c.clicks = events,
+            EventType::Conversion => c.conversions = events,
+        }
+        c
+    }
+
+    /// Both counts added, each sum saturating at `i64::MAX` (admission
+    /// keeps a campaign's sums far below it, see [`Headroom`]).
+    #[must_use]
+    pub fn sum(self, other: Self) -> Self {
+        Self {
+            impressions: self.impressions.saturating_add(other.impressions),
+            clicks: self.clicks.saturating_add(other.clicks),
+            conversions: self.conversions.saturating_add(other.conversions),
+            cost_micros: self.cost_micros.saturating_add(other.cost_micros),
+            revenue_micros: self.revenue_micros.saturating_add(other.revenue_micros),
+        }
+    }
 }
 
 /// Width of one point of a campaign's live series, in seconds.

@@ -46,6 +46,7 @@ use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
 
 use crate::body::TimedBody;
+use crate::error::ErrorBody;
 use crate::{Limits, metrics};
 
 /// An accepted connection and what serving it needs.
@@ -312,11 +313,12 @@ fn too_slow(response: Response<axum::body::Body>, limits: Limits) -> Response<ax
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        axum::body::Body::from(format!(
-            r#"{{"error":{{"code":"body_timeout","message":"the request body did not arrive in time (within {} ms, plus 1 s per {} bytes received)","errors":[]}}}}"#,
+        let message = format!(
+            "the request body did not arrive in time (within {} ms, plus 1 s per {} bytes received)",
             limits.body.as_millis(),
             limits.body_rate,
-        ))
+        );
+        axum::body::Body::from(ErrorBody::new("body_timeout", message, Vec::new()).to_json())
     };
     parts
         .headers

@@ -51,6 +51,7 @@
 
 mod body;
 mod conn;
+pub mod error;
 mod metrics;
 
 use std::future::Future;

@@ -76,78 +76,24 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data)
         .with_context(|| format!("creating the data folder {}", data.display()))?;
     let _lock = lock(&data)?;
-
-    let lite = Lite::open(&data)
-        .await
-        .context("opening the embedded database")?;
-    let archive = LiteArchive::open(&data)
-        .await
-        .context("opening the embedded raw-event archive")?;
-    let log = LocalLog::open(&LocalLogConfig::new(data.join("log")))
-        .context("opening the embedded event log")?;
-    let live = Arc::new(MemoryLive::new());
-    let welcome = bootstrap(&lite, &data).await?;
-
+    let adapters = Embedded::open(&data).await?;
+    let welcome = bootstrap(&adapters.lite, &data).await?;
     embed(&mut config, &data, &welcome);
-    let store: Arc<dyn Store> = Arc::new(lite);
-    let archive = Arc::new(archive);
-    let events: Arc<dyn EventLog> = Arc::new(log.clone());
 
     let gateway_listener = bind(&config.gateway.listen, "gateway").await?;
     let api_listener = bind(&config.api.listen, "api").await?;
     let worker_listener = bind(&config.worker.listen, "worker").await?;
     let gateway_addr = gateway_listener.local_addr()?;
     let api_addr = api_listener.local_addr()?;
+    let (gateway, worker, state) = adapters.compose(&config, &data)?;
+    let running = Running::start(
+        &config,
+        (gateway, gateway_listener),
+        (worker, worker_listener),
+        (state, api_listener),
+    );
 
-    let capping = Capping::from_config(&config.capping, None).map_err(anyhow::Error::msg)?;
-    let gateway = Gateway::new(
-        config.gateway.clone(),
-        config.limits.limits(),
-        Arc::clone(&events),
-        store.clone(),
-    )
-    .map_err(anyhow::Error::msg)?
-    .with_capping(capping);
-
-    let source = LocalSource::new(&log, data.join("log"), &config.worker.group_id)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let sinks = Sinks {
-        db: store.clone(),
-        archive: archive.clone(),
-        live: live.clone(),
-        links: None,
-        log: events,
-    };
-    let worker = Worker::new(config.clone(), Box::new(source), sinks);
-
-    let state = adpulse_api::AppState::new(&config.api, store.clone())?
-        .with_live(live)
-        .with_archive(archive);
-
-    let (gateway_stop, gateway_stopped) = oneshot::channel::<()>();
-    let (worker_stop, worker_stopped) = oneshot::channel::<()>();
-    let (api_stop, api_stopped) = oneshot::channel::<()>();
-    let http = config.http;
-    let gateway_task = tokio::spawn(adpulse_gateway::serve(
-        gateway,
-        gateway_listener,
-        http,
-        async {
-            let _ = gateway_stopped.await;
-        },
-    ));
-    let worker_task = tokio::spawn(adpulse_worker::serve(worker, worker_listener, async {
-        let _ = worker_stopped.await;
-    }));
-    let api_cfg = config.api.clone();
-    let api_task = tokio::spawn(async move {
-        adpulse_api::serve(&api_cfg, state, api_listener, http, async {
-            let _ = api_stopped.await;
-        })
-        .await
-    });
-
-    let retention = tokio::spawn(prune_unconsumed(log.clone()));
+    let retention = tokio::spawn(prune_unconsumed(adapters.log.clone()));
     print_welcome(&welcome, &data, gateway_addr, api_addr);
     let demo = args.demo.then(|| {
         tokio::spawn(demo::run(
@@ -162,18 +108,134 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     if let Some(demo) = demo {
         demo.abort();
     }
-    let _ = gateway_stop.send(());
-    let gateway = gateway_task.await;
-    let _ = worker_stop.send(());
-    let worker = worker_task.await;
-    let _ = api_stop.send(());
-    let api = api_task.await;
-    store.close().await;
-    gateway?.context("gateway")?;
-    worker?.context("stream worker")?;
-    api?.context("api")?;
+    let stopped = running.stop().await;
+    adapters.store.close().await;
+    stopped?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The embedded adapters, all in the data folder (and memory).
+struct Embedded {
+    lite: Lite,
+    store: Arc<dyn Store>,
+    archive: Arc<LiteArchive>,
+    log: LocalLog,
+    live: Arc<MemoryLive>,
+}
+
+impl Embedded {
+    async fn open(data: &Path) -> anyhow::Result<Self> {
+        let lite = Lite::open(data)
+            .await
+            .context("opening the embedded database")?;
+        let archive = LiteArchive::open(data)
+            .await
+            .context("opening the embedded raw-event archive")?;
+        let log = LocalLog::open(&LocalLogConfig::new(data.join("log")))
+            .context("opening the embedded event log")?;
+        Ok(Self {
+            store: Arc::new(lite.clone()),
+            lite,
+            archive: Arc::new(archive),
+            log,
+            live: Arc::new(MemoryLive::new()),
+        })
+    }
+
+    /// The gateway, a worker and the API on these adapters.
+    fn compose(
+        &self,
+        config: &Config,
+        data: &Path,
+    ) -> anyhow::Result<(Gateway, Worker, adpulse_api::AppState)> {
+        let events: Arc<dyn EventLog> = Arc::new(self.log.clone());
+        let capping = Capping::from_config(&config.capping, None).map_err(anyhow::Error::msg)?;
+        let gateway = Gateway::new(
+            config.gateway.clone(),
+            config.limits.limits(),
+            Arc::clone(&events),
+            self.store.clone(),
+        )
+        .map_err(anyhow::Error::msg)?
+        .with_capping(capping);
+        let source = LocalSource::new(&self.log, data.join("log"), &config.worker.group_id)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sinks = Sinks {
+            db: self.store.clone(),
+            archive: self.archive.clone(),
+            live: self.live.clone(),
+            links: None,
+            log: events,
+        };
+        let worker = Worker::new(config.clone(), Box::new(source), sinks);
+        let state = adpulse_api::AppState::new(&config.api, self.store.clone())?
+            .with_live(self.live.clone())
+            .with_archive(self.archive.clone());
+        Ok((gateway, worker, state))
+    }
+}
+
+/// The three services running, each with the switch that stops it.
+struct Running {
+    gateway: Task<std::io::Result<()>>,
+    worker: Task<Result<(), adpulse_worker::WorkerError>>,
+    api: Task<Result<(), adpulse_api::ApiStartError>>,
+}
+
+/// A spawned service and the sender that tells it to stop.
+type Task<T> = (oneshot::Sender<()>, tokio::task::JoinHandle<T>);
+
+impl Running {
+    fn start(
+        config: &Config,
+        (gateway, gateway_listener): (Gateway, TcpListener),
+        (worker, worker_listener): (Worker, TcpListener),
+        (state, api_listener): (adpulse_api::AppState, TcpListener),
+    ) -> Self {
+        let (gateway_stop, gateway_stopped) = oneshot::channel::<()>();
+        let (worker_stop, worker_stopped) = oneshot::channel::<()>();
+        let (api_stop, api_stopped) = oneshot::channel::<()>();
+        let http = config.http;
+        let gateway_task = tokio::spawn(adpulse_gateway::serve(
+            gateway,
+            gateway_listener,
+            http,
+            async {
+                let _ = gateway_stopped.await;
+            },
+        ));
+        let worker_task = tokio::spawn(adpulse_worker::serve(worker, worker_listener, async {
+            let _ = worker_stopped.await;
+        }));
+        let api_cfg = config.api.clone();
+        let api_task = tokio::spawn(async move {
+            adpulse_api::serve(&api_cfg, state, api_listener, http, async {
+                let _ = api_stopped.await;
+            })
+            .await
+        });
+        Self {
+            gateway: (gateway_stop, gateway_task),
+            worker: (worker_stop, worker_task),
+            api: (api_stop, api_task),
+        }
+    }
+
+    /// Stops the gateway first (no new events), then the worker (it
+    /// flushes what it holds), then the API; each waits for the one before.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.gateway.0.send(());
+        let gateway = self.gateway.1.await;
+        let _ = self.worker.0.send(());
+        let worker = self.worker.1.await;
+        let _ = self.api.0.send(());
+        let api = self.api.1.await;
+        gateway?.context("gateway")?;
+        worker?.context("stream worker")?;
+        api?.context("api")?;
+        Ok(())
+    }
 }
 
 /// How long the streams nobody in the process reads (rejected events,

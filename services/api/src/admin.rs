@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Caller, hash_password};
-use crate::error::ErrorBody;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::json_body;
+use crate::openapi::responses as r;
 
 /// A key to create.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -97,13 +97,7 @@ fn name(raw: &str) -> Result<String, ApiError> {
 /// `POST /ingest-keys`: a new key; the secret is in this answer only.
 #[utoipa::path(post, path = "/api/v1/ingest-keys", tag = "admin", security(("bearer" = [])), request_body = NewKey,
     responses((status = 201, description = "created; the secret is shown once", body = KeyCreated),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Forbidden, r::PayloadTooLarge, r::Unprocessable, r::TooManyRequests, r::Unavailable))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -136,10 +130,7 @@ pub async fn create_key(
 /// `GET /ingest-keys`: every key of the tenant, revoked ones included.
 #[utoipa::path(get, path = "/api/v1/ingest-keys", tag = "admin", security(("bearer" = [])),
     responses((status = 200, description = "the tenant's keys", body = KeyList),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::Forbidden, r::TooManyRequests, r::Unavailable))]
 pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,11 +144,7 @@ pub async fn list_keys(
 /// `DELETE /ingest-keys/{id}`: revokes the key.
 #[utoipa::path(delete, path = "/api/v1/ingest-keys/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id")),
     responses((status = 204, description = "revoked"),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::Forbidden, r::NotFound, r::TooManyRequests, r::Unavailable))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -221,14 +208,7 @@ fn user_view(u: &UserRecord) -> UserOut {
 /// `POST /users`: a user of the caller's tenant.
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", security(("bearer" = [])), request_body = NewUser,
     responses((status = 201, description = "created", body = UserOut),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 409, description = "conflicts with the current state", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::Forbidden, r::Conflict, r::PayloadTooLarge, r::Unprocessable, r::TooManyRequests, r::Unavailable))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -273,10 +253,7 @@ pub async fn create_user(
 /// `GET /users`: the tenant's users.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, description = "the tenant's users", body = UserList),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::Forbidden, r::TooManyRequests, r::Unavailable))]
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
@@ -290,12 +267,7 @@ pub async fn list_users(
 /// `POST /users/{id}/deactivate`: no more logins or refreshes.
 #[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "the resource id")),
     responses((status = 200, description = "deactivated", body = UserOut),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 403, description = "the role does not allow it", body = ErrorBody),
-        (status = 404, description = "no such resource in the tenant", body = ErrorBody),
-        (status = 409, description = "conflicts with the current state", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::Unauthorized, r::Forbidden, r::NotFound, r::Conflict, r::TooManyRequests, r::Unavailable))]
 pub async fn deactivate_user(
     State(state): State<AppState>,
     caller: Caller,

@@ -31,9 +31,9 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::ErrorBody;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::json_body;
+use crate::openapi::responses as r;
 
 const ISSUER: &str = "adpulse";
 const AUDIENCE: &str = "adpulse-api";
@@ -327,12 +327,7 @@ async fn issue(
 /// `POST /auth/login`: e-mail and password for a token pair.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "logged in", body = TokenPair),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 429, description = "rate limited", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::PayloadTooLarge, r::Unprocessable, r::TooManyRequests, r::Unavailable))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -396,11 +391,7 @@ pub async fn login(
 /// token is used up.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, description = "a new pair", body = TokenPair),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 401, description = "no valid credentials", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::Unauthorized, r::PayloadTooLarge, r::Unprocessable, r::Unavailable))]
 pub async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -451,10 +442,7 @@ pub async fn refresh(
 /// `POST /auth/logout`: revokes the refresh token's whole login.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "revoked"),
-        (status = 400, description = "unreadable request", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 422, description = "invalid fields", body = ErrorBody),
-        (status = 503, description = "a dependency does not answer", body = ErrorBody)))]
+        r::BadRequest, r::PayloadTooLarge, r::Unprocessable, r::Unavailable))]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -1,29 +1,12 @@
-//! Every API error in one shape:
-//! `{"error":{"code","message","errors":[{"field","message"}]}}`, with a
-//! stable code per kind and the status that goes with it.
+//! Every API error: a stable code per kind and the status that goes with
+//! it, answered in the one error body of adpulse's HTTP services
+//! ([`adpulse_http::error::ErrorBody`]):
+//! `{"error":{"code","message","errors":[{"field","message"}]}}`.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
-/// One problem with one field of a request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldProblem {
-    /// The field, as a path (`budget.currency`, `schedule.end`).
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl FieldProblem {
-    /// A problem with `field`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use adpulse_http::error::{ErrorBody, FieldProblem};
 
 /// An error answered to the client.
 #[derive(Debug, thiserror::Error)]
@@ -127,7 +110,7 @@ impl From<adpulse_domain::store::StoreError> for ApiError {
         if let adpulse_domain::store::StoreError::Invalid(_) = e {
             // The API validates what it writes; a value the store still
             // refuses is the request's, not the server's, fault.
-            return Self::Invalid(vec![crate::error::FieldProblem::new(
+            return Self::Invalid(vec![FieldProblem::new(
                 "request",
                 "a value cannot be stored (out of range or not allowed)",
             )]);
@@ -141,37 +124,14 @@ impl From<adpulse_domain::store::StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
-}
-
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: String,
-    errors: &'a [FieldProblem],
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         if let Self::Internal(detail) = &self {
             tracing::error!(error = %detail, "internal error");
         }
-        let errors: &[FieldProblem] = match &self {
-            Self::Invalid(e) | Self::Conflict { errors: e, .. } => e,
-            _ => &[],
-        };
-        let body = Body {
-            error: Inner {
-                code,
-                message: self.to_string(),
-                errors,
-            },
-        };
-        let mut response = (status, axum::Json(body)).into_response();
-        let headers = response.headers_mut();
+        let message = self.to_string();
+        let mut headers = HeaderMap::new();
         match &self {
             Self::TooManyRequests(secs) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
@@ -189,25 +149,12 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        let errors = match self {
+            Self::Invalid(e) | Self::Conflict { errors: e, .. } => e,
+            _ => Vec::new(),
+        };
+        let mut response = ErrorBody::new(code, message, errors).into_response(status);
+        response.headers_mut().extend(headers);
         response
     }
-}
-
-/// The error shape, for the API description.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ErrorBody {
-    error: ErrorDetail,
-}
-
-/// What went wrong.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ErrorDetail {
-    /// Stable, for programs (`validation_failed`, `not_found`, …).
-    code: String,
-    /// For people.
-    message: String,
-    /// Per field, when fields are at fault.
-    errors: Vec<FieldProblem>,
 }

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldProblem};
+use crate::error::{ApiError, ErrorBody, FieldProblem};
 
 /// Reads a JSON body: 415 without a JSON content type is answered as 400
 /// here (one error shape), and a body that does not fit names its field.
@@ -189,11 +189,7 @@ pub async fn uniform_errors(request: Request, next: Next) -> Response {
         s if s >= 500 => ("internal", "internal error".to_owned()),
         _ => ("bad_request", "the request cannot be read".to_owned()),
     };
-    let mut out = (
-        status,
-        axum::Json(serde_json::json!({"error": {"code": code, "message": message, "errors": []}})),
-    )
-        .into_response();
+    let mut out = ErrorBody::new(code, message, Vec::new()).into_response(status);
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(v) = response.headers().get(&name) {
             out.headers_mut().insert(name, v.clone());

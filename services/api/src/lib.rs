@@ -2,13 +2,16 @@
 //!
 //! - `auth`: login, refresh rotation, logout; the [`auth::Caller`]
 //!   extractor that authenticates every other request;
-//! - `campaigns`: the campaign resource and its lifecycle;
+//! - `campaigns`: the campaign resource, its listing, lifecycle and
+//!   targeting;
 //! - `admin`: the tenant's ingest keys and users (admins only);
 //! - `assets`: creatives (upload, thumbnails, object storage);
 //! - `reports`: live numbers, historical reports, top campaigns, exports;
-//! - `error`: the one error shape;
+//! - `error`: the API's errors, in the one error body of adpulse;
+//! - `cursor`: the one codec of every listing's pagination cursor;
 //! - `http`: JSON bodies, query strings, ETags, security headers;
-//! - `openapi`: the OpenAPI 3.1 description and the docs page.
+//! - `openapi`: the OpenAPI 3.1 description and the docs page, with the
+//!   error responses declared once.
 //!
 //! Every request runs its queries in a transaction confined to the caller's
 //! tenant; Postgres row-level security enforces the same confinement (the
@@ -18,6 +21,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod campaigns;
+mod cursor;
 pub mod error;
 pub mod http;
 mod metrics;
@@ -91,25 +95,31 @@ impl AppState {
     }
 }
 
-/// The routes, with body limits, security headers and the uniform error
-/// shape.
-pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
-    let v1 = Router::new()
+/// Every `/api/v1` route but the creatives upload, which has a body limit
+/// of its own.
+fn v1_routes() -> Router<AppState> {
+    Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
-        .route("/campaigns", get(campaigns::list).post(campaigns::create))
+        .route(
+            "/campaigns",
+            get(campaigns::list::list).post(campaigns::resource::create),
+        )
         .route(
             "/campaigns/{id}",
-            get(campaigns::get)
-                .put(campaigns::replace)
-                .patch(campaigns::patch)
-                .delete(campaigns::delete),
+            get(campaigns::resource::get)
+                .put(campaigns::resource::replace)
+                .patch(campaigns::resource::patch)
+                .delete(campaigns::resource::delete),
         )
-        .route("/campaigns/{id}/status", patch(campaigns::set_status))
+        .route(
+            "/campaigns/{id}/status",
+            patch(campaigns::status::set_status),
+        )
         .route(
             "/campaigns/{id}/targeting",
-            get(campaigns::get_targeting).put(campaigns::put_targeting),
+            get(campaigns::targeting::get_targeting).put(campaigns::targeting::put_targeting),
         )
         .route(
             "/ingest-keys",
@@ -123,30 +133,42 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
         .route("/users/{id}/deactivate", post(admin::deactivate_user))
         .route(
             "/campaigns/{id}/assets/{asset}",
-            get(assets::get).delete(assets::delete),
+            get(assets::catalogue::get).delete(assets::catalogue::delete),
         )
         .route(
             "/campaigns/{id}/assets/{asset}/content",
-            get(assets::content),
+            get(assets::content::content),
         )
-        .route("/campaigns/{id}/realtime", get(reports::realtime))
+        .route("/campaigns/{id}/realtime", get(reports::realtime::realtime))
         .route(
             "/campaigns/{id}/realtime/stream",
-            get(reports::realtime_stream),
+            get(reports::stream::realtime_stream),
         )
-        .route("/campaigns/{id}/reports", get(reports::campaign_report))
+        .route(
+            "/campaigns/{id}/reports",
+            get(reports::campaign::campaign_report),
+        )
         .route(
             "/campaigns/{id}/reports/export",
-            get(reports::campaign_export),
+            get(reports::export::campaign_export),
         )
-        .route("/campaigns/{id}/events", get(reports::events))
-        .route("/reports/campaigns", get(reports::top_campaigns))
-        .route("/reports/campaigns/export", get(reports::top_export));
+        .route("/campaigns/{id}/events", get(reports::events::events))
+        .route("/reports/campaigns", get(reports::top::top_campaigns))
+        .route(
+            "/reports/campaigns/export",
+            get(reports::export::top_export),
+        )
+}
+
+/// The routes, with body limits, security headers and the uniform error
+/// shape.
+pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
+    let v1 = v1_routes();
     // Creatives are the one upload: their limit is the file's plus room
     // for the multipart framing.
     let uploads = Router::new().route(
         "/campaigns/{id}/assets",
-        get(assets::list).post(assets::upload),
+        get(assets::catalogue::list).post(assets::upload::upload),
     );
     let v1 = http::body_limit(v1, cfg.max_body_bytes)
         .merge(http::body_limit(

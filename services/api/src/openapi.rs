@@ -2,15 +2,22 @@
 //! annotations and the request and response types, served at
 //! `/api/v1/openapi.json`, with Swagger UI at `/api/v1/docs` (its assets
 //! are compiled into the binary: no CDN, works offline).
+//!
+//! The error answers are response components declared once in
+//! [`responses`] and referenced by name from each handler's annotation.
+
+pub mod responses;
 
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, assets, auth, campaigns, error, reports};
+use adpulse_http::error::{ErrorBody, ErrorDetail, FieldProblem};
 
-/// The description.
+use crate::{admin, assets, auth, campaigns, reports};
+
+/// The API's OpenAPI document, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -22,35 +29,50 @@ use crate::{admin, assets, auth, campaigns, error, reports};
         auth::login,
         auth::refresh,
         auth::logout,
-        campaigns::list,
-        campaigns::create,
-        campaigns::get,
-        campaigns::replace,
-        campaigns::patch,
-        campaigns::delete,
-        campaigns::set_status,
-        campaigns::get_targeting,
-        campaigns::put_targeting,
+        campaigns::list::list,
+        campaigns::resource::create,
+        campaigns::resource::get,
+        campaigns::resource::replace,
+        campaigns::resource::patch,
+        campaigns::resource::delete,
+        campaigns::status::set_status,
+        campaigns::targeting::get_targeting,
+        campaigns::targeting::put_targeting,
         admin::list_keys,
         admin::create_key,
         admin::revoke_key,
         admin::list_users,
         admin::create_user,
         admin::deactivate_user,
-        assets::upload,
-        assets::list,
-        assets::get,
-        assets::content,
-        assets::delete,
-        reports::campaign_report,
-        reports::campaign_export,
-        reports::top_campaigns,
-        reports::top_export,
-        reports::realtime,
-        reports::realtime_stream,
-        reports::events,
+        assets::upload::upload,
+        assets::catalogue::list,
+        assets::catalogue::get,
+        assets::content::content,
+        assets::catalogue::delete,
+        reports::campaign::campaign_report,
+        reports::export::campaign_export,
+        reports::top::top_campaigns,
+        reports::export::top_export,
+        reports::realtime::realtime,
+        reports::stream::realtime_stream,
+        reports::events::events,
     ),
-    components(schemas(error::ErrorBody, error::ErrorDetail, error::FieldProblem)),
+    components(
+        schemas(ErrorBody, ErrorDetail, FieldProblem),
+        responses(
+            responses::BadRequest,
+            responses::Unauthorized,
+            responses::Forbidden,
+            responses::NotFound,
+            responses::Conflict,
+            responses::PreconditionFailed,
+            responses::PayloadTooLarge,
+            responses::Unprocessable,
+            responses::PreconditionRequired,
+            responses::TooManyRequests,
+            responses::Unavailable,
+        )
+    ),
     modifiers(&Bearer, &Links),
     tags(
         (name = "auth", description = "Login, token refresh, logout"),
@@ -143,5 +165,75 @@ impl Modify for Links {
             "201",
             &[("revoke_key", false)],
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_in_the_document_resolves() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("json");
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(
+            found.contains(&"#/components/responses/NotFound"),
+            "the error responses are shared components"
+        );
+        for r in found {
+            let path = r.strip_prefix("#/").expect("a local reference");
+            let target = path.split('/').fold(&doc, |v, key| &v[key]);
+            assert!(!target.is_null(), "{r} does not resolve");
+        }
+    }
+
+    #[test]
+    fn every_error_status_answers_the_error_body() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("json");
+        for (name, response) in doc["components"]["responses"]
+            .as_object()
+            .expect("responses")
+        {
+            assert_eq!(
+                response["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{name}"
+            );
+            assert!(response["description"].is_string(), "{name}");
+        }
+    }
+
+    #[test]
+    fn error_answers_are_the_shared_components_never_inline() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("json");
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            for (method, op) in item.as_object().expect("operations") {
+                for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert!(
+                            response["$ref"].is_string(),
+                            "{method} {path} {status}: declare it in openapi::responses"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

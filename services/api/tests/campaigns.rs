@@ -394,8 +394,9 @@ async fn listing_filters_sorts_and_paginates_both_ways() {
         assert!(r.body["error"]["code"].is_string(), "{q}");
     }
     // A forged cursor whose value does not fit its sort is refused, not a 500.
-    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(json!({"sort": "-created_at", "value": "x", "id": uuid::Uuid::nil()}).to_string());
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        json!({"v": 1, "l": "campaigns", "k": ["-created_at", "x", uuid::Uuid::nil()]}).to_string(),
+    );
     assert_eq!(list(format!("cursor={forged}")).await.status, 422);
     // A cursor of another sort is refused.
     let c = list("limit=2&sort=name".into()).await.body["pagination"]["next_cursor"]

@@ -120,9 +120,12 @@ async fn report_sums_past_64_bits_are_shown_saturated_not_a_500() {
     api.stop().await;
 }
 
+/// A campaign listing cursor as a client could forge one (the format of
+/// `src/cursor.rs`).
 fn cursor(sort: &str, value: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(json!({"sort": sort, "value": value, "id": uuid::Uuid::now_v7()}).to_string())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        json!({"v": 1, "l": "campaigns", "k": [sort, value, uuid::Uuid::now_v7()]}).to_string(),
+    )
 }
 
 #[tokio::test]
@@ -359,8 +362,9 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
     );
 
     let cursor_text = prop_oneof![
-        (any::<i64>(), any::<u128>())
-            .prop_map(|(ms, id)| format!("{ms}.{}", uuid::Uuid::from_u128(id))),
+        (any::<i64>(), any::<u128>()).prop_map(|(ms, id)| {
+            json!({"v": 1, "l": "events", "k": [ms, uuid::Uuid::from_u128(id)]}).to_string()
+        }),
         "[ -~]{0,40}",
     ]
     .prop_map(|t| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t));
@@ -424,13 +428,15 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
         },
     );
     let asset_cursor = (0u32..=9999, -1439i32..=1439, any::<u128>()).prop_map(|(y, off, id)| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-            "{y:04}-01-01T00:00:00{}{:02}:{:02}|{}",
+        let at = format!(
+            "{y:04}-01-01T00:00:00{}{:02}:{:02}",
             if off < 0 { '-' } else { '+' },
             off.abs() / 60,
             off.abs() % 60,
-            uuid::Uuid::from_u128(id)
-        ))
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            json!({"v": 1, "l": "creatives", "k": [at, uuid::Uuid::from_u128(id)]}).to_string(),
+        )
     });
     let assets = (
         opt(value((-5i64..=200).prop_map(|n| n.to_string()))),

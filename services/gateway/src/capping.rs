@@ -270,78 +270,102 @@ async fn serve(
 
     let mut response = match call {
         CapCall::Release => {
-            let c = single(candidates)?;
             let at = query.reserved_at.unwrap_or(now);
-            match capping.decider.release(&person, &c, at).await {
-                Ok(()) => StatusCode::NO_CONTENT.into_response(),
-                Err(ReleaseError::Plan(e)) => {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "ad_required",
-                        e.to_string(),
-                    ));
-                }
-                Err(ReleaseError::Store(e)) => {
-                    tracing::warn!(error = %e, "release failed");
-                    return Err(ApiError::unavailable(
-                        "store_unavailable",
-                        "the counter store does not answer; retry the release",
-                    ));
-                }
-            }
+            release_one(capping, &person, single(candidates)?, at).await?
         }
-        CapCall::Decide => {
-            let c = single(candidates)?;
-            let ad = c.ad.clone();
-            let (outcomes, ()) = tokio::join!(
-                capping
-                    .decider
-                    .decide(&person, std::slice::from_ref(&c), now),
-                capping.teach(&ids)
-            );
-            let outcome = outcomes
-                .into_iter()
-                .next()
-                .ok_or_else(|| ApiError::unavailable("store_unavailable", "no decision"))?;
-            if outcome.reason == Reason::Invalid {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "ad_required",
-                    "the campaign caps each ad: send ad_id",
-                ));
-            }
-            Json(Single {
-                answer: answer(&outcome, ad),
-                decided_at: timestamp(now),
-            })
-            .into_response()
-        }
-        CapCall::DecideBatch => {
-            let known: Vec<Candidate> = candidates.iter().filter_map(|c| c.clone().ok()).collect();
-            let mut outcomes = capping
-                .decider
-                .decide(&person, &known, now)
-                .await
-                .into_iter();
-            let decisions = candidates
-                .into_iter()
-                .map(|c| match c {
-                    Ok(c) => outcomes
-                        .next()
-                        .map(|o| answer(&o, c.ad))
-                        .unwrap_or_else(|| unknown(c.campaign, None)),
-                    Err((campaign, ad)) => unknown(campaign, ad),
-                })
-                .collect();
-            Json(Batch {
-                decided_at: timestamp(now),
-                decisions,
-            })
-            .into_response()
-        }
+        CapCall::Decide => decide_one(capping, &person, &ids, single(candidates)?, now).await?,
+        CapCall::DecideBatch => decide_many(capping, &person, candidates, now).await,
     };
     quota_headers(response.headers_mut(), quota);
     Ok(response)
+}
+
+/// Gives back a reservation made at `at`: 204, or why not.
+async fn release_one(
+    capping: &Capping,
+    person: &str,
+    c: Candidate,
+    at: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    match capping.decider.release(person, &c, at).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(ReleaseError::Plan(e)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ad_required",
+            e.to_string(),
+        )),
+        Err(ReleaseError::Store(e)) => {
+            tracing::warn!(error = %e, "release failed");
+            Err(ApiError::unavailable(
+                "store_unavailable",
+                "the counter store does not answer; retry the release",
+            ))
+        }
+    }
+}
+
+/// One decision (learning the request's links meanwhile).
+async fn decide_one(
+    capping: &Capping,
+    person: &str,
+    ids: &Ids<'_>,
+    c: Candidate,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let ad = c.ad.clone();
+    let (outcomes, ()) = tokio::join!(
+        capping
+            .decider
+            .decide(person, std::slice::from_ref(&c), now),
+        capping.teach(ids)
+    );
+    let outcome = outcomes
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::unavailable("store_unavailable", "no decision"))?;
+    if outcome.reason == Reason::Invalid {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ad_required",
+            "the campaign caps each ad: send ad_id",
+        ));
+    }
+    Ok(Json(Single {
+        answer: answer(&outcome, ad),
+        decided_at: timestamp(now),
+    })
+    .into_response())
+}
+
+/// A decision per candidate, in order; unknown campaigns are refused in
+/// place, the known ones decided in one store call.
+async fn decide_many(
+    capping: &Capping,
+    person: &str,
+    candidates: Vec<Looked>,
+    now: DateTime<Utc>,
+) -> Response {
+    let known: Vec<Candidate> = candidates.iter().filter_map(|c| c.clone().ok()).collect();
+    let mut outcomes = capping
+        .decider
+        .decide(person, &known, now)
+        .await
+        .into_iter();
+    let decisions = candidates
+        .into_iter()
+        .map(|c| match c {
+            Ok(c) => outcomes
+                .next()
+                .map(|o| answer(&o, c.ad))
+                .unwrap_or_else(|| unknown(c.campaign, None)),
+            Err((campaign, ad)) => unknown(campaign, ad),
+        })
+        .collect();
+    Json(Batch {
+        decided_at: timestamp(now),
+        decisions,
+    })
+    .into_response()
 }
 
 fn unknown(campaign: CampaignId, ad: Option<String>) -> Answer {

@@ -1,12 +1,13 @@
-//! Every refusal the gateway gives, in the one error format of adpulse:
-//! `{"error":{"code","message","errors":[{"field","code","message"}]}}`.
+//! Every refusal the gateway gives, in the one error body of adpulse's
+//! HTTP services ([`adpulse_http::error::ErrorBody`]):
+//! `{"error":{"code","message","errors":[{"field","code","message"}]}}`,
+//! each field problem with the domain's code for it.
 
-use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 use adpulse_domain::{ErrorCode, FieldError, RejectReason};
+use adpulse_http::error::{ErrorBody, FieldProblem};
 
 /// A refused request: status, stable code, message, field problems and any
 /// extra headers (`Retry-After`, `RateLimit-*`).
@@ -67,29 +68,15 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
-}
-
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: &'a [FieldError],
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-                errors: &self.errors,
-            },
-        };
-        let mut response = (self.status, Json(body)).into_response();
+        let errors = self
+            .errors
+            .into_iter()
+            .map(|e| FieldProblem::with_code(e.field, e.code.as_str(), e.message))
+            .collect();
+        let mut response =
+            ErrorBody::new(self.code, self.message, errors).into_response(self.status);
         response.headers_mut().extend(self.headers);
         response
     }

@@ -43,10 +43,10 @@ use chrono::Utc;
 use tokio::task::JoinSet;
 
 use crate::dedup::Dedup;
-use crate::links::Taught;
 pub use crate::flush::{IdentityLinks, Sinks};
 use crate::flush::{Job, Outcome, Pending};
 pub use crate::health::{Health, serve};
+use crate::links::Taught;
 
 /// A worker that cannot start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -213,10 +213,11 @@ impl Worker {
             Ok(d) => d,
             Err(reason) => return self.refuse(&record, &reason, now).await,
         };
-        if !part
-            .dedup
-            .insert((d.event.campaign_id, d.event.event_id), ts_ms, record.offset)
-        {
+        if !part.dedup.insert(
+            (d.event.campaign_id, d.event.event_id),
+            ts_ms,
+            record.offset,
+        ) {
             metrics::duplicate();
             return Ok(());
         }

@@ -6,7 +6,6 @@ use std::ops::ControlFlow;
 
 use adpulse_domain::aggregate::Grain;
 use adpulse_domain::report::{Breakdown, Granularity, RankBy};
-use adpulse_domain::store::StoreError;
 use adpulse_domain::{CampaignId, Event, TenantId};
 use chrono::{Duration, Utc};
 

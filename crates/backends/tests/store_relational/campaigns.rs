@@ -1,7 +1,6 @@
 //! Campaigns change only at the version the caller read; constraints
 //! refuse bad values.
 
-use adpulse_domain::ports::Directory;
 use adpulse_domain::targeting::CapPeriod;
 
 use crate::support::*;
@@ -127,7 +126,9 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
         env.api.set_campaign_targeting(a, c.id, 4, "not json").await,
         Err(StoreError::Invalid(_))
     ));
-    let facts = env.store.campaign_facts(c.id)
+    let facts = env
+        .store
+        .campaign_facts(c.id)
         .await
         .expect("facts")
         .expect("a campaign");
@@ -158,10 +159,7 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
         env.api.campaign_targeting(a, c.id).await.expect("read"),
         None
     );
-    assert_eq!(
-        env.store.campaign_facts(c.id).await.expect("facts"),
-        None
-    );
+    assert_eq!(env.store.campaign_facts(c.id).await.expect("facts"), None);
     assert_eq!(
         env.api
             .update_campaign(a, c.id, 5, &first)

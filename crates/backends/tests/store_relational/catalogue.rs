@@ -2,7 +2,7 @@
 //! gateway's `Directory` port over them.
 
 use adpulse_domain::ingest_key;
-use adpulse_domain::ports::{Directory, KeyStatus};
+use adpulse_domain::ports::KeyStatus;
 use adpulse_domain::targeting::FrequencyCap;
 
 use crate::support::*;
@@ -270,7 +270,9 @@ async fn tenants_keys_and_the_directory(env: &Env) {
         .create_campaign(b, "Admin Made Too", None)
         .await
         .expect("campaign");
-    let facts = env.store.campaign_facts(c)
+    let facts = env
+        .store
+        .campaign_facts(c)
         .await
         .expect("facts")
         .expect("a campaign");
@@ -305,7 +307,9 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .expect("zones"),
         0
     );
-    let facts = env.store.campaign_facts(made)
+    let facts = env
+        .store
+        .campaign_facts(made)
         .await
         .expect("facts")
         .expect("a campaign");
@@ -326,7 +330,9 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .expect("targeting"),
     );
     assert_eq!(v.version, 2);
-    let facts = env.store.campaign_facts(c)
+    let facts = env
+        .store
+        .campaign_facts(c)
         .await
         .expect("facts")
         .expect("a campaign");
@@ -343,7 +349,8 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .expect("targeting"),
     );
     assert_eq!(
-        env.store.campaign_facts(c)
+        env.store
+            .campaign_facts(c)
             .await
             .expect("facts")
             .expect("a campaign")
@@ -353,13 +360,11 @@ async fn tenants_keys_and_the_directory(env: &Env) {
 
     assert!(env.store.delete_campaign(c).await.expect("delete"));
     assert!(!env.store.delete_campaign(c).await.expect("delete"), "once");
-    assert_eq!(
-        env.store.campaign_facts(c).await.expect("facts"),
-        None
-    );
+    assert_eq!(env.store.campaign_facts(c).await.expect("facts"), None);
     assert_eq!(env.api.campaign(a, c).await.expect("read"), None);
     assert_eq!(
-        env.store.campaign_facts(CampaignId::from_uuid(Uuid::now_v7()))
+        env.store
+            .campaign_facts(CampaignId::from_uuid(Uuid::now_v7()))
             .await
             .expect("facts"),
         None

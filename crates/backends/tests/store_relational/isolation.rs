@@ -2,7 +2,7 @@
 //! once.
 
 use adpulse_domain::ingest_key;
-use adpulse_domain::ports::{Directory, KeyStatus};
+use adpulse_domain::ports::KeyStatus;
 
 use crate::support::*;
 

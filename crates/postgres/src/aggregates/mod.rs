@@ -9,12 +9,16 @@ use adpulse_domain::aggregate::{
 };
 use adpulse_domain::ports::AggregateSink;
 use adpulse_domain::store::StoreError;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use adpulse_domain::store::{Claim, Commit};
 
 use crate::{Database, PgError};
+
+mod running;
+
+use running::upsert_running_totals;
 
 const UPSERT: &str = "
 WITH d AS (
@@ -71,192 +75,6 @@ fn live_point(
             cost_micros: cost,
             revenue_micros: revenue,
         },
-    }
-}
-
-/// Adds the batch's day-grain deltas, summed over channels and event types,
-/// to the running and lifetime totals (what ranking campaigns reads).
-///
-/// A campaign's running totals have a row for every day from its first
-/// event to its last: a batch first reads the campaign's lifetime row
-/// (first and last day, totals), inserts the days it extends the span by
-/// (before: from zero; after: from the lifetime totals), adds to every
-/// existing row from its earliest day on what the batch adds up to that
-/// day, and writes the new lifetime row. One writer per campaign: the
-/// partition's claim (the offset update that opens the transaction) orders
-/// every commit of a campaign's partition.
-async fn upsert_running_totals(
-    tx: &mut sqlx::PgConnection,
-    batch: &AggregateBatch,
-) -> Result<(), PgError> {
-    use std::collections::BTreeMap;
-    type Sums = [i64; 5];
-    // Per campaign, per day: what the batch adds.
-    let mut deltas: BTreeMap<(Uuid, Uuid), BTreeMap<NaiveDate, Sums>> = BTreeMap::new();
-    for (k, d) in batch.rows().filter(|(k, _)| k.grain == Grain::Day) {
-        let t = deltas
-            .entry((*k.tenant_id.as_uuid(), *k.campaign_id.as_uuid()))
-            .or_default()
-            .entry(k.bucket_start.date_naive())
-            .or_default();
-        let slot = match k.event_type {
-            adpulse_domain::EventType::Impression => 0,
-            adpulse_domain::EventType::Click => 1,
-            adpulse_domain::EventType::Conversion => 2,
-        };
-        t[slot] += d.events;
-        t[3] += d.cost_micros;
-        t[4] += d.revenue_micros;
-    }
-    if deltas.is_empty() {
-        return Ok(());
-    }
-    let (tenants, campaigns): (Vec<Uuid>, Vec<Uuid>) = deltas.keys().copied().unzip();
-    type Lifetime = (Uuid, Uuid, NaiveDate, NaiveDate, i64, i64, i64, i64, i64);
-    let known: Vec<Lifetime> = sqlx::query_as(
-        "SELECT l.tenant_id, l.campaign_id, l.first_day, l.last_day,
-                l.impressions, l.clicks, l.conversions, l.cost_micros, l.revenue_micros
-         FROM campaign_lifetime_totals l
-         JOIN unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, campaign_id)
-           ON l.tenant_id = k.tenant_id AND l.campaign_id = k.campaign_id",
-    )
-    .bind(&tenants)
-    .bind(&campaigns)
-    .fetch_all(&mut *tx)
-    .await?;
-    let known: BTreeMap<(Uuid, Uuid), (NaiveDate, NaiveDate, Sums)> = known
-        .into_iter()
-        .map(|(t, c, first, last, i, k, v, cost, rev)| {
-            ((t, c), (first, last, [i, k, v, cost, rev]))
-        })
-        .collect();
-    let mut inserts = RunningRows::default();
-    let mut updates = RunningRows::default();
-    let mut lifetimes = RunningRows::default();
-    let mut firsts = Vec::new();
-    for ((tenant, campaign), days) in &deltas {
-        let (Some((&lo, _)), Some((&hi, _))) = (days.first_key_value(), days.last_key_value())
-        else {
-            continue;
-        };
-        let old = known.get(&(*tenant, *campaign));
-        let first = old.map_or(lo, |o| o.0.min(lo));
-        let last = old.map_or(hi, |o| o.1.max(hi));
-        // From the batch's earliest day, or from the day after the last
-        // known when the batch starts after a gap (the gap's days are
-        // filled with the lifetime totals); earlier days are untouched.
-        let mut added: Sums = [0; 5];
-        let start = old.map_or(lo, |o| lo.min(o.1.succ_opt().unwrap_or(o.1)));
-        for day in start.iter_days().take_while(|d| *d <= last) {
-            if let Some(d) = days.get(&day) {
-                for (a, v) in added.iter_mut().zip(d) {
-                    *a += v;
-                }
-            }
-            match old {
-                // A day the campaign's rows already hold: add to it.
-                Some((f, l, _)) if day >= *f && day <= *l => {
-                    updates.push(*tenant, day, *campaign, added);
-                }
-                // Before the first event known: from zero.
-                Some((f, _, _)) if day < *f => inserts.push(*tenant, day, *campaign, added),
-                // After the last: from the lifetime totals.
-                Some((_, _, life)) => {
-                    let mut v = *life;
-                    for (a, d) in v.iter_mut().zip(added) {
-                        *a += d;
-                    }
-                    inserts.push(*tenant, day, *campaign, v);
-                }
-                None => inserts.push(*tenant, day, *campaign, added),
-            }
-        }
-        let mut life = old.map_or([0; 5], |o| o.2);
-        for (a, d) in life.iter_mut().zip(added) {
-            *a += d;
-        }
-        lifetimes.push(*tenant, last, *campaign, life);
-        firsts.push(first);
-    }
-    if !inserts.is_empty() {
-        inserts
-            .bind(sqlx::query(
-                "INSERT INTO campaign_running_totals
-                     (tenant_id, day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
-                 SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[],
-                                      $6::bigint[], $7::bigint[], $8::bigint[])",
-            ))
-            .execute(&mut *tx)
-            .await?;
-    }
-    if !updates.is_empty() {
-        updates
-            .bind(sqlx::query(
-                "UPDATE campaign_running_totals AS r SET
-                     impressions = r.impressions + u.impressions,
-                     clicks = r.clicks + u.clicks,
-                     conversions = r.conversions + u.conversions,
-                     cost_micros = r.cost_micros + u.cost_micros,
-                     revenue_micros = r.revenue_micros + u.revenue_micros
-                 FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[],
-                             $6::bigint[], $7::bigint[], $8::bigint[])
-                     AS u(tenant_id, day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros)
-                 WHERE r.tenant_id = u.tenant_id AND r.day = u.day AND r.campaign_id = u.campaign_id",
-            ))
-            .execute(&mut *tx)
-            .await?;
-    }
-    lifetimes
-        .bind(sqlx::query(
-            "INSERT INTO campaign_lifetime_totals AS l
-                 (tenant_id, last_day, campaign_id, impressions, clicks, conversions, cost_micros, revenue_micros, first_day)
-             SELECT * FROM unnest($1::uuid[], $2::date[], $3::uuid[], $4::bigint[], $5::bigint[],
-                                  $6::bigint[], $7::bigint[], $8::bigint[], $9::date[])
-             ON CONFLICT (tenant_id, campaign_id) DO UPDATE SET
-                 first_day = excluded.first_day, last_day = excluded.last_day,
-                 impressions = excluded.impressions, clicks = excluded.clicks,
-                 conversions = excluded.conversions, cost_micros = excluded.cost_micros,
-                 revenue_micros = excluded.revenue_micros",
-        ))
-        .bind(firsts)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// Rows of running or lifetime totals as bind arrays.
-#[derive(Default)]
-struct RunningRows {
-    tenant: Vec<Uuid>,
-    day: Vec<NaiveDate>,
-    campaign: Vec<Uuid>,
-    sums: [Vec<i64>; 5],
-}
-
-impl RunningRows {
-    fn push(&mut self, tenant: Uuid, day: NaiveDate, campaign: Uuid, sums: [i64; 5]) {
-        self.tenant.push(tenant);
-        self.day.push(day);
-        self.campaign.push(campaign);
-        for (column, v) in self.sums.iter_mut().zip(sums) {
-            column.push(v);
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.tenant.is_empty()
-    }
-
-    /// Binds tenant, day, campaign and the five sums, in that order.
-    fn bind(
-        self,
-        q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        let mut q = q.bind(self.tenant).bind(self.day).bind(self.campaign);
-        for column in self.sums {
-            q = q.bind(column);
-        }
-        q
     }
 }
 
