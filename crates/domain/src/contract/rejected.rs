@@ -140,10 +140,9 @@ mod tests {
         TenantId::from_uuid(uuid::Uuid::nil())
     }
 
-    /// The bytes each writer's rows always had (the inline `json!` they
-    /// replace wrote keys sorted, field errors included).
-    #[test]
-    fn every_writers_rows_keep_their_bytes() {
+    /// A row of each writer: the gateway's full and summary rows, the
+    /// worker's.
+    fn rows() -> [RejectedRow; 3] {
         let full = RejectedRow {
             kind: Some(RowKind::Full),
             tenant_id: Some(tenant()),
@@ -161,11 +160,6 @@ mod tests {
                 at("2025-06-01T12:00:00.5Z"),
             )
         };
-        assert_eq!(
-            String::from_utf8(full.to_json()).expect("utf-8"),
-            r#"{"code":"unknown_event_type","errors":[{"code":"unknown_event_type","field":"type","message":"not \"x\""}],"errors_truncated":false,"kind":"full","payload":"{\"type\":\"x\"}","payload_bytes":12,"received_at":"2025-06-01T12:00:00.500Z","tenant_id":"00000000-0000-0000-0000-000000000000","truncated":false}"#
-        );
-
         let summary = RejectedRow {
             kind: Some(RowKind::Summary),
             until: at("2025-06-01T12:01:00Z"),
@@ -174,11 +168,6 @@ mod tests {
             payload_bytes: Some(35_000),
             ..RejectedRow::new(RejectionCode::BodyTooLarge, at("2025-06-01T12:00:00Z"))
         };
-        assert_eq!(
-            String::from_utf8(summary.to_json()).expect("utf-8"),
-            r#"{"code":"body_too_large","count":7,"kind":"summary","payload_bytes":35000,"received_at":"2025-06-01T12:00:00Z","tenant_id":"00000000-0000-0000-0000-000000000000","until":"2025-06-01T12:01:00Z"}"#
-        );
-
         let worker = RejectedRow {
             message: Some("undecodable: no value".into()),
             partition: Some(3),
@@ -187,12 +176,30 @@ mod tests {
             truncated: Some(false),
             ..RejectedRow::new(RejectionCode::Undecodable, at("2025-06-01T12:00:00Z"))
         };
-        assert_eq!(
-            String::from_utf8(worker.to_json()).expect("utf-8"),
-            r#"{"code":"undecodable","message":"undecodable: no value","offset":42,"partition":3,"payload":"","received_at":"2025-06-01T12:00:00Z","truncated":false}"#
-        );
+        [full, summary, worker]
+    }
 
-        // What the gateway and the worker wrote before this type existed.
+    /// The bytes each writer's rows always had: keys sorted, field errors
+    /// included.
+    #[test]
+    fn every_writers_rows_keep_their_bytes() {
+        let pinned = [
+            r#"{"code":"unknown_event_type","errors":[{"code":"unknown_event_type","field":"type","message":"not \"x\""}],"errors_truncated":false,"kind":"full","payload":"{\"type\":\"x\"}","payload_bytes":12,"received_at":"2025-06-01T12:00:00.500Z","tenant_id":"00000000-0000-0000-0000-000000000000","truncated":false}"#,
+            r#"{"code":"body_too_large","count":7,"kind":"summary","payload_bytes":35000,"received_at":"2025-06-01T12:00:00Z","tenant_id":"00000000-0000-0000-0000-000000000000","until":"2025-06-01T12:01:00Z"}"#,
+            r#"{"code":"undecodable","message":"undecodable: no value","offset":42,"partition":3,"payload":"","received_at":"2025-06-01T12:00:00Z","truncated":false}"#,
+        ];
+        for (row, pinned) in rows().iter().zip(pinned) {
+            assert_eq!(String::from_utf8(row.to_json()).expect("utf-8"), pinned);
+            let back: RejectedRow = serde_json::from_slice(&row.to_json()).expect("row");
+            assert_eq!(&back, row);
+        }
+    }
+
+    /// The same bytes as the inline `json!` the gateway and the worker
+    /// wrote before this type existed, verbatim.
+    #[test]
+    fn the_rows_are_the_ones_json_wrote() {
+        let [full, summary, worker] = rows();
         let before = [
             serde_json::json!({
                 "kind": "full",
@@ -224,13 +231,8 @@ mod tests {
                 "truncated": false,
             }),
         ];
-        for (row, before) in [&full, &summary, &worker].into_iter().zip(before) {
+        for (row, before) in [full, summary, worker].iter().zip(before) {
             assert_eq!(row.to_json(), serde_json::to_vec(&before).expect("json"));
-        }
-
-        for row in [full, summary, worker] {
-            let back: RejectedRow = serde_json::from_slice(&row.to_json()).expect("row");
-            assert_eq!(back, row);
         }
     }
 
