@@ -59,11 +59,7 @@ impl StoreError {
 
 impl From<StoreError> for PortError {
     fn from(e: StoreError) -> Self {
-        if e.is_retryable() {
-            Self::retryable(e.to_string())
-        } else {
-            Self::permanent(e.to_string())
-        }
+        Self::caused_by(e.is_retryable(), e)
     }
 }
 
@@ -354,4 +350,49 @@ pub struct RankedCampaign {
     pub counts: Counts,
     /// Distinct people over the range.
     pub unique_users: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// A driver error with a cause of its own, like sqlx's I/O errors.
+    #[derive(Debug, thiserror::Error)]
+    #[error("driver: connection reset")]
+    struct Driver(#[source] std::io::Error);
+
+    #[test]
+    fn a_port_error_says_what_its_cause_says_and_keeps_the_chain() {
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = PortError::caused_by(true, Driver(io()));
+        assert_eq!(e.to_string(), "driver: connection reset");
+        assert!(e.retryable);
+        // The chain goes on below the cause, without repeating it.
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("reset by peer")
+        );
+        assert!(e.cause().is_some_and(|c| c.is::<Driver>()));
+        assert_eq!(e, PortError::retryable("driver: connection reset"));
+        assert_ne!(e, PortError::permanent("driver: connection reset"));
+
+        let plain = PortError::permanent("no such topic");
+        assert_eq!(
+            (plain.to_string(), plain.retryable),
+            ("no such topic".into(), false)
+        );
+        assert!(plain.source().is_none() && plain.cause().is_none());
+    }
+
+    #[test]
+    fn a_store_error_becomes_a_port_error_that_says_the_same() {
+        let e = StoreError::Unavailable("pool timed out".into());
+        let text = e.to_string();
+        let p = PortError::from(e);
+        assert_eq!((p.to_string(), p.retryable), (text, true));
+        assert!(p.cause().is_some_and(|c| c.is::<StoreError>()));
+        assert!(!PortError::from(StoreError::Refused("syntax".into())).retryable);
+    }
 }

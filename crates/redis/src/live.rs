@@ -213,9 +213,5 @@ impl adpulse_domain::ports::LiveCounters for Redis {
 }
 
 fn port_error(e: RedisError) -> adpulse_domain::ports::PortError {
-    if e.is_retryable() {
-        adpulse_domain::ports::PortError::retryable(e.to_string())
-    } else {
-        adpulse_domain::ports::PortError::permanent(e.to_string())
-    }
+    adpulse_domain::ports::PortError::caused_by(e.is_retryable(), e)
 }

@@ -236,7 +236,7 @@ impl From<StoreError> for Failure {
 
 impl From<PortError> for Failure {
     fn from(e: PortError) -> Self {
-        Self::Other(e.message)
+        Self::Other(e.to_string())
     }
 }
 
