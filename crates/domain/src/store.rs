@@ -23,31 +23,35 @@ pub fn fold_case(s: &str) -> String {
         .collect()
 }
 
-/// A relational-store operation that failed.
+/// The error under a [`StoreError`]: the driver's own when there is one
+/// (kept whole, so logs can follow its chain), else a message.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// A relational-store operation that failed, with its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The URL, a path or an option is invalid, or a stored value is not
     /// one this build can read.
     #[error("invalid store settings: {0}")]
-    Config(String),
+    Config(#[source] Cause),
     /// The store is unreachable, busy or did not answer in time; retry later.
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// The store refused the statement; retrying will not help.
     #[error("store refused: {0}")]
-    Refused(String),
+    Refused(#[source] Cause),
     /// The store refused the values themselves (a number out of range, a
     /// character it cannot keep, a check or reference it enforces): the
     /// same values always fail, other values may pass. A stream worker
     /// isolates the event that carries them instead of retrying forever.
     #[error("store refused the values: {0}")]
-    Invalid(String),
+    Invalid(#[source] Cause),
     /// A migration failed.
     #[error("store migration failed: {0}")]
-    Migration(String),
+    Migration(#[source] Cause),
     /// A row with the same unique value exists (an e-mail address, say).
     #[error("already exists: {0}")]
-    Duplicate(String),
+    Duplicate(#[source] Cause),
 }
 
 impl StoreError {

@@ -51,7 +51,7 @@ impl RawArchive {
     /// moves its offsets only after the rows are durable.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Config(format!("cannot create data folder {}: {e}", dir.display()))
+            StoreError::Config(format!("cannot create data folder {}: {e}", dir.display()).into())
         })?;
         let opts = SqliteConnectOptions::new()
             .filename(dir.join(ARCHIVE_FILE_NAME))
@@ -68,7 +68,7 @@ impl RawArchive {
         MIGRATOR
             .run(&writer)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+            .map_err(|e| StoreError::Migration(e.into()))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
@@ -93,7 +93,7 @@ impl RawArchive {
             for r in chunk {
                 attributes.push(
                     serde_json::to_string(&r.event.attributes)
-                        .map_err(|err| StoreError::Refused(err.to_string()))?,
+                        .map_err(|err| StoreError::Refused(err.into()))?,
                 );
             }
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -215,7 +215,9 @@ impl RawArchive {
                     cost_micros: r.11,
                     revenue_micros: r.12,
                     attributes: serde_json::from_str(&r.13).map_err(|e| {
-                        LiteError(StoreError::Refused(format!("stored attributes: {e}")))
+                        LiteError(StoreError::Refused(
+                            format!("stored attributes: {e}").into(),
+                        ))
                     })?,
                 })
             })

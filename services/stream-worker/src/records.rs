@@ -49,7 +49,7 @@ pub(crate) enum Refusal {
     /// A sum of its batch would leave `i64`.
     SumOverflow,
     /// The store refuses its values, alone (found by isolating it).
-    Unstorable(String),
+    Unstorable(adpulse_domain::store::Cause),
 }
 
 impl Refusal {
