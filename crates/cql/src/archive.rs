@@ -29,11 +29,7 @@ impl CqlArchive {
 
 impl From<CqlError> for PortError {
     fn from(e: CqlError) -> Self {
-        if e.is_retryable() {
-            Self::retryable(e.to_string())
-        } else {
-            Self::permanent(e.to_string())
-        }
+        Self::caused_by(e.is_retryable(), e)
     }
 }
 

@@ -388,7 +388,7 @@ pub struct LivePoint {
 }
 
 /// Counts and sums of a campaign over some span: a day, a live-series point.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     /// Impressions.
     pub impressions: i64,

@@ -3,11 +3,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A stable, machine-readable reason. The string forms are part of the public
 /// API (clients switch on them); never rename one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -59,6 +59,37 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 22] = [
+        Self::InvalidJson,
+        Self::NotAnObject,
+        Self::TooLarge,
+        Self::MissingField,
+        Self::UnknownField,
+        Self::InvalidType,
+        Self::InvalidUuid,
+        Self::NilUuid,
+        Self::UnknownEventType,
+        Self::UnknownChannel,
+        Self::InvalidTimestamp,
+        Self::TooFarInFuture,
+        Self::TooOld,
+        Self::NegativeAmount,
+        Self::AmountTooLarge,
+        Self::TooLong,
+        Self::Empty,
+        Self::InvalidCharacter,
+        Self::InvalidSha256,
+        Self::TooManyAttributes,
+        Self::TooManyCandidates,
+        Self::UnknownCampaign,
+    ];
+
+    /// Parses the stable string form.
+    pub fn from_wire(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     /// The stable string form, as serialized.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,7 +126,7 @@ impl fmt::Display for ErrorCode {
 }
 
 /// One problem with one field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// Dotted path of the field (`user.email_sha256`, `attributes.country`);
     /// empty when the problem is the whole body.
@@ -159,5 +190,20 @@ impl fmt::Display for RejectReason {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back_and_serializes_as_its_string() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_wire(code.as_str()), Some(code));
+            let json = serde_json::to_string(&code).expect("json");
+            assert_eq!(json, format!("\"{code}\""));
+        }
+        assert_eq!(ErrorCode::from_wire("nope"), None);
     }
 }

@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod archive;
 pub mod campaign;
+pub mod contract;
 pub mod error;
 pub mod event;
 pub mod ids;

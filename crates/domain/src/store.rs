@@ -23,31 +23,35 @@ pub fn fold_case(s: &str) -> String {
         .collect()
 }
 
-/// A relational-store operation that failed.
+/// The error under a [`StoreError`]: the driver's own when there is one
+/// (kept whole, so logs can follow its chain), else a message.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// A relational-store operation that failed, with its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The URL, a path or an option is invalid, or a stored value is not
     /// one this build can read.
     #[error("invalid store settings: {0}")]
-    Config(String),
+    Config(#[source] Cause),
     /// The store is unreachable, busy or did not answer in time; retry later.
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// The store refused the statement; retrying will not help.
     #[error("store refused: {0}")]
-    Refused(String),
+    Refused(#[source] Cause),
     /// The store refused the values themselves (a number out of range, a
     /// character it cannot keep, a check or reference it enforces): the
     /// same values always fail, other values may pass. A stream worker
     /// isolates the event that carries them instead of retrying forever.
     #[error("store refused the values: {0}")]
-    Invalid(String),
+    Invalid(#[source] Cause),
     /// A migration failed.
     #[error("store migration failed: {0}")]
-    Migration(String),
+    Migration(#[source] Cause),
     /// A row with the same unique value exists (an e-mail address, say).
     #[error("already exists: {0}")]
-    Duplicate(String),
+    Duplicate(#[source] Cause),
 }
 
 impl StoreError {
@@ -59,11 +63,7 @@ impl StoreError {
 
 impl From<StoreError> for PortError {
     fn from(e: StoreError) -> Self {
-        if e.is_retryable() {
-            Self::retryable(e.to_string())
-        } else {
-            Self::permanent(e.to_string())
-        }
+        Self::caused_by(e.is_retryable(), e)
     }
 }
 
@@ -354,4 +354,49 @@ pub struct RankedCampaign {
     pub counts: Counts,
     /// Distinct people over the range.
     pub unique_users: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// A driver error with a cause of its own, like sqlx's I/O errors.
+    #[derive(Debug, thiserror::Error)]
+    #[error("driver: connection reset")]
+    struct Driver(#[source] std::io::Error);
+
+    #[test]
+    fn a_port_error_says_what_its_cause_says_and_keeps_the_chain() {
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = PortError::caused_by(true, Driver(io()));
+        assert_eq!(e.to_string(), "driver: connection reset");
+        assert!(e.retryable);
+        // The chain goes on below the cause, without repeating it.
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("reset by peer")
+        );
+        assert!(e.cause().is_some_and(|c| c.is::<Driver>()));
+        assert_eq!(e, PortError::retryable("driver: connection reset"));
+        assert_ne!(e, PortError::permanent("driver: connection reset"));
+
+        let plain = PortError::permanent("no such topic");
+        assert_eq!(
+            (plain.to_string(), plain.retryable),
+            ("no such topic".into(), false)
+        );
+        assert!(plain.source().is_none() && plain.cause().is_none());
+    }
+
+    #[test]
+    fn a_store_error_becomes_a_port_error_that_says_the_same() {
+        let e = StoreError::Unavailable("pool timed out".into());
+        let text = e.to_string();
+        let p = PortError::from(e);
+        assert_eq!((p.to_string(), p.retryable), (text, true));
+        assert!(p.cause().is_some_and(|c| c.is::<StoreError>()));
+        assert!(!PortError::from(StoreError::Refused("syntax".into())).retryable);
+    }
 }

@@ -46,7 +46,7 @@ struct State {
 
 impl From<LogError> for PortError {
     fn from(e: LogError) -> Self {
-        Self::retryable(e.to_string())
+        Self::caused_by(true, e)
     }
 }
 

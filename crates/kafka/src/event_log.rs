@@ -13,11 +13,7 @@ use crate::{KafkaError, Producer};
 
 impl From<KafkaError> for PortError {
     fn from(e: KafkaError) -> Self {
-        if e.is_retryable() {
-            Self::retryable(e.to_string())
-        } else {
-            Self::permanent(e.to_string())
-        }
+        Self::caused_by(e.is_retryable(), e)
     }
 }
 

@@ -28,7 +28,7 @@ fn user(row: UserRow) -> Result<UserRecord, PgError> {
         password_hash,
         role: role
             .parse()
-            .map_err(|()| PgError::Config(format!("unknown role {role:?} in users")))?,
+            .map_err(|()| PgError::Config(format!("unknown role {role:?} in users").into()))?,
         deactivated_at,
     })
 }

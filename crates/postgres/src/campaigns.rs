@@ -65,10 +65,9 @@ impl TryFrom<Row> for CampaignRecord {
         Ok(Self {
             id: CampaignId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
-            status: r
-                .status
-                .parse()
-                .map_err(|()| PgError::Config(format!("unknown campaign status {:?}", r.status)))?,
+            status: r.status.parse().map_err(|()| {
+                PgError::Config(format!("unknown campaign status {:?}", r.status).into())
+            })?,
             fields: CampaignWrite {
                 name: r.name,
                 brand_id: r.brand_id,

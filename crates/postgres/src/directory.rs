@@ -16,11 +16,7 @@ use crate::{Database, PgError};
 
 impl From<PgError> for PortError {
     fn from(e: PgError) -> Self {
-        if e.is_retryable() {
-            Self::retryable(e.to_string())
-        } else {
-            Self::permanent(e.to_string())
-        }
+        Self::caused_by(e.is_retryable(), e)
     }
 }
 

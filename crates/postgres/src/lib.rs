@@ -18,6 +18,7 @@ use std::time::Duration;
 use adpulse_config::PostgresConfig;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use adpulse_domain::store::Cause;
 pub use adpulse_domain::store::{
     CampaignFilter, CampaignRecord, CampaignSort, CampaignWrite, Claim, Commit, CreativeRecord,
     IngestKeyInfo, NewIngestKey, Page, Rotation, StoreError, Updated, UserRecord,
@@ -31,23 +32,23 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 pub enum PgError {
     /// The URL or an option is invalid.
     #[error("invalid postgres settings: {0}")]
-    Config(String),
+    Config(#[source] Cause),
     /// The server is unreachable or did not answer in time; retry later.
     #[error("postgres unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// The server refused the statement; retrying will not help.
     #[error("postgres refused: {0}")]
-    Refused(String),
+    Refused(#[source] Cause),
     /// The server refused the values (SQLSTATE class 22, data exception,
     /// or a check, not-null or foreign-key violation).
     #[error("postgres refused the values: {0}")]
-    Invalid(String),
+    Invalid(#[source] Cause),
     /// A migration failed.
     #[error("postgres migration failed: {0}")]
-    Migration(String),
+    Migration(#[source] Cause),
     /// A row with the same unique value exists (an e-mail address, say).
     #[error("already exists: {0}")]
-    Duplicate(String),
+    Duplicate(#[source] Cause),
 }
 
 impl PgError {
@@ -81,18 +82,16 @@ pub(crate) async fn pg<T>(
 impl From<sqlx::Error> for PgError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::Configuration(_) => Self::Config(e.to_string()),
+            sqlx::Error::Configuration(_) => Self::Config(e.into()),
             sqlx::Error::Io(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_) => Self::Unavailable(e.to_string()),
-            sqlx::Error::Database(ref d) if d.is_unique_violation() => {
-                Self::Duplicate(e.to_string())
-            }
+            | sqlx::Error::Tls(_) => Self::Unavailable(e.into()),
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => Self::Duplicate(e.into()),
             sqlx::Error::Database(ref d) => match d.code().as_deref().unwrap_or("") {
                 // Data exceptions, and the constraints a value can break.
                 c if c.starts_with("22") || matches!(c, "23502" | "23503" | "23514") => {
-                    Self::Invalid(e.to_string())
+                    Self::Invalid(e.into())
                 }
                 // Connection lost, serialization failure or deadlock, out
                 // of resources, statement timeout or shutdown, lock not
@@ -102,11 +101,11 @@ impl From<sqlx::Error> for PgError {
                     .any(|p| c.starts_with(p))
                     || c == "55P03" =>
                 {
-                    Self::Unavailable(e.to_string())
+                    Self::Unavailable(e.into())
                 }
-                _ => Self::Refused(e.to_string()),
+                _ => Self::Refused(e.into()),
             },
-            _ => Self::Refused(e.to_string()),
+            _ => Self::Refused(e.into()),
         }
     }
 }
@@ -150,9 +149,9 @@ impl Database {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         {
-            return Err(PgError::Config(format!(
-                "schema name {schema:?} must be [a-z0-9_]"
-            )));
+            return Err(PgError::Config(
+                format!("schema name {schema:?} must be [a-z0-9_]").into(),
+            ));
         }
         let admin = Self::connect_with(cfg, None).await?;
         // The name was checked to be a plain identifier above.
@@ -251,7 +250,7 @@ impl Database {
         migrator
             .run(&self.pool)
             .await
-            .map_err(|e| PgError::Migration(e.to_string()))?;
+            .map_err(|e| PgError::Migration(e.into()))?;
         Ok(self.applied().await?.len().saturating_sub(before))
     }
 

@@ -215,14 +215,10 @@ impl adpulse_domain::ports::LiveCounters for Redis {
     async fn ping(&self) -> Result<(), adpulse_domain::ports::PortError> {
         Redis::ping(self)
             .await
-            .map_err(|e| adpulse_domain::ports::PortError::retryable(e.to_string()))
+            .map_err(|e| adpulse_domain::ports::PortError::caused_by(true, e))
     }
 }
 
 fn port_error(e: RedisError) -> adpulse_domain::ports::PortError {
-    if e.is_retryable() {
-        adpulse_domain::ports::PortError::retryable(e.to_string())
-    } else {
-        adpulse_domain::ports::PortError::permanent(e.to_string())
-    }
+    adpulse_domain::ports::PortError::caused_by(e.is_retryable(), e)
 }

@@ -99,7 +99,8 @@ fn live_point(
 
 /// A stored sketch, or why it cannot be read.
 pub(crate) fn sketch(bytes: &[u8]) -> Result<Sketch, StoreError> {
-    Sketch::decode(bytes).map_err(|e| StoreError::Config(format!("stored unique users: {e}")))
+    Sketch::decode(bytes)
+        .map_err(|e| StoreError::Config(format!("stored unique users: {e}").into()))
 }
 
 /// Adds every row of `batch` to `campaign_aggregates`, merging the batch's

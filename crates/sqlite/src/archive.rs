@@ -52,7 +52,7 @@ impl LiteArchive {
     /// moves its offsets only after the rows are durable.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Config(format!("cannot create data folder {}: {e}", dir.display()))
+            StoreError::Config(format!("cannot create data folder {}: {e}", dir.display()).into())
         })?;
         let opts = SqliteConnectOptions::new()
             .filename(dir.join(ARCHIVE_FILE_NAME))
@@ -69,7 +69,7 @@ impl LiteArchive {
         MIGRATOR
             .run(&writer)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+            .map_err(|e| StoreError::Migration(e.into()))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
@@ -94,7 +94,7 @@ impl LiteArchive {
             for r in chunk {
                 attributes.push(
                     serde_json::to_string(&r.event.attributes)
-                        .map_err(|err| StoreError::Refused(err.to_string()))?,
+                        .map_err(|err| StoreError::Refused(err.into()))?,
                 );
             }
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -216,7 +216,9 @@ impl LiteArchive {
                     cost_micros: r.11,
                     revenue_micros: r.12,
                     attributes: serde_json::from_str(&r.13).map_err(|e| {
-                        LiteError(StoreError::Refused(format!("stored attributes: {e}")))
+                        LiteError(StoreError::Refused(
+                            format!("stored attributes: {e}").into(),
+                        ))
                     })?,
                 })
             })
@@ -238,11 +240,6 @@ impl LiteArchive {
     }
 }
 
-/// A refusal as the archive port reports it.
-fn port(e: StoreError) -> PortError {
-    PortError::from(e)
-}
-
 #[async_trait::async_trait]
 impl RawArchive for LiteArchive {
     async fn write(
@@ -253,7 +250,7 @@ impl RawArchive for LiteArchive {
     ) -> Result<(), PortError> {
         self.write_rows(events, i64::from(ttl_secs))
             .await
-            .map_err(port)
+            .map_err(PortError::from)
     }
 
     async fn campaign_events(
@@ -265,10 +262,10 @@ impl RawArchive for LiteArchive {
     ) -> Result<Vec<ArchivedEvent>, PortError> {
         self.events_of(campaign, day, after, limit)
             .await
-            .map_err(port)
+            .map_err(PortError::from)
     }
 
     async fn ping(&self) -> Result<(), PortError> {
-        self.ping_file().await.map_err(port)
+        self.ping_file().await.map_err(PortError::from)
     }
 }

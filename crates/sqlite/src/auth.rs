@@ -32,7 +32,7 @@ fn user(row: UserRow) -> Result<UserRecord, StoreError> {
         password_hash,
         role: role
             .parse()
-            .map_err(|()| StoreError::Config(format!("unknown role {role:?} in users")))?,
+            .map_err(|()| StoreError::Config(format!("unknown role {role:?} in users").into()))?,
         deactivated_at: deactivated_at.map(instant),
     })
 }

@@ -39,7 +39,7 @@ enum Key {
 /// Postgres refuses a cast, when it is not a value of that sort.
 fn cursor_key(s: CampaignSort, value: &str) -> Result<Key, StoreError> {
     let bad = |e: &dyn std::fmt::Display| {
-        StoreError::Invalid(format!("cursor value {value:?} of {}: {e}", s.as_str()))
+        StoreError::Invalid(format!("cursor value {value:?} of {}: {e}", s.as_str()).into())
     };
     Ok(match s {
         CampaignSort::CreatedAt | CampaignSort::UpdatedAt => Key::Int(micros(
@@ -78,8 +78,9 @@ struct Row {
 
 /// A JSON array of text, as `objectives` and `channels` hold.
 fn strings(column: &str, json: &str) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(json)
-        .map_err(|e| StoreError::Config(format!("unreadable campaigns.{column} {json:?}: {e}")))
+    serde_json::from_str(json).map_err(|e| {
+        StoreError::Config(format!("unreadable campaigns.{column} {json:?}: {e}").into())
+    })
 }
 
 fn json_array(values: &[String]) -> String {
@@ -95,7 +96,7 @@ impl TryFrom<Row> for CampaignRecord {
             id: CampaignId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
             status: r.status.parse().map_err(|()| {
-                StoreError::Config(format!("unknown campaign status {:?}", r.status))
+                StoreError::Config(format!("unknown campaign status {:?}", r.status).into())
             })?,
             fields: CampaignWrite {
                 name: r.name,

@@ -50,19 +50,19 @@ pub(crate) struct LiteError(pub(crate) StoreError);
 impl From<sqlx::Error> for LiteError {
     fn from(e: sqlx::Error) -> Self {
         Self(match e {
-            sqlx::Error::Configuration(_) => StoreError::Config(e.to_string()),
+            sqlx::Error::Configuration(_) => StoreError::Config(e.into()),
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
-                StoreError::Unavailable(e.to_string())
+                StoreError::Unavailable(e.into())
             }
             sqlx::Error::Database(ref d) if d.is_unique_violation() => {
-                StoreError::Duplicate(e.to_string())
+                StoreError::Duplicate(e.into())
             }
             // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: another
             // writer held the file; a retry may pass.
             sqlx::Error::Database(ref d)
                 if matches!(d.code().as_deref(), Some("5" | "6" | "517" | "262")) =>
             {
-                StoreError::Unavailable(e.to_string())
+                StoreError::Unavailable(e.into())
             }
             // A constraint (CHECK, NOT NULL, FOREIGN KEY; unique is above),
             // a value too big or of the wrong type, or a sum that left the
@@ -76,9 +76,9 @@ impl From<sqlx::Error> for LiteError {
                     || d.message().contains("integer overflow")
                     || d.message().contains("malformed JSON") =>
             {
-                StoreError::Invalid(e.to_string())
+                StoreError::Invalid(e.into())
             }
-            _ => StoreError::Refused(e.to_string()),
+            _ => StoreError::Refused(e.into()),
         })
     }
 }
@@ -116,7 +116,7 @@ impl Lite {
     /// is waited for up to five seconds before a call fails as retryable.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Config(format!("cannot create data folder {}: {e}", dir.display()))
+            StoreError::Config(format!("cannot create data folder {}: {e}", dir.display()).into())
         })?;
         let path = dir.join(FILE_NAME);
         let opts = SqliteConnectOptions::new()
@@ -134,7 +134,7 @@ impl Lite {
         MIGRATOR
             .run(&writer)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+            .map_err(|e| StoreError::Migration(e.into()))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)

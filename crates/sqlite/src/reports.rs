@@ -102,7 +102,7 @@ impl Sum {
 /// refuses `AT TIME ZONE` with a zone it does not know.
 fn zone(tz: &str) -> Result<Tz, StoreError> {
     tz.parse()
-        .map_err(|_| StoreError::Invalid(format!("time zone \"{tz}\" not recognized")))
+        .map_err(|_| StoreError::Invalid(format!("time zone \"{tz}\" not recognized").into()))
 }
 
 /// The UTC instant the local hour holding `t` starts (distinct for the

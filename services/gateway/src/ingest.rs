@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use adpulse_domain::ports::{LogRecord, Stream};
+use adpulse_domain::contract::envelope::{self, SharedHeaders};
+use adpulse_domain::ports::LogRecord;
 use adpulse_domain::{ErrorCode, Event, RejectReason, TenantId, parse_event};
 use axum::Json;
 use axum::body::Body;
@@ -70,10 +71,10 @@ pub async fn one(
         Ok((event, zone)) => {
             let event_id = event.event_id.to_string();
             gw.append(
-                vec![event_record(
+                vec![envelope::encode(
                     &event,
                     &zone,
-                    &RecordHeaders::new(tenant, now, &headers),
+                    &SharedHeaders::new(tenant, now, trace_header(&headers)),
                 )],
                 1,
             )
@@ -141,7 +142,7 @@ pub async fn batch(
         }
         Err(e) => return Err(e),
     };
-    let common = RecordHeaders::new(tenant, now, &headers);
+    let common = SharedHeaders::new(tenant, now, trace_header(&headers));
 
     let mut outcomes = Vec::with_capacity(items.len());
     let mut records = Vec::with_capacity(items.len());
@@ -149,11 +150,17 @@ pub async fn batch(
     for raw in &items {
         let outcome = gw.check(raw, tenant, now).await?;
         match &outcome {
-            Ok((event, zone)) => records.push(event_record(event, zone, &common)),
+            Ok((event, zone)) => records.push(envelope::encode(event, zone, &common)),
             Err(reason) => {
-                let code = metrics::reason(reason.code());
-                metrics::rejected(code);
-                gw.keep(&mut bad_rows, raw, code, &reason.errors, tenant, now);
+                metrics::rejected(metrics::reason(reason.code()));
+                gw.keep(
+                    &mut bad_rows,
+                    raw,
+                    reason.code().into(),
+                    &reason.errors,
+                    tenant,
+                    now,
+                );
             }
         }
         outcomes.push(outcome);
@@ -370,42 +377,6 @@ impl Gateway {
                 ))
             }
         }
-    }
-}
-
-/// Header values shared by every event of one request, formatted once.
-struct RecordHeaders {
-    tenant: Vec<u8>,
-    ingested_at: Vec<u8>,
-    trace: Option<Vec<u8>>,
-}
-
-impl RecordHeaders {
-    fn new(tenant: TenantId, now: DateTime<Utc>, headers: &HeaderMap) -> Self {
-        Self {
-            tenant: tenant.to_string().into_bytes(),
-            ingested_at: now.timestamp_millis().to_string().into_bytes(),
-            trace: trace_header(headers).map(String::into_bytes),
-        }
-    }
-}
-
-/// An accepted event as a log record: keyed by campaign; tenant, ingest
-/// time, the campaign's time zone (its local days are aggregated in it) and
-/// the trace, when there is one, in headers.
-fn event_record(event: &Event, zone: &str, common: &RecordHeaders) -> LogRecord {
-    let mut headers = Vec::with_capacity(4);
-    headers.push(("tenant_id", common.tenant.clone()));
-    headers.push(("ingested_at", common.ingested_at.clone()));
-    headers.push(("campaign_timezone", zone.as_bytes().to_vec()));
-    if let Some(t) = &common.trace {
-        headers.push(("traceparent", t.clone()));
-    }
-    LogRecord {
-        stream: Stream::Events,
-        key: event.campaign_id.to_string().into_bytes(),
-        payload: event.to_json(),
-        headers,
     }
 }
 

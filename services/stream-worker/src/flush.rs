@@ -27,8 +27,9 @@ use adpulse_domain::aggregate::{
     AggregateBatch, Headroom, LIVE_WINDOW_SECS, LivePoint, SumOverflow,
 };
 use adpulse_domain::archive::RawEvent;
+use adpulse_domain::contract::window::WindowResult;
 use adpulse_domain::ports::{
-    AggregateSink, EventLog, LiveCounters, LogRecord, PortError, RawArchive, Stream,
+    AggregateSink, EventLog, LiveCounters, LogRecord, PortError, RawArchive,
 };
 use adpulse_domain::store::{Claim, Commit, StoreError};
 use chrono::Utc;
@@ -248,7 +249,7 @@ impl From<StoreError> for Failure {
 
 impl From<PortError> for Failure {
     fn from(e: PortError) -> Self {
-        Self::Other(e.message)
+        Self::Other(e.to_string())
     }
 }
 
@@ -569,25 +570,7 @@ pub(crate) async fn write_live(
         .map_err(err)?;
     let results: Vec<LogRecord> = totals
         .iter()
-        .map(|t| {
-            let body = serde_json::json!({
-                "campaign_id": t.campaign_id,
-                "version": version,
-                "at": now,
-                "day": now.date_naive(),
-                "lifetime": {
-                    "impressions": t.impressions, "clicks": t.clicks, "conversions": t.conversions,
-                    "cost_micros": t.cost_micros, "revenue_micros": t.revenue_micros,
-                },
-                "today": t.today,
-            });
-            LogRecord {
-                stream: Stream::CampaignMetrics,
-                key: t.campaign_id.to_string().into_bytes(),
-                payload: serde_json::to_vec(&body).unwrap_or_default(),
-                headers: Vec::new(),
-            }
-        })
+        .map(|t| WindowResult::new(t, version, now).to_record())
         .collect();
     // Not awaited: the flush (and the partition's freshness) does not wait
     // for the acknowledgement of a best-effort publication.

@@ -48,13 +48,19 @@ use crate::flush::{Job, Outcome, Pending};
 pub use crate::health::{Health, serve};
 use crate::links::Taught;
 
-/// A worker that cannot start or had to stop.
+/// A worker that cannot start or had to stop, with the error that made it.
 #[derive(Debug, thiserror::Error)]
-#[error("stream worker: {0}")]
-pub struct WorkerError(String);
+pub enum WorkerError {
+    /// A system the worker needs failed, or refused what it was given.
+    #[error("stream worker: {0}")]
+    Dependency(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A flush task panicked or was cancelled: a bug.
+    #[error("stream worker: a flush task failed: {0}")]
+    FlushTask(#[source] tokio::task::JoinError),
+}
 
-fn err(e: impl std::fmt::Display) -> WorkerError {
-    WorkerError(e.to_string())
+fn err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> WorkerError {
+    WorkerError::Dependency(e.into())
 }
 
 /// What one owned partition holds.
@@ -351,7 +357,7 @@ impl Worker {
         &mut self,
         done: Result<(i32, Outcome), tokio::task::JoinError>,
     ) -> Result<(), WorkerError> {
-        let (p, outcome) = done.map_err(|e| WorkerError(format!("a flush task failed: {e}")))?;
+        let (p, outcome) = done.map_err(WorkerError::FlushTask)?;
         match outcome {
             Outcome::Applied {
                 claim,

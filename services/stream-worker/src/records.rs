@@ -1,9 +1,12 @@
 //! Reading the gateway's records, and refusing the ones that cannot count.
 
 use adpulse_domain::archive::RawEvent;
+use adpulse_domain::contract::envelope::{self, DecodeError};
+use adpulse_domain::contract::reason::RejectionCode;
+use adpulse_domain::contract::rejected::RejectedRow;
 use adpulse_domain::ports::ConsumedRecord as Record;
-use adpulse_domain::ports::{EventLog, LogRecord, PortError, Stream};
-use adpulse_domain::{Event, TenantId};
+use adpulse_domain::ports::{EventLog, LogRecord, PortError};
+use adpulse_domain::{ErrorCode, Event, TenantId};
 use chrono::{DateTime, Utc};
 
 /// What the gateway wrote: the event, its tenant, when it arrived, and its
@@ -11,6 +14,7 @@ use chrono::{DateTime, Utc};
 pub(crate) struct Decoded {
     pub event: Event,
     pub tenant: TenantId,
+    /// Now when the record does not say.
     pub ingested_at: DateTime<Utc>,
     /// UTC when the record has none (written before the gateway sent it) or
     /// names no zone: the event's local day is then a UTC one, which
@@ -20,44 +24,22 @@ pub(crate) struct Decoded {
 
 /// Reads a record the gateway wrote.
 pub(crate) fn decode(record: &Record) -> Result<Decoded, Refusal> {
-    let payload = record
-        .payload
-        .as_deref()
-        .ok_or(Refusal::Undecodable("no value"))?;
-    let event: Event =
-        serde_json::from_slice(payload).map_err(|_| Refusal::Undecodable("not an event"))?;
-    let tenant = record
-        .header("tenant_id")
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|s| s.parse::<uuid::Uuid>().ok())
-        .map(TenantId::from_uuid)
-        .ok_or(Refusal::Undecodable("no tenant_id header"))?;
-    let ingested_at = record
-        .header("ingested_at")
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|s| s.parse::<i64>().ok())
-        .and_then(DateTime::from_timestamp_millis)
-        .unwrap_or_else(Utc::now);
-    let zone = record
-        .header("campaign_timezone")
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(chrono_tz::Tz::UTC);
+    let e = envelope::decode(record).map_err(Refusal::Undecodable)?;
     Ok(Decoded {
-        event,
-        tenant,
-        ingested_at,
-        zone,
+        event: e.event,
+        tenant: e.tenant,
+        ingested_at: e.ingested_at.unwrap_or_else(Utc::now),
+        zone: e.zone.unwrap_or(chrono_tz::Tz::UTC),
     })
 }
 
 /// Why the worker refused a record the gateway had accepted. Each kind is
 /// kept on the rejected stream with its `code`, so ops can see, replay or
 /// delete it; none blocks the partition.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) enum Refusal {
     /// The record is not what the gateway writes.
-    Undecodable(&'static str),
+    Undecodable(DecodeError),
     /// `occurred_at` fell behind the retention horizon while it waited.
     TooOld,
     /// It would take its campaign's lifetime cost or revenue past
@@ -66,19 +48,24 @@ pub(crate) enum Refusal {
     /// A sum of its batch would leave `i64`.
     SumOverflow,
     /// The store refuses its values, alone (found by isolating it).
-    Unstorable(String),
+    Unstorable(adpulse_domain::store::Cause),
 }
 
 impl Refusal {
-    /// The stable code of the rejected row (and the metric's label).
-    pub fn code(&self) -> &'static str {
+    /// The stable code of the rejected row.
+    pub fn reason(&self) -> RejectionCode {
         match self {
-            Self::Undecodable(_) => "undecodable",
-            Self::TooOld => "too_old",
-            Self::CampaignTotalExceeded(_) => "campaign_total_exceeded",
-            Self::SumOverflow => "sum_overflow",
-            Self::Unstorable(_) => "unstorable",
+            Self::Undecodable(_) => RejectionCode::Undecodable,
+            Self::TooOld => RejectionCode::Event(ErrorCode::TooOld),
+            Self::CampaignTotalExceeded(_) => RejectionCode::CampaignTotalExceeded,
+            Self::SumOverflow => RejectionCode::SumOverflow,
+            Self::Unstorable(_) => RejectionCode::Unstorable,
         }
+    }
+
+    /// The code as the metric's label.
+    pub fn code(&self) -> &'static str {
+        self.reason().as_str()
     }
 
     fn message(&self) -> String {
@@ -102,21 +89,15 @@ pub(crate) fn rejected_row(
     now: DateTime<Utc>,
 ) -> LogRecord {
     let cut = payload.len().min(4096);
-    let row = serde_json::json!({
-        "received_at": now,
-        "code": reason.code(),
-        "message": reason.message(),
-        "partition": at.0,
-        "offset": at.1,
-        "payload": String::from_utf8_lossy(&payload[..cut]),
-        "truncated": cut < payload.len(),
-    });
-    LogRecord {
-        stream: Stream::Rejected,
-        key: tenant.map(<[u8]>::to_vec).unwrap_or_default(),
-        payload: serde_json::to_vec(&row).unwrap_or_default(),
-        headers: Vec::new(),
-    }
+    let row = RejectedRow {
+        message: Some(reason.message()),
+        partition: Some(at.0),
+        offset: Some(at.1),
+        payload: Some(String::from_utf8_lossy(&payload[..cut]).into_owned()),
+        truncated: Some(cut < payload.len()),
+        ..RejectedRow::new(reason.reason(), Some(now))
+    };
+    row.to_record(tenant.map(<[u8]>::to_vec).unwrap_or_default())
 }
 
 /// The rejected-stream row of a record as read.
@@ -124,7 +105,7 @@ pub(crate) fn record_row(record: &Record, reason: &Refusal, now: DateTime<Utc>) 
     rejected_row(
         (record.partition, record.offset),
         record.payload.as_deref().unwrap_or_default(),
-        record.header("tenant_id"),
+        record.header(envelope::header::TENANT_ID),
         reason,
         now,
     )

@@ -39,20 +39,36 @@ pub use archive::RawArchive;
 pub use directory::{CampaignFacts, Directory, KeyStatus};
 pub use live::{LiveCounters, LiveTotals, LiveView};
 pub use log::{ConsumedRecord, EventLog, EventSource, LogRecord, Stream};
+use std::error::Error;
+use std::fmt;
+use std::sync::Arc;
+
 pub use store::{
     AggregateSink, CampaignStore, Connected, CreativeStore, Each, ReportSource, Store, TenantAdmin,
     UserStore,
 };
 
-/// A failure of an outside system, as a service needs to see it.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+/// A failure of an outside system, as a service needs to see it: whether
+/// a retry may help, and what went wrong. An adapter passes its own error
+/// as the cause ([`PortError::caused_by`]) rather than its text, so the
+/// chain of causes (a driver error, the I/O error under it) reaches the
+/// logs; the port error says what its cause says and its
+/// [`source`](Error::source) is the cause's own source, so no text is
+/// repeated along the chain.
+#[derive(Clone, Debug)]
 pub struct PortError {
     /// Whether retrying later may succeed (unreachable, timed out, overloaded)
     /// as opposed to a request the system will always refuse.
     pub retryable: bool,
-    /// What went wrong, for logs.
-    pub message: String,
+    cause: Cause,
+}
+
+/// What a [`PortError`] says. `Arc`, not `Box`, so the error stays `Clone`
+/// (the event log hands one failure to every record of a batch).
+#[derive(Clone, Debug)]
+enum Cause {
+    Message(String),
+    Error(Arc<dyn Error + Send + Sync>),
 }
 
 impl PortError {
@@ -60,7 +76,7 @@ impl PortError {
     pub fn retryable(message: impl Into<String>) -> Self {
         Self {
             retryable: true,
-            message: message.into(),
+            cause: Cause::Message(message.into()),
         }
     }
 
@@ -68,10 +84,54 @@ impl PortError {
     pub fn permanent(message: impl Into<String>) -> Self {
         Self {
             retryable: false,
-            message: message.into(),
+            cause: Cause::Message(message.into()),
+        }
+    }
+
+    /// A failure caused by `source`, an adapter's error.
+    pub fn caused_by(retryable: bool, source: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        Self {
+            retryable,
+            cause: Cause::Error(Arc::from(source.into())),
+        }
+    }
+
+    /// The adapter's error that caused this one, if any (to downcast).
+    pub fn cause(&self) -> Option<&(dyn Error + Send + Sync + 'static)> {
+        match &self.cause {
+            Cause::Message(_) => None,
+            Cause::Error(e) => Some(e.as_ref()),
         }
     }
 }
+
+impl fmt::Display for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cause {
+            Cause::Message(m) => f.write_str(m),
+            Cause::Error(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl Error for PortError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.cause {
+            Cause::Message(_) => None,
+            Cause::Error(e) => e.source(),
+        }
+    }
+}
+
+/// Two failures are equal when they say the same and agree on retrying
+/// (causes are compared by what they say: errors are rarely comparable).
+impl PartialEq for PortError {
+    fn eq(&self, other: &Self) -> bool {
+        self.retryable == other.retryable && self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for PortError {}
 
 /// Every port trait, imported anonymously (`use adpulse_domain::ports::prelude::*;`)
 /// so an adapter's port methods can be called on it directly (tests,
