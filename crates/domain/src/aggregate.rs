@@ -349,6 +349,18 @@ impl Counts {
         c
     }
 
+    /// `other` taken from these counts, each difference saturating.
+    #[must_use]
+    pub fn less(self, other: Self) -> Self {
+        Self {
+            impressions: self.impressions.saturating_sub(other.impressions),
+            clicks: self.clicks.saturating_sub(other.clicks),
+            conversions: self.conversions.saturating_sub(other.conversions),
+            cost_micros: self.cost_micros.saturating_sub(other.cost_micros),
+            revenue_micros: self.revenue_micros.saturating_sub(other.revenue_micros),
+        }
+    }
+
     /// Both counts added, each sum saturating at `i64::MAX` (admission
     /// keeps a campaign's sums far below it, see [`Headroom`]).
     #[must_use]

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::aggregate::{Counts, Grain, LivePoint};
+use crate::aggregate::{CampaignTotals, Counts, Grain, LivePoint};
 use crate::ports::PortError;
 use crate::report::{Breakdown, Granularity, RankBy};
 use crate::{CampaignId, CampaignStatus, Role, TenantId};
@@ -86,12 +86,25 @@ pub struct Claim {
 /// What became of a commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Commit {
-    /// Applied; the claim's `next_offset` moved on. Carries the live-series
-    /// points the batch touched, with their totals as committed.
-    Applied(Vec<LivePoint>),
+    /// Applied; the claim's `next_offset` moved on.
+    Applied(Applied),
     /// Another owner claimed the partition since: nothing was applied, and
     /// this owner must drop the partition.
     Fenced,
+}
+
+/// What an applied commit's transaction computed, handed back so the live
+/// counters are written without reading it again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The live-series points the batch touched, with their totals as
+    /// committed.
+    pub points: Vec<LivePoint>,
+    /// Lifetime and today's (UTC) totals of every campaign of the batch,
+    /// as committed, ordered by campaign id: what
+    /// [`AggregateSink::campaign_totals`](crate::ports::AggregateSink::campaign_totals)
+    /// would answer right after the commit.
+    pub totals: Vec<CampaignTotals>,
 }
 
 /// A user as login needs them.

@@ -13,14 +13,14 @@
 //! prepared once per connection and reused by every commit.
 
 use adpulse_domain::ports::AggregateSink;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use adpulse_domain::aggregate::{
     AggregateBatch, AggregateDelta, AggregateKey, CampaignTotals, Counts, Grain, LIVE_WINDOW_SECS,
     LivePoint,
 };
 use adpulse_domain::reach::Sketch;
-use adpulse_domain::store::{Claim, Commit, StoreError};
+use adpulse_domain::store::{Applied, Claim, Commit, StoreError};
 use adpulse_domain::{CampaignId, EventType, TenantId};
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -232,6 +232,71 @@ async fn upsert_live(
     Ok(out)
 }
 
+/// Lifetime and today's (UTC) totals of `campaigns`, on `conn` (a read
+/// connection, or the commit's own transaction).
+async fn totals_of(
+    conn: &mut sqlx::SqliteConnection,
+    campaigns: &[CampaignId],
+) -> Result<Vec<CampaignTotals>, StoreError> {
+    let today = micros(Grain::Day.bucket_start(Utc::now()));
+    let mut totals: BTreeMap<CampaignId, CampaignTotals> = BTreeMap::new();
+    for ids in campaigns.chunks(IDS_PER_STATEMENT) {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT campaign_id, event_type, sum(events), sum(cost_micros), sum(revenue_micros),
+                    coalesce(sum(events) FILTER (WHERE bucket_start >= ",
+        );
+        b.push_bind(today)
+            .push("), 0), coalesce(sum(cost_micros) FILTER (WHERE bucket_start >= ")
+            .push_bind(today)
+            .push("), 0), coalesce(sum(revenue_micros) FILTER (WHERE bucket_start >= ")
+            .push_bind(today)
+            .push("), 0) FROM campaign_aggregates WHERE grain = 'day' AND campaign_id IN (");
+        let mut list = b.separated(", ");
+        for id in ids {
+            list.push_bind(*id.as_uuid());
+        }
+        b.push(") GROUP BY campaign_id, event_type");
+        type Row = (Uuid, String, i64, i64, i64, i64, i64, i64);
+        let rows: Vec<Row> = b
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(failed)?;
+        for (id, kind, events, cost, revenue, events_today, cost_today, revenue_today) in rows {
+            let id = CampaignId::from_uuid(id);
+            let t = totals.entry(id).or_insert_with(|| CampaignTotals {
+                campaign_id: id,
+                impressions: 0,
+                clicks: 0,
+                conversions: 0,
+                cost_micros: 0,
+                revenue_micros: 0,
+                today: Counts::default(),
+            });
+            match EventType::ALL.into_iter().find(|k| k.as_str() == kind) {
+                Some(EventType::Impression) => {
+                    t.impressions += events;
+                    t.today.impressions += events_today;
+                }
+                Some(EventType::Click) => {
+                    t.clicks += events;
+                    t.today.clicks += events_today;
+                }
+                Some(EventType::Conversion) => {
+                    t.conversions += events;
+                    t.today.conversions += events_today;
+                }
+                None => {}
+            }
+            t.cost_micros += cost;
+            t.revenue_micros += revenue;
+            t.today.cost_micros += cost_today;
+            t.today.revenue_micros += revenue_today;
+        }
+    }
+    Ok(totals.into_values().collect())
+}
+
 #[async_trait::async_trait]
 impl AggregateSink for Lite {
     async fn claim_partition(
@@ -292,9 +357,15 @@ impl AggregateSink for Lite {
         }
         upsert_aggregates(&mut tx, batch).await?;
         let live = upsert_live(&mut tx, batch, now).await?;
+        let campaigns: BTreeSet<CampaignId> = batch.rows().map(|(k, _)| k.campaign_id).collect();
+        let campaigns: Vec<CampaignId> = campaigns.into_iter().collect();
+        let totals = totals_of(&mut tx, &campaigns).await?;
         tx.commit().await.map_err(failed)?;
         claim.next_offset = next_offset;
-        Ok(Commit::Applied(live))
+        Ok(Commit::Applied(Applied {
+            points: live,
+            totals,
+        }))
     }
 
     async fn applied_offsets(&self, group: &str, topic: &str) -> Result<i64, StoreError> {
@@ -331,64 +402,8 @@ impl AggregateSink for Lite {
         &self,
         campaigns: &[CampaignId],
     ) -> Result<Vec<CampaignTotals>, StoreError> {
-        let today = micros(Grain::Day.bucket_start(Utc::now()));
-        let mut totals: BTreeMap<CampaignId, CampaignTotals> = BTreeMap::new();
         let mut conn = self.pool().acquire().await.map_err(failed)?;
-        for ids in campaigns.chunks(IDS_PER_STATEMENT) {
-            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT campaign_id, event_type, sum(events), sum(cost_micros), sum(revenue_micros),
-                        coalesce(sum(events) FILTER (WHERE bucket_start >= ",
-            );
-            b.push_bind(today)
-                .push("), 0), coalesce(sum(cost_micros) FILTER (WHERE bucket_start >= ")
-                .push_bind(today)
-                .push("), 0), coalesce(sum(revenue_micros) FILTER (WHERE bucket_start >= ")
-                .push_bind(today)
-                .push("), 0) FROM campaign_aggregates WHERE grain = 'day' AND campaign_id IN (");
-            let mut list = b.separated(", ");
-            for id in ids {
-                list.push_bind(*id.as_uuid());
-            }
-            b.push(") GROUP BY campaign_id, event_type");
-            type Row = (Uuid, String, i64, i64, i64, i64, i64, i64);
-            let rows: Vec<Row> = b
-                .build_query_as()
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(failed)?;
-            for (id, kind, events, cost, revenue, events_today, cost_today, revenue_today) in rows {
-                let id = CampaignId::from_uuid(id);
-                let t = totals.entry(id).or_insert_with(|| CampaignTotals {
-                    campaign_id: id,
-                    impressions: 0,
-                    clicks: 0,
-                    conversions: 0,
-                    cost_micros: 0,
-                    revenue_micros: 0,
-                    today: Counts::default(),
-                });
-                match EventType::ALL.into_iter().find(|k| k.as_str() == kind) {
-                    Some(EventType::Impression) => {
-                        t.impressions += events;
-                        t.today.impressions += events_today;
-                    }
-                    Some(EventType::Click) => {
-                        t.clicks += events;
-                        t.today.clicks += events_today;
-                    }
-                    Some(EventType::Conversion) => {
-                        t.conversions += events;
-                        t.today.conversions += events_today;
-                    }
-                    None => {}
-                }
-                t.cost_micros += cost;
-                t.revenue_micros += revenue;
-                t.today.cost_micros += cost_today;
-                t.today.revenue_micros += revenue_today;
-            }
-        }
-        Ok(totals.into_values().collect())
+        totals_of(&mut conn, campaigns).await
     }
 
     async fn live_series(

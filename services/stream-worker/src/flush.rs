@@ -23,15 +23,13 @@ use adpulse_capping::CapStore;
 use adpulse_capping::identity::{LinkStore, TeachError, teach};
 use adpulse_config::Config;
 use adpulse_domain::CampaignId;
-use adpulse_domain::aggregate::{
-    AggregateBatch, Headroom, LIVE_WINDOW_SECS, LivePoint, SumOverflow,
-};
+use adpulse_domain::aggregate::{AggregateBatch, Headroom, LIVE_WINDOW_SECS, SumOverflow};
 use adpulse_domain::archive::RawEvent;
 use adpulse_domain::contract::window::WindowResult;
 use adpulse_domain::ports::{
     AggregateSink, EventLog, LiveCounters, LogRecord, PortError, RawArchive,
 };
-use adpulse_domain::store::{Claim, Commit, StoreError};
+use adpulse_domain::store::{Applied, Claim, Commit, StoreError};
 use chrono::Utc;
 
 use crate::records::{self, Refusal};
@@ -343,13 +341,13 @@ async fn flush_once(s: &Sinks, cfg: &Config, job: &mut Job) -> Result<Outcome, F
     let r = s.db.commit_batch(&mut claim, job.end, batch).await;
     let store_took = t.elapsed();
     metrics::sink("store", store_took, r.is_ok());
-    let points = match r? {
-        Commit::Applied(points) => points,
+    let applied = match r? {
+        Commit::Applied(applied) => applied,
         Commit::Fenced => return Ok(fenced(&claim)),
     };
     metrics::batch(batch.events());
     job.claim = claim;
-    let (stale, live_took) = finish(s, cfg, job, Some(points)).await;
+    let (stale, live_took) = finish(s, cfg, job, Some(applied)).await;
     if started.elapsed() >= SLOW_FLUSH {
         tracing::warn!(
             partition = p,
@@ -483,7 +481,7 @@ async fn finish(
     s: &Sinks,
     cfg: &Config,
     job: &Job,
-    points: Option<Vec<LivePoint>>,
+    committed: Option<Applied>,
 ) -> (Vec<CampaignId>, Duration) {
     let p = job.claim.partition;
     let (campaigns, ingested) = job
@@ -492,7 +490,7 @@ async fn finish(
         .map(|a| (a.campaigns.clone(), a.ingested_ms.as_slice()))
         .unwrap_or_default();
     let t = Instant::now();
-    let live = write_live(s, &campaigns, points, version(&job.claim), live_ttl(cfg)).await;
+    let live = write_live(s, &campaigns, committed, version(&job.claim), live_ttl(cfg)).await;
     let live_took = t.elapsed();
     metrics::sink("live", live_took, live.is_ok());
     let stale = match live {
@@ -542,25 +540,28 @@ pub(crate) fn live_ttl(cfg: &Config) -> Duration {
 }
 
 /// Writes the exact totals of `campaigns` to the live counters with the
-/// `points` of their live series a commit just returned (or, given none,
-/// their whole last hour read back), then publishes the totals as window
-/// results (best effort: a consumer of the metrics topic takes the newest
+/// points of their live series, both as a commit just returned them (or,
+/// given none, read back: the totals, and the series' whole last hour),
+/// then publishes the totals as window results (best effort: a consumer of the metrics topic takes the newest
 /// `version` per campaign, and the next flush of the campaign publishes
 /// again).
 pub(crate) async fn write_live(
     s: &Sinks,
     campaigns: &[CampaignId],
-    points: Option<Vec<LivePoint>>,
+    committed: Option<Applied>,
     version: i64,
     ttl: Duration,
 ) -> Result<usize, WorkerError> {
     let now = Utc::now();
-    let totals = s.db.campaign_totals(campaigns).await.map_err(err)?;
-    let points = match points {
-        Some(points) => points,
+    let (totals, points) = match committed {
+        Some(Applied { points, totals }) => (totals, points),
         None => {
             let since = now - chrono::Duration::seconds(LIVE_WINDOW_SECS);
-            s.db.live_series(campaigns, since).await.map_err(err)?
+            let totals = s.db.campaign_totals(campaigns).await.map_err(err)?;
+            (
+                totals,
+                s.db.live_series(campaigns, since).await.map_err(err)?,
+            )
         }
     };
     let written = s

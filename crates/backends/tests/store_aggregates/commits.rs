@@ -4,7 +4,7 @@
 
 use adpulse_domain::aggregate::{AggregateBatch, Counts, Grain, live_point_start};
 use adpulse_domain::report::{Breakdown, Granularity};
-use adpulse_domain::store::{Claim, Commit};
+use adpulse_domain::store::{Applied, Claim, Commit};
 use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Duration, Utc};
 
@@ -15,7 +15,51 @@ conformance!("agg", None;
     claims_fence_and_commits_apply_atomically,
     live_series_points_grow_across_commits_and_stop_at_the_window,
     totals_count_today_apart_and_list_active_campaigns,
+    commits_hand_back_the_totals_reads_answer,
 );
+
+/// Commits that extend a campaign's days before, between and after the
+/// days it has (today, yesterday, a gap, a week back, tomorrow's early
+/// events) each hand back exactly the totals a read answers afterwards:
+/// the worker writes its live counters from them without reading.
+async fn commits_hand_back_the_totals_reads_answer(env: &Env) {
+    let store = &env.store;
+    let tenant = TenantId::from_uuid(uuid::Uuid::new_v4());
+    let campaign = CampaignId::from_uuid(uuid::Uuid::new_v4());
+    let now = Utc::now();
+    let at = |days: i64, secs: i64| {
+        (now - Duration::days(days) - Duration::seconds(secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let rounds: [&[(i64, &str, i64)]; 5] = [
+        &[(0, "impression", 5)],
+        &[(1, "click", 7), (0, "conversion", 11)],
+        &[(3, "impression", 13), (1, "impression", 17)],
+        &[(7, "click", 19), (0, "click", 23), (2, "conversion", 29)],
+        &[(-1, "impression", 31), (1, "click", 37)],
+    ];
+    let mut claim = store
+        .claim_partition("totals", &adpulse_testkit::unique_name("t"), 0)
+        .await
+        .expect("claim");
+    for (round, events) in rounds.iter().enumerate() {
+        let mut batch = AggregateBatch::default();
+        for (i, (days, kind, cost)) in events.iter().enumerate() {
+            let e = event_at(campaign, kind, "u", *cost, &at(*days, 60 + i as i64));
+            batch.add(&e, tenant, chrono_tz::Tz::UTC).expect("sums fit");
+        }
+        let next = claim.next_offset + events.len() as i64;
+        let Commit::Applied(applied) = store
+            .commit_batch(&mut claim, next, &batch)
+            .await
+            .expect("commit")
+        else {
+            panic!("not fenced");
+        };
+        let read = store.campaign_totals(&[campaign]).await.expect("totals");
+        assert_eq!(applied.totals, read, "round {round}");
+    }
+}
 
 async fn claims_fence_and_commits_apply_atomically(env: &Env) {
     let (store, api) = (&env.store, &env.api);
@@ -60,12 +104,16 @@ async fn first_owner_commits(
             chrono_tz::Tz::UTC,
         )
         .expect("sums fit");
+    let Commit::Applied(applied) = store
+        .commit_batch(&mut first, 4, &batch)
+        .await
+        .expect("commit")
+    else {
+        panic!("not fenced");
+    };
     assert_eq!(
-        store
-            .commit_batch(&mut first, 4, &batch)
-            .await
-            .expect("commit"),
-        Commit::Applied(Vec::new()),
+        applied.points,
+        Vec::new(),
         "events older than the live window add no live point"
     );
     assert_eq!(first.next_offset, 4);
@@ -107,7 +155,7 @@ async fn second_owner_fences_the_first(store: &Store, mut first: Claim, batch: &
             .commit_batch(&mut second, 6, &empty)
             .await
             .expect("commit"),
-        Commit::Applied(Vec::new())
+        Commit::Applied(Applied::default())
     );
     assert_eq!(second.next_offset, 6);
     // Partitions add up; other groups and topics do not count.
@@ -203,13 +251,18 @@ async fn commits_sum_into_one_point(
             )
             .expect("sums fit");
         let next = claim.next_offset + 2;
-        let Commit::Applied(points) = store
+        let Commit::Applied(Applied { points, totals }) = store
             .commit_batch(claim, next, &batch)
             .await
             .expect("commit")
         else {
             panic!("not fenced");
         };
+        assert_eq!(
+            totals,
+            store.campaign_totals(&[campaign]).await.expect("totals"),
+            "round {round}: the commit hands back the totals it committed"
+        );
         assert_eq!(points.len(), 1, "round {round}: only the recent point");
         assert_eq!(points[0].campaign_id, campaign);
         assert_eq!(
@@ -242,13 +295,18 @@ async fn points_come_back_in_time_order(
             .expect("sums fit");
     }
     let next = claim.next_offset + 2;
-    let Commit::Applied(mut points) = store
+    let Commit::Applied(Applied { mut points, totals }) = store
         .commit_batch(claim, next, &batch)
         .await
         .expect("commit")
     else {
         panic!("not fenced");
     };
+    assert_eq!(
+        totals,
+        store.campaign_totals(&[other]).await.expect("totals"),
+        "the commit hands back the totals it committed"
+    );
     points.sort_by_key(|p| p.start);
     assert_eq!(
         points.iter().map(|p| p.start).collect::<Vec<_>>(),

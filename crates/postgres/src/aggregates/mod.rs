@@ -12,7 +12,7 @@ use adpulse_domain::store::StoreError;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use adpulse_domain::store::{Claim, Commit};
+use adpulse_domain::store::{Applied, Claim, Commit};
 
 use crate::{Database, PgError};
 
@@ -292,13 +292,17 @@ impl AggregateSink for Database {
                     .execute(&mut *tx)
                     .await?;
             }
-            upsert_running_totals(&mut tx, batch).await?;
+            let today = Utc::now().date_naive();
+            let totals = upsert_running_totals(&mut tx, batch, today).await?;
             upsert_reach(&mut tx, batch, DAY_REACH, |d| d).await?;
             upsert_reach(&mut tx, batch, WEEK_REACH, week_of).await?;
             let live = upsert_live(&mut tx, batch).await?;
             tx.commit().await?;
             claim.next_offset = next_offset;
-            Ok(Commit::Applied(live))
+            Ok(Commit::Applied(Applied {
+                points: live,
+                totals,
+            }))
         })
         .await
     }

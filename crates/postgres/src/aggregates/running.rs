@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use adpulse_domain::aggregate::{AggregateBatch, Counts, Grain};
+use adpulse_domain::aggregate::{AggregateBatch, CampaignTotals, Counts, Grain};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -13,8 +13,15 @@ use crate::PgError;
 /// A campaign as its running totals are keyed: (tenant, campaign).
 type Owned = (Uuid, Uuid);
 
-/// What the campaign's lifetime row holds: first and last day, totals.
-type Lifetime = (NaiveDate, NaiveDate, Counts);
+/// What the campaign's lifetime row holds: first and last day, totals;
+/// and its running row of the day before `today`, if it has one (what
+/// today's totals are measured from).
+struct Lifetime {
+    first: NaiveDate,
+    last: NaiveDate,
+    totals: Counts,
+    before_today: Option<Counts>,
+}
 
 /// Adds the batch's day-grain deltas, summed over channels and event types,
 /// to the running and lifetime totals (what ranking campaigns reads).
@@ -27,20 +34,63 @@ type Lifetime = (NaiveDate, NaiveDate, Counts);
 /// day, and writes the new lifetime row. One writer per campaign: the
 /// partition's claim (the offset update that opens the transaction) orders
 /// every commit of a campaign's partition.
+///
+/// Returns the batch's campaigns' totals as committed (lifetime, and since
+/// the start of `today`, UTC), computed from what the transaction read and
+/// wrote, so the flush needs no read after its commit.
 pub(super) async fn upsert_running_totals(
     tx: &mut sqlx::PgConnection,
     batch: &AggregateBatch,
-) -> Result<(), PgError> {
+    today: NaiveDate,
+) -> Result<Vec<CampaignTotals>, PgError> {
     let deltas = day_deltas(batch);
     if deltas.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let known = lifetimes(tx, deltas.keys()).await?;
+    let known = lifetimes(tx, deltas.keys(), today).await?;
     let mut plan = RunningPlan::default();
+    let mut totals = Vec::with_capacity(deltas.len());
     for (owner, days) in &deltas {
-        plan.campaign(*owner, days, known.get(owner));
+        let old = known.get(owner);
+        plan.campaign(*owner, days, old);
+        totals.push(committed(*owner, days, old, today));
     }
-    plan.write(tx).await
+    plan.write(tx).await?;
+    totals.sort_by_key(|t| t.campaign_id);
+    Ok(totals)
+}
+
+/// A campaign's totals once `days` are added to its lifetime row `old`:
+/// today's are the new lifetime totals less the running row of the day
+/// before `today` (which exists for every day from the first to the last;
+/// before the first it is zero, after the last it is the lifetime row).
+fn committed(
+    (_, campaign): Owned,
+    days: &BTreeMap<NaiveDate, Counts>,
+    old: Option<&Lifetime>,
+    today: NaiveDate,
+) -> CampaignTotals {
+    let added = days.values().fold(Counts::default(), |a, d| a.sum(*d));
+    let life = old.map_or(Counts::default(), |o| o.totals).sum(added);
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let before = match old {
+        Some(o) if yesterday >= o.last => o.totals,
+        Some(o) if yesterday >= o.first => o.before_today.unwrap_or_default(),
+        _ => Counts::default(),
+    };
+    let added_before = days
+        .range(..today)
+        .fold(Counts::default(), |a, (_, d)| a.sum(*d));
+    let today_counts = life.less(before.sum(added_before));
+    CampaignTotals {
+        campaign_id: adpulse_domain::CampaignId::from_uuid(campaign),
+        impressions: life.impressions,
+        clicks: life.clicks,
+        conversions: life.conversions,
+        cost_micros: life.cost_micros,
+        revenue_micros: life.revenue_micros,
+        today: today_counts,
+    }
 }
 
 /// Per campaign, per UTC day: what the batch adds.
@@ -62,38 +112,74 @@ fn day_deltas(batch: &AggregateBatch) -> BTreeMap<Owned, BTreeMap<NaiveDate, Cou
     deltas
 }
 
-/// The lifetime rows of `owners` that exist.
+/// The lifetime rows of `owners` that exist, each with its running row of
+/// the day before `today` (one query, at the start of the transaction).
 async fn lifetimes(
     tx: &mut sqlx::PgConnection,
     owners: impl Iterator<Item = &Owned>,
+    today: NaiveDate,
 ) -> Result<BTreeMap<Owned, Lifetime>, PgError> {
     let (tenants, campaigns): (Vec<Uuid>, Vec<Uuid>) = owners.copied().unzip();
-    type Row = (Uuid, Uuid, NaiveDate, NaiveDate, i64, i64, i64, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Raw {
+        tenant_id: Uuid,
+        campaign_id: Uuid,
+        first_day: NaiveDate,
+        last_day: NaiveDate,
+        impressions: i64,
+        clicks: i64,
+        conversions: i64,
+        cost_micros: i64,
+        revenue_micros: i64,
+        y_impressions: Option<i64>,
+        y_clicks: Option<i64>,
+        y_conversions: Option<i64>,
+        y_cost_micros: Option<i64>,
+        y_revenue_micros: Option<i64>,
+    }
+    let rows: Vec<Raw> = sqlx::query_as(
         "SELECT l.tenant_id, l.campaign_id, l.first_day, l.last_day,
-                l.impressions, l.clicks, l.conversions, l.cost_micros, l.revenue_micros
+                l.impressions, l.clicks, l.conversions, l.cost_micros, l.revenue_micros,
+                y.impressions AS y_impressions, y.clicks AS y_clicks,
+                y.conversions AS y_conversions, y.cost_micros AS y_cost_micros,
+                y.revenue_micros AS y_revenue_micros
          FROM campaign_lifetime_totals l
          JOIN unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, campaign_id)
-           ON l.tenant_id = k.tenant_id AND l.campaign_id = k.campaign_id",
+           ON l.tenant_id = k.tenant_id AND l.campaign_id = k.campaign_id
+         LEFT JOIN campaign_running_totals y
+           ON y.tenant_id = l.tenant_id AND y.campaign_id = l.campaign_id
+          AND y.day = $3::date - 1",
     )
     .bind(&tenants)
     .bind(&campaigns)
+    .bind(today)
     .fetch_all(&mut *tx)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(t, c, first, last, impressions, clicks, conversions, cost, revenue)| {
-                let counts = Counts {
-                    impressions,
-                    clicks,
-                    conversions,
-                    cost_micros: cost,
-                    revenue_micros: revenue,
-                };
-                ((t, c), (first, last, counts))
-            },
-        )
+        .map(|r| {
+            let before_today = r.y_impressions.map(|impressions| Counts {
+                impressions,
+                clicks: r.y_clicks.unwrap_or(0),
+                conversions: r.y_conversions.unwrap_or(0),
+                cost_micros: r.y_cost_micros.unwrap_or(0),
+                revenue_micros: r.y_revenue_micros.unwrap_or(0),
+            });
+            let totals = Counts {
+                impressions: r.impressions,
+                clicks: r.clicks,
+                conversions: r.conversions,
+                cost_micros: r.cost_micros,
+                revenue_micros: r.revenue_micros,
+            };
+            let lifetime = Lifetime {
+                first: r.first_day,
+                last: r.last_day,
+                totals,
+                before_today,
+            };
+            ((r.tenant_id, r.campaign_id), lifetime)
+        })
         .collect())
 }
 
@@ -119,30 +205,32 @@ impl RunningPlan {
         else {
             return;
         };
-        let first = old.map_or(lo, |o| o.0.min(lo));
-        let last = old.map_or(hi, |o| o.1.max(hi));
+        let first = old.map_or(lo, |o| o.first.min(lo));
+        let last = old.map_or(hi, |o| o.last.max(hi));
         // From the batch's earliest day, or from the day after the last
         // known when the batch starts after a gap (the gap's days are
         // filled with the lifetime totals); earlier days are untouched.
         let mut added = Counts::default();
-        let start = old.map_or(lo, |o| lo.min(o.1.succ_opt().unwrap_or(o.1)));
+        let start = old.map_or(lo, |o| lo.min(o.last.succ_opt().unwrap_or(o.last)));
         for day in start.iter_days().take_while(|d| *d <= last) {
             if let Some(d) = days.get(&day) {
                 added = added.sum(*d);
             }
             match old {
                 // A day the campaign's rows already hold: add to it.
-                Some((f, l, _)) if day >= *f && day <= *l => {
+                Some(o) if day >= o.first && day <= o.last => {
                     self.updates.push(tenant, day, campaign, added);
                 }
                 // Before the first event known: from zero.
-                Some((f, _, _)) if day < *f => self.inserts.push(tenant, day, campaign, added),
+                Some(o) if day < o.first => self.inserts.push(tenant, day, campaign, added),
                 // After the last: from the lifetime totals.
-                Some((_, _, life)) => self.inserts.push(tenant, day, campaign, life.sum(added)),
+                Some(o) => self
+                    .inserts
+                    .push(tenant, day, campaign, o.totals.sum(added)),
                 None => self.inserts.push(tenant, day, campaign, added),
             }
         }
-        let life = old.map_or(Counts::default(), |o| o.2).sum(added);
+        let life = old.map_or(Counts::default(), |o| o.totals).sum(added);
         self.lifetimes.push(tenant, last, campaign, life);
         self.firsts.push(first);
     }
