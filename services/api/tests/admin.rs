@@ -5,6 +5,7 @@
 mod common;
 
 use adpulse_domain::Role;
+use adpulse_domain::ports::{Directory as _, KeyStatus};
 use common::{Api, PASSWORD};
 use serde_json::json;
 
@@ -13,7 +14,17 @@ async fn ingest_keys_are_created_once_listed_and_revoked() {
     let api = Api::start().await;
     let admin = api.token(&api.a, Role::Admin).await;
     let tok = Some(admin.as_str());
+    let (secret, id) = admin_creates_a_key(&api, tok).await;
+    another_tenant_cannot_revoke(&api, &id).await;
+    revoking_is_once_and_the_gateway_sees_it(&api, tok, &secret, &id).await;
+    keys_are_for_admins_only_and_named(&api, tok).await;
+    api.stop().await;
+}
 
+/// An admin of tenant A creates a key: its secret is shown once, it
+/// authenticates tenant A, and it is listed without the secret. Returns
+/// the secret and the key's id.
+async fn admin_creates_a_key(api: &Api, tok: Option<&str>) -> (String, String) {
     let made = api
         .call(
             "POST",
@@ -32,7 +43,6 @@ async fn ingest_keys_are_created_once_listed_and_revoked() {
     let id = made.body["id"].as_str().expect("id").to_owned();
 
     // The gateway's view: the key authenticates tenant A.
-    use adpulse_domain::ports::{Directory as _, KeyStatus};
     let status = api
         .db
         .key_status(adpulse_domain::ingest_key::hash(&secret))
@@ -46,8 +56,11 @@ async fn ingest_keys_are_created_once_listed_and_revoked() {
         !listed.body.to_string().contains(&secret),
         "the secret is never listed"
     );
+    (secret, id)
+}
 
-    // Another tenant's admin: 404, and the key stays live.
+/// Another tenant's admin gets 404 revoking key `id` and sees no keys.
+async fn another_tenant_cannot_revoke(api: &Api, id: &str) {
     let other = api.token(&api.b, Role::Admin).await;
     let r = api
         .call(
@@ -65,7 +78,16 @@ async fn ingest_keys_are_created_once_listed_and_revoked() {
             .body["data"],
         json!([])
     );
+}
 
+/// The owner revokes the key (204, then 404 the second time), and the
+/// gateway's view of it is `Revoked`: the key stayed live until then.
+async fn revoking_is_once_and_the_gateway_sees_it(
+    api: &Api,
+    tok: Option<&str>,
+    secret: &str,
+    id: &str,
+) {
     assert_eq!(
         api.call(
             "DELETE",
@@ -92,12 +114,14 @@ async fn ingest_keys_are_created_once_listed_and_revoked() {
     );
     let status = api
         .db
-        .key_status(adpulse_domain::ingest_key::hash(&secret))
+        .key_status(adpulse_domain::ingest_key::hash(secret))
         .await
         .expect("status");
     assert_eq!(status, KeyStatus::Revoked);
+}
 
-    // Not for managers or analysts; names are validated.
+/// Managers and analysts get 403 on keys; a blank name is 422.
+async fn keys_are_for_admins_only_and_named(api: &Api, tok: Option<&str>) {
     for role in [Role::CampaignManager, Role::Analyst] {
         let t = api.token(&api.a, role).await;
         assert_eq!(
@@ -129,7 +153,6 @@ async fn ingest_keys_are_created_once_listed_and_revoked() {
         )
         .await;
     assert_eq!((bad.status, bad.code()), (422, "validation_failed"));
-    api.stop().await;
 }
 
 #[tokio::test]
@@ -137,7 +160,16 @@ async fn users_are_created_listed_and_deactivated() {
     let api = Api::start().await;
     let admin = api.token(&api.a, Role::Admin).await;
     let tok = Some(admin.as_str());
+    let id = admin_creates_a_validated_user(&api, tok).await;
+    a_deactivated_user_can_neither_log_in_nor_refresh(&api, tok, &id).await;
+    users_are_listed_and_admins_cannot_deactivate_themselves(&api, tok).await;
+    let _ = PASSWORD;
+    api.stop().await;
+}
 
+/// An admin creates an analyst (no password hash shown); the same address
+/// again is 409 and bad fields are 422 naming each. Returns the user's id.
+async fn admin_creates_a_validated_user(api: &Api, tok: Option<&str>) -> String {
     let new = json!({"email": "new.analyst@a.example", "password": "a fine long password", "role": "analyst"});
     let made = api
         .call("POST", "/api/v1/users", tok, &[], Some(&new))
@@ -174,8 +206,13 @@ async fn users_are_created_listed_and_deactivated() {
         ),
         (422, Some("role"))
     );
+    id
+}
 
-    // The new user logs in, holds a refresh token, then is deactivated.
+/// The new user logs in and holds a refresh token; another tenant's admin
+/// cannot deactivate it, its own can, and then neither its password nor
+/// its refresh token works.
+async fn a_deactivated_user_can_neither_log_in_nor_refresh(api: &Api, tok: Option<&str>, id: &str) {
     let login = api
         .login("new.analyst@a.example", "a fine long password")
         .await;
@@ -222,7 +259,11 @@ async fn users_are_created_listed_and_deactivated() {
         )
         .await;
     assert_eq!(r.status, 401, "refresh after deactivation");
+}
 
+/// The tenant's four users are listed; an admin deactivating itself is
+/// 409; analysts cannot list users.
+async fn users_are_listed_and_admins_cannot_deactivate_themselves(api: &Api, tok: Option<&str>) {
     let listed = api.call("GET", "/api/v1/users", tok, &[], None).await;
     assert_eq!(listed.body["data"].as_array().expect("data").len(), 4);
     let me = api.call("GET", "/api/v1/users", tok, &[], None).await.body["data"]
@@ -251,6 +292,4 @@ async fn users_are_created_listed_and_deactivated() {
             .status,
         403
     );
-    let _ = PASSWORD;
-    api.stop().await;
 }

@@ -77,13 +77,36 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         .await;
     let campaign = c.body["id"].as_str().expect("id").to_owned();
 
-    // A PNG announced as a GIF: stored as what its bytes are.
     let png = image(640, 480, image::ImageFormat::Png);
+    let made = the_type_is_sniffed_from_the_bytes(&api, &t, &campaign, &png).await;
+    let original = the_original_and_its_thumbnails_are_served(&api, &t, &made, &png).await;
+    let small = a_small_jpeg_is_not_enlarged(&api, &t, &campaign).await;
+    what_is_not_an_image_is_refused(&api, &t, &campaign, &png).await;
+    the_listing_is_newest_first_by_cursor(&api, &t, &campaign, &made, &small).await;
+    let asset = made["_links"]["self"].as_str().expect("self").to_owned();
+    other_tenants_and_analysts_cannot_touch_it(&api, &campaign, &original, &asset, &png).await;
+    a_deleted_campaign_s_creatives_are_not_served(&api, &t, &png).await;
+    a_deleted_creative_leaves_the_catalogue_and_storage(
+        &api, &t, &campaign, &asset, &original, &small,
+    )
+    .await;
+    api.stop().await;
+}
+
+/// A PNG announced as a GIF (with a path in its name) is stored as a PNG
+/// of its size, under its bare file name; returns the creative.
+async fn the_type_is_sniffed_from_the_bytes(
+    api: &Api,
+    t: &str,
+    campaign: &str,
+    png: &[u8],
+) -> Value {
+    // A PNG announced as a GIF: stored as what its bytes are.
     let (status, made) = upload(
-        &api,
-        &t,
-        &campaign,
-        multipart("file", "../../banner.png", "image/gif", &png),
+        api,
+        t,
+        campaign,
+        multipart("file", "../../banner.png", "image/gif", png),
     )
     .await;
     assert_eq!(status, 201, "{made}");
@@ -95,6 +118,18 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
     assert_eq!(made["filename"], "banner.png", "no path parts kept");
     assert_eq!(made["size_bytes"].as_u64(), Some(png.len() as u64));
 
+    made
+}
+
+/// The original comes back byte for byte and cacheable (304 for its
+/// ETag); thumbnails are WebP of 150 and 300 px; an unknown variant is
+/// 422. Returns the original's link.
+async fn the_original_and_its_thumbnails_are_served(
+    api: &Api,
+    t: &str,
+    made: &Value,
+    png: &[u8],
+) -> String {
     // The original comes back byte for byte, cacheable; thumbnails are WebP
     // at 150 and 300 px wide, aspect kept.
     let original = made["_links"]["original"]
@@ -102,17 +137,17 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         .expect("link")
         .to_owned();
     let (s, h, bytes) = api
-        .raw("GET", &original, Some(&t), &[], None, Vec::new())
+        .raw("GET", &original, Some(t), &[], None, Vec::new())
         .await;
     assert_eq!(s, 200);
-    assert_eq!(bytes.as_ref(), png.as_slice());
+    assert_eq!(bytes.as_ref(), png);
     assert_eq!(h["content-type"], "image/png");
     assert!(h["cache-control"].contains("immutable"));
     let (s, _, _) = api
         .raw(
             "GET",
             &original,
-            Some(&t),
+            Some(t),
             &[("if-none-match", &h["etag"])],
             None,
             Vec::new(),
@@ -121,7 +156,7 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
     assert_eq!(s, 304);
     for (variant, width, height) in [("w150", 150, 112), ("w300", 300, 225)] {
         let link = made["_links"][variant].as_str().expect("thumb").to_owned();
-        let (s, h, bytes) = api.raw("GET", &link, Some(&t), &[], None, Vec::new()).await;
+        let (s, h, bytes) = api.raw("GET", &link, Some(t), &[], None, Vec::new()).await;
         assert_eq!(
             (s, h["content-type"].as_str()),
             (200, "image/webp"),
@@ -139,7 +174,7 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         .raw(
             "GET",
             &format!("{original}?variant=w999"),
-            Some(&t),
+            Some(t),
             &[],
             None,
             Vec::new(),
@@ -147,12 +182,18 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         .await;
     assert_eq!(s, 422);
 
+    original
+}
+
+/// A JPEG smaller than the thumbnails keeps its size in them; returns the
+/// creative.
+async fn a_small_jpeg_is_not_enlarged(api: &Api, t: &str, campaign: &str) -> Value {
     // A JPEG smaller than the thumbnails is not enlarged.
     let jpeg = image(100, 50, image::ImageFormat::Jpeg);
     let (status, small) = upload(
-        &api,
-        &t,
-        &campaign,
+        api,
+        t,
+        campaign,
         multipart("file", "small.jpg", "application/octet-stream", &jpeg),
     )
     .await;
@@ -164,7 +205,7 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         .raw(
             "GET",
             small["_links"]["w300"].as_str().expect("l"),
-            Some(&t),
+            Some(t),
             &[],
             None,
             Vec::new(),
@@ -173,6 +214,12 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
     let thumb = image::load_from_memory(&bytes).expect("webp");
     assert_eq!((thumb.width(), thumb.height()), (100, 50));
 
+    small
+}
+
+/// Text, a truncated PNG, an SVG, the wrong form field and a zero-pixel
+/// GIF are 422; a body that is not multipart is 400.
+async fn what_is_not_an_image_is_refused(api: &Api, t: &str, campaign: &str, png: &[u8]) {
     // Not images, or not what they claim: refused, nothing stored.
     for (what, body) in [
         (
@@ -199,7 +246,7 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         ),
         (
             "wrong field",
-            multipart("picture", "x.png", "image/png", &png),
+            multipart("picture", "x.png", "image/png", png),
         ),
         // A GIF whose screen is 0x0 (with a 1x1 frame) decodes to no pixels.
         (
@@ -216,22 +263,31 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
             ),
         ),
     ] {
-        let (status, body) = upload(&api, &t, &campaign, body).await;
+        let (status, body) = upload(api, t, campaign, body).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
             (422, Some("validation_failed")),
             "{what}: {body}"
         );
     }
-    let (status, _) = upload(&api, &t, &campaign, b"not multipart at all".to_vec()).await;
+    let (status, _) = upload(api, t, campaign, b"not multipart at all".to_vec()).await;
     assert_eq!(status, 400);
+}
 
+/// The listing holds both creatives, newest first, one page at a time.
+async fn the_listing_is_newest_first_by_cursor(
+    api: &Api,
+    t: &str,
+    campaign: &str,
+    made: &Value,
+    small: &Value,
+) {
     // Listing, newest first, by cursor.
     let page = api
         .call(
             "GET",
             &format!("/api/v1/campaigns/{campaign}/assets?limit=1"),
-            Some(&t),
+            Some(t),
             &[],
             None,
         )
@@ -244,66 +300,78 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         .call(
             "GET",
             &format!("/api/v1/campaigns/{campaign}/assets?limit=1&cursor={cursor}"),
-            Some(&t),
+            Some(t),
             &[],
             None,
         )
         .await;
     assert_eq!(next.body["data"][0]["id"], made["id"]);
+}
 
+/// Another tenant gets 404 reading, uploading and deleting; an analyst
+/// gets 403 uploading and deleting.
+async fn other_tenants_and_analysts_cannot_touch_it(
+    api: &Api,
+    campaign: &str,
+    original: &str,
+    asset: &str,
+    png: &[u8],
+) {
     // Another tenant sees nothing; an analyst cannot upload or delete.
     let other = api.token(&api.b, Role::Admin).await;
     let (s, _, _) = api
-        .raw("GET", &original, Some(&other), &[], None, Vec::new())
+        .raw("GET", original, Some(&other), &[], None, Vec::new())
         .await;
     assert_eq!(s, 404);
     let (s, _) = upload(
-        &api,
+        api,
         &other,
-        &campaign,
-        multipart("file", "x.png", "image/png", &png),
+        campaign,
+        multipart("file", "x.png", "image/png", png),
     )
     .await;
     assert_eq!(s, 404);
     let analyst = api.token(&api.a, Role::Analyst).await;
     let (s, _) = upload(
-        &api,
+        api,
         &analyst,
-        &campaign,
-        multipart("file", "x.png", "image/png", &png),
+        campaign,
+        multipart("file", "x.png", "image/png", png),
     )
     .await;
     assert_eq!(s, 403);
-    let asset = made["_links"]["self"].as_str().expect("self").to_owned();
     assert_eq!(
-        api.call("DELETE", &asset, Some(&analyst), &[], None)
+        api.call("DELETE", asset, Some(&analyst), &[], None)
             .await
             .status,
         403
     );
     assert_eq!(
-        api.call("DELETE", &asset, Some(&other), &[], None)
+        api.call("DELETE", asset, Some(&other), &[], None)
             .await
             .status,
         404
     );
+}
 
+/// A creative of a campaign deleted (with `If-Match: *`) is not served.
+async fn a_deleted_campaign_s_creatives_are_not_served(api: &Api, t: &str, png: &[u8]) {
     // Deleting the campaign hides its creatives too.
     let doomed = api
         .call(
             "POST",
             "/api/v1/campaigns",
-            Some(&t),
+            Some(t),
             &[],
             Some(&json!({"name": "doomed"})),
         )
         .await;
     let doomed_id = doomed.body["id"].as_str().expect("id").to_owned();
     let (s, kept) = upload(
-        &api,
-        &t,
+        api,
+        t,
         &doomed_id,
-        multipart("file", "d.png", "image/png", &png),
+        multipart("file", "d.png", "image/png", png),
     )
     .await;
     assert_eq!(s, 201);
@@ -315,28 +383,36 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         .call(
             "DELETE",
             &format!("/api/v1/campaigns/{doomed_id}"),
-            Some(&t),
+            Some(t),
             &[("if-match", "*")],
             None,
         )
         .await;
     assert_eq!(del.status, 204, "If-Match: * matches the current version");
     let (s, _, _) = api
-        .raw("GET", &kept_link, Some(&t), &[], None, Vec::new())
+        .raw("GET", &kept_link, Some(t), &[], None, Vec::new())
         .await;
     assert_eq!(s, 404, "a deleted campaign's creative is not served");
+}
 
+/// Deleting a creative removes it from the catalogue and its objects from
+/// storage: only the small JPEG's are left.
+async fn a_deleted_creative_leaves_the_catalogue_and_storage(
+    api: &Api,
+    t: &str,
+    campaign: &str,
+    asset: &str,
+    original: &str,
+    small: &Value,
+) {
     // Delete: gone from the catalogue and from storage.
     assert_eq!(
-        api.call("DELETE", &asset, Some(&t), &[], None).await.status,
+        api.call("DELETE", asset, Some(t), &[], None).await.status,
         204
     );
-    assert_eq!(
-        api.call("GET", &asset, Some(&t), &[], None).await.status,
-        404
-    );
+    assert_eq!(api.call("GET", asset, Some(t), &[], None).await.status, 404);
     let (s, _, _) = api
-        .raw("GET", &original, Some(&t), &[], None, Vec::new())
+        .raw("GET", original, Some(t), &[], None, Vec::new())
         .await;
     assert_eq!(s, 404);
     let small_id = small["id"].as_str().expect("id");
@@ -352,7 +428,6 @@ async fn creatives(cfg: adpulse_config::ApiConfig) {
         ["original", "w150", "w300"].map(|v| format!("{campaign}/{small_id}/{v}")),
         "only the small JPEG and its thumbnails are left"
     );
-    api.stop().await;
 }
 
 #[tokio::test]

@@ -34,12 +34,27 @@ async fn conformance(place: &Place) {
     let store = place.open();
     let (c1, c2) = (campaign(), campaign());
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    nothing_is_stored_yet(&store, c1, a).await;
+    bytes_round_trip_exactly(&store, c1, a, b).await;
+    let shorter = a_put_replaces_the_whole_object(&store, c1, a).await;
+    variants_creatives_and_campaigns_are_separate(&store, (c1, c2), a, &shorter).await;
+    listings_and_names_are_per_campaign(place, &store, (c1, c2), (a, b), &shorter).await;
+    another_store_shares_nothing(place, &store, c1, a, &shorter).await;
+    deletes_are_idempotent_and_leave_the_rest(&store, c1, a, b).await;
+    concurrent_writers_all_land(&store, c2).await;
+}
 
+/// Nothing stored yet: a missing object is NotFound, a listing is empty.
+async fn nothing_is_stored_yet(store: &AssetStore, c1: CampaignId, a: Uuid) {
     // Nothing stored yet: a missing object is NotFound, a listing is empty.
     let missing = store.get(c1, a, "original").await;
     assert!(is_not_found(&missing), "missing object: {missing:?}");
     assert_eq!(store.list(c1).await.expect("list"), vec![]);
+}
 
+/// Binary, empty and upload-sized objects round-trip byte for byte
+/// (`a`'s original and w150, `b`'s original, in `c1`).
+async fn bytes_round_trip_exactly(store: &AssetStore, c1: CampaignId, a: Uuid, b: Uuid) {
     // Round trip, byte for byte: binary, empty, and as large as an upload
     // may be (the API's default limit, 10 MiB).
     let original = bytes(1, 4096);
@@ -61,7 +76,11 @@ async fn conformance(place: &Place) {
     let back = store.get(c1, b, "original").await.expect("get");
     assert_eq!(back.len(), large.len());
     assert!(back.as_ref() == large.as_slice(), "large object differs");
+}
 
+/// A shorter put over `a`'s original leaves no old tail; returns the
+/// shorter bytes, which the object now holds.
+async fn a_put_replaces_the_whole_object(store: &AssetStore, c1: CampaignId, a: Uuid) -> Vec<u8> {
     // A put replaces the whole object: a shorter one leaves no old tail.
     let shorter = bytes(2, 10);
     store
@@ -73,6 +92,17 @@ async fn conformance(place: &Place) {
         shorter.as_slice()
     );
 
+    shorter
+}
+
+/// `a`'s w300 in `c1` and `a`'s original in `c2` are objects of their
+/// own: `c1`'s original still holds `shorter`, `c2` has no w300.
+async fn variants_creatives_and_campaigns_are_separate(
+    store: &AssetStore,
+    (c1, c2): (CampaignId, CampaignId),
+    a: Uuid,
+    shorter: &[u8],
+) {
     // Variants, creatives and campaigns are separate objects.
     store.put(c1, a, "w300", bytes(3, 300)).await.expect("put");
     store
@@ -81,7 +111,7 @@ async fn conformance(place: &Place) {
         .expect("put the same creative id in another campaign");
     assert_eq!(
         store.get(c1, a, "original").await.expect("get").as_ref(),
-        shorter.as_slice()
+        shorter
     );
     assert_eq!(
         store.get(c2, a, "original").await.expect("get").as_ref(),
@@ -89,7 +119,18 @@ async fn conformance(place: &Place) {
     );
     let not_there = store.get(c2, a, "w300").await;
     assert!(is_not_found(&not_there), "{not_there:?}");
+}
 
+/// Each campaign lists its own objects, sorted; the objects are named
+/// `<campaign>/<creative>/<variant>`, and the location spelled another
+/// way is the same store.
+async fn listings_and_names_are_per_campaign(
+    place: &Place,
+    store: &AssetStore,
+    (c1, c2): (CampaignId, CampaignId),
+    (a, b): (Uuid, Uuid),
+    shorter: &[u8],
+) {
     // A campaign's listing: its objects only, sorted.
     let mut expected = vec![
         (a, "original".to_owned()),
@@ -117,9 +158,19 @@ async fn conformance(place: &Place) {
     let same = place.open_at(&place.other_spelling());
     assert_eq!(
         same.get(c1, a, "original").await.expect("get").as_ref(),
-        shorter.as_slice()
+        shorter
     );
+}
 
+/// Another store (another folder, another prefix) shares nothing with
+/// this one, even under the same names.
+async fn another_store_shares_nothing(
+    place: &Place,
+    store: &AssetStore,
+    c1: CampaignId,
+    a: Uuid,
+    shorter: &[u8],
+) {
     // Another store (another folder, another prefix in the same bucket)
     // shares nothing with this one, even under the same names.
     let neighbour_place = match place {
@@ -136,14 +187,23 @@ async fn conformance(place: &Place) {
         .expect("put");
     assert_eq!(
         store.get(c1, a, "original").await.expect("get").as_ref(),
-        shorter.as_slice()
+        shorter
     );
     assert_eq!(
         neighbour.list(c1).await.expect("list"),
         vec![(a, "original".to_owned())]
     );
     neighbour_place.remove().await;
+}
 
+/// Deleting removes one object and leaves the other variants; deleting
+/// again, or what was never stored, succeeds; `c1` ends empty.
+async fn deletes_are_idempotent_and_leave_the_rest(
+    store: &AssetStore,
+    c1: CampaignId,
+    a: Uuid,
+    b: Uuid,
+) {
     // Delete: gone, the other variants stay; deleting again, or what was
     // never stored, succeeds.
     store.delete(c1, a, "original").await.expect("delete");
@@ -163,7 +223,11 @@ async fn conformance(place: &Place) {
     }
     store.delete(c1, b, "original").await.expect("delete");
     assert_eq!(store.list(c1).await.expect("list"), vec![]);
+}
 
+/// 16 concurrent writers of different creatives in `c2` all land, next
+/// to the one object `c2` held.
+async fn concurrent_writers_all_land(store: &AssetStore, c2: CampaignId) {
     // Concurrent writers of different creatives all land.
     let writes: Vec<_> = (0..16u8)
         .map(|i| {

@@ -107,20 +107,20 @@ async fn login_refresh_rotation_reuse_and_logout() {
     api.stop().await;
 }
 
-#[tokio::test]
-async fn bad_access_tokens_are_refused() {
-    let api = Api::start().await;
-    let good = api.token(&api.a, Role::Admin).await;
-    let claims_of = |t: &str| -> serde_json::Value {
-        let part = t.split('.').nth(1).expect("claims");
-        serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(part)
-                .expect("b64"),
-        )
-        .expect("json")
-    };
-    let claims = claims_of(&good);
+/// The claims of a signed token, decoded without checking the signature.
+fn claims_of(t: &str) -> serde_json::Value {
+    let part = t.split('.').nth(1).expect("claims");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .expect("b64"),
+    )
+    .expect("json")
+}
+
+/// Tokens forged from a good one of tenant A: (what, token, expected code).
+fn forged_tokens(good: &str, other_tenant_id: &str) -> Vec<(&'static str, String, &'static str)> {
+    let claims = claims_of(good);
     let now = chrono::Utc::now().timestamp();
     let hdr = json!({"alg": "HS256", "typ": "JWT"});
 
@@ -128,12 +128,16 @@ async fn bad_access_tokens_are_refused() {
     expired["exp"] = json!(now - 60);
     expired["iat"] = json!(now - 1000);
     let mut other_tenant = claims.clone();
-    other_tenant["tid"] = json!(api.b.id.to_string());
+    other_tenant["tid"] = json!(other_tenant_id);
     let (h, _, s) = {
         let mut it = good.split('.');
-        (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
+        (
+            it.next().expect("header"),
+            it.next().expect("claims"),
+            it.next().expect("signature"),
+        )
     };
-    let cases: Vec<(&str, String, &str)> = vec![
+    vec![
         (
             "expired",
             hs256(&hdr, &expired, SECRET.as_bytes()),
@@ -173,14 +177,27 @@ async fn bad_access_tokens_are_refused() {
             "invalid_token",
         ),
         ("garbage", "not.a.token".into(), "invalid_token"),
-    ];
-    for (what, token, code) in cases {
+    ]
+}
+
+#[tokio::test]
+async fn bad_access_tokens_are_refused() {
+    let api = Api::start().await;
+    let good = api.token(&api.a, Role::Admin).await;
+    for (what, token, code) in forged_tokens(&good, &api.b.id.to_string()) {
         let r = api
             .call("GET", "/api/v1/campaigns", Some(&token), &[], None)
             .await;
         assert_eq!((r.status, r.code()), (401, code), "{what}: {}", r.body);
         assert_eq!(r.headers["www-authenticate"], "Bearer", "{what}");
     }
+    schemes_and_login_fields_are_checked(&api, &good).await;
+    api.stop().await;
+}
+
+/// The scheme is case-insensitive, a missing or Basic one is 401, and odd
+/// login fields are 422.
+async fn schemes_and_login_fields_are_checked(api: &Api, good: &str) {
     // The scheme is case-insensitive.
     let lower = api
         .call(
@@ -209,7 +226,6 @@ async fn bad_access_tokens_are_refused() {
         )
         .await;
     assert_eq!(basic.status, 401);
-    api.stop().await;
 }
 
 #[tokio::test]

@@ -26,7 +26,21 @@ async fn create_read_replace_patch_delete_with_etags() {
     let api = Api::start().await;
     let t = api.token(&api.a, Role::CampaignManager).await;
     let tok = Some(t.as_str());
+    let path = created_draft_is_read_back_and_cached(&api, tok).await;
+    changes_need_a_current_if_match(&api, tok, &path).await;
+    invalid_values_are_refused_naming_each_field(&api, tok, &path).await;
 
+    let deleted = api
+        .call("DELETE", &path, tok, &[("if-match", "\"3\"")], None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(api.call("GET", &path, tok, &[], None).await.status, 404);
+    api.stop().await;
+}
+
+/// A new campaign is a draft at version 1 with its location, read back by
+/// id and answered 304 for its ETag; returns its path.
+async fn created_draft_is_read_back_and_cached(api: &Api, tok: Option<&str>) -> String {
     let created = api
         .call(
             "POST",
@@ -61,15 +75,22 @@ async fn create_read_replace_patch_delete_with_etags() {
         .await;
     assert_eq!(cached.status, 304);
 
+    path
+}
+
+/// PATCH without If-Match is 428, with the current one applies (null
+/// removes, untouched fields stay), with a stale one is 412 naming the
+/// current ETag; PUT replaces at version 2, leaving version 3.
+async fn changes_need_a_current_if_match(api: &Api, tok: Option<&str>, path: &str) {
     // Changes need If-Match; a stale one is 412 with the current ETag.
     let patch = json!({"name": "Winter sale II", "brand_id": null});
-    let missing = api.call("PATCH", &path, tok, &[], Some(&patch)).await;
+    let missing = api.call("PATCH", path, tok, &[], Some(&patch)).await;
     assert_eq!(
         (missing.status, missing.code()),
         (428, "precondition_required")
     );
     let patched = api
-        .call("PATCH", &path, tok, &[("if-match", "\"1\"")], Some(&patch))
+        .call("PATCH", path, tok, &[("if-match", "\"1\"")], Some(&patch))
         .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
     assert_eq!(patched.body["name"], "Winter sale II");
@@ -82,7 +103,7 @@ async fn create_read_replace_patch_delete_with_etags() {
     let stale = api
         .call(
             "PATCH",
-            &path,
+            path,
             tok,
             &[("if-match", "\"1\"")],
             Some(&json!({"name": "x"})),
@@ -94,7 +115,7 @@ async fn create_read_replace_patch_delete_with_etags() {
     let replaced = api
         .call(
             "PUT",
-            &path,
+            path,
             tok,
             &[("if-match", "\"2\"")],
             Some(&body("Spring", "acme", 7)),
@@ -104,12 +125,16 @@ async fn create_read_replace_patch_delete_with_etags() {
         (replaced.status, replaced.body["name"].clone()),
         (200, json!("Spring"))
     );
+}
 
+/// Invalid values are 422 naming each field, unknown fields and wrong
+/// types too; a body that is not JSON is 400.
+async fn invalid_values_are_refused_naming_each_field(api: &Api, tok: Option<&str>, path: &str) {
     // Invalid values: 422 naming each field; unknown fields are refused.
     let bad = api
         .call(
             "PUT",
-            &path,
+            path,
             tok,
             &[("if-match", "\"3\"")],
             Some(&json!({"name": "", "channels": ["tv"]})),
@@ -126,7 +151,7 @@ async fn create_read_replace_patch_delete_with_etags() {
     let unknown = api
         .call(
             "PATCH",
-            &path,
+            path,
             tok,
             &[("if-match", "\"3\"")],
             Some(&json!({"status": "active"})),
@@ -163,13 +188,6 @@ async fn create_read_replace_patch_delete_with_etags() {
         )
         .await;
     assert_eq!(broken.status, 400);
-
-    let deleted = api
-        .call("DELETE", &path, tok, &[("if-match", "\"3\"")], None)
-        .await;
-    assert_eq!(deleted.status, 204);
-    assert_eq!(api.call("GET", &path, tok, &[], None).await.status, 404);
-    api.stop().await;
 }
 
 #[tokio::test]
@@ -277,34 +295,47 @@ async fn listing_filters_sorts_and_paginates_both_ways() {
             .await;
         assert_eq!(r.status, 201);
     }
-    let list = |q: String| {
-        let api = &api;
-        async move {
-            api.call("GET", &format!("/api/v1/campaigns?{q}"), tok, &[], None)
-                .await
-        }
-    };
-    let names = |r: &common::Reply| -> Vec<String> {
-        r.body["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .map(|c| c["name"].as_str().expect("n").to_owned())
-            .collect()
-    };
+    pages_have_totals_and_links(&api, tok).await;
+    cursors_walk_everything_once_for_every_sort(&api, tok).await;
+    filters_count_what_they_match(&api, tok).await;
+    bad_parameters_are_4xx_never_5xx(&api, tok).await;
+    forged_and_foreign_cursors_are_refused(&api, tok).await;
+    api.stop().await;
+}
 
+/// The campaign listing with query `q`.
+async fn list(api: &Api, tok: Option<&str>, q: String) -> common::Reply {
+    api.call("GET", &format!("/api/v1/campaigns?{q}"), tok, &[], None)
+        .await
+}
+
+/// The names of a listing's campaigns, in order.
+fn names(r: &common::Reply) -> Vec<String> {
+    r.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|c| c["name"].as_str().expect("n").to_owned())
+        .collect()
+}
+
+/// Page/limit over the 23 campaigns: totals, the first by name, links.
+async fn pages_have_totals_and_links(api: &Api, tok: Option<&str>) {
     // Page/limit with totals and links.
-    let p1 = list("limit=10&sort=name".into()).await;
+    let p1 = list(api, tok, "limit=10&sort=name".into()).await;
     assert_eq!(p1.status, 200, "{}", p1.body);
     assert_eq!(p1.body["pagination"]["total"], 23);
     assert_eq!(p1.body["pagination"]["total_pages"], 3);
     assert_eq!(names(&p1)[0], "Campaign 00 50%_off");
     let next = p1.body["_links"]["next"].as_str().expect("next").to_owned();
-    let p3 = list("limit=10&sort=name&page=3".into()).await;
+    let p3 = list(api, tok, "limit=10&sort=name&page=3".into()).await;
     assert_eq!(names(&p3).len(), 3);
     assert!(p3.body["_links"]["next"].is_null());
     assert!(next.contains("page=2"));
+}
 
+/// Cursor pagination returns all 23 once, in order, for every sort.
+async fn cursors_walk_everything_once_for_every_sort(api: &Api, tok: Option<&str>) {
     // Cursor pagination walks everything once, in order, for every sort.
     for sort in [
         "name",
@@ -318,7 +349,7 @@ async fn listing_filters_sorts_and_paginates_both_ways() {
         let mut seen = Vec::new();
         let mut q = format!("limit=4&sort={sort}");
         loop {
-            let r = list(q.clone()).await;
+            let r = list(api, tok, q.clone()).await;
             assert_eq!(r.status, 200, "{sort}: {}", r.body);
             seen.extend(names(&r));
             match r.body["pagination"]["next_cursor"].as_str() {
@@ -335,44 +366,52 @@ async fn listing_filters_sorts_and_paginates_both_ways() {
             assert_eq!(seen, sorted);
         }
     }
+}
 
+/// Brand, name search (wildcards literal), status and date filters.
+async fn filters_count_what_they_match(api: &Api, tok: Option<&str>) {
     // Filters: brand, name search (wildcards literal), status, dates.
     assert_eq!(
-        list("brand_id=even&limit=100".into()).await.body["pagination"]["total"],
+        list(api, tok, "brand_id=even&limit=100".into()).await.body["pagination"]["total"],
         12
     );
     assert_eq!(
-        list("q=campaign%2001&limit=100".into()).await.body["pagination"]["total"],
+        list(api, tok, "q=campaign%2001&limit=100".into())
+            .await
+            .body["pagination"]["total"],
         1
     );
     assert_eq!(
-        list("q=50%25_off&limit=100".into()).await.body["pagination"]["total"],
+        list(api, tok, "q=50%25_off&limit=100".into()).await.body["pagination"]["total"],
         23
     );
     assert_eq!(
-        list("q=5__off".into()).await.body["pagination"]["total"],
+        list(api, tok, "q=5__off".into()).await.body["pagination"]["total"],
         0,
         "_ is literal"
     );
     assert_eq!(
-        list("status=active,paused".into()).await.body["pagination"]["total"],
+        list(api, tok, "status=active,paused".into()).await.body["pagination"]["total"],
         0
     );
     assert_eq!(
-        list("status=draft".into()).await.body["pagination"]["total"],
+        list(api, tok, "status=draft".into()).await.body["pagination"]["total"],
         23
     );
     assert_eq!(
-        list("start_date=2027-01-01".into()).await.body["pagination"]["total"],
+        list(api, tok, "start_date=2027-01-01".into()).await.body["pagination"]["total"],
         0
     );
     assert_eq!(
-        list("start_date=2026-12-30&end_date=2027-02-01".into())
+        list(api, tok, "start_date=2026-12-30&end_date=2027-02-01".into())
             .await
             .body["pagination"]["total"],
         23
     );
+}
 
+/// Each bad parameter gets its 422 or 400 with an error code.
+async fn bad_parameters_are_4xx_never_5xx(api: &Api, tok: Option<&str>) {
     // Bad parameters: 422 or 400, never 5xx.
     for (q, status) in [
         ("sort=password", 422),
@@ -389,23 +428,28 @@ async fn listing_filters_sorts_and_paginates_both_ways() {
         ("q=%00", 400),
         ("start_date=-10000-01-01", 422),
     ] {
-        let r = list(q.into()).await;
+        let r = list(api, tok, q.into()).await;
         assert_eq!(r.status, status, "{q}: {}", r.body);
         assert!(r.body["error"]["code"].is_string(), "{q}");
     }
+}
+
+/// A forged cursor and a cursor of another sort are 422.
+async fn forged_and_foreign_cursors_are_refused(api: &Api, tok: Option<&str>) {
     // A forged cursor whose value does not fit its sort is refused, not a 500.
     let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
         json!({"v": 1, "l": "campaigns", "k": ["-created_at", "x", uuid::Uuid::nil()]}).to_string(),
     );
-    assert_eq!(list(format!("cursor={forged}")).await.status, 422);
+    assert_eq!(list(api, tok, format!("cursor={forged}")).await.status, 422);
     // A cursor of another sort is refused.
-    let c = list("limit=2&sort=name".into()).await.body["pagination"]["next_cursor"]
+    let c = list(api, tok, "limit=2&sort=name".into()).await.body["pagination"]["next_cursor"]
         .as_str()
         .expect("c")
         .to_owned();
     assert_eq!(
-        list(format!("limit=2&sort=budget&cursor={c}")).await.status,
+        list(api, tok, format!("limit=2&sort=budget&cursor={c}"))
+            .await
+            .status,
         422
     );
-    api.stop().await;
 }

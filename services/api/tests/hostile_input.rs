@@ -279,20 +279,31 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
     let token = api.token(&api.a, Role::CampaignManager).await;
     let campaign = new_campaign(&api, &token).await;
     overflowing_rows(&api, api.a.id, campaign).await;
-    let get = |path: String| {
-        let api = &api;
-        let token = token.clone();
-        async move {
-            let (status, _, body) = api
-                .raw("GET", &path, Some(&token), &[], None, Vec::new())
-                .await;
-            let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-            (status, json, path)
-        }
-    };
-    let words =
-        |w: &'static [&'static str]| value(proptest::sample::select(w).prop_map(str::to_owned));
+    campaign_reports_answer_any_query(&api, &token, campaign);
+    top_campaigns_answer_any_query(&api, &token);
+    raw_events_answer_any_query(&api, &token, campaign);
+    campaign_listings_answer_any_query(&api, &token);
+    creatives_listings_answer_any_query(&api, &token, campaign);
+    api.stop().await;
+}
 
+/// GET `path` as `token`: the status, the body as JSON (null if it is
+/// not), and the path, to name the case.
+async fn get_json(api: &Api, token: &str, path: String) -> (u16, serde_json::Value, String) {
+    let (status, _, body) = api
+        .raw("GET", &path, Some(token), &[], None, Vec::new())
+        .await;
+    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    (status, json, path)
+}
+
+/// One of `w`, or sometimes an edge or junk value.
+fn words(w: &'static [&'static str]) -> BoxedStrategy<String> {
+    value(proptest::sample::select(w).prop_map(str::to_owned))
+}
+
+/// The campaign report and its CSV export answer any query without a 5xx.
+fn campaign_reports_answer_any_query(api: &Api, token: &str, campaign: CampaignId) {
     let report = (
         opt(date()),
         opt(date()),
@@ -320,15 +331,22 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
                 ("format", csv.then(|| "csv".to_owned())),
             ]);
             let path = if csv { "reports/export" } else { "reports" };
-            let get = &get;
             Box::pin(async move {
-                let (status, body, path) =
-                    get(format!("/api/v1/campaigns/{campaign}/{path}?{q}")).await;
+                let (status, body, path) = get_json(
+                    api,
+                    token,
+                    format!("/api/v1/campaigns/{campaign}/{path}?{q}"),
+                )
+                .await;
                 no_5xx(&path, status, &body)
             })
         },
     );
+}
 
+/// The top-campaigns ranking and its CSV export answer any query without
+/// a 5xx.
+fn top_campaigns_answer_any_query(api: &Api, token: &str) {
     let top = (
         opt(date()),
         opt(date()),
@@ -353,14 +371,17 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
                 ("format", csv.then(|| "csv".to_owned())),
             ]);
             let path = if csv { "campaigns/export" } else { "campaigns" };
-            let get = &get;
             Box::pin(async move {
-                let (status, body, path) = get(format!("/api/v1/reports/{path}?{q}")).await;
+                let (status, body, path) =
+                    get_json(api, token, format!("/api/v1/reports/{path}?{q}")).await;
                 no_5xx(&path, status, &body)
             })
         },
     );
+}
 
+/// The raw-event listing answers any date, limit and cursor without a 5xx.
+fn raw_events_answer_any_query(api: &Api, token: &str, campaign: CampaignId) {
     let cursor_text = prop_oneof![
         (any::<i64>(), any::<u128>()).prop_map(|(ms, id)| {
             json!({"v": 1, "l": "events", "k": [ms, uuid::Uuid::from_u128(id)]}).to_string()
@@ -375,14 +396,21 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
     );
     run_http("raw events", 100, events, |(date, limit, cursor)| {
         let q = query(vec![("date", date), ("limit", limit), ("cursor", cursor)]);
-        let get = &get;
         Box::pin(async move {
-            let (status, body, path) =
-                get(format!("/api/v1/campaigns/{campaign}/events?{q}")).await;
+            let (status, body, path) = get_json(
+                api,
+                token,
+                format!("/api/v1/campaigns/{campaign}/events?{q}"),
+            )
+            .await;
             no_5xx(&path, status, &body)
         })
     });
+}
 
+/// The campaign listing answers any page, limit, cursor and dates without
+/// a 5xx.
+fn campaign_listings_answer_any_query(api: &Api, token: &str) {
     let listing_cursor = (
         proptest::sample::select(vec!["-created_at", "updated_at", "budget", "name"]),
         prop_oneof![
@@ -420,13 +448,17 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
                 ("start_date", start),
                 ("end_date", end),
             ]);
-            let get = &get;
             Box::pin(async move {
-                let (status, body, path) = get(format!("/api/v1/campaigns?{q}")).await;
+                let (status, body, path) =
+                    get_json(api, token, format!("/api/v1/campaigns?{q}")).await;
                 no_5xx(&path, status, &body)
             })
         },
     );
+}
+
+/// The creatives listing answers any limit and cursor without a 5xx.
+fn creatives_listings_answer_any_query(api: &Api, token: &str, campaign: CampaignId) {
     let asset_cursor = (0u32..=9999, -1439i32..=1439, any::<u128>()).prop_map(|(y, off, id)| {
         let at = format!(
             "{y:04}-01-01T00:00:00{}{:02}:{:02}",
@@ -444,12 +476,14 @@ async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
     );
     run_http("creatives listing", 100, assets, |(limit, cursor)| {
         let q = query(vec![("limit", limit), ("cursor", cursor)]);
-        let get = &get;
         Box::pin(async move {
-            let (status, body, path) =
-                get(format!("/api/v1/campaigns/{campaign}/assets?{q}")).await;
+            let (status, body, path) = get_json(
+                api,
+                token,
+                format!("/api/v1/campaigns/{campaign}/assets?{q}"),
+            )
+            .await;
             no_5xx(&path, status, &body)
         })
     });
-    api.stop().await;
 }

@@ -15,35 +15,47 @@ async fn errors_headers_cors_and_deprecation() {
     };
     let api = Api::start_with(cfg).await;
     let token = api.token(&api.a, adpulse_domain::Role::Admin).await;
+    errors_have_one_json_shape(&api, &token).await;
+    v1_answers_carry_security_and_deprecation_headers(&api, &token).await;
+    cors_answers_allowed_origins_only(&api, &token).await;
+    requests_are_counted_by_route_template(&api).await;
+    api.stop().await;
+}
 
+/// An unknown path, a wrong method, an oversized body and a wrong content
+/// type each get their status and the same JSON error shape.
+async fn errors_have_one_json_shape(api: &Api, token: &str) {
     // Unknown path, wrong method, oversized body: the same JSON shape.
     let r = api
-        .call("GET", "/api/v1/nothing-here", Some(&token), &[], None)
+        .call("GET", "/api/v1/nothing-here", Some(token), &[], None)
         .await;
     assert_eq!((r.status, r.code()), (404, "not_found"));
     let r = api
-        .call("DELETE", "/api/v1/campaigns", Some(&token), &[], None)
+        .call("DELETE", "/api/v1/campaigns", Some(token), &[], None)
         .await;
     assert_eq!((r.status, r.code()), (405, "method_not_allowed"));
     let big = serde_json::json!({"name": "x".repeat(5000)});
     let r = api
-        .call("POST", "/api/v1/campaigns", Some(&token), &[], Some(&big))
+        .call("POST", "/api/v1/campaigns", Some(token), &[], Some(&big))
         .await;
     assert_eq!((r.status, r.code()), (413, "payload_too_large"));
     let r = api
         .call(
             "POST",
             "/api/v1/campaigns",
-            Some(&token),
+            Some(token),
             &[("content-type", "text/plain")],
             None,
         )
         .await;
     assert_eq!(r.status, 400);
+}
 
+/// Every v1 answer has the security headers and the deprecation notice.
+async fn v1_answers_carry_security_and_deprecation_headers(api: &Api, token: &str) {
     // Security headers and the deprecation notice on every v1 answer.
     let r = api
-        .call("GET", "/api/v1/campaigns", Some(&token), &[], None)
+        .call("GET", "/api/v1/campaigns", Some(token), &[], None)
         .await;
     assert_eq!(r.headers["x-content-type-options"], "nosniff");
     assert_eq!(r.headers["x-frame-options"], "DENY");
@@ -51,13 +63,17 @@ async fn errors_headers_cors_and_deprecation() {
     assert_eq!(r.headers["deprecation"], "true");
     assert_eq!(r.headers["sunset"], "Wed, 30 Jun 2027 00:00:00 GMT");
     assert_eq!(r.headers["link"], "</api/v2>; rel=\"successor-version\"");
+}
 
+/// The allowed origin gets CORS headers (its preflight too, with the
+/// methods and headers the API takes); another origin gets none.
+async fn cors_answers_allowed_origins_only(api: &Api, token: &str) {
     // CORS: the allowed origin gets its headers (preflight too), others none.
     let r = api
         .call(
             "GET",
             "/api/v1/campaigns",
-            Some(&token),
+            Some(token),
             &[("origin", "https://app.example")],
             None,
         )
@@ -70,7 +86,7 @@ async fn errors_headers_cors_and_deprecation() {
         .call(
             "GET",
             "/api/v1/campaigns",
-            Some(&token),
+            Some(token),
             &[("origin", "https://evil.example")],
             None,
         )
@@ -91,6 +107,11 @@ async fn errors_headers_cors_and_deprecation() {
     assert_eq!(r.status, 204);
     assert!(r.headers["access-control-allow-methods"].contains("PATCH"));
 
+    assert!(r.headers["access-control-allow-headers"].contains("If-Match"));
+}
+
+/// `/metrics` counts requests by route template and counts logins.
+async fn requests_are_counted_by_route_template(api: &Api) {
     // Requests are counted by route template, not by raw path.
     let metrics = raw_get(&api.url, "/metrics").await;
     assert!(
@@ -100,8 +121,6 @@ async fn errors_headers_cors_and_deprecation() {
         "{metrics}"
     );
     assert!(metrics.contains("adpulse_api_logins_total"), "{metrics}");
-    assert!(r.headers["access-control-allow-headers"].contains("If-Match"));
-    api.stop().await;
 }
 
 #[tokio::test]

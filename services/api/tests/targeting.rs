@@ -5,7 +5,7 @@ mod common;
 
 use adpulse_domain::Role;
 use common::Api;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn targeting_is_validated_versioned_and_read_back() {
@@ -24,27 +24,50 @@ async fn targeting_is_validated_versioned_and_read_back() {
     let id = c.body["id"].as_str().expect("id").to_owned();
     let path = format!("/api/v1/campaigns/{id}/targeting");
 
-    let empty = api.call("GET", &path, tok, &[], None).await;
-    assert_eq!(empty.status, 200, "{}", empty.body);
-    assert_eq!(empty.body["countries"], json!([]));
-    assert!(empty.body["frequency_cap"].is_null());
-    assert_eq!(empty.headers["etag"], "\"1\"");
+    a_new_campaign_s_targeting_is_empty(&api, tok, &path).await;
+    a_targeting_is_stored_whole_and_versioned(&api, tok, &id, &path).await;
+    bad_targeting_is_refused_naming_each_field(&api, tok, &path).await;
+    analysts_read_but_do_not_write(&api, &path).await;
+    api.stop().await;
+}
 
-    let good = json!({
+/// A targeting with every kind of rule.
+fn good() -> Value {
+    json!({
         "countries": ["DE", "AT", "CH"],
         "device_types": ["mobile", "tablet"],
         "audience_segments": ["sports-fans"],
         "dayparting": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "07:00", "end": "22:00"}],
         "frequency_cap": {"max": 3, "per": "day", "scope": "ad", "window": "calendar"}
-    });
-    let missing = api.call("PUT", &path, tok, &[], Some(&good)).await;
+    })
+}
+
+/// A new campaign's targeting is empty, at the campaign's version 1.
+async fn a_new_campaign_s_targeting_is_empty(api: &Api, tok: Option<&str>, path: &str) {
+    let empty = api.call("GET", path, tok, &[], None).await;
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    assert_eq!(empty.body["countries"], json!([]));
+    assert!(empty.body["frequency_cap"].is_null());
+    assert_eq!(empty.headers["etag"], "\"1\"");
+}
+
+/// PUT needs If-Match; the targeting is read back field for field, the
+/// campaign's ETag moves to 2 with it, and a stale If-Match is 412.
+async fn a_targeting_is_stored_whole_and_versioned(
+    api: &Api,
+    tok: Option<&str>,
+    id: &str,
+    path: &str,
+) {
+    let good = good();
+    let missing = api.call("PUT", path, tok, &[], Some(&good)).await;
     assert_eq!(missing.status, 428);
     let put = api
-        .call("PUT", &path, tok, &[("if-match", "\"1\"")], Some(&good))
+        .call("PUT", path, tok, &[("if-match", "\"1\"")], Some(&good))
         .await;
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.headers["etag"], "\"2\"");
-    let got = api.call("GET", &path, tok, &[], None).await;
+    let got = api.call("GET", path, tok, &[], None).await;
     for field in [
         "countries",
         "device_types",
@@ -60,10 +83,14 @@ async fn targeting_is_validated_versioned_and_read_back() {
         .await;
     assert_eq!(campaign.headers["etag"], "\"2\"");
     let stale = api
-        .call("PUT", &path, tok, &[("if-match", "\"1\"")], Some(&good))
+        .call("PUT", path, tok, &[("if-match", "\"1\"")], Some(&good))
         .await;
     assert_eq!(stale.status, 412);
+}
 
+/// Invalid values are 422 naming each field in order; an unknown period
+/// and an unknown rule are 422 too.
+async fn bad_targeting_is_refused_naming_each_field(api: &Api, tok: Option<&str>, path: &str) {
     let bad = json!({
         "countries": ["de", "ZZ"],
         "device_types": ["toaster"],
@@ -71,7 +98,7 @@ async fn targeting_is_validated_versioned_and_read_back() {
         "frequency_cap": {"max": 0, "per": "day"}
     });
     let r = api
-        .call("PUT", &path, tok, &[("if-match", "\"2\"")], Some(&bad))
+        .call("PUT", path, tok, &[("if-match", "\"2\"")], Some(&bad))
         .await;
     assert_eq!((r.status, r.code()), (422, "validation_failed"));
     let fields: Vec<&str> = r.body["error"]["errors"]
@@ -94,7 +121,7 @@ async fn targeting_is_validated_versioned_and_read_back() {
     let shape = api
         .call(
             "PUT",
-            &path,
+            path,
             tok,
             &[("if-match", "\"2\"")],
             Some(&json!({"frequency_cap": {"max": 2, "per": "fortnight"}})),
@@ -110,18 +137,21 @@ async fn targeting_is_validated_versioned_and_read_back() {
     let unknown = api
         .call(
             "PUT",
-            &path,
+            path,
             tok,
             &[("if-match", "\"2\"")],
             Some(&json!({"postcodes": ["10115"]})),
         )
         .await;
     assert_eq!(unknown.status, 422);
+}
 
-    // Analysts read, but do not write.
+/// Analysts read the targeting but get 403 writing it.
+async fn analysts_read_but_do_not_write(api: &Api, path: &str) {
+    let good = good();
     let analyst = api.token(&api.a, Role::Analyst).await;
     assert_eq!(
-        api.call("GET", &path, Some(&analyst), &[], None)
+        api.call("GET", path, Some(&analyst), &[], None)
             .await
             .status,
         200
@@ -129,7 +159,7 @@ async fn targeting_is_validated_versioned_and_read_back() {
     assert_eq!(
         api.call(
             "PUT",
-            &path,
+            path,
             Some(&analyst),
             &[("if-match", "\"2\"")],
             Some(&good)
@@ -138,5 +168,4 @@ async fn targeting_is_validated_versioned_and_read_back() {
         .status,
         403
     );
-    api.stop().await;
 }

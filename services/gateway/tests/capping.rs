@@ -69,8 +69,29 @@ async fn decide(h: &Harness, key: &str, path: &str, body: Value) -> Reply {
 async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &str) {
     let capping = Capping::new(counters, links, &CappingConfig::default());
     let h = Harness::start_full(config(), NullEventLog, |_| Some(capping)).await;
+    caps_are_set(&h).await;
+    linked_devices_count_as_one_person(&h, name).await;
+    concurrent_devices_pass_the_cap_once(&h, name).await;
+    let decided_at = a_batch_decides_every_candidate(&h, name).await;
+    a_release_frees_one_place(&h, &decided_at, name).await;
+    tenants_have_their_own_counters_and_links(&h, name).await;
+    refusals_have_their_codes(&h, name).await;
+    h.stop().await;
+}
+
+/// The single decision's path.
+const ONE: &str = "/v1/frequency/decide";
+
+/// Tenant A's campaigns capped per day (4), per ad and hour (2), and not.
+fn campaigns(h: &Harness) -> [CampaignId; 3] {
+    [h.a.campaigns[0], h.a.campaigns[1], h.a.campaigns[2]]
+}
+
+/// Caps in the campaigns' targeting: A's 4 a day and 2 per ad an hour,
+/// B's first campaign 1 a day.
+async fn caps_are_set(h: &Harness) {
     let (a, b) = (&h.a, &h.b);
-    let [day, per_ad, uncapped] = [a.campaigns[0], a.campaigns[1], a.campaigns[2]];
+    let [day, per_ad, _] = campaigns(h);
     set_cap(&h.db, a.id, day, json!({"max": 4, "per": "day"})).await;
     set_cap(
         &h.db,
@@ -80,15 +101,20 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
     )
     .await;
     set_cap(&h.db, b.id, b.campaigns[0], json!({"max": 1, "per": "day"})).await;
-    let one = "/v1/frequency/decide";
+}
 
+/// The laptop, before anyone knows whose it is; then the phone and the
+/// laptop, each seen with the login: both devices are linked to the
+/// person (3 impressions), and the day window ends at midnight UTC.
+async fn linked_devices_count_as_one_person(h: &Harness, name: &str) {
+    let [day, _, _] = campaigns(h);
     // The laptop, before anyone knows whose it is; then the phone and the
     // laptop, each seen with the login: both devices are now linked to the
     // person, and the laptop's first impression joined the person's.
     let r = decide(
-        &h,
-        &a.key,
-        one,
+        h,
+        &h.a.key,
+        ONE,
         json!({"campaign_id": day, "user": {"cookie_id": "laptop"}}),
     )
     .await;
@@ -99,9 +125,9 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         r.body
     );
     let r = decide(
-        &h,
-        &a.key,
-        one,
+        h,
+        &h.a.key,
+        ONE,
         json!({"campaign_id": day, "user": {"device_id": "phone", "login_id": "u-1"}}),
     )
     .await;
@@ -130,9 +156,9 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         "{name}: day window ends at midnight UTC: {ends}"
     );
     let r = decide(
-        &h,
-        &a.key,
-        one,
+        h,
+        &h.a.key,
+        ONE,
         json!({"campaign_id": day, "user": {"cookie_id": "laptop", "email_sha256": null, "login_id": "u-1"}}),
     )
     .await;
@@ -142,7 +168,12 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         "{name}: the laptop's earlier impression counts: {}",
         r.body
     );
+}
 
+/// 40 concurrent requests from the devices alone: exactly one passes the
+/// cap; a stranger's device is someone else.
+async fn concurrent_devices_pass_the_cap_once(h: &Harness, name: &str) {
+    let [day, _, _] = campaigns(h);
     // 40 concurrent requests from the devices alone: exactly one passes.
     let tasks: Vec<_> = (0..40)
         .map(|i| {
@@ -153,11 +184,11 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
             };
             let body = json!({"campaign_id": day, "user": user}).to_string();
             let client = h.client();
-            let auth = format!("Bearer {}", a.key);
+            let auth = format!("Bearer {}", h.a.key);
             tokio::spawn(async move {
                 client
                     .post(
-                        one,
+                        ONE,
                         &[
                             ("authorization", auth.as_str()),
                             ("content-type", "application/json"),
@@ -179,9 +210,9 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
 
     // A stranger's device is someone else.
     let r = decide(
-        &h,
-        &a.key,
-        one,
+        h,
+        &h.a.key,
+        ONE,
         json!({"campaign_id": day, "user": {"device_id": "tablet"}}),
     )
     .await;
@@ -190,7 +221,12 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         (&json!(true), &json!(1)),
         "{name}"
     );
+}
 
+/// One ad request ranking five candidates gets a decision each; ad-7's
+/// cap of 2 an hour holds on the third. Returns the first's decision time.
+async fn a_batch_decides_every_candidate(h: &Harness, name: &str) -> String {
+    let [day, per_ad, uncapped] = campaigns(h);
     // One ad request ranking five candidates.
     let batch = json!({
         "user": {"device_id": "phone"},
@@ -199,10 +235,10 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
             {"campaign_id": per_ad},
             {"campaign_id": per_ad, "ad_id": "ad-7"},
             {"campaign_id": uncapped},
-            {"campaign_id": b.campaigns[0]},
+            {"campaign_id": h.b.campaigns[0]},
         ]
     });
-    let r = decide(&h, &a.key, "/v1/frequency/decide/batch", batch.clone()).await;
+    let r = decide(h, &h.a.key, "/v1/frequency/decide/batch", batch.clone()).await;
     assert_eq!(r.status, 200, "{name}: {}", r.body);
     let reasons: Vec<(&str, bool)> = r.body["decisions"]
         .as_array()
@@ -230,9 +266,9 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         .as_str()
         .expect("decided_at")
         .to_owned();
-    let r = decide(&h, &a.key, "/v1/frequency/decide/batch", batch.clone()).await;
+    let r = decide(h, &h.a.key, "/v1/frequency/decide/batch", batch.clone()).await;
     assert_eq!(r.body["decisions"][2]["count"], 2, "{name}");
-    let r = decide(&h, &a.key, "/v1/frequency/decide/batch", batch.clone()).await;
+    let r = decide(h, &h.a.key, "/v1/frequency/decide/batch", batch.clone()).await;
     assert_eq!(
         (
             &r.body["decisions"][2]["allow"],
@@ -242,19 +278,26 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         "{name}: 2 per hour for ad-7"
     );
 
+    decided_at
+}
+
+/// Releasing the unserved reservation made at `decided_at` frees one
+/// place for ad-7.
+async fn a_release_frees_one_place(h: &Harness, decided_at: &str, name: &str) {
+    let [_, per_ad, _] = campaigns(h);
     // Releasing the unserved reservation frees one place.
     let r = decide(
-        &h,
-        &a.key,
+        h,
+        &h.a.key,
         "/v1/frequency/release",
         json!({"campaign_id": per_ad, "ad_id": "ad-7", "user": {"login_id": "u-1"}, "reserved_at": decided_at}),
     )
     .await;
     assert_eq!(r.status, 204, "{name}: {}", r.body);
     let r = decide(
-        &h,
-        &a.key,
-        one,
+        h,
+        &h.a.key,
+        ONE,
         json!({"campaign_id": per_ad, "ad_id": "ad-7", "user": {"cookie_id": "laptop"}}),
     )
     .await;
@@ -264,13 +307,17 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         "{name}: {}",
         r.body
     );
+}
 
+/// Tenant B's login u-1 is not tenant A's: its own counters and links.
+async fn tenants_have_their_own_counters_and_links(h: &Harness, name: &str) {
+    let [day, _, _] = campaigns(h);
     // Tenant B's login u-1 is not tenant A's: its own counters and links.
     let r = decide(
-        &h,
-        &b.key,
-        one,
-        json!({"campaign_id": b.campaigns[0], "user": {"device_id": "phone"}}),
+        h,
+        &h.b.key,
+        ONE,
+        json!({"campaign_id": h.b.campaigns[0], "user": {"device_id": "phone"}}),
     )
     .await;
     assert_eq!(
@@ -280,17 +327,17 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
     );
     // B linking the same device to its own login does not move A's person.
     let r = decide(
-        &h,
-        &b.key,
-        one,
-        json!({"campaign_id": b.campaigns[0], "user": {"device_id": "phone", "login_id": "u-2"}}),
+        h,
+        &h.b.key,
+        ONE,
+        json!({"campaign_id": h.b.campaigns[0], "user": {"device_id": "phone", "login_id": "u-2"}}),
     )
     .await;
     assert_eq!(r.status, 200, "{name}: {}", r.body);
     let r = decide(
-        &h,
-        &a.key,
-        one,
+        h,
+        &h.a.key,
+        ONE,
         json!({"campaign_id": day, "user": {"device_id": "phone"}}),
     )
     .await;
@@ -299,7 +346,11 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         (&json!(false), &json!(4)),
         "{name}: A's phone is still A's u-1"
     );
+}
 
+/// Bad requests, a wrong key and too many candidates each get their code.
+async fn refusals_have_their_codes(h: &Harness, name: &str) {
+    let [day, per_ad, _] = campaigns(h);
     // Refusals, each with its code.
     let refusals = [
         (json!({"campaign_id": day}), 422, "missing_field"),
@@ -315,7 +366,7 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
             "ad_required",
         ),
         (
-            json!({"campaign_id": b.campaigns[0], "user": {"device_id": "d"}}),
+            json!({"campaign_id": h.b.campaigns[0], "user": {"device_id": "d"}}),
             404,
             "unknown_campaign",
         ),
@@ -327,7 +378,7 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
         (json!([1, 2]), 400, "not_an_object"),
     ];
     for (body, status, code) in refusals {
-        let r = decide(&h, &a.key, one, body.clone()).await;
+        let r = decide(h, &h.a.key, ONE, body.clone()).await;
         assert_eq!(
             (r.status, r.code()),
             (status, code),
@@ -335,18 +386,17 @@ async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &st
             r.body
         );
     }
-    let r = decide(&h, "adp_wrong", one, json!({})).await;
+    let r = decide(h, "adp_wrong", ONE, json!({})).await;
     assert_eq!((r.status, r.code()), (401, "invalid_key"), "{name}");
     let many: Vec<Value> = (0..101).map(|_| json!({"campaign_id": day})).collect();
     let r = decide(
-        &h,
-        &a.key,
+        h,
+        &h.a.key,
         "/v1/frequency/decide/batch",
         json!({"user": {"device_id": "d"}, "candidates": many}),
     )
     .await;
     assert_eq!((r.status, r.code()), (422, "too_many_candidates"), "{name}");
-    h.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -234,14 +234,32 @@ async fn past_n_rows_a_minute_a_tenants_refusals_are_counted_in_summary_rows() {
     let payload_max = cfg.gateway.rejected_payload_bytes;
     let log = RecordingLog::default();
     let h = Harness::start_with(cfg, log.clone()).await;
-    let auth = format!("Bearer {}", h.a.key);
     let first_minute = minute();
+    three_hundred_requests_and_three_hundred_events_are_refused(&h).await;
+    let minutes = usize::try_from(minute() - first_minute + 1).expect("minutes");
+    while_it_runs_full_rows_are_bounded_per_minute(&log, per_minute as usize, minutes);
 
+    // At shutdown the current minute is summarised too: every refusal is
+    // either a full row or counted in a summary row of its reason.
+    let tenant = Value::from(h.a.id.to_string());
+    h.stop().await;
+    every_refusal_is_a_full_row_or_counted_in_a_summary(&log, &tenant, minutes, payload_max);
+}
+
+/// The full rows among `rows`.
+fn full(rows: &[Value]) -> usize {
+    rows.iter().filter(|r| r["kind"] == "full").count()
+}
+
+/// Tenant A sends 300 malformed requests (each 400) and 10 batches of 30
+/// events missing fields (each 422, all 30 rejected).
+async fn three_hundred_requests_and_three_hundred_events_are_refused(h: &Harness) {
+    let auth = format!("Bearer {}", h.a.key);
     // 300 malformed requests, and 10 batches of 30 events missing fields.
     let replies = {
         let auth = auth.clone();
         flood(
-            &h,
+            h,
             300,
             8,
             "/v1/events/batch",
@@ -272,23 +290,29 @@ async fn past_n_rows_a_minute_a_tenants_refusals_are_counted_in_summary_rows() {
             .await;
         assert_eq!((r.status, r.body["rejected"].as_u64()), (422, Some(30)));
     }
-    let minutes = usize::try_from(minute() - first_minute + 1).expect("minutes");
+}
 
-    // While it runs: at most N full rows per minute it spanned, plus the
-    // summaries of minutes that ended.
-    let full = |rows: &[Value]| rows.iter().filter(|r| r["kind"] == "full").count();
+/// While it runs: at most `per_minute` full rows per minute it spanned
+/// (`minutes`), plus the summaries of minutes that ended.
+fn while_it_runs_full_rows_are_bounded_per_minute(
+    log: &RecordingLog,
+    per_minute: usize,
+    minutes: usize,
+) {
     let during = log.rows();
-    assert!(
-        full(&during) <= per_minute as usize * minutes,
-        "{}",
-        full(&during)
-    );
-    assert!(full(&during) >= per_minute as usize);
+    assert!(full(&during) <= per_minute * minutes, "{}", full(&during));
+    assert!(full(&during) >= per_minute);
+}
 
-    // At shutdown the current minute is summarised too: every refusal is
-    // either a full row or counted in a summary row of its reason.
-    let tenant = Value::from(h.a.id.to_string());
-    h.stop().await;
+/// After shutdown, every row is `tenant`'s, full or a summary; they count
+/// all 300 of each reason, with at most one summary per reason and
+/// minute, in bounded bytes.
+fn every_refusal_is_a_full_row_or_counted_in_a_summary(
+    log: &RecordingLog,
+    tenant: &Value,
+    minutes: usize,
+    payload_max: usize,
+) {
     let rows = log.rows();
     let mut counted = std::collections::BTreeMap::<String, u64>::new();
     for r in &rows {
@@ -301,7 +325,7 @@ async fn past_n_rows_a_minute_a_tenants_refusals_are_counted_in_summary_rows() {
             }
             other => panic!("row of kind {other:?}"),
         };
-        assert_eq!(r["tenant_id"], tenant);
+        assert_eq!(&r["tenant_id"], tenant);
         *counted
             .entry(r["code"].as_str().expect("code").into())
             .or_default() += n;
