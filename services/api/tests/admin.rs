@@ -5,7 +5,7 @@
 mod common;
 
 use adpulse_domain::Role;
-use adpulse_domain::ports::{Directory as _, KeyStatus};
+use adpulse_domain::ports::KeyStatus;
 use common::{Api, PASSWORD};
 use serde_json::json;
 

@@ -63,7 +63,7 @@ async fn a_large_export_streams_with_flat_memory() {
     )
     .bind(tenant.as_uuid())
     .bind(CAMPAIGNS)
-    .execute(api.db.pool())
+    .execute(api.postgres().1.pool())
     .await
     .expect("campaigns");
     sqlx::query(
@@ -75,7 +75,7 @@ async fn a_large_export_streams_with_flat_memory() {
          FROM campaigns WHERE tenant_id = $1",
     )
     .bind(tenant.as_uuid())
-    .execute(api.db.pool())
+    .execute(api.postgres().1.pool())
     .await
     .expect("aggregates");
     for sql in [
@@ -89,7 +89,7 @@ async fn a_large_export_streams_with_flat_memory() {
     ] {
         sqlx::query(sql)
             .bind(tenant.as_uuid())
-            .execute(api.db.pool())
+            .execute(api.postgres().1.pool())
             .await
             .expect("ranking totals");
     }

@@ -35,7 +35,7 @@ async fn overflowing_rows(api: &Api, tenant: TenantId, campaign: CampaignId) {
             .bind(at)
             .bind(channel)
             .bind(half)
-            .execute(api.db.pool())
+            .execute(api.postgres().1.pool())
             .await
             .expect("insert aggregate row");
         }

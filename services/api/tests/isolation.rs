@@ -231,7 +231,7 @@ async fn row_level_security_alone_confines_queries_without_any_filter() {
         }
     }
     // The API's kind of session: tenant-scoped.
-    let db = Database::connect_for_tenants(&api.pg)
+    let db = Database::connect_for_tenants(api.postgres().0)
         .await
         .expect("connect");
     the_policy_alone_counts_each_tenant_s_rows(&api, &db).await;

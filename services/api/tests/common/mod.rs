@@ -1,13 +1,18 @@
 //! An API on a loopback port over a private Postgres schema, two tenants
 //! with a user of each role, creatives in a folder or S3 prefix of its own,
 //! and a small HTTP client.
+//!
+//! With `ADPULSE_TEST_ADAPTERS=embedded` the same API runs on the embedded
+//! store (SQLite in a folder of its own) instead, with no server at all:
+//! the fast tier (`scripts/test --fast`) runs the suites that way, and the
+//! whole suite runs them on Postgres. A test that reads Postgres itself
+//! ([`Api::postgres`]) says it needs the local servers.
 
 #![allow(dead_code, clippy::panic)]
 
 pub mod assets;
 
-use adpulse_domain::ports::LiveCounters;
-use adpulse_domain::ports::prelude::*;
+use adpulse_domain::ports::{LiveCounters, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -54,9 +59,13 @@ impl Tenant {
 
 pub struct Api {
     pub url: String,
-    /// System session on the same schema (setup and checks).
-    pub db: Database,
-    pub pg: PostgresConfig,
+    /// The store the API runs on, as setup and checks reach it (on
+    /// Postgres a system session on the same schema).
+    pub db: Arc<dyn Store>,
+    /// On the local servers: the schema's settings and a system session.
+    postgres: Option<(PostgresConfig, Database)>,
+    /// Embedded: the data folder, removed on drop.
+    data: Option<std::path::PathBuf>,
     pub a: Tenant,
     pub b: Tenant,
     /// Where creatives are stored (a folder, or a prefix on the stack's S3).
@@ -86,7 +95,56 @@ pub fn api_config_s3() -> ApiConfig {
     }
 }
 
-async fn tenant(db: &Database, name: &str) -> Tenant {
+/// Whether the suites run on the embedded adapters (`ADPULSE_TEST_ADAPTERS=embedded`).
+pub fn embedded() -> bool {
+    std::env::var("ADPULSE_TEST_ADAPTERS").as_deref() == Ok("embedded")
+}
+
+/// The stores of one test's API: what setup uses, what the API holds, and
+/// what to clean up.
+struct Stores {
+    setup: Arc<dyn Store>,
+    api: Arc<dyn Store>,
+    postgres: Option<(PostgresConfig, Database)>,
+    data: Option<std::path::PathBuf>,
+}
+
+impl Stores {
+    /// A private Postgres schema (a system session for setup, a
+    /// tenant-scoped one for the API, as `adpulse api` connects), or a
+    /// fresh SQLite folder when the suites run embedded.
+    async fn open() -> Self {
+        if embedded() {
+            let dir = std::env::temp_dir().join(unique_name("api_embedded"));
+            let lite = adpulse_sqlite::Lite::open(&dir).await.expect("open sqlite");
+            return Self {
+                setup: Arc::new(lite.clone()),
+                api: Arc::new(lite),
+                postgres: None,
+                data: Some(dir),
+            };
+        }
+        let pg = PostgresConfig {
+            url: Secret::new(Server::Postgres.require()),
+            schema: Some(unique_name("api")),
+            ..PostgresConfig::default()
+        };
+        let db = match Database::connect(&pg).await {
+            Ok(db) => db,
+            Err(e) => Server::Postgres.absent(&e.to_string()),
+        };
+        db.migrate().await.expect("migrate");
+        let api = Database::connect_for_tenants(&pg).await.expect("api db");
+        Self {
+            setup: Arc::new(db.clone()),
+            api: Arc::new(api),
+            postgres: Some((pg, db)),
+            data: None,
+        }
+    }
+}
+
+async fn tenant(db: &dyn Store, name: &str) -> Tenant {
     let id = db.create_tenant(name).await.expect("tenant");
     let hash = adpulse_api::auth::hash_password(PASSWORD.into())
         .await
@@ -130,19 +188,10 @@ impl Api {
         live: Option<adpulse_redis::Redis>,
         archive: Option<adpulse_cql::Cql>,
     ) -> Self {
-        let pg = PostgresConfig {
-            url: Secret::new(Server::Postgres.require()),
-            schema: Some(unique_name("api")),
-            ..PostgresConfig::default()
-        };
-        let db = match Database::connect(&pg).await {
-            Ok(db) => db,
-            Err(e) => Server::Postgres.absent(&e.to_string()),
-        };
-        db.migrate().await.expect("migrate");
-        let a = tenant(&db, "a").await;
-        let b = tenant(&db, "b").await;
-        let api_db = Database::connect_for_tenants(&pg).await.expect("api db");
+        let stores = Stores::open().await;
+        let a = tenant(&*stores.setup, "a").await;
+        let b = tenant(&*stores.setup, "b").await;
+        let api_db = stores.api;
         let assets = assets::AssetPlace::from_location(&cfg.asset_store);
         let store = assets.open();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -151,7 +200,7 @@ impl Api {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel();
         tokio::spawn(async move {
-            let mut state = adpulse_api::AppState::new(&cfg, Arc::new(api_db)).expect("state");
+            let mut state = adpulse_api::AppState::new(&cfg, api_db).expect("state");
             // The same place, with the stack's S3 endpoint and key given
             // explicitly rather than through process-wide AWS_* variables.
             state.assets = store;
@@ -168,13 +217,27 @@ impl Api {
         });
         Self {
             url,
-            db,
-            pg,
+            db: stores.setup,
+            postgres: stores.postgres,
+            data: stores.data,
             a,
             b,
             assets,
             client: Client::builder(TokioExecutor::new()).build_http(),
             shutdown: Some(tx),
+        }
+    }
+
+    /// The Postgres schema's settings and a system session on it, for a
+    /// test that reads or writes Postgres itself; such a test needs the
+    /// local servers.
+    pub fn postgres(&self) -> (&PostgresConfig, &Database) {
+        match &self.postgres {
+            Some((cfg, db)) => (cfg, db),
+            None => panic!(
+                "this test reads Postgres itself: run it on the local servers \
+                 (without ADPULSE_TEST_ADAPTERS=embedded)"
+            ),
         }
     }
 
@@ -251,7 +314,12 @@ impl Api {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.db.drop_schema().await.expect("drop schema");
+        if let Some((_, db)) = &self.postgres {
+            db.drop_schema().await.expect("drop schema");
+        }
+        if let Some(dir) = self.data.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         self.assets.remove().await;
     }
 
