@@ -162,7 +162,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.block_on(run(args))
 }
 
-async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+/// The campaign ids of `--campaigns` (one a line), or one made up.
+fn campaigns(args: &Args) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let campaigns: Vec<String> = match &args.campaigns {
         Some(p) => std::fs::read_to_string(p)?
             .lines()
@@ -175,6 +176,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if campaigns.is_empty() {
         return Err("the campaigns file is empty".into());
     }
+    Ok(campaigns)
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let campaigns = campaigns(&args)?;
     let events = Arc::new(Events {
         campaign_zipf: Zipf::new(campaigns.len(), args.zipf),
         user_zipf: Zipf::new(args.users, args.zipf),
@@ -214,32 +220,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
 
-    let progress = {
-        let (counters, quiet) = (Arc::clone(&counters), args.quiet);
-        tokio::spawn(async move {
-            let mut last = (0, 0);
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let (r, e) = (
-                    counters.requests.load(Ordering::Relaxed),
-                    counters.events.load(Ordering::Relaxed),
-                );
-                if !quiet {
-                    eprintln!(
-                        "[{:>4.0}s] {:>8} req/s {:>9} events/s  errors {}  non-2xx {}",
-                        start.elapsed().as_secs_f64(),
-                        r - last.0,
-                        e - last.1,
-                        counters.errors.load(Ordering::Relaxed),
-                        counters.non_2xx.load(Ordering::Relaxed)
-                    );
-                }
-                last = (r, e);
-            }
-        })
-    };
+    let progress = spawn_progress(Arc::clone(&counters), args.quiet, start);
 
     tokio::time::sleep_until(measure_from.into()).await;
     counters.requests.store(0, Ordering::Relaxed);
@@ -258,6 +239,44 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .as_secs_f64()
         .min(duration.as_secs_f64().max(0.001));
     progress.abort();
+    print_summary(&args, &counters, &hist, secs);
+    Ok(())
+}
+
+/// Prints the requests, events, errors and non-2xx answers of each second
+/// on stderr (unless `quiet`), until aborted.
+fn spawn_progress(
+    counters: Arc<Counters>,
+    quiet: bool,
+    start: Instant,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = (0, 0);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let (r, e) = (
+                counters.requests.load(Ordering::Relaxed),
+                counters.events.load(Ordering::Relaxed),
+            );
+            if !quiet {
+                eprintln!(
+                    "[{:>4.0}s] {:>8} req/s {:>9} events/s  errors {}  non-2xx {}",
+                    start.elapsed().as_secs_f64(),
+                    r - last.0,
+                    e - last.1,
+                    counters.errors.load(Ordering::Relaxed),
+                    counters.non_2xx.load(Ordering::Relaxed)
+                );
+            }
+            last = (r, e);
+        }
+    })
+}
+
+/// The measured run as one JSON line on stdout.
+fn print_summary(args: &Args, counters: &Counters, hist: &Histogram<u64>, secs: f64) {
     let (requests, events_n) = (
         counters.requests.load(Ordering::Relaxed),
         counters.events.load(Ordering::Relaxed),
@@ -285,7 +304,6 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     {
         println!("{summary}");
     }
-    Ok(())
 }
 
 /// One keep-alive connection sending requests until `end`; returns its
@@ -336,19 +354,7 @@ async fn connection(
                 continue;
             }
         }
-        body.clear();
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut person = None;
-        if decide {
-            person = Some(events.write_decide(&mut body, &mut rng));
-        } else {
-            for n in 0..args.batch {
-                if n > 0 {
-                    body.push('\n');
-                }
-                events.write(&mut body, &mut rng, &now);
-            }
-        }
+        let person = write_body(&events, &mut body, &mut rng, decide, args.batch);
         let req = Request::post(path)
             .header("host", args.addr.to_string())
             .header("content-type", content_type)
@@ -367,27 +373,8 @@ async fn connection(
         let counted = measuring.load(Ordering::Relaxed);
         match outcome {
             Ok((status, answer)) => {
-                // Every allowed impression counts, measured or not.
-                if let Some(p) = person
-                    && let Some(slot) = counters.allowed.get(p)
-                    && answer.windows(12).any(|w| w == b"\"allow\":true")
-                {
-                    slot.fetch_add(1, Ordering::Relaxed);
-                }
-                if counted {
-                    let us = u64::try_from(scheduled.elapsed().as_micros())
-                        .unwrap_or(u64::MAX)
-                        .max(1);
-                    let _ = hist.record(us.min(60_000_000));
-                    counters.requests.fetch_add(1, Ordering::Relaxed);
-                    if status.is_success() {
-                        counters
-                            .events
-                            .fetch_add(args.batch as u64, Ordering::Relaxed);
-                    } else {
-                        counters.non_2xx.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+                let measured = counted.then_some((scheduled, &mut hist));
+                count_answer(&counters, person, status, &answer, measured, args.batch);
             }
             Err(_) => {
                 sender = None;
@@ -398,6 +385,63 @@ async fn connection(
         }
     }
     Ok(hist)
+}
+
+/// Writes the next request's body into `body`: a decide request (returning
+/// its person) or `batch` events, one a line.
+fn write_body(
+    events: &Events,
+    body: &mut String,
+    rng: &mut fastrand::Rng,
+    decide: bool,
+    batch: usize,
+) -> Option<usize> {
+    body.clear();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut person = None;
+    if decide {
+        person = Some(events.write_decide(body, rng));
+    } else {
+        for n in 0..batch {
+            if n > 0 {
+                body.push('\n');
+            }
+            events.write(body, rng, &now);
+        }
+    }
+    person
+}
+
+/// Counts one answer: an allowed impression always; while measuring
+/// (`measured` holds the scheduled send time and the histogram), its
+/// latency, the request and its events or its non-2xx status.
+fn count_answer(
+    counters: &Counters,
+    person: Option<usize>,
+    status: hyper::StatusCode,
+    answer: &[u8],
+    measured: Option<(Instant, &mut Histogram<u64>)>,
+    batch: usize,
+) {
+    // Every allowed impression counts, measured or not.
+    if let Some(p) = person
+        && let Some(slot) = counters.allowed.get(p)
+        && answer.windows(12).any(|w| w == b"\"allow\":true")
+    {
+        slot.fetch_add(1, Ordering::Relaxed);
+    }
+    if let Some((scheduled, hist)) = measured {
+        let us = u64::try_from(scheduled.elapsed().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let _ = hist.record(us.min(60_000_000));
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        if status.is_success() {
+            counters.events.fetch_add(batch as u64, Ordering::Relaxed);
+        } else {
+            counters.non_2xx.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;

@@ -52,39 +52,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let schema = format!("bench_{}", &id[..8]);
     let db = Database::connect_in_schema(&cfg.postgres, &schema).await?;
     db.migrate().await?;
-    let tenant = db.create_tenant("bench").await?;
-    let mut ids = String::new();
-    for i in 0..args.campaigns {
-        ids.push_str(
-            &db.create_campaign(tenant, &format!("bench {i}"), None)
-                .await?
-                .to_string(),
-        );
-        ids.push('\n');
-    }
-    let mut random = [0u8; 32];
-    getrandom::fill(&mut random)?;
-    let key = db.create_ingest_key(tenant, "bench", random).await?;
-    std::fs::create_dir_all(&args.out)?;
-    std::fs::write(args.out.join("campaigns"), ids)?;
-    std::fs::write(args.out.join("key"), &key.secret)?;
+    write_fixture(&db, &args).await?;
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let shutdown = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            () = shutdown => {},
-            _ = term.recv() => {},
-        }
-        Ok::<_, std::io::Error>(())
-    };
-    let shutdown = async {
-        let _ = shutdown.await;
-    };
+    let shutdown = shutdown_signal();
     let limits = cfg.limits.limits();
     eprintln!("gateway-bench: {} sink on {}", args.sink, args.listen);
     match args.sink.as_str() {
@@ -129,5 +100,44 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("unknown sink {other:?}: null or kafka").into()),
     }
     db.drop_schema().await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            () = shutdown => {},
+            _ = term.recv() => {},
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let _ = shutdown.await;
+}
+
+/// A tenant with `args.campaigns` campaigns and an ingest key, written to
+/// `args.out` (`campaigns`, one id a line, and `key`).
+async fn write_fixture(db: &Database, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let tenant = db.create_tenant("bench").await?;
+    let mut ids = String::new();
+    for i in 0..args.campaigns {
+        ids.push_str(
+            &db.create_campaign(tenant, &format!("bench {i}"), None)
+                .await?
+                .to_string(),
+        );
+        ids.push('\n');
+    }
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random)?;
+    let key = db.create_ingest_key(tenant, "bench", random).await?;
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("campaigns"), ids)?;
+    std::fs::write(args.out.join("key"), &key.secret)?;
     Ok(())
 }

@@ -142,6 +142,8 @@ struct Shape {
     partitions: usize,
 }
 
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
 async fn load(
     schema: &str,
     campaigns: usize,
@@ -152,23 +154,7 @@ async fn load(
     let cfg = Config::load(None)?;
     let db = Database::connect_in_schema(&cfg.postgres, schema).await?;
     db.migrate().await?;
-    let tenant = db.create_tenant("reports bench").await?;
-    let mut ids = Vec::with_capacity(campaigns);
-    for i in 0..campaigns {
-        let c = db
-            .create_campaign(tenant, &format!("campaign {i}"), None)
-            .await?;
-        ids.push(c);
-    }
-    for (i, zone) in ZONES.iter().enumerate() {
-        let these: Vec<uuid::Uuid> = ids
-            .iter()
-            .skip(i)
-            .step_by(ZONES.len())
-            .map(|c| *c.as_uuid())
-            .collect();
-        db.set_campaign_zones(zone, &these).await?;
-    }
+    let (tenant, ids) = create_campaigns(&db, campaigns).await?;
     let mut rng = fastrand::Rng::with_seed(seed);
     let main_channel: Vec<Channel> = (0..campaigns)
         .map(|_| CHANNELS[rng.usize(..CHANNELS.len())])
@@ -178,19 +164,7 @@ async fn load(
         .and_hms_opt(0, 0, 0)
         .ok_or("midnight")?
         .and_utc();
-    // The users' design, filled with the same impressions.
-    sqlx::raw_sql(BASELINE_SCHEMA).execute(db.pool()).await?;
-    let mut lines = String::with_capacity(1 << 20);
-    for c in 0..campaigns {
-        use std::fmt::Write as _;
-        let _ = writeln!(lines, "{}", c + 1);
-    }
-    let mut camp_copy = db
-        .pool()
-        .copy_in_raw("COPY bl_campaigns (id) FROM STDIN")
-        .await?;
-    camp_copy.send(lines.as_bytes()).await?;
-    camp_copy.finish().await?;
+    fill_baseline_campaigns(&db, campaigns).await?;
     let started = Instant::now();
     let ids = std::sync::Arc::new(ids);
     let main_channel = std::sync::Arc::new(main_channel);
@@ -222,6 +196,80 @@ async fn load(
         done??;
     }
     let secs = started.elapsed().as_secs_f64();
+    let sizes = build_baseline_and_measure(&db).await?;
+    Ok(serde_json::json!({
+        "schema": schema,
+        "tenant": tenant.to_string(),
+        "campaigns": campaigns,
+        "days": days,
+        "events": events,
+        "partitions": shape.partitions,
+        "seconds": secs,
+        "events_per_sec": events as f64 / secs,
+        "aggregate_rows": sizes.rows,
+        "aggregate_bytes": sizes.bytes,
+        "bytes_per_event": sizes.bytes as f64 / events as f64,
+        "baseline_bytes": sizes.baseline_bytes,
+        "baseline_index_secs": sizes.baseline_index_secs,
+        "baseline_view_secs": sizes.baseline_view_secs,
+    }))
+}
+
+/// A tenant and `campaigns` campaigns, their zones taken from [`ZONES`] in turn.
+async fn create_campaigns(
+    db: &Database,
+    campaigns: usize,
+) -> Res<(adpulse_domain::TenantId, Vec<adpulse_domain::CampaignId>)> {
+    let tenant = db.create_tenant("reports bench").await?;
+    let mut ids = Vec::with_capacity(campaigns);
+    for i in 0..campaigns {
+        let c = db
+            .create_campaign(tenant, &format!("campaign {i}"), None)
+            .await?;
+        ids.push(c);
+    }
+    for (i, zone) in ZONES.iter().enumerate() {
+        let these: Vec<uuid::Uuid> = ids
+            .iter()
+            .skip(i)
+            .step_by(ZONES.len())
+            .map(|c| *c.as_uuid())
+            .collect();
+        db.set_campaign_zones(zone, &these).await?;
+    }
+    Ok((tenant, ids))
+}
+
+/// The users' design, with its campaigns numbered like adpulse's.
+async fn fill_baseline_campaigns(db: &Database, campaigns: usize) -> Res<()> {
+    // The users' design, filled with the same impressions.
+    sqlx::raw_sql(BASELINE_SCHEMA).execute(db.pool()).await?;
+    let mut lines = String::with_capacity(1 << 20);
+    for c in 0..campaigns {
+        use std::fmt::Write as _;
+        let _ = writeln!(lines, "{}", c + 1);
+    }
+    let mut camp_copy = db
+        .pool()
+        .copy_in_raw("COPY bl_campaigns (id) FROM STDIN")
+        .await?;
+    camp_copy.send(lines.as_bytes()).await?;
+    camp_copy.finish().await?;
+    Ok(())
+}
+
+/// What the load left, and what the users' design cost to finish.
+struct Sizes {
+    rows: i64,
+    bytes: i64,
+    baseline_bytes: i64,
+    baseline_index_secs: f64,
+    baseline_view_secs: f64,
+}
+
+/// Builds the users' indexes and view (timed), vacuums, and measures both
+/// designs' sizes.
+async fn build_baseline_and_measure(db: &Database) -> Res<Sizes> {
     let t = Instant::now();
     sqlx::raw_sql(BASELINE_INDEXES).execute(db.pool()).await?;
     let baseline_index_secs = t.elapsed().as_secs_f64();
@@ -243,22 +291,13 @@ async fn load(
     }
     let baseline_bytes = db.relation_bytes("impressions").await?;
     let rows = db.aggregate_rows().await?;
-    Ok(serde_json::json!({
-        "schema": schema,
-        "tenant": tenant.to_string(),
-        "campaigns": campaigns,
-        "days": days,
-        "events": events,
-        "partitions": shape.partitions,
-        "seconds": secs,
-        "events_per_sec": events as f64 / secs,
-        "aggregate_rows": rows,
-        "aggregate_bytes": bytes,
-        "bytes_per_event": bytes as f64 / events as f64,
-        "baseline_bytes": baseline_bytes,
-        "baseline_index_secs": baseline_index_secs,
-        "baseline_view_secs": baseline_view_secs,
-    }))
+    Ok(Sizes {
+        rows,
+        bytes,
+        baseline_bytes,
+        baseline_index_secs,
+        baseline_view_secs,
+    })
 }
 
 /// Loads one partition's share of the events: its campaigns, its claim,
@@ -290,9 +329,96 @@ async fn load_partition(
     let mine = (ids.len() - partition).div_ceil(shape.partitions);
     let events = shape.events / shape.partitions as u64
         + u64::from(partition == 0) * (shape.events % shape.partitions as u64);
-    let (people, batch_events) = (shape.people, shape.batch);
+    let history = History {
+        partition,
+        partitions: shape.partitions,
+        mine,
+        ids,
+        main_channel,
+        ad,
+        end,
+        span_ms,
+        events,
+        people: shape.people,
+    };
+    let batch_events = shape.batch;
     while sent < events {
-        let c = partition + shape.partitions * rng.usize(..mine);
+        let (c, person, event) = history.event(&mut rng, sent);
+        let event_type = event.event_type;
+        // The zone `load` gave the campaign (as the gateway would tell).
+        let zone: chrono_tz::Tz = ZONES[c % ZONES.len()].parse().unwrap_or(chrono_tz::Tz::UTC);
+        batch
+            .add(&event, tenant, zone)
+            .map_err(|e| format!("generating history: {e}"))?;
+        if event_type == EventType::Impression {
+            use std::fmt::Write as _;
+            let cost = event.cost_micros.get();
+            let _ = writeln!(
+                lines,
+                "{}\t{}\t{}.{:06}\t{person}",
+                c + 1,
+                event.occurred_at.date_naive(),
+                cost / 1_000_000,
+                cost % 1_000_000
+            );
+            if lines.len() >= 4 << 20 {
+                copy_impressions(db, &mut lines).await?;
+            }
+        }
+        sent += 1;
+        if batch.events() >= batch_events || sent == events {
+            offset += batch.events() as i64;
+            match db.commit_batch(&mut claim, offset, &batch).await? {
+                adpulse_postgres::Commit::Applied(_) => {}
+                adpulse_postgres::Commit::Fenced => return Err("fenced".into()),
+            }
+            batch = AggregateBatch::default();
+            if sent % 1_000_000 < batch_events as u64 {
+                eprintln!(
+                    "reports-bench: {sent} events in {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
+    copy_impressions(db, &mut lines).await?;
+    Ok(())
+}
+
+/// What one partition's events are drawn from.
+struct History<'a> {
+    partition: usize,
+    partitions: usize,
+    /// How many of the campaigns are this partition's.
+    mine: usize,
+    ids: &'a [adpulse_domain::CampaignId],
+    main_channel: &'a [Channel],
+    ad: AdId,
+    end: chrono::DateTime<Utc>,
+    span_ms: i64,
+    /// The partition's events in all.
+    events: u64,
+    people: u64,
+}
+
+impl History<'_> {
+    /// The event numbered `sent`: its campaign's index, its person and the
+    /// event itself.
+    fn event(&self, rng: &mut fastrand::Rng, sent: u64) -> (usize, u64, Event) {
+        let Self {
+            partition,
+            partitions,
+            mine,
+            ids,
+            main_channel,
+            end,
+            span_ms,
+            events,
+            people,
+            ..
+        } = *self;
+        let ad = &self.ad;
+        let c = partition + partitions * rng.usize(..mine);
         let roll = rng.u32(0..100);
         let event_type = match roll {
             0..=89 => EventType::Impression,
@@ -338,44 +464,8 @@ async fn load_partition(
             .unwrap_or_default(),
             attributes: std::collections::BTreeMap::new(),
         };
-        // The zone `load` gave the campaign (as the gateway would tell).
-        let zone: chrono_tz::Tz = ZONES[c % ZONES.len()].parse().unwrap_or(chrono_tz::Tz::UTC);
-        batch
-            .add(&event, tenant, zone)
-            .map_err(|e| format!("generating history: {e}"))?;
-        if event_type == EventType::Impression {
-            use std::fmt::Write as _;
-            let cost = event.cost_micros.get();
-            let _ = writeln!(
-                lines,
-                "{}\t{}\t{}.{:06}\t{person}",
-                c + 1,
-                event.occurred_at.date_naive(),
-                cost / 1_000_000,
-                cost % 1_000_000
-            );
-            if lines.len() >= 4 << 20 {
-                copy_impressions(db, &mut lines).await?;
-            }
-        }
-        sent += 1;
-        if batch.events() >= batch_events || sent == events {
-            offset += batch.events() as i64;
-            match db.commit_batch(&mut claim, offset, &batch).await? {
-                adpulse_postgres::Commit::Applied(_) => {}
-                adpulse_postgres::Commit::Fenced => return Err("fenced".into()),
-            }
-            batch = AggregateBatch::default();
-            if sent % 1_000_000 < batch_events as u64 {
-                eprintln!(
-                    "reports-bench: {sent} events in {:.0} s",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        }
+        (c, person, event)
     }
-    copy_impressions(db, &mut lines).await?;
-    Ok(())
 }
 
 /// Appends `lines` (tab-separated impressions) to the users' table, one
@@ -446,6 +536,48 @@ fn percentiles(mut ms: Vec<f64>) -> serde_json::Value {
     serde_json::json!({"n": ms.len(), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0)})
 }
 
+/// The client `measure` calls the API with.
+type Client = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+/// One request; its status and body.
+async fn call(
+    client: &Client,
+    method: &'static str,
+    url: String,
+    token: Option<String>,
+    body: String,
+) -> Res<(u16, bytes::Bytes)> {
+    use http_body_util::BodyExt as _;
+    let mut req = hyper::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = req
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
+    let res = client.request(req).await?;
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await?.to_bytes();
+    Ok::<_, Box<dyn std::error::Error>>((status, body))
+}
+
+/// Random 30-day windows ending at least a day before `today`.
+struct Windows {
+    today: chrono::NaiveDate,
+    days: i64,
+    rng: fastrand::Rng,
+}
+
+impl Windows {
+    fn next_window(&mut self) -> (chrono::NaiveDate, chrono::NaiveDate) {
+        let end = self.today - Duration::days(self.rng.i64(1..=(self.days - 30).max(1)));
+        (end - Duration::days(29), end)
+    }
+}
+
 async fn measure(
     schema: &str,
     reps: usize,
@@ -461,6 +593,68 @@ async fn measure(
     let campaigns: Vec<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM campaigns ORDER BY id")
         .fetch_all(db.pool())
         .await?;
+    let (client, base, token) = start_api_and_log_in(&cfg, &db, tenant).await?;
+
+    let today = Utc::now().date_naive();
+    let mut windows = Windows {
+        today,
+        days,
+        rng: fastrand::Rng::with_seed(7),
+    };
+    let mut pick = fastrand::Rng::with_seed(8);
+    let mut timed = Vec::new();
+    let (report, export, top) = time_http(
+        &client,
+        &base,
+        &token,
+        &campaigns,
+        &mut windows,
+        &mut pick,
+        reps,
+    )
+    .await?;
+    let (original, view, by_index) = time_baseline(
+        &db,
+        campaigns.len(),
+        &mut windows,
+        &mut pick,
+        reps,
+        slow_reps,
+    )
+    .await?;
+    timed.push((
+        "adpulse: 30-day campaign report by day, by channel (HTTP)",
+        percentiles(report),
+    ));
+    timed.push((
+        "adpulse: top 100 campaigns over 30 days (HTTP)",
+        percentiles(top),
+    ));
+    timed.push((
+        "adpulse: 30-day campaign CSV export (HTTP)",
+        percentiles(export),
+    ));
+    timed.push(("users: original top-100 query", percentiles(original)));
+    timed.push(("users: materialized-view top-100 query", percentiles(view)));
+    timed.push((
+        "users: one campaign by day on their covering index",
+        percentiles(by_index),
+    ));
+    Ok(serde_json::json!(
+        timed
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<serde_json::Map<_, _>>()
+    ))
+}
+
+/// An analyst of `tenant`, the API serving on a free port, and the
+/// analyst's access token: the client, the API's base URL and the token.
+async fn start_api_and_log_in(
+    cfg: &Config,
+    db: &Database,
+    tenant: uuid::Uuid,
+) -> Res<(Client, String, String)> {
     let email = format!("analyst-{}@bench.example", uuid::Uuid::new_v4().simple());
     let password = "reports bench password";
     let hash = adpulse_api::auth::hash_password(password.into()).await?;
@@ -492,24 +686,8 @@ async fn measure(
     });
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<bytes::Bytes>>();
-    let call = |method: &'static str, url: String, token: Option<String>, body: String| {
-        let client = client.clone();
-        async move {
-            use http_body_util::BodyExt as _;
-            let mut req = hyper::Request::builder().method(method).uri(url);
-            if let Some(t) = token {
-                req = req.header("authorization", format!("Bearer {t}"));
-            }
-            let req = req
-                .header("content-type", "application/json")
-                .body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
-            let res = client.request(req).await?;
-            let status = res.status().as_u16();
-            let body = res.into_body().collect().await?.to_bytes();
-            Ok::<_, Box<dyn std::error::Error>>((status, body))
-        }
-    };
     let (status, body) = call(
+        &client,
         "POST",
         format!("{base}/auth/login"),
         None,
@@ -523,38 +701,45 @@ async fn measure(
         .as_str()
         .ok_or("no token")?
         .to_owned();
+    Ok((client, base, token))
+}
 
-    let today = Utc::now().date_naive();
-    let mut rng = fastrand::Rng::with_seed(7);
-    let mut window = || {
-        let end = today - Duration::days(rng.i64(1..=(days - 30).max(1)));
-        (end - Duration::days(29), end)
-    };
-    let mut pick = fastrand::Rng::with_seed(8);
-    let mut timed = Vec::new();
+/// Times adpulse over HTTP: `reps` campaign reports and CSV exports, and a
+/// quarter as many top-100 rankings (milliseconds each).
+async fn time_http(
+    client: &Client,
+    base: &str,
+    token: &str,
+    campaigns: &[(uuid::Uuid,)],
+    windows: &mut Windows,
+    pick: &mut fastrand::Rng,
+    reps: usize,
+) -> Res<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let token = token.to_owned();
     let mut report = Vec::new();
     let mut top = Vec::new();
     let mut export = Vec::new();
     for _ in 0..reps {
-        let (start, end) = window();
+        let (start, end) = windows.next_window();
         let c = campaigns[pick.usize(..campaigns.len())].0;
         let t = Instant::now();
-        let (s, _) = call("GET", format!("{base}/campaigns/{c}/reports?start_date={start}&end_date={end}&granularity=day&breakdown=channel"), Some(token.clone()), String::new()).await?;
+        let (s, _) = call(client, "GET", format!("{base}/campaigns/{c}/reports?start_date={start}&end_date={end}&granularity=day&breakdown=channel"), Some(token.clone()), String::new()).await?;
         report.push(t.elapsed().as_secs_f64() * 1e3);
         if s != 200 {
             return Err(format!("report: {s}").into());
         }
         let t = Instant::now();
-        let (s, _) = call("GET", format!("{base}/campaigns/{c}/reports/export?format=csv&start_date={start}&end_date={end}&granularity=day&breakdown=channel"), Some(token.clone()), String::new()).await?;
+        let (s, _) = call(client, "GET", format!("{base}/campaigns/{c}/reports/export?format=csv&start_date={start}&end_date={end}&granularity=day&breakdown=channel"), Some(token.clone()), String::new()).await?;
         export.push(t.elapsed().as_secs_f64() * 1e3);
         if s != 200 {
             return Err(format!("export: {s}").into());
         }
     }
     for _ in 0..reps.div_ceil(4) {
-        let (start, end) = window();
+        let (start, end) = windows.next_window();
         let t = Instant::now();
         let (s, _) = call(
+            client,
             "GET",
             format!(
                 "{base}/reports/campaigns?start_date={start}&end_date={end}&sort=-spend&limit=100"
@@ -568,9 +753,22 @@ async fn measure(
             return Err(format!("top: {s}").into());
         }
     }
+    Ok((report, export, top))
+}
+
+/// Times the users' design in SQL: `slow_reps` original queries, a quarter
+/// of `reps` view queries and `reps` covering-index queries.
+async fn time_baseline(
+    db: &Database,
+    campaigns: usize,
+    windows: &mut Windows,
+    pick: &mut fastrand::Rng,
+    reps: usize,
+    slow_reps: usize,
+) -> Res<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let (mut original, mut view, mut by_index) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..slow_reps {
-        let (start, end) = window();
+        let (start, end) = windows.next_window();
         let t = Instant::now();
         sqlx::query(ORIGINAL)
             .bind(start)
@@ -580,7 +778,7 @@ async fn measure(
         original.push(t.elapsed().as_secs_f64() * 1e3);
     }
     for _ in 0..reps.div_ceil(4) {
-        let (start, end) = window();
+        let (start, end) = windows.next_window();
         let t = Instant::now();
         sqlx::query(VIEW_TOP)
             .bind(start)
@@ -590,8 +788,8 @@ async fn measure(
         view.push(t.elapsed().as_secs_f64() * 1e3);
     }
     for _ in 0..reps {
-        let (start, end) = window();
-        let c = pick.i64(1..=campaigns.len() as i64);
+        let (start, end) = windows.next_window();
+        let c = pick.i64(1..=campaigns as i64);
         let t = Instant::now();
         sqlx::query(INDEX_CAMPAIGN)
             .bind(c)
@@ -601,28 +799,5 @@ async fn measure(
             .await?;
         by_index.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    timed.push((
-        "adpulse: 30-day campaign report by day, by channel (HTTP)",
-        percentiles(report),
-    ));
-    timed.push((
-        "adpulse: top 100 campaigns over 30 days (HTTP)",
-        percentiles(top),
-    ));
-    timed.push((
-        "adpulse: 30-day campaign CSV export (HTTP)",
-        percentiles(export),
-    ));
-    timed.push(("users: original top-100 query", percentiles(original)));
-    timed.push(("users: materialized-view top-100 query", percentiles(view)));
-    timed.push((
-        "users: one campaign by day on their covering index",
-        percentiles(by_index),
-    ));
-    Ok(serde_json::json!(
-        timed
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect::<serde_json::Map<_, _>>()
-    ))
+    Ok((original, view, by_index))
 }

@@ -98,7 +98,33 @@ async fn applied(db: &Database, group: &str, topic: &str) -> i64 {
     db.applied_offsets(group, topic).await.unwrap_or(0)
 }
 
-async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Numbers the events in sending order and picks their campaigns at random.
+struct Gen {
+    tenant: String,
+    campaigns: Vec<CampaignId>,
+    rng: fastrand::Rng,
+    n: u64,
+}
+
+impl Gen {
+    /// The next event, of a random campaign.
+    fn next_event(&mut self) -> LogRecord {
+        self.n += 1;
+        let c = self.campaigns[self.rng.usize(..self.campaigns.len())];
+        record(c, &self.tenant, event(c, self.n, &mut self.rng))
+    }
+
+    /// The next event: an impression of `campaign`.
+    fn impression(&mut self, campaign: CampaignId) -> LogRecord {
+        self.n += 1;
+        let payload = event_of("impression", campaign, self.n, &mut self.rng);
+        record(campaign, &self.tenant, payload)
+    }
+}
+
+async fn run(args: Args) -> Res<()> {
     let metrics = adpulse_telemetry::prometheus();
     let mut cfg = Config::load(None)?;
     // The worker's warnings (slow flushes, retries) on stderr.
@@ -127,12 +153,59 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     cql.migrate(1).await?;
     let redis = Redis::connect(&cfg.redis).await?;
     let log = KafkaEventLog::new(&cfg.kafka)?;
-    let tenant = uuid::Uuid::now_v7().to_string();
-    let campaigns: Vec<CampaignId> = (0..if args.hot { 1 } else { 100 })
-        .map(|_| CampaignId::from_uuid(uuid::Uuid::now_v7()))
-        .collect();
-    let mut rng = fastrand::Rng::with_seed(3);
+    let mut generator = Gen {
+        tenant: uuid::Uuid::now_v7().to_string(),
+        campaigns: (0..if args.hot { 1 } else { 100 })
+            .map(|_| CampaignId::from_uuid(uuid::Uuid::now_v7()))
+            .collect(),
+        rng: fastrand::Rng::with_seed(3),
+        n: 0,
+    };
 
+    preload(&log, &mut generator, &args).await?;
+    let baseline = consume_only_baseline(&cfg, partitions, args.events).await?;
+
+    // The worker, from the start of the topic.
+    let (stop, running) = start_worker(&cfg, &db, &redis).await?;
+    let t = Instant::now();
+    let total = args.events as i64;
+    while applied(&db, &cfg.worker.group_id, &cfg.kafka.events_topic).await < total {
+        if t.elapsed() > Duration::from_secs(600) {
+            return Err("worker did not finish the preload in 10 minutes".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let worker_rate = args.events as f64 / t.elapsed().as_secs_f64();
+    eprintln!("worker: {worker_rate:.0} events/s into all sinks");
+
+    // Freshness under a steady load at a fraction of that rate.
+    let rate = (worker_rate * args.fraction).max(10.0);
+    let (hist, sent) =
+        freshness_under_load(&log, &redis, &mut generator, rate, args.seconds, total).await?;
+    while applied(&db, &cfg.worker.group_id, &cfg.kafka.events_topic).await < sent {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(());
+    running.await??;
+    // Where the worker's time went: seconds spent per sink over the run.
+    for line in metrics.render().lines() {
+        if line.starts_with("adpulse_worker_sink_duration_seconds_sum")
+            || line.starts_with("adpulse_worker_sink_duration_seconds_count")
+        {
+            eprintln!("{line}");
+        }
+    }
+    print_row(&args, baseline, worker_rate, rate, &hist);
+    admin.delete_topic(&cfg.kafka.events_topic).await?;
+    admin.delete_topic(&cfg.kafka.rejected_topic).await?;
+    cql.drop_keyspace().await?;
+    redis.delete_prefix().await?;
+    db.drop_schema().await?;
+    Ok(())
+}
+
+/// Appends `args.events` events to the log, 5,000 at a time.
+async fn preload(log: &KafkaEventLog, generator: &mut Gen, args: &Args) -> Res<()> {
     eprintln!(
         "preloading {} events ({})",
         args.events,
@@ -142,35 +215,44 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             "100 campaigns, 12 partitions"
         }
     );
-    let mut n = 0u64;
-    while (n as usize) < args.events {
-        let chunk: Vec<LogRecord> = (0..5_000.min(args.events - n as usize))
-            .map(|_| {
-                n += 1;
-                let c = campaigns[rng.usize(..campaigns.len())];
-                record(c, &tenant, event(c, n, &mut rng))
-            })
+    while (generator.n as usize) < args.events {
+        let chunk: Vec<LogRecord> = (0..5_000.min(args.events - generator.n as usize))
+            .map(|_| generator.next_event())
             .collect();
         for r in log.append(chunk).await {
             r?;
         }
     }
+    Ok(())
+}
 
-    // Baseline: read everything, discard.
+/// Baseline: read everything, discard; events/s.
+async fn consume_only_baseline(cfg: &Config, partitions: i32, events: usize) -> Res<f64> {
     let consumer = Consumer::from_beginning(&cfg.kafka, &cfg.kafka.events_topic, partitions)?;
     let t = Instant::now();
     let mut read = 0;
-    while read < args.events {
+    while read < events {
         match consumer.recv(Duration::from_secs(10)).await? {
             Some(_) => read += 1,
             None => return Err("baseline consumer stalled".into()),
         }
     }
-    let baseline = args.events as f64 / t.elapsed().as_secs_f64();
+    let baseline = events as f64 / t.elapsed().as_secs_f64();
     drop(consumer);
     eprintln!("consume-only baseline: {baseline:.0} events/s");
+    Ok(baseline)
+}
 
-    // The worker, from the start of the topic.
+/// The worker in process, from the start of the topic, as `adpulse worker`
+/// composes it; the sender stops it.
+async fn start_worker(
+    cfg: &Config,
+    db: &Database,
+    redis: &Redis,
+) -> Res<(
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), adpulse_worker::WorkerError>>,
+)> {
     let sinks = Sinks {
         db: Arc::new(db.clone()),
         archive: Arc::new(CqlArchive::new(Cql::connect(&cfg.cql).await?).await?),
@@ -191,37 +273,31 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let running = tokio::spawn(worker.run(async {
         let _ = stopped.await;
     }));
-    let t = Instant::now();
-    let total = args.events as i64;
-    while applied(&db, &cfg.worker.group_id, &cfg.kafka.events_topic).await < total {
-        if t.elapsed() > Duration::from_secs(600) {
-            return Err("worker did not finish the preload in 10 minutes".into());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let worker_rate = args.events as f64 / t.elapsed().as_secs_f64();
-    eprintln!("worker: {worker_rate:.0} events/s into all sinks");
+    Ok((stop, running))
+}
 
-    // Freshness under a steady load at a fraction of that rate.
-    let rate = (worker_rate * args.fraction).max(10.0);
-    let marker = campaigns[0];
+/// A steady load at `rate` for `seconds`, with a marker impression every
+/// tick timed from produce to visible in its live counter; returns those
+/// times (ms) and the records sent in all, counting the `sent` before.
+async fn freshness_under_load(
+    log: &KafkaEventLog,
+    redis: &Redis,
+    generator: &mut Gen,
+    rate: f64,
+    seconds: u64,
+    mut sent: i64,
+) -> Res<(Histogram<u64>, i64)> {
+    let marker = generator.campaigns[0];
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000, 3)?;
-    let phase_end = Instant::now() + Duration::from_secs(args.seconds);
+    let phase_end = Instant::now() + Duration::from_secs(seconds);
     let tick = Duration::from_millis(100);
     let per_tick = (rate * tick.as_secs_f64()).round() as usize;
     let mut conn = redis.connection();
     let key = redis.realtime_key(marker);
     let mut next_tick = Instant::now();
-    let mut sent = total;
     while Instant::now() < phase_end {
         next_tick += tick;
-        let load: Vec<LogRecord> = (0..per_tick)
-            .map(|_| {
-                n += 1;
-                let c = campaigns[rng.usize(..campaigns.len())];
-                record(c, &tenant, event(c, n, &mut rng))
-            })
-            .collect();
+        let load: Vec<LogRecord> = (0..per_tick).map(|_| generator.next_event()).collect();
         sent += load.len() as i64;
         let appended = log.append(load);
         // The marker: its campaign's impressions must rise past what was sent.
@@ -232,9 +308,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .await?
             .unwrap_or(0);
         let started = Instant::now();
-        n += 1;
-        let payload = event_of("impression", marker, n, &mut rng);
-        for r in log.append(vec![record(marker, &tenant, payload)]).await {
+        for r in log.append(vec![generator.impression(marker)]).await {
             r?;
         }
         sent += 1;
@@ -263,40 +337,23 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         )?;
         tokio::time::sleep_until(next_tick.into()).await;
     }
-    while applied(&db, &cfg.worker.group_id, &cfg.kafka.events_topic).await < sent {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = stop.send(());
-    running.await??;
-    // Where the worker's time went: seconds spent per sink over the run.
-    for line in metrics.render().lines() {
-        if line.starts_with("adpulse_worker_sink_duration_seconds_sum")
-            || line.starts_with("adpulse_worker_sink_duration_seconds_count")
-        {
-            eprintln!("{line}");
-        }
-    }
+    Ok((hist, sent))
+}
 
-    #[allow(clippy::print_stdout)]
-    {
-        println!(
-            "| {} | {} | {baseline:.0} | {worker_rate:.0} | {:.2} | {rate:.0} | {} / {} / {} |",
-            if args.hot {
-                "one hot campaign (1 partition)"
-            } else {
-                "100 campaigns (12 partitions)"
-            },
-            args.events,
-            worker_rate / baseline,
-            hist.value_at_quantile(0.5),
-            hist.value_at_quantile(0.99),
-            hist.max(),
-        );
-    }
-    admin.delete_topic(&cfg.kafka.events_topic).await?;
-    admin.delete_topic(&cfg.kafka.rejected_topic).await?;
-    cql.drop_keyspace().await?;
-    redis.delete_prefix().await?;
-    db.drop_schema().await?;
-    Ok(())
+/// The result as one markdown table row on stdout.
+#[allow(clippy::print_stdout)]
+fn print_row(args: &Args, baseline: f64, worker_rate: f64, rate: f64, hist: &Histogram<u64>) {
+    println!(
+        "| {} | {} | {baseline:.0} | {worker_rate:.0} | {:.2} | {rate:.0} | {} / {} / {} |",
+        if args.hot {
+            "one hot campaign (1 partition)"
+        } else {
+            "100 campaigns (12 partitions)"
+        },
+        args.events,
+        worker_rate / baseline,
+        hist.value_at_quantile(0.5),
+        hist.value_at_quantile(0.99),
+        hist.max(),
+    );
 }

@@ -12,7 +12,7 @@ use adpulse_domain::ports::RawArchive;
 
 /// The archive as the services hold it.
 type Archive = Arc<dyn RawArchive>;
-use adpulse_domain::archive::{EventCursor, RawEvent};
+use adpulse_domain::archive::{ArchivedEvent, EventCursor, RawEvent};
 use adpulse_domain::{CampaignId, Event, TenantId};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -73,6 +73,44 @@ async fn pages_newest_first_per_day(archive: &Archive) {
     // Recent days, so nothing is past its retention.
     let day = Utc::now().date_naive() - Duration::days(1);
     let base = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let sent = written_twice(archive, (tenant, campaign, other), base).await;
+    let mut expected: Vec<&RawEvent> = sent[..25].iter().collect();
+    expected.sort_by(|a, b| {
+        (b.event.occurred_at, b.event.event_id.as_uuid())
+            .cmp(&(a.event.occurred_at, a.event.event_id.as_uuid()))
+    });
+    let seen = every_page_of(archive, campaign, day).await;
+    assert_eq!(
+        seen.len(),
+        25,
+        "every event of the day once, replays included"
+    );
+    for (got, want) in seen.iter().zip(&expected) {
+        assert_archived_as_written(got, want, tenant);
+    }
+    let next_day = archive
+        .campaign_events(campaign, day + Duration::days(1), None, 10)
+        .await
+        .expect("next day");
+    assert_eq!(next_day.len(), 1);
+    let empty: NaiveDate = day - Duration::days(1);
+    assert!(
+        archive
+            .campaign_events(campaign, empty, None, 10)
+            .await
+            .expect("empty day")
+            .is_empty()
+    );
+}
+
+/// Writes 25 events of `campaign` on the day starting at `base`, one on the
+/// next day and one of `other`, then replays the first ten; returns what
+/// was sent, the day's 25 first.
+async fn written_twice(
+    archive: &Archive,
+    (tenant, campaign, other): (TenantId, CampaignId, CampaignId),
+    base: DateTime<Utc>,
+) -> Vec<RawEvent> {
     let mut sent = Vec::new();
     for i in 0..25 {
         // Two events share each instant: ties are broken by event id.
@@ -96,12 +134,15 @@ async fn pages_newest_first_per_day(archive: &Archive) {
         .write(&sent[..10], 86_400 * 30, 4)
         .await
         .expect("replay");
+    sent
+}
 
-    let mut expected: Vec<&RawEvent> = sent[..25].iter().collect();
-    expected.sort_by(|a, b| {
-        (b.event.occurred_at, b.event.event_id.as_uuid())
-            .cmp(&(a.event.occurred_at, a.event.event_id.as_uuid()))
-    });
+/// Reads `campaign`'s `day` in pages of 10, each continuing from the last.
+async fn every_page_of(
+    archive: &Archive,
+    campaign: CampaignId,
+    day: NaiveDate,
+) -> Vec<ArchivedEvent> {
     let mut seen = Vec::new();
     let mut after: Option<EventCursor> = None;
     loop {
@@ -122,63 +163,48 @@ async fn pages_newest_first_per_day(archive: &Archive) {
             break;
         }
     }
+    seen
+}
+
+/// Every field of an archived row is the event as written.
+fn assert_archived_as_written(got: &ArchivedEvent, want: &RawEvent, tenant: TenantId) {
+    let e = &want.event;
+    assert_eq!(got.event_id, *e.event_id.as_uuid());
+    assert_eq!(got.tenant_id, *tenant.as_uuid());
+    assert_eq!(got.occurred_at, e.occurred_at);
     assert_eq!(
-        seen.len(),
-        25,
-        "every event of the day once, replays included"
+        got.ingested_at.map(|t| t.timestamp_millis()),
+        Some(want.ingested_at.timestamp_millis())
     );
-    for (got, want) in seen.iter().zip(&expected) {
-        let e = &want.event;
-        assert_eq!(got.event_id, *e.event_id.as_uuid());
-        assert_eq!(got.tenant_id, *tenant.as_uuid());
-        assert_eq!(got.occurred_at, e.occurred_at);
-        assert_eq!(
-            got.ingested_at.map(|t| t.timestamp_millis()),
-            Some(want.ingested_at.timestamp_millis())
-        );
-        assert_eq!(
-            (
-                got.event_type.as_str(),
-                got.channel.as_str(),
-                got.ad_id.as_str()
-            ),
-            ("click", "search", "creative-7")
-        );
-        assert_eq!(
-            got.device_id.as_deref(),
-            e.user.as_ref().and_then(|u| u.device_id.as_deref())
-        );
-        assert_eq!(
-            got.login_id.as_deref(),
-            e.user.as_ref().and_then(|u| u.login_id.as_deref())
-        );
-        assert_eq!(
-            (got.cookie_id.as_deref(), got.email_sha256.as_deref()),
-            (None, None)
-        );
-        assert_eq!(
-            (got.cost_micros, got.revenue_micros),
-            (e.cost_micros.get(), 0)
-        );
-        let attrs: BTreeMap<String, String> = [("page", "3"), ("placement", "top")]
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        assert_eq!(got.attributes, attrs);
-    }
-    let next_day = archive
-        .campaign_events(campaign, day + Duration::days(1), None, 10)
-        .await
-        .expect("next day");
-    assert_eq!(next_day.len(), 1);
-    let empty: NaiveDate = day - Duration::days(1);
-    assert!(
-        archive
-            .campaign_events(campaign, empty, None, 10)
-            .await
-            .expect("empty day")
-            .is_empty()
+    assert_eq!(
+        (
+            got.event_type.as_str(),
+            got.channel.as_str(),
+            got.ad_id.as_str()
+        ),
+        ("click", "search", "creative-7")
     );
+    assert_eq!(
+        got.device_id.as_deref(),
+        e.user.as_ref().and_then(|u| u.device_id.as_deref())
+    );
+    assert_eq!(
+        got.login_id.as_deref(),
+        e.user.as_ref().and_then(|u| u.login_id.as_deref())
+    );
+    assert_eq!(
+        (got.cookie_id.as_deref(), got.email_sha256.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        (got.cost_micros, got.revenue_micros),
+        (e.cost_micros.get(), 0)
+    );
+    let attrs: BTreeMap<String, String> = [("page", "3"), ("placement", "top")]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(got.attributes, attrs);
 }
 
 async fn expired_rows_are_gone(archive: &Archive) {

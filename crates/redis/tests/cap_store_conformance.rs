@@ -55,11 +55,32 @@ fn rolling_hour(max: u32, now: DateTime<Utc>) -> Planned {
 async fn conformance<S: CapStore + 'static>(store: Arc<S>, name: &str, exact: bool) {
     let now = Utc::now();
     let person = unique_name("person");
+    concurrent_reservations_stop_at_the_cap(&store, name, &person, now).await;
+    batches_and_separate_counters(store.as_ref(), name, &person, now).await;
+    if exact {
+        release_gives_one_back(store.as_ref(), name, &person, now).await;
+        rolling_windows_slide(store.as_ref(), name, &person, now).await;
+        merged_ids_share_their_counts(store.as_ref(), name, now).await;
+    } else {
+        let err = store.reserve(&person, &[rolling_hour(2, now)], now).await;
+        assert!(
+            matches!(err, Err(StoreError::Unsupported(_))),
+            "{name}: rolling"
+        );
+    }
+}
 
+/// 64 concurrent reservations for one person: exactly the cap of 4 allowed.
+async fn concurrent_reservations_stop_at_the_cap<S: CapStore + 'static>(
+    store: &Arc<S>,
+    name: &str,
+    person: &str,
+    now: DateTime<Utc>,
+) {
     // Concurrent reservations for one person: never past the cap.
     let tasks: Vec<_> = (0..64)
         .map(|_| {
-            let (store, person) = (Arc::clone(&store), person.clone());
+            let (store, person) = (Arc::clone(store), person.to_owned());
             tokio::spawn(async move {
                 store
                     .reserve(&person, &[daily(1, 4, now)], now)
@@ -74,10 +95,18 @@ async fn conformance<S: CapStore + 'static>(store: Arc<S>, name: &str, exact: bo
         allowed += usize::from(t.await.expect("join"));
     }
     assert_eq!(allowed, 4, "{name}: concurrent reservations");
+}
 
+/// A batch is decided in order; another person and the next day count apart.
+async fn batches_and_separate_counters<S: CapStore>(
+    store: &S,
+    name: &str,
+    person: &str,
+    now: DateTime<Utc>,
+) {
     // A batch, in order.
     let batch = [daily(1, 4, now), daily(2, 1, now), daily(3, 2, now)];
-    let out = store.reserve(&person, &batch, now).await.expect("batch");
+    let out = store.reserve(person, &batch, now).await.expect("batch");
     let got: Vec<(bool, u32)> = out.iter().map(|d| (d.allow, d.count)).collect();
     assert_eq!(got, [(false, 4), (true, 1), (true, 1)], "{name}: batch");
 
@@ -94,85 +123,99 @@ async fn conformance<S: CapStore + 'static>(store: Arc<S>, name: &str, exact: bo
     let tomorrow = now + Duration::days(1);
     assert!(
         store
-            .reserve(&person, &[daily(2, 1, tomorrow)], tomorrow)
+            .reserve(person, &[daily(2, 1, tomorrow)], tomorrow)
             .await
             .expect("r")[0]
             .allow,
         "{name}"
     );
+}
 
-    if exact {
-        // Release gives one back.
+/// A release gives one reservation back (exact stores only).
+async fn release_gives_one_back<S: CapStore>(
+    store: &S,
+    name: &str,
+    person: &str,
+    now: DateTime<Utc>,
+) {
+    // Release gives one back.
+    store
+        .release(person, &daily(2, 1, now))
+        .await
+        .expect("release");
+    assert!(
         store
-            .release(&person, &daily(2, 1, now))
+            .reserve(person, &[daily(2, 1, now)], now)
             .await
-            .expect("release");
-        assert!(
-            store
-                .reserve(&person, &[daily(2, 1, now)], now)
-                .await
-                .expect("r")[0]
-                .allow,
-            "{name}: release"
-        );
-        // Rolling windows: two per hour; the first leaves after an hour.
-        let t0 = now;
-        for (dt, allow) in [(0, true), (30, true), (59, false), (61, true)] {
-            let t = t0 + Duration::minutes(dt);
-            let d = store
-                .reserve(&person, &[rolling_hour(2, t)], t)
-                .await
-                .expect("rolling")[0];
-            assert_eq!(d.allow, allow, "{name}: rolling at +{dt} min");
-        }
-        // Two ids found to be one person: the laptop's two impressions
-        // join the login's one, so the cap of 4 leaves one more; the
-        // laptop alone starts afresh.
-        let (laptop, login) = (unique_name("d"), unique_name("l"));
-        for _ in 0..2 {
-            store
-                .reserve(&laptop, &[daily(7, 4, now)], now)
-                .await
-                .expect("r");
-        }
-        store
-            .reserve(&login, &[daily(7, 4, now)], now)
-            .await
-            .expect("r");
-        store.merge(&laptop, &login, now).await.expect("merge");
-        let got: Vec<(bool, u32)> = store
-            .reserve(&login, &[daily(7, 4, now), daily(7, 4, now)], now)
-            .await
-            .expect("r")
-            .iter()
-            .map(|d| (d.allow, d.count))
-            .collect();
-        assert_eq!(got, [(true, 4), (false, 4)], "{name}: merged");
+            .expect("r")[0]
+            .allow,
+        "{name}: release"
+    );
+}
+
+/// Rolling windows count the last hour, not the calendar one (exact stores only).
+async fn rolling_windows_slide<S: CapStore>(
+    store: &S,
+    name: &str,
+    person: &str,
+    now: DateTime<Utc>,
+) {
+    // Rolling windows: two per hour; the first leaves after an hour.
+    let t0 = now;
+    for (dt, allow) in [(0, true), (30, true), (59, false), (61, true)] {
+        let t = t0 + Duration::minutes(dt);
         let d = store
+            .reserve(person, &[rolling_hour(2, t)], t)
+            .await
+            .expect("rolling")[0];
+        assert_eq!(d.allow, allow, "{name}: rolling at +{dt} min");
+    }
+}
+
+/// Merging two ids adds their counts to the survivor, once per merge
+/// (exact stores only).
+async fn merged_ids_share_their_counts<S: CapStore>(store: &S, name: &str, now: DateTime<Utc>) {
+    // Two ids found to be one person: the laptop's two impressions
+    // join the login's one, so the cap of 4 leaves one more; the
+    // laptop alone starts afresh.
+    let (laptop, login) = (unique_name("d"), unique_name("l"));
+    for _ in 0..2 {
+        store
             .reserve(&laptop, &[daily(7, 4, now)], now)
             .await
-            .expect("r")[0];
-        assert_eq!(d.count, 1, "{name}: the merged counts left the laptop");
-        store
-            .merge(&laptop, &login, now)
-            .await
-            .expect("merge again");
-        let d = store
-            .reserve(&login, &[daily(7, 4, now)], now)
-            .await
-            .expect("r")[0];
-        assert_eq!(
-            (d.allow, d.count),
-            (false, 5),
-            "{name}: merged again, one more"
-        );
-    } else {
-        let err = store.reserve(&person, &[rolling_hour(2, now)], now).await;
-        assert!(
-            matches!(err, Err(StoreError::Unsupported(_))),
-            "{name}: rolling"
-        );
+            .expect("r");
     }
+    store
+        .reserve(&login, &[daily(7, 4, now)], now)
+        .await
+        .expect("r");
+    store.merge(&laptop, &login, now).await.expect("merge");
+    let got: Vec<(bool, u32)> = store
+        .reserve(&login, &[daily(7, 4, now), daily(7, 4, now)], now)
+        .await
+        .expect("r")
+        .iter()
+        .map(|d| (d.allow, d.count))
+        .collect();
+    assert_eq!(got, [(true, 4), (false, 4)], "{name}: merged");
+    let d = store
+        .reserve(&laptop, &[daily(7, 4, now)], now)
+        .await
+        .expect("r")[0];
+    assert_eq!(d.count, 1, "{name}: the merged counts left the laptop");
+    store
+        .merge(&laptop, &login, now)
+        .await
+        .expect("merge again");
+    let d = store
+        .reserve(&login, &[daily(7, 4, now)], now)
+        .await
+        .expect("r")[0];
+    assert_eq!(
+        (d.allow, d.count),
+        (false, 5),
+        "{name}: merged again, one more"
+    );
 }
 
 /// Links learned from a request carrying a login make the devices alone

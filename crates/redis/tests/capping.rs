@@ -33,7 +33,16 @@ fn daily(field: &str, cap: u32, now_ms: i64) -> CapRequest {
 async fn caps_hold(server: Server) {
     let redis = connect(server).await;
     let now = chrono::Utc::now().timestamp_millis();
+    concurrent_reservations_stop_at_the_cap(&redis, server, now).await;
+    batches_decide_at_once_and_release_gives_back(&redis, now).await;
+    counters_are_per_person_and_day_and_expire(&redis, now).await;
+    ended_windows_are_pruned(&redis, now).await;
+    rolling_windows_forget_old_impressions(&redis, now).await;
+    redis.delete_prefix().await.expect("cleanup");
+}
 
+/// 200 concurrent reservations for one person: exactly the cap pass.
+async fn concurrent_reservations_stop_at_the_cap(redis: &Redis, server: Server, now: i64) {
     // 200 concurrent reservations of one person (phone, laptop, ...) for
     // one campaign with a cap of 7: exactly 7 pass.
     let tasks: Vec<_> = (0..200)
@@ -53,7 +62,10 @@ async fn caps_hold(server: Server) {
         allowed += usize::from(t.await.expect("join"));
     }
     assert_eq!(allowed, 7, "{server:?}");
+}
 
+/// A batch of campaigns is decided in one call; a release gives one back.
+async fn batches_decide_at_once_and_release_gives_back(redis: &Redis, now: i64) {
     // A batch: several campaigns for one person in one call.
     let batch = [
         daily("c1", 7, now),
@@ -89,7 +101,11 @@ async fn caps_hold(server: Server) {
             .expect("r")[0]
             .allow
     );
+}
 
+/// Another person and the next day count apart; the person's hash expires
+/// with its furthest window.
+async fn counters_are_per_person_and_day_and_expire(redis: &Redis, now: i64) {
     // Another person is not affected; the next day starts from zero.
     assert!(
         redis
@@ -123,7 +139,10 @@ async fn caps_hold(server: Server) {
         (ttl - furthest).abs() < 5_000,
         "expires at the end of tomorrow: {ttl} vs {furthest}"
     );
+}
 
+/// Ended windows' fields are pruned once the hash grows.
+async fn ended_windows_are_pruned(redis: &Redis, now: i64) {
     // Ended windows' fields are pruned once the hash holds more than 8.
     let short = |field: String, at: i64| CapRequest {
         field,
@@ -149,7 +168,10 @@ async fn caps_hold(server: Server) {
         .await
         .expect("hlen");
     assert_eq!(fields, 1, "the nine ended windows were pruned");
+}
 
+/// A rolling window forgets impressions older than its length.
+async fn rolling_windows_forget_old_impressions(redis: &Redis, now: i64) {
     // Rolling hour: two per hour, the oldest leaves after an hour.
     let rolling = |cap| CapRequest {
         field: "c9".into(),
@@ -185,7 +207,6 @@ async fn caps_hold(server: Server) {
         .await
         .expect("r")[0];
     assert_eq!((later.allow, later.count), (true, 2));
-    redis.delete_prefix().await.expect("cleanup");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adpulse_config::{CqlConfig, PostgresConfig, Secret};
+use adpulse_domain::TenantId;
 use adpulse_postgres::Database;
 use adpulse_testkit::{Server, unique_name};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -155,10 +156,24 @@ async fn bootstrap_an_admin_and_log_in_through_the_binary() {
     .await
     .unwrap_or_else(|e| Server::Cql.absent(&e.to_string()));
     cql.migrate(1).await.expect("cql schema");
+    create_user_needs_a_long_password(&pg, &schema, &own, tenant);
+    api_refuses_to_start_without_a_signing_key(&pg, &schema, &own);
+    api_logs_in_and_exits_cleanly_on_sigterm(&pg, &schema, &own).await;
+    db.drop_schema().await.expect("cleanup");
+    cql.drop_keyspace().await.expect("cleanup");
+}
 
+/// `admin create-user` takes a long enough password from the environment
+/// and prints the new user's id.
+fn create_user_needs_a_long_password(
+    pg: &PostgresConfig,
+    schema: &str,
+    own: &Own,
+    tenant: TenantId,
+) {
     // create-user: the password comes from the environment, and must be long.
     let create = |password: Option<&str>| {
-        let mut c = adpulse(&pg, &schema, &own);
+        let mut c = adpulse(pg, schema, own);
         c.args(["admin", "create-user", "--tenant", &tenant.to_string()])
             .args(["--email", "first@cli.example", "--role", "admin"]);
         if let Some(p) = password {
@@ -179,23 +194,30 @@ async fn bootstrap_an_admin_and_log_in_through_the_binary() {
     );
     let id = String::from_utf8_lossy(&made.stdout).trim().to_owned();
     assert!(id.parse::<uuid::Uuid>().is_ok(), "prints the user id: {id}");
+}
 
+/// `adpulse api` without a signing key does not start, and says why.
+fn api_refuses_to_start_without_a_signing_key(pg: &PostgresConfig, schema: &str, own: &Own) {
     // Without a signing key the API does not start, and says why.
-    let refused = adpulse(&pg, &schema, &own)
+    let refused = adpulse(pg, schema, own)
         .arg("api")
         .env("ADPULSE__API__LISTEN", "127.0.0.1:0")
         .output()
         .expect("run");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("ADPULSE__API__JWT_SECRET"));
+}
 
+/// The API started by the binary logs the new user in and exits cleanly on
+/// SIGTERM.
+async fn api_logs_in_and_exits_cleanly_on_sigterm(pg: &PostgresConfig, schema: &str, own: &Own) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
         .local_addr()
         .expect("addr")
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut api = adpulse(&pg, &schema, &own)
+    let mut api = adpulse(pg, schema, own)
         .arg("api")
         .env("ADPULSE__API__LISTEN", &addr)
         .env("ADPULSE__API__JWT_SECRET", SECRET)
@@ -227,6 +249,4 @@ async fn bootstrap_an_admin_and_log_in_through_the_binary() {
     );
     let code = api.wait().expect("wait");
     assert!(code.success(), "{code:?}");
-    db.drop_schema().await.expect("cleanup");
-    cql.drop_keyspace().await.expect("cleanup");
 }

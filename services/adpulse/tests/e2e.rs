@@ -14,6 +14,8 @@
 
 #[macro_use]
 mod common;
+#[path = "e2e/refusals.rs"]
+mod refusals;
 
 use std::time::Duration;
 
@@ -253,113 +255,11 @@ async fn tenants_see_and_reach_nothing_of_each_other(p: &Platform) {
     let b = p.tenant("Tenant B", 1).await;
     let (_, day) = days();
     let mut reference = Reference::default();
-
-    // A has numbers.
-    let first = load(&mut rng, &a, 20, &[1, 0]);
-    post_batch(p, &a, &first, false).await;
-    reference.add(&first);
+    a_has_numbers(p, &mut rng, &a, &mut reference).await;
+    b_s_token_finds_nothing_of_a_s(p, &a, &b, day).await;
+    b_s_key_records_nothing_for_a(p, &mut rng, (&a, &b), day, &mut reference).await;
     let ac = &a.campaigns[0];
-    until(
-        "A's first events",
-        SETTLE,
-        &reference.realtime(ac),
-        || p.realtime(&a.token, ac),
-        |_| {},
-    )
-    .await;
-
-    // B's token finds nothing of A's: every campaign path is 404, as if
-    // the campaign did not exist.
     let range = format!("start_date={day}&end_date={day}");
-    for path in [
-        format!("/api/v1/campaigns/{ac}"),
-        format!("/api/v1/campaigns/{ac}/realtime"),
-        format!("/api/v1/campaigns/{ac}/realtime/stream"),
-        format!("/api/v1/campaigns/{ac}/reports?{range}&breakdown=channel"),
-        format!("/api/v1/campaigns/{ac}/reports/export?{range}&format=csv"),
-        format!("/api/v1/campaigns/{ac}/events?date={day}"),
-    ] {
-        let r = p.get(&b.token, &path).await;
-        assert_eq!(
-            r.status,
-            404,
-            "{path}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        assert_eq!(r.json()["error"]["code"], "not_found", "{path}");
-        let missing = path.replace(ac.as_str(), &uuid::Uuid::now_v7().to_string());
-        let r = p.get(&b.token, &missing).await;
-        assert_eq!(r.status, 404, "{missing}");
-    }
-    let list = p.get(&b.token, "/api/v1/campaigns").await;
-    assert_eq!(list.status, 200);
-    let list = String::from_utf8_lossy(&list.body);
-    for c in &a.campaigns {
-        assert!(!list.contains(c.as_str()), "B lists A's campaign {c}");
-    }
-
-    // B's ingest key cannot record events for A's campaign: 422
-    // unknown_campaign, the same answer as for a campaign that does not
-    // exist; in a batch, B's own events still go in.
-    let intruder = event(&mut rng, ac, day, 30);
-    let r = p
-        .ingest(
-            &b.key,
-            "/v1/events",
-            "application/json",
-            intruder.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
-    let v = r.json();
-    assert_eq!(v["error"]["code"], "unknown_campaign", "{v}");
-    assert_eq!(v["error"]["errors"][0]["field"], "campaign_id", "{v}");
-    let nowhere = event(&mut rng, &uuid::Uuid::now_v7().to_string(), day, 30);
-    let r = p
-        .ingest(
-            &b.key,
-            "/v1/events",
-            "application/json",
-            nowhere.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, 422);
-    assert_eq!(r.json()["error"]["code"], "unknown_campaign");
-
-    let r = p
-        .ingest(
-            &b.key,
-            "/v1/events/batch",
-            "application/json",
-            json!([intruder]).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
-    let v = r.json();
-    assert_eq!(
-        (v["accepted"].as_u64(), v["rejected"].as_u64()),
-        (Some(0), Some(1))
-    );
-    assert_eq!(v["results"][0]["code"], "unknown_campaign", "{v}");
-
-    let own = event(&mut rng, &b.campaigns[0], day, 30);
-    let r = p
-        .ingest(
-            &b.key,
-            "/v1/events/batch",
-            "application/json",
-            json!([own, intruder]).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let v = r.json();
-    assert_eq!(
-        (v["accepted"].as_u64(), v["rejected"].as_u64()),
-        (Some(1), Some(1))
-    );
-    assert_eq!(v["results"][0]["status"], "accepted", "{v}");
-    assert_eq!(v["results"][1]["code"], "unknown_campaign", "{v}");
-    reference.add([&own]);
 
     // Then A sends more. Each campaign's events are applied in order, so
     // once A's totals show these, an intruding event would show too.
@@ -402,27 +302,134 @@ async fn tenants_see_and_reach_nothing_of_each_other(p: &Platform) {
     }
 }
 
-/// Status and error code of a gateway or API refusal.
-fn refusal(r: &common::http::Reply) -> (u16, String) {
-    (
-        r.status,
-        r.json()["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+/// A has numbers: its first events, settled.
+async fn a_has_numbers(
+    p: &Platform,
+    rng: &mut fastrand::Rng,
+    a: &Tenant,
+    reference: &mut Reference,
+) {
+    // A has numbers.
+    let first = load(rng, a, 20, &[1, 0]);
+    post_batch(p, a, &first, false).await;
+    reference.add(&first);
+    let ac = &a.campaigns[0];
+    until(
+        "A's first events",
+        SETTLE,
+        &reference.realtime(ac),
+        || p.realtime(&a.token, ac),
+        |_| {},
     )
+    .await;
 }
 
-/// The fields an error body names, in order.
-fn fields(r: &common::http::Reply) -> Vec<String> {
-    r.json()["error"]["errors"]
-        .as_array()
-        .map(|es| {
-            es.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+/// B's token finds nothing of A's campaigns, in paths or in its listing.
+async fn b_s_token_finds_nothing_of_a_s(p: &Platform, a: &Tenant, b: &Tenant, day: NaiveDate) {
+    let ac = &a.campaigns[0];
+    // B's token finds nothing of A's: every campaign path is 404, as if
+    // the campaign did not exist.
+    let range = format!("start_date={day}&end_date={day}");
+    for path in [
+        format!("/api/v1/campaigns/{ac}"),
+        format!("/api/v1/campaigns/{ac}/realtime"),
+        format!("/api/v1/campaigns/{ac}/realtime/stream"),
+        format!("/api/v1/campaigns/{ac}/reports?{range}&breakdown=channel"),
+        format!("/api/v1/campaigns/{ac}/reports/export?{range}&format=csv"),
+        format!("/api/v1/campaigns/{ac}/events?date={day}"),
+    ] {
+        let r = p.get(&b.token, &path).await;
+        assert_eq!(
+            r.status,
+            404,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.json()["error"]["code"], "not_found", "{path}");
+        let missing = path.replace(ac.as_str(), &uuid::Uuid::now_v7().to_string());
+        let r = p.get(&b.token, &missing).await;
+        assert_eq!(r.status, 404, "{missing}");
+    }
+    let list = p.get(&b.token, "/api/v1/campaigns").await;
+    assert_eq!(list.status, 200);
+    let list = String::from_utf8_lossy(&list.body);
+    for c in &a.campaigns {
+        assert!(!list.contains(c.as_str()), "B lists A's campaign {c}");
+    }
+}
+
+/// B's ingest key records nothing for A's campaign, alone or in a batch,
+/// while B's own events in the batch go in.
+async fn b_s_key_records_nothing_for_a(
+    p: &Platform,
+    rng: &mut fastrand::Rng,
+    (a, b): (&Tenant, &Tenant),
+    day: NaiveDate,
+    reference: &mut Reference,
+) {
+    let ac = &a.campaigns[0];
+    // B's ingest key cannot record events for A's campaign: 422
+    // unknown_campaign, the same answer as for a campaign that does not
+    // exist; in a batch, B's own events still go in.
+    let intruder = event(rng, ac, day, 30);
+    let r = p
+        .ingest(
+            &b.key,
+            "/v1/events",
+            "application/json",
+            intruder.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "unknown_campaign", "{v}");
+    assert_eq!(v["error"]["errors"][0]["field"], "campaign_id", "{v}");
+    let nowhere = event(rng, &uuid::Uuid::now_v7().to_string(), day, 30);
+    let r = p
+        .ingest(
+            &b.key,
+            "/v1/events",
+            "application/json",
+            nowhere.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["code"], "unknown_campaign");
+
+    let r = p
+        .ingest(
+            &b.key,
+            "/v1/events/batch",
+            "application/json",
+            json!([intruder]).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(
+        (v["accepted"].as_u64(), v["rejected"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(v["results"][0]["code"], "unknown_campaign", "{v}");
+
+    let own = event(rng, &b.campaigns[0], day, 30);
+    let r = p
+        .ingest(
+            &b.key,
+            "/v1/events/batch",
+            "application/json",
+            json!([own, intruder]).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(
+        (v["accepted"].as_u64(), v["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(v["results"][0]["status"], "accepted", "{v}");
+    assert_eq!(v["results"][1]["code"], "unknown_campaign", "{v}");
+    reference.add([&own]);
 }
 
 async fn bad_input_gets_a_specific_4xx(p: &Platform) {
@@ -432,151 +439,9 @@ async fn bad_input_gets_a_specific_4xx(p: &Platform) {
     let (_, day) = days();
     let good = event(&mut rng, c, day, 30);
 
-    // The gateway.
-    let auth = format!("Bearer {}", t.key);
-    let json_ct = ("content-type", "application/json");
-    let r = p
-        .gateway
-        .send("POST", "/v1/events", &[json_ct], good.to_string())
-        .await;
-    assert_eq!(refusal(&r), (401, "missing_key".into()));
-    let r = p
-        .ingest(
-            "adp_0000000000000000000000000000000000000000000000000000000000000000",
-            "/v1/events",
-            "application/json",
-            good.to_string(),
-        )
-        .await;
-    assert_eq!(refusal(&r), (401, "invalid_key".into()));
-    let r = p
-        .gateway
-        .send(
-            "POST",
-            "/v1/events",
-            &[("authorization", &auth), ("content-type", "text/plain")],
-            good.to_string(),
-        )
-        .await;
-    assert_eq!(refusal(&r), (415, "unsupported_media_type".into()));
-    let r = p
-        .ingest(
-            &t.key,
-            "/v1/events",
-            "application/json",
-            r#"{"event_id":"#.into(),
-        )
-        .await;
-    assert_eq!(refusal(&r), (400, "invalid_json".into()));
-    let mut bad = good.clone();
-    bad["type"] = json!("view");
-    bad["cost_micros"] = json!(-5);
-    let r = p
-        .ingest(&t.key, "/v1/events", "application/json", bad.to_string())
-        .await;
-    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(fields(&r), ["type", "cost_micros"]);
-    let mut future = good.clone();
-    future["occurred_at"] = json!("2999-01-01T00:00:00Z");
-    let r = p
-        .ingest(&t.key, "/v1/events", "application/json", future.to_string())
-        .await;
-    assert_eq!(refusal(&r), (422, "too_far_in_future".into()));
-    let r = p
-        .ingest(&t.key, "/v1/events/batch", "application/json", "[]".into())
-        .await;
-    assert_eq!(refusal(&r), (400, "empty_batch".into()));
-    let r = p
-        .ingest(
-            &t.key,
-            "/v1/events/batch",
-            "application/json",
-            json!([bad]).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, 422);
-    assert_eq!(r.json()["results"][0]["code"], "unknown_event_type");
-
-    // The API.
-    let r = p.api.send("GET", "/api/v1/campaigns", &[], "").await;
-    assert_eq!(refusal(&r), (401, "unauthorized".into()));
-    let r = p.get("not.a.token", "/api/v1/campaigns").await;
-    assert_eq!(refusal(&r), (401, "invalid_token".into()));
-    let r = p
-        .api
-        .send(
-            "POST",
-            "/api/v1/auth/login",
-            &[json_ct],
-            json!({"email": t.email, "password": "not the password at all"}).to_string(),
-        )
-        .await;
-    assert_eq!(refusal(&r), (401, "invalid_credentials".into()));
-    let r = p
-        .api
-        .send("POST", "/api/v1/auth/login", &[json_ct], "{\"email\":")
-        .await;
-    assert_eq!(refusal(&r), (400, "bad_request".into()));
-    let report = format!("/api/v1/campaigns/{c}/reports");
-    for (query, status, field) in [
-        ("start_date=2026-02-02&end_date=2026-02-01", 422, "end_date"),
-        (
-            "start_date=2026-02-30&end_date=2026-03-01",
-            422,
-            "start_date",
-        ),
-        (
-            "start_date=2026-02-01&end_date=2026-02-02&breakdown=country",
-            422,
-            "breakdown",
-        ),
-        (
-            "start_date=2026-02-01&end_date=2026-02-02&tz=Mars/Olympus",
-            422,
-            "tz",
-        ),
-        (
-            "start_date=2026-02-01&end_date=2026-02-02&colour=red",
-            400,
-            "",
-        ),
-    ] {
-        let r = p.get(&t.token, &format!("{report}?{query}")).await;
-        assert_eq!(
-            r.status,
-            status,
-            "{query}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        if status == 422 {
-            assert_eq!(refusal(&r).1, "validation_failed", "{query}");
-            assert_eq!(fields(&r), [field], "{query}");
-        } else {
-            assert_eq!(refusal(&r).1, "bad_request", "{query}");
-        }
-    }
-    let events = format!("/api/v1/campaigns/{c}/events");
-    for (query, field) in [
-        ("date=2026-13-01", "date"),
-        ("limit=0", "limit"),
-        ("cursor=bm90IGEgY3Vyc29y", "cursor"),
-    ] {
-        let r = p.get(&t.token, &format!("{events}?{query}")).await;
-        assert_eq!(refusal(&r), (422, "validation_failed".into()), "{query}");
-        assert_eq!(fields(&r), [field], "{query}");
-    }
-    let r = p
-        .get(
-            &t.token,
-            "/api/v1/reports/campaigns?start_date=2026-02-01&end_date=2026-02-02&sort=luck",
-        )
-        .await;
-    assert_eq!(refusal(&r), (422, "validation_failed".into()));
-    assert_eq!(fields(&r), ["sort"]);
-    let r = p
-        .get(&t.token, "/api/v1/campaigns/not-a-uuid/realtime")
-        .await;
-    assert_eq!(refusal(&r), (404, "not_found".into()));
+    refusals::gateway_refuses_bad_requests(p, &t, &good).await;
+    refusals::api_refuses_bad_credentials(p, &t).await;
+    refusals::api_refuses_bad_queries(p, &t).await;
 
     // None of it counted; the good event does, once.
     post_one(p, &t, &good).await;

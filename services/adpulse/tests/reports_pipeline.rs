@@ -9,263 +9,110 @@
 //! campaigns, the CSV export, and another tenant seeing none of it.
 
 mod common;
+#[path = "reports_pipeline/reference.rs"]
+mod reference;
+#[path = "reports_pipeline/services.rs"]
+mod services;
 
-use adpulse_domain::ports::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpulse_config::{ApiConfig, Secret};
-use adpulse_domain::Role;
-use adpulse_gateway::{Gateway, serve};
-use adpulse_kafka::KafkaEventLog;
-use adpulse_postgres::Database;
-use adpulse_testkit::unique_name;
-use chrono::{DateTime, Duration as Span, NaiveDate, TimeZone as _, Utc};
+use adpulse_domain::CampaignId;
+use chrono::{DateTime, Duration as Span, Utc};
 use chrono_tz::Tz;
-use common::http::Http;
-use common::worker::env;
+use common::http::{Http, Reply};
+use common::worker::{Env, env};
+use reference::{Sent, check, local_midnight, reference};
 use serde_json::{Value, json};
+use services::{PASSWORD, Services, ZONES, fixture};
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// One event as sent, for the reference.
-#[derive(Clone)]
-struct Sent {
-    campaign: usize,
-    at: DateTime<Utc>,
-    kind: &'static str,
-    channel: &'static str,
-    user: u32,
-    cost: i64,
-    revenue: i64,
+/// What the phases share: the running services, the analyst's session
+/// and the events sent.
+struct Run {
+    gateway: Http,
+    api: Http,
+    /// The gateway's `authorization` header (the ingest key).
+    auth: String,
+    /// The analyst's `authorization` header.
+    token: String,
+    campaigns: Vec<CampaignId>,
+    sent: Vec<Sent>,
+    /// When the events were made; ranges count back from it.
+    now: DateTime<Utc>,
 }
 
-/// What a report row holds, computed from the events sent.
-#[derive(Debug, Default, Clone, PartialEq)]
-struct Expected {
-    impressions: i64,
-    clicks: i64,
-    conversions: i64,
-    cost: i64,
-    revenue: i64,
-    users: BTreeSet<u32>,
-}
-
-/// The rows a report over `[from, to)` should have, keyed by (period,
-/// channel, event type) as the API prints them.
-fn reference(
-    events: &[Sent],
-    campaign: usize,
-    tz: Tz,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    granularity: &str,
-    breakdown: (bool, bool),
-) -> BTreeMap<(String, String, String), Expected> {
-    let mut out: BTreeMap<(String, String, String), Expected> = BTreeMap::new();
-    for e in events
-        .iter()
-        .filter(|e| e.campaign == campaign && e.at >= from && e.at < to)
-    {
-        let local = e.at.with_timezone(&tz);
-        let period = match granularity {
-            "day" => local.date_naive().to_string(),
-            "hour" => {
-                let start = e.at
-                    - Span::minutes(i64::from(chrono::Timelike::minute(&local)))
-                    - Span::seconds(i64::from(chrono::Timelike::second(&local)))
-                    - Span::nanoseconds(i64::from(chrono::Timelike::nanosecond(&local)));
-                start
-                    .with_timezone(&tz)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            }
-            _ => String::new(),
-        };
-        let key = (
-            period,
-            if breakdown.0 {
-                e.channel.to_owned()
-            } else {
-                String::new()
-            },
-            if breakdown.1 {
-                e.kind.to_owned()
-            } else {
-                String::new()
-            },
-        );
-        let x = out.entry(key).or_default();
-        match e.kind {
-            "impression" => x.impressions += 1,
-            "click" => x.clicks += 1,
-            _ => x.conversions += 1,
-        }
-        x.cost += e.cost;
-        x.revenue += e.revenue;
-        x.users.insert(e.user);
-    }
-    out
-}
-
-fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
-    (0..=3)
-        .find_map(|h| {
-            tz.from_local_datetime(&day.and_hms_opt(h, 0, 0).expect("time"))
-                .earliest()
-        })
-        .expect("a local time exists that day")
-        .with_timezone(&Utc)
-}
-
-/// Compares a report's rows with the reference: the same rows, equal
-/// counts and sums, unique users within 2% (HyperLogLog; exact while
-/// small).
-fn check(report: &Value, want: &BTreeMap<(String, String, String), Expected>, what: &str) {
-    let rows = report["rows"].as_array().expect("rows");
-    let got: BTreeMap<(String, String, String), &Value> = rows
-        .iter()
-        .map(|r| {
-            let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
-            ((s("period"), s("channel"), s("event_type")), r)
-        })
-        .collect();
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        want.keys().collect::<Vec<_>>(),
-        "{what}: the same rows"
-    );
-    for (key, w) in want {
-        let r = got[key];
-        let n = |k: &str| r[k].as_i64().expect("number");
-        assert_eq!(
-            (
-                n("impressions"),
-                n("clicks"),
-                n("conversions"),
-                n("spend_micros"),
-                n("revenue_micros")
-            ),
-            (w.impressions, w.clicks, w.conversions, w.cost, w.revenue),
-            "{what}: {key:?}"
-        );
-        let exact = w.users.len() as f64;
-        let est = n("unique_users") as f64;
-        assert!(
-            (est - exact).abs() <= (exact * 0.02).max(1.0),
-            "{what}: {key:?} unique users {est} vs exact {exact}"
-        );
-        let ctr = r["ctr"].as_f64();
-        if w.impressions == 0 {
-            assert_eq!(ctr, None, "{what}: CTR without impressions is null");
-        } else {
-            let want_ctr = w.clicks as f64 / w.impressions as f64;
-            assert!(
-                ctr.is_some_and(|c| (c - want_ctr).abs() < 1e-9),
-                "{what}: CTR"
-            );
-        }
+impl Run {
+    /// `GET path` on the API as the analyst.
+    async fn get(&self, path: String) -> Reply {
+        self.api
+            .send("GET", &path, &[("authorization", &self.token)], "")
+            .await
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_equal_a_reference_through_the_pipeline() {
     let env = Arc::new(env().await);
-    let db = &env.db;
-    let tenant = db.create_tenant("reports").await.expect("tenant");
-    let other = db.create_tenant("other").await.expect("tenant");
-    let zones = ["Europe/Berlin", "Asia/Kolkata", "America/New_York"];
-    let mut campaigns = Vec::new();
-    for (i, tz) in zones.iter().enumerate() {
-        let c = db
-            .create_campaign(tenant, &format!("campaign {i}"), None)
-            .await
-            .expect("campaign");
-        sqlx::query("UPDATE campaigns SET timezone = $1 WHERE id = $2")
-            .bind(*tz)
-            .bind(c.as_uuid())
-            .execute(db.pool())
-            .await
-            .expect("zone");
-        campaigns.push(c);
-    }
-    let hash = adpulse_api::auth::hash_password(PASSWORD.into())
-        .await
-        .expect("hash");
-    for (t, email) in [(tenant, "analyst@a.example"), (other, "analyst@b.example")] {
-        db.create_user(t, email, &hash, Role::Analyst)
-            .await
-            .expect("user");
-    }
-    let mut random = [0u8; 32];
-    random[0] = 7;
-    random[31] = fastrand::u8(..);
-    let key = db
-        .create_ingest_key(tenant, "reports", random)
-        .await
-        .expect("key")
-        .secret;
-
-    // The gateway, the worker and the API, in process, on the real stack.
-    let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let gateway = Http::new(&format!(
-        "http://{}",
-        gateway_listener.local_addr().expect("addr")
-    ));
-    let gw = Gateway::new(
-        env.cfg.gateway.clone(),
-        env.cfg.limits.limits(),
-        Arc::new(KafkaEventLog::new(&env.cfg.kafka).expect("producer")),
-        Arc::new(db.clone()),
-    )
-    .expect("gateway");
-    let (gw_stop, gw_stopped) = tokio::sync::oneshot::channel::<()>();
-    let gw_task = tokio::spawn(serve(gw, gateway_listener, env.cfg.http, async {
-        let _ = gw_stopped.await;
-    }));
-    let worker = env.start_worker().await;
-    let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let api = Http::new(&format!(
-        "http://{}/api/v1",
-        api_listener.local_addr().expect("addr")
-    ));
-    let api_cfg = ApiConfig {
-        jwt_secret: Some(Secret::new("reports-test-secret-0123456789abcdef".into())),
-        asset_store: std::env::temp_dir()
-            .join(unique_name("assets"))
-            .display()
-            .to_string(),
-        requests_per_user_per_second: 10_000,
-        ..ApiConfig::default()
+    let fx = fixture(&env.db).await;
+    let services = Services::start(&env).await;
+    let now = Utc::now();
+    let auth = format!("Bearer {}", fx.key);
+    let sent = send_a_month_of_events(&env, &services.gateway, &auth, &fx.campaigns, now).await;
+    let run = Run {
+        gateway: services.gateway.clone(),
+        api: services.api.clone(),
+        token: login(&services.api, "analyst@a.example").await,
+        auth,
+        campaigns: fx.campaigns,
+        sent,
+        now,
     };
-    let api_db = Database::connect_for_tenants(&env.cfg.postgres)
-        .await
-        .expect("api db");
-    let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let archive =
-        adpulse_cql::CqlArchive::new(adpulse_cql::Cql::connect(&env.cfg.cql).await.expect("cql"))
-            .await
-            .expect("archive");
-    let state = adpulse_api::AppState::new(&api_cfg, Arc::new(api_db))
-        .expect("api")
-        .with_live(Arc::new(env.redis.clone()))
-        .with_archive(Arc::new(archive));
-    let http = env.cfg.http;
-    let api_task = tokio::spawn(async move {
-        adpulse_api::serve(&api_cfg, state, api_listener, http, async {
-            let _ = api_stopped.await;
-        })
-        .await
-    });
+    reports_match_for_every_range_zone_and_breakdown(&run).await;
+    reach_over_the_month_is_within_2_percent(&run).await;
+    top_campaigns_and_the_csv_export(&run).await;
+    live_totals_per_campaign(&run).await;
+    the_stream_pushes_a_view_per_new_event(&run).await;
+    raw_events_page_by_page_once_each(&run).await;
+    another_tenant_sees_none_of_it(&run).await;
+    bad_parameters_name_their_field(&run).await;
+    services.stop().await;
+    Arc::into_inner(env).expect("one owner").cleanup().await;
+}
 
+/// Sends the month's events through the gateway and waits until the worker
+/// applied them all; returns them as sent.
+async fn send_a_month_of_events(
+    env: &Env,
+    gateway: &Http,
+    auth: &str,
+    campaigns: &[CampaignId],
+    now: DateTime<Utc>,
+) -> Vec<Sent> {
+    let (sent, lines) = a_month_of_events(campaigns, now);
+    for chunk in lines.chunks(1_000) {
+        let r = gateway
+            .send(
+                "POST",
+                "/v1/events/batch",
+                &[
+                    ("authorization", auth),
+                    ("content-type", "application/x-ndjson"),
+                ],
+                chunk.join("\n"),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    }
+    env.wait_applied(40_000, Duration::from_secs(120)).await;
+    sent
+}
+
+/// The month's events, as sent and as NDJSON lines.
+fn a_month_of_events(campaigns: &[CampaignId], now: DateTime<Utc>) -> (Vec<Sent>, Vec<String>) {
     // 12,000 people, each coming back on several of the last 29 days:
     // 40,000 events over three campaigns.
     let mut rng = fastrand::Rng::with_seed(61);
-    let now = Utc::now();
     let kinds = [
         "impression",
         "impression",
@@ -314,52 +161,38 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         );
         sent.push(e);
     }
-    let auth = format!("Bearer {key}");
-    for chunk in lines.chunks(1_000) {
-        let r = gateway
-            .send(
-                "POST",
-                "/v1/events/batch",
-                &[
-                    ("authorization", &auth),
-                    ("content-type", "application/x-ndjson"),
-                ],
-                chunk.join("\n"),
-            )
-            .await;
-        assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    }
-    env.wait_applied(40_000, Duration::from_secs(120)).await;
+    (sent, lines)
+}
 
-    let login = |email: &'static str| {
-        let api = api.clone();
-        async move {
-            let r = api
-                .send(
-                    "POST",
-                    "/auth/login",
-                    &[("content-type", "application/json")],
-                    json!({"email": email, "password": PASSWORD}).to_string(),
-                )
-                .await;
-            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-            format!(
-                "Bearer {}",
-                r.json()["access_token"].as_str().expect("token")
-            )
-        }
-    };
-    let token = login("analyst@a.example").await;
-    let get = |path: String| {
-        let (api, token) = (api.clone(), token.clone());
-        async move {
-            api.send("GET", &path, &[("authorization", &token)], "")
-                .await
-        }
-    };
+/// Logs `email` in; returns its `authorization` header.
+async fn login(api: &Http, email: &str) -> String {
+    let r = api
+        .send(
+            "POST",
+            "/auth/login",
+            &[("content-type", "application/json")],
+            json!({"email": email, "password": PASSWORD}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    format!(
+        "Bearer {}",
+        r.json()["access_token"].as_str().expect("token")
+    )
+}
 
+/// Several ranges, zones, granularities and breakdowns each equal the
+/// reference; the same answer again is 304 with its ETag.
+async fn reports_match_for_every_range_zone_and_breakdown(run: &Run) {
+    let Run {
+        campaigns,
+        sent,
+        now,
+        api,
+        token,
+        ..
+    } = run;
     // Several ranges, zones, granularities and breakdowns.
-    let today = now.date_naive();
     let cases = [
         // (campaign, tz override, first day back, last day back, granularity, breakdown)
         (0, None, 28, 0, "day", "channel"),
@@ -371,7 +204,7 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         (1, None, 2, 0, "hour", "channel"),
     ];
     for (c, tz_override, first, last, granularity, breakdown) in cases {
-        let tz: Tz = tz_override.unwrap_or(zones[c]).parse().expect("zone");
+        let tz: Tz = tz_override.unwrap_or(ZONES[c]).parse().expect("zone");
         let local_today = now.with_timezone(&tz).date_naive();
         let (start, end) = (
             local_today - Span::days(first),
@@ -384,7 +217,7 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         if let Some(z) = tz_override {
             path.push_str(&format!("&tz={z}"));
         }
-        let r = get(path.clone()).await;
+        let r = run.get(path.clone()).await;
         assert_eq!(
             r.status,
             200,
@@ -394,7 +227,7 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         let body = r.json();
         assert_eq!(body["timezone"], tz.name());
         let want = reference(
-            &sent,
+            sent,
             c,
             tz,
             local_midnight(tz, start),
@@ -413,26 +246,39 @@ async fn reports_equal_a_reference_through_the_pipeline() {
             .send(
                 "GET",
                 &path,
-                &[("authorization", &token), ("if-none-match", &etag)],
+                &[("authorization", token.as_str()), ("if-none-match", &etag)],
                 "",
             )
             .await;
         assert_eq!(again.status, 304, "{path}");
     }
+}
 
+/// Reach over the month: a union of sketches within 2% of the exact count.
+// Prints the sketch next to the naive sum, for whoever reads the test log
+// (allowed in test functions, and this is the test's own phase).
+#[allow(clippy::print_stdout)]
+async fn reach_over_the_month_is_within_2_percent(run: &Run) {
+    let Run {
+        campaigns,
+        sent,
+        now,
+        ..
+    } = run;
     // Reach over the month: a union of sketches within 2% of the exact
     // count; the naive sum of daily uniques is far off.
-    let tz: Tz = zones[0].parse().expect("zone");
+    let tz: Tz = ZONES[0].parse().expect("zone");
     let (start, end) = (
         now.with_timezone(&tz).date_naive() - Span::days(29),
         now.with_timezone(&tz).date_naive(),
     );
-    let r = get(format!(
-        "/campaigns/{}/reports?start_date={start}&end_date={end}&granularity=day",
-        campaigns[0]
-    ))
-    .await
-    .json();
+    let r = run
+        .get(format!(
+            "/campaigns/{}/reports?start_date={start}&end_date={end}&granularity=day",
+            campaigns[0]
+        ))
+        .await
+        .json();
     let exact: BTreeSet<u32> = sent
         .iter()
         .filter(|e| e.campaign == 0)
@@ -457,13 +303,24 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         naive as f64 > exact.len() as f64 * 1.5,
         "people return across days"
     );
+}
 
+/// The top campaigns by spend, and the CSV export with the report's rows.
+async fn top_campaigns_and_the_csv_export(run: &Run) {
+    let Run {
+        campaigns,
+        sent,
+        now,
+        ..
+    } = run;
+    let today = now.date_naive();
     // The top campaigns over the month (UTC days), by spend.
     let (start, end) = (today - Span::days(29), today);
-    let r = get(format!(
-        "/reports/campaigns?start_date={start}&end_date={end}&sort=-spend&limit=2"
-    ))
-    .await;
+    let r = run
+        .get(format!(
+            "/reports/campaigns?start_date={start}&end_date={end}&sort=-spend&limit=2"
+        ))
+        .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let mut spend: Vec<(i64, String)> = (0..3)
         .map(|c| {
@@ -491,7 +348,7 @@ async fn reports_equal_a_reference_through_the_pipeline() {
     assert_eq!(top, spend[..2].to_vec(), "top 2 by spend");
 
     // The CSV export has the report's rows.
-    let r = get(format!(
+    let r = run.get(format!(
         "/campaigns/{}/reports/export?format=csv&start_date={start}&end_date={end}&breakdown=channel",
         campaigns[0]
     ))
@@ -500,12 +357,13 @@ async fn reports_equal_a_reference_through_the_pipeline() {
     assert!(r.header("content-type").starts_with("text/csv"));
     assert!(r.header("content-disposition").contains(".csv\""));
     let csv = String::from_utf8(r.body.to_vec()).expect("utf-8");
-    let json_rows = get(format!(
-        "/campaigns/{}/reports?start_date={start}&end_date={end}&breakdown=channel",
-        campaigns[0]
-    ))
-    .await
-    .json()["rows"]
+    let json_rows = run
+        .get(format!(
+            "/campaigns/{}/reports?start_date={start}&end_date={end}&breakdown=channel",
+            campaigns[0]
+        ))
+        .await
+        .json()["rows"]
         .as_array()
         .expect("rows")
         .len();
@@ -514,11 +372,20 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         json_rows + 1,
         "a header and one line per row"
     );
+}
 
+/// Live numbers: lifetime totals per campaign.
+async fn live_totals_per_campaign(run: &Run) {
+    let Run {
+        campaigns, sent, ..
+    } = run;
     // Live numbers: lifetime totals per campaign; the stream pushes a new
     // view when an event arrives.
     for (c, campaign) in campaigns.iter().enumerate() {
-        let r = get(format!("/campaigns/{campaign}/realtime")).await.json();
+        let r = run
+            .get(format!("/campaigns/{campaign}/realtime"))
+            .await
+            .json();
         let mine: Vec<&Sent> = sent.iter().filter(|e| e.campaign == c).collect();
         assert_eq!(
             r["totals"]["impressions"].as_i64(),
@@ -529,10 +396,22 @@ async fn reports_equal_a_reference_through_the_pipeline() {
             Some(mine.iter().map(|e| e.cost).sum::<i64>())
         );
     }
+}
+
+/// The live stream pushes a new view when an event arrives.
+async fn the_stream_pushes_a_view_per_new_event(run: &Run) {
+    let Run {
+        campaigns,
+        api,
+        gateway,
+        auth,
+        token,
+        ..
+    } = run;
     let stream = api
         .open(
             &format!("/campaigns/{}/realtime/stream", campaigns[0]),
-            &[("authorization", &token)],
+            &[("authorization", token.as_str())],
         )
         .await;
     assert_eq!(stream.status(), 200);
@@ -577,7 +456,7 @@ async fn reports_equal_a_reference_through_the_pipeline() {
             "POST",
             "/v1/events",
             &[
-                ("authorization", &auth),
+                ("authorization", auth.as_str()),
                 ("content-type", "application/json"),
             ],
             one.to_string(),
@@ -587,10 +466,19 @@ async fn reports_equal_a_reference_through_the_pipeline() {
     let after = read_update(&mut seen).await;
     assert_eq!(after["totals"]["impressions"].as_i64(), Some(before + 1));
     drop(body);
+}
 
+/// Raw events of one UTC day, page by page: each event once.
+async fn raw_events_page_by_page_once_each(run: &Run) {
+    let Run {
+        campaigns,
+        sent,
+        now,
+        ..
+    } = run;
     // Raw events of one UTC day, newest first, page by page: each event
     // of the campaign that day exactly once.
-    let day = (now - Span::days(3)).date_naive();
+    let day = (*now - Span::days(3)).date_naive();
     let want: BTreeSet<(i64, i64)> = sent
         .iter()
         .filter(|e| e.campaign == 0 && e.at.date_naive() == day)
@@ -602,7 +490,7 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let page = get(path).await.json();
+        let page = run.get(path).await.json();
         for e in page["events"].as_array().expect("events") {
             let at = DateTime::parse_from_rfc3339(e["occurred_at"].as_str().expect("at"))
                 .expect("time")
@@ -619,11 +507,24 @@ async fn reports_equal_a_reference_through_the_pipeline() {
     assert!(got.windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
     assert_eq!(got.len(), want.len(), "each event once");
     assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want);
-    let r = get(format!("/campaigns/{}/events?cursor=bogus", campaigns[0])).await;
+    let r = run
+        .get(format!("/campaigns/{}/events?cursor=bogus", campaigns[0]))
+        .await;
     assert_eq!(r.status, 422);
+}
 
+/// Another tenant's analyst sees none of it.
+async fn another_tenant_sees_none_of_it(run: &Run) {
+    let Run {
+        campaigns,
+        now,
+        api,
+        ..
+    } = run;
+    let today = now.date_naive();
+    let (start, end) = (today - Span::days(29), today);
     // Another tenant's analyst sees none of it.
-    let outsider = login("analyst@b.example").await;
+    let outsider = login(api, "analyst@b.example").await;
     for path in [
         format!(
             "/campaigns/{}/reports?start_date={start}&end_date={end}",
@@ -653,7 +554,11 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         json!([]),
         "no campaigns of A in B's ranking"
     );
+}
 
+/// Bad parameters are 422 with the field named.
+async fn bad_parameters_name_their_field(run: &Run) {
+    let campaigns = &run.campaigns;
     // Bad parameters are 422 with the field named.
     for (query, field) in [
         ("start_date=2026-13-01&end_date=2026-12-01", "start_date"),
@@ -672,14 +577,10 @@ async fn reports_equal_a_reference_through_the_pipeline() {
         ),
         ("start_date=2020-01-01&end_date=2026-11-02", "end_date"),
     ] {
-        let r = get(format!("/campaigns/{}/reports?{query}", campaigns[0])).await;
+        let r = run
+            .get(format!("/campaigns/{}/reports?{query}", campaigns[0]))
+            .await;
         assert_eq!(r.status, 422, "{query}");
         assert_eq!(r.json()["error"]["errors"][0]["field"], field, "{query}");
     }
-    let _ = api_stop.send(());
-    api_task.await.expect("join").expect("api");
-    let _ = gw_stop.send(());
-    gw_task.await.expect("join").expect("gateway");
-    worker.stop().await;
-    Arc::into_inner(env).expect("one owner").cleanup().await;
 }

@@ -170,77 +170,84 @@ async fn kill_9_mid_load_loses_no_acknowledged_event_and_counts_none_twice() {
     let mut p = Platform::embedded().await;
     let t = p.tenant("Crash", 3).await;
     let mut reference = Reference::default();
-
     for round in 1..=KILLS {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked = Arc::new(AtomicUsize::new(0));
-        let senders: Vec<_> = (0..SENDERS)
-            .map(|i| {
-                tokio::spawn(sender(
-                    p.gateway.clone(),
-                    t.clone(),
-                    (round * 100 + i) as u64,
-                    Arc::clone(&stop),
-                    Arc::clone(&acked),
-                ))
-            })
-            .collect();
-        // Load for one to two seconds (and at least a few acknowledged
-        // batches), then the kill, with the senders still sending.
-        let started = Instant::now();
-        let load = Duration::from_millis(fastrand::u64(1_000..2_000));
-        while started.elapsed() < load || acked.load(Ordering::Relaxed) < 10 * BATCH {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "round {round}: only {} events acknowledged in 30 s",
-                acked.load(Ordering::Relaxed)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let pid = p.pid();
-        p.kill();
-        let acked_before_kill = acked.load(Ordering::Relaxed);
-        stop.store(true, Ordering::Relaxed);
-        assert!(acked_before_kill > 0, "the kill hit a running load");
-
-        let (mut unknown, mut last_acknowledged) = (Vec::new(), Vec::new());
-        for s in senders {
-            let mut last = None;
-            for o in s.await.expect("sender") {
-                reference.add(&o.events);
-                if o.acknowledged {
-                    last = Some(o.events);
-                } else {
-                    unknown.push(o.events);
-                }
-            }
-            last_acknowledged.extend(last);
-        }
-        eprintln!(
-            "round {round}: killed pid {pid} after {:?}: {acked_before_kill} events acknowledged, {} batches unknown",
-            started.elapsed(),
-            unknown.len()
-        );
-
-        p.restart().await;
-        for events in &unknown {
-            resend(&p, &t, events).await;
-        }
-        // A client that lost an acknowledgement sends again too: the last
-        // acknowledged batches, the likeliest to be unapplied at the kill.
-        for events in &last_acknowledged {
-            resend(&p, &t, events).await;
-        }
-        check(
-            &p,
-            &t,
-            &reference,
-            &format!("after kill {round} and restart"),
-        )
-        .await;
+        kill_mid_load_restart_and_resend(&mut p, &t, &mut reference, round).await;
     }
+    raw_events_are_listed_once(&p, &t, &reference).await;
+}
 
-    // The raw events, once each.
+/// One round: load from several senders, `kill -9` mid-load, restart, resend
+/// what is unknown or likeliest unapplied, and check the numbers.
+async fn kill_mid_load_restart_and_resend(
+    p: &mut Platform,
+    t: &Tenant,
+    reference: &mut Reference,
+    round: usize,
+) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(AtomicUsize::new(0));
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|i| {
+            tokio::spawn(sender(
+                p.gateway.clone(),
+                t.clone(),
+                (round * 100 + i) as u64,
+                Arc::clone(&stop),
+                Arc::clone(&acked),
+            ))
+        })
+        .collect();
+    // Load for one to two seconds (and at least a few acknowledged
+    // batches), then the kill, with the senders still sending.
+    let started = Instant::now();
+    let load = Duration::from_millis(fastrand::u64(1_000..2_000));
+    while started.elapsed() < load || acked.load(Ordering::Relaxed) < 10 * BATCH {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "round {round}: only {} events acknowledged in 30 s",
+            acked.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = p.pid();
+    p.kill();
+    let acked_before_kill = acked.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    assert!(acked_before_kill > 0, "the kill hit a running load");
+
+    let (mut unknown, mut last_acknowledged) = (Vec::new(), Vec::new());
+    for s in senders {
+        let mut last = None;
+        for o in s.await.expect("sender") {
+            reference.add(&o.events);
+            if o.acknowledged {
+                last = Some(o.events);
+            } else {
+                unknown.push(o.events);
+            }
+        }
+        last_acknowledged.extend(last);
+    }
+    eprintln!(
+        "round {round}: killed pid {pid} after {:?}: {acked_before_kill} events acknowledged, {} batches unknown",
+        started.elapsed(),
+        unknown.len()
+    );
+
+    p.restart().await;
+    for events in &unknown {
+        resend(p, t, events).await;
+    }
+    // A client that lost an acknowledgement sends again too: the last
+    // acknowledged batches, the likeliest to be unapplied at the kill.
+    for events in &last_acknowledged {
+        resend(p, t, events).await;
+    }
+    check(p, t, reference, &format!("after kill {round} and restart")).await;
+}
+
+/// The raw events, once each.
+async fn raw_events_are_listed_once(p: &Platform, t: &Tenant, reference: &Reference) {
     let (d0, d1) = days();
     for c in &t.campaigns {
         for day in [d0, d1] {

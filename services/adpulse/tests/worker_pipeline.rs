@@ -15,7 +15,7 @@ use adpulse_kafka::Consumer;
 use adpulse_kafka::partition::partition_for;
 use adpulse_postgres::Commit;
 use adpulse_testkit::Server;
-use common::worker::{Reference, env, env_embedded, env_on};
+use common::worker::{Env, Reference, env, env_embedded, env_on};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,13 +23,38 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
     let env = env().await;
     let mut rng = fastrand::Rng::with_seed(7);
     let mut reference = Reference::default();
-    let mut records = 0i64;
+    let (sent, mut records) =
+        round_1_with_duplicates_and_refusals(&env, &mut rng, &mut reference).await;
+    env.run_worker_until(records).await;
+    env.check(&reference).await;
+
+    records += round_2_resends_to_a_new_worker(&env, &mut rng, &mut reference, &sent).await;
+    env.run_worker_until(records).await;
+    env.check(&reference).await;
+
+    records += round_3_a_commit_without_its_redis_write(&env, &mut rng, &mut reference).await;
+    env.run_worker_until(records).await;
+    env.check(&reference).await;
+
+    env.check_window_results(&reference).await;
+    refused_records_are_rejected_with_reasons(&env).await;
+    env.cleanup().await;
+}
+
+/// Round 1: distinct events, some sent twice, a record that is no event and
+/// one older than retention; returns the events and the records sent.
+async fn round_1_with_duplicates_and_refusals(
+    env: &Env,
+    rng: &mut fastrand::Rng,
+    reference: &mut Reference,
+) -> (Vec<Value>, i64) {
+    let mut records = 0;
 
     // Round 1: 1,200 distinct events, 10% of them sent twice, plus a record
     // that is no event and one older than retention.
     let mut sent = Vec::new();
     for _ in 0..1_200 {
-        let e = env.event(&mut rng);
+        let e = env.event(rng);
         env.send(&e).await;
         records += 1;
         if rng.u32(0..10) == 0 {
@@ -41,7 +66,7 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
             .insert(e["event_id"].as_str().expect("id").to_owned(), e.clone());
         sent.push(e);
     }
-    let mut old = env.event(&mut rng);
+    let mut old = env.event(rng);
     old["occurred_at"] = json!((chrono::Utc::now() - chrono::Duration::days(40)).to_rfc3339());
     env.send(&old).await;
     records += 1;
@@ -55,14 +80,22 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
         .await
         .expect("produce");
     records += 1;
+    (sent, records)
+}
 
-    env.run_worker_until(records).await;
-    env.check(&reference).await;
-
+/// Round 2: new events and resends of round 1's, for a new worker whose
+/// dedup set is rebuilt; returns the records sent.
+async fn round_2_resends_to_a_new_worker(
+    env: &Env,
+    rng: &mut fastrand::Rng,
+    reference: &mut Reference,
+    sent: &[Value],
+) -> i64 {
+    let mut records = 0;
     // Round 2, a new worker process: more events, and resends of round-1
     // events (inside the dedup horizon, so the rebuilt set must catch them).
     for _ in 0..300 {
-        let e = env.event(&mut rng);
+        let e = env.event(rng);
         env.send(&e).await;
         records += 1;
         reference
@@ -73,9 +106,17 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
         env.send(e).await;
         records += 1;
     }
-    env.run_worker_until(records).await;
-    env.check(&reference).await;
+    records
+}
 
+/// Round 3: an event committed to Postgres and CQL but not Redis, which the
+/// partition's next owner must repair; returns the records sent.
+async fn round_3_a_commit_without_its_redis_write(
+    env: &Env,
+    rng: &mut fastrand::Rng,
+    reference: &mut Reference,
+) -> i64 {
+    let mut records = 0;
     // Round 3: a worker that died after its Postgres commit and before its
     // Redis write. Simulated: one more event committed to Postgres (and CQL)
     // for campaign `stale` without touching Redis. The next owner of that
@@ -89,7 +130,7 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
         .flat_map(|a| env.campaigns.iter().map(move |b| (*a, *b)))
         .find(|(a, b)| a != b && partition_of(a) == partition_of(b))
         .expect("two campaigns share a partition");
-    let mut lost = env.event(&mut rng);
+    let mut lost = env.event(rng);
     lost["campaign_id"] = json!(stale.to_string());
     // Recent, so the repair must also rewrite its live-series point.
     lost["occurred_at"] = json!(
@@ -132,18 +173,18 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
     reference
         .events
         .insert(lost["event_id"].as_str().expect("id").to_owned(), lost);
-    let mut nudge = env.event(&mut rng);
+    let mut nudge = env.event(rng);
     nudge["campaign_id"] = json!(busy.to_string());
     env.send(&nudge).await;
     records += 1;
     reference
         .events
         .insert(nudge["event_id"].as_str().expect("id").to_owned(), nudge);
-    env.run_worker_until(records).await;
-    env.check(&reference).await;
+    records
+}
 
-    env.check_window_results(&reference).await;
-
+/// The refused records are on the rejected topic with their reasons.
+async fn refused_records_are_rejected_with_reasons(env: &Env) {
     // The refused records are on the rejected topic with their reasons.
     let consumer = Consumer::from_beginning(&env.cfg.kafka, &env.cfg.kafka.rejected_topic, 1)
         .expect("consumer");
@@ -161,7 +202,6 @@ async fn aggregates_match_the_reference_and_resends_count_once_across_restarts()
         codes,
         BTreeSet::from(["too_old".to_owned(), "undecodable".to_owned()])
     );
-    env.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

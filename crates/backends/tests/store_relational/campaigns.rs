@@ -12,6 +12,15 @@ conformance!("rel", Some(3);
 
 async fn campaigns_change_only_at_their_version(env: &Env) {
     let a = tenant(env, "a").await;
+    let (c, first) = inserted_as_draft(env, a).await;
+    let second = replaced_whole_at_version_2(env, a, &c, &first).await;
+    status_changes_at_version_3(env, a, &c, &second).await;
+    targeting_replaced_at_version_4(env, a, &c).await;
+    deleted_at_version_5_then_not_found(env, a, &c, &first).await;
+}
+
+/// A new campaign is a draft at version 1, read back as written.
+async fn inserted_as_draft(env: &Env, a: TenantId) -> (CampaignRecord, CampaignWrite) {
     let first = CampaignWrite {
         name: "Spring Sale".into(),
         brand_id: Some("acme".into()),
@@ -34,7 +43,16 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
         env.api.campaign(a, c.id).await.expect("read"),
         Some(c.clone())
     );
+    (c, first)
+}
 
+/// An update at the read version replaces every field; a stale one conflicts.
+async fn replaced_whole_at_version_2(
+    env: &Env,
+    a: TenantId,
+    c: &CampaignRecord,
+    first: &CampaignWrite,
+) -> CampaignWrite {
     let second = CampaignWrite {
         name: "Spring Sale (extended)".into(),
         objectives: vec![],
@@ -57,12 +75,21 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
     );
     assert_eq!(
         env.api
-            .update_campaign(a, c.id, 1, &first)
+            .update_campaign(a, c.id, 1, first)
             .await
             .expect("update"),
         Updated::Conflict(2)
     );
+    second
+}
 
+/// A status change bumps the version and keeps the fields; a stale one conflicts.
+async fn status_changes_at_version_3(
+    env: &Env,
+    a: TenantId,
+    c: &CampaignRecord,
+    second: &CampaignWrite,
+) {
     let v3 = done(
         env.api
             .set_campaign_status(a, c.id, 2, CampaignStatus::Active)
@@ -70,7 +97,7 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
             .expect("status"),
     );
     assert_eq!((v3.status, v3.version), (CampaignStatus::Active, 3));
-    assert_eq!(v3.fields, second);
+    assert_eq!(&v3.fields, second);
     assert_eq!(
         env.api
             .set_campaign_status(a, c.id, 2, CampaignStatus::Paused)
@@ -78,7 +105,11 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
             .expect("status"),
         Updated::Conflict(3)
     );
+}
 
+/// Targeting starts empty, is replaced whole at its version, refuses
+/// invalid JSON and reaches the gateway's facts.
+async fn targeting_replaced_at_version_4(env: &Env, a: TenantId, c: &CampaignRecord) {
     let (doc, version) = env
         .api
         .campaign_targeting(a, c.id)
@@ -138,7 +169,16 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
         facts.frequency_cap.map(|f| (f.max, f.per)),
         Some((3, CapPeriod::Day))
     );
+}
 
+/// A delete at the read version hides the campaign from every read and
+/// every later change answers not found.
+async fn deleted_at_version_5_then_not_found(
+    env: &Env,
+    a: TenantId,
+    c: &CampaignRecord,
+    first: &CampaignWrite,
+) {
     assert_eq!(
         env.api
             .delete_campaign_at(a, c.id, 3)
@@ -162,7 +202,7 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
     assert_eq!(env.store.campaign_facts(c.id).await.expect("facts"), None);
     assert_eq!(
         env.api
-            .update_campaign(a, c.id, 5, &first)
+            .update_campaign(a, c.id, 5, first)
             .await
             .expect("update"),
         Updated::NotFound
@@ -191,7 +231,7 @@ async fn campaigns_change_only_at_their_version(env: &Env) {
     let nobody = CampaignId::from_uuid(Uuid::now_v7());
     assert_eq!(
         env.api
-            .update_campaign(a, nobody, 1, &first)
+            .update_campaign(a, nobody, 1, first)
             .await
             .expect("update"),
         Updated::NotFound

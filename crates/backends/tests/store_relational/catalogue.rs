@@ -3,6 +3,7 @@
 
 use adpulse_domain::ingest_key;
 use adpulse_domain::ports::KeyStatus;
+use adpulse_domain::store::NewIngestKey;
 use adpulse_domain::targeting::FrequencyCap;
 
 use crate::support::*;
@@ -24,7 +25,18 @@ async fn creatives_are_catalogued_per_live_campaign(env: &Env) {
         .insert_campaign(a, &named("other"))
         .await
         .expect("campaign");
+    let made = five_creatives_stored_as_given(env, a, &c).await;
+    read_back_and_paged_newest_first(env, a, &c, &other, &made).await;
+    deleted_alone_and_with_their_campaign(env, a, &c, &other, &made).await;
+}
 
+/// Five creatives stored as given but for the time; a duplicate and one
+/// for no campaign refused.
+async fn five_creatives_stored_as_given(
+    env: &Env,
+    a: TenantId,
+    c: &CampaignRecord,
+) -> Vec<CreativeRecord> {
     let mut made = Vec::new();
     for i in 0..5 {
         let want = creative(c.id, &format!("banner-{i}.png"));
@@ -52,7 +64,18 @@ async fn creatives_are_catalogued_per_live_campaign(env: &Env) {
         env.api.insert_creative(a, &nowhere).await.expect("insert"),
         None
     );
+    made
+}
 
+/// Each creative reads back under its own campaign only, and pages come
+/// newest first with the total.
+async fn read_back_and_paged_newest_first(
+    env: &Env,
+    a: TenantId,
+    c: &CampaignRecord,
+    other: &CampaignRecord,
+    made: &[CreativeRecord],
+) {
     assert_eq!(
         env.api.creative(a, c.id, made[1].id).await.expect("read"),
         Some(made[1].clone())
@@ -66,7 +89,7 @@ async fn creatives_are_catalogued_per_live_campaign(env: &Env) {
         "another campaign's"
     );
 
-    let mut newest_first = made.clone();
+    let mut newest_first = made.to_vec();
     newest_first.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
     let mut paged = Vec::new();
     let mut after = None;
@@ -89,7 +112,17 @@ async fn creatives_are_catalogued_per_live_campaign(env: &Env) {
             .expect("creatives"),
         (Vec::new(), 0)
     );
+}
 
+/// A creative is deleted once, under its own campaign; deleting the
+/// campaign takes its creatives and refuses new ones.
+async fn deleted_alone_and_with_their_campaign(
+    env: &Env,
+    a: TenantId,
+    c: &CampaignRecord,
+    other: &CampaignRecord,
+    made: &[CreativeRecord],
+) {
     assert!(
         !env.api
             .delete_creative(a, other.id, made[0].id)
@@ -152,7 +185,20 @@ async fn tenants_keys_and_the_directory(env: &Env) {
     let a = tenant(env, "a").await;
     let b = tenant(env, "b").await;
     assert_ne!(a, b);
+    let (first, second) = ingest_keys_listed_newest_first(env, a, b).await;
+    ingest_keys_revoked_once(env, a, &first, &second).await;
+    let (chosen, c) = admin_campaigns_reach_the_directory(env, a, b).await;
+    frequency_cap_reaches_the_facts(env, a, c).await;
+    admin_delete_hides_the_campaign(env, a, c, chosen).await;
+}
 
+/// Keys are formatted, resolved to their tenant, unique across tenants and
+/// listed newest first to their tenant only.
+async fn ingest_keys_listed_newest_first(
+    env: &Env,
+    a: TenantId,
+    b: TenantId,
+) -> (NewIngestKey, NewIngestKey) {
     let random = [0x5a; 32];
     let first = env
         .api
@@ -166,9 +212,11 @@ async fn tenants_keys_and_the_directory(env: &Env) {
         .create_ingest_key(a, "app", [0x17; 32])
         .await
         .expect("key");
-    let hash = ingest_key::hash(&first.secret);
     assert_eq!(
-        env.store.key_status(hash).await.expect("status"),
+        env.store
+            .key_status(ingest_key::hash(&first.secret))
+            .await
+            .expect("status"),
         KeyStatus::Active(a)
     );
     assert_eq!(
@@ -208,7 +256,18 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .all(|k| k.created_at > DateTime::<Utc>::default())
     );
     assert!(env.api.ingest_keys(b).await.expect("keys").is_empty());
+    (first, second)
+}
 
+/// A key is revoked once, by its tenant or by the admin tools, and then
+/// resolves as revoked.
+async fn ingest_keys_revoked_once(
+    env: &Env,
+    a: TenantId,
+    first: &NewIngestKey,
+    second: &NewIngestKey,
+) {
+    let hash = ingest_key::hash(&first.secret);
     assert!(
         env.api
             .revoke_tenant_ingest_key(a, first.id)
@@ -256,7 +315,15 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .expect("status"),
         KeyStatus::Revoked
     );
+}
 
+/// Campaigns made by the admin tools are visible to their tenant and take
+/// a time zone in bulk.
+async fn admin_campaigns_reach_the_directory(
+    env: &Env,
+    a: TenantId,
+    b: TenantId,
+) -> (Uuid, CampaignId) {
     // Campaigns made by the admin tools: active, in UTC, no cap.
     let chosen = Uuid::now_v7();
     let c = env
@@ -317,7 +384,12 @@ async fn tenants_keys_and_the_directory(env: &Env) {
         (facts.tenant, facts.timezone.as_str()),
         (b, "America/New_York")
     );
+    (chosen, c)
+}
 
+/// A frequency cap set in the targeting reaches the gateway's facts, and
+/// clearing it removes it.
+async fn frequency_cap_reaches_the_facts(env: &Env, a: TenantId, c: CampaignId) {
     let v = done(
         env.api
             .set_campaign_targeting(
@@ -357,7 +429,10 @@ async fn tenants_keys_and_the_directory(env: &Env) {
             .frequency_cap,
         None
     );
+}
 
+/// The admin tools delete a campaign once; its id cannot be reused.
+async fn admin_delete_hides_the_campaign(env: &Env, a: TenantId, c: CampaignId, chosen: Uuid) {
     assert!(env.store.delete_campaign(c).await.expect("delete"));
     assert!(!env.store.delete_campaign(c).await.expect("delete"), "once");
     assert_eq!(env.store.campaign_facts(c).await.expect("facts"), None);

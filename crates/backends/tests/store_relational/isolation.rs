@@ -3,6 +3,7 @@
 
 use adpulse_domain::ingest_key;
 use adpulse_domain::ports::KeyStatus;
+use adpulse_domain::store::NewIngestKey;
 
 use crate::support::*;
 
@@ -37,8 +38,20 @@ async fn tenants_never_see_each_other(env: &Env) {
         .insert_campaign(b, &named("B's campaign"))
         .await
         .expect("campaign");
+    b_cannot_reach_a_s_campaigns(env, (a, b), &mine, &theirs).await;
+    b_cannot_reach_a_s_creatives(env, (a, b), &mine, &art).await;
+    b_cannot_reach_a_s_users(env, (a, b), ann, bea).await;
+    b_cannot_reach_a_s_keys(env, (a, b), &key).await;
+}
 
-    // Campaigns.
+/// Campaigns: B can neither read nor change A's, lists only its own in
+/// every sort, even from a cursor made of A's campaign.
+async fn b_cannot_reach_a_s_campaigns(
+    env: &Env,
+    (a, b): (TenantId, TenantId),
+    mine: &CampaignRecord,
+    theirs: &CampaignRecord,
+) {
     assert_eq!(env.api.campaign(b, mine.id).await.expect("read"), None);
     assert_eq!(
         env.api
@@ -96,7 +109,7 @@ async fn tenants_never_see_each_other(env: &Env) {
         CampaignSort::CreatedAt,
         false,
         &Page::After {
-            value: CampaignSort::CreatedAt.value_of(&mine),
+            value: CampaignSort::CreatedAt.value_of(mine),
             id: mine.id,
         },
         100,
@@ -111,8 +124,15 @@ async fn tenants_never_see_each_other(env: &Env) {
         Some(mine.clone()),
         "untouched"
     );
+}
 
-    // Creatives.
+/// Creatives: B can neither add to, read, list nor delete A's.
+async fn b_cannot_reach_a_s_creatives(
+    env: &Env,
+    (a, b): (TenantId, TenantId),
+    mine: &CampaignRecord,
+    art: &CreativeRecord,
+) {
     assert_eq!(
         env.api
             .insert_creative(b, &creative(mine.id, "b.png"))
@@ -144,8 +164,10 @@ async fn tenants_never_see_each_other(env: &Env) {
             .expect("creatives"),
         (vec![art.clone()], 1)
     );
+}
 
-    // Users.
+/// Users: B lists only its own and can neither see nor deactivate A's.
+async fn b_cannot_reach_a_s_users(env: &Env, (a, b): (TenantId, TenantId), ann: Uuid, bea: Uuid) {
     let theirs_users: Vec<Uuid> = env
         .api
         .users(b)
@@ -164,8 +186,10 @@ async fn tenants_never_see_each_other(env: &Env) {
             .is_none()
     );
     assert!(env.api.active_user(a, ann).await.expect("active").is_some());
+}
 
-    // Keys.
+/// Keys: B lists none of A's and cannot revoke them.
+async fn b_cannot_reach_a_s_keys(env: &Env, (a, b): (TenantId, TenantId), key: &NewIngestKey) {
     let theirs_keys = env.api.ingest_keys(b).await.expect("keys");
     assert!(theirs_keys.is_empty());
     assert!(

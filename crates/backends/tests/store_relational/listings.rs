@@ -11,6 +11,15 @@ conformance!("rel", Some(3);
 async fn listings_filter_sort_and_page_alike(env: &Env) {
     let a = tenant(env, "a").await;
     let b = tenant(env, "b").await;
+    let all = ten_campaigns_in_mixed_states(env, a).await;
+    let theirs = never_listed(env, a, b).await;
+    every_sort_pages_alike(env, a, &all).await;
+    every_filter_agrees(env, a, &all).await;
+    b_lists_its_own_and_bad_cursors_are_refused(env, (a, b), &all, &theirs).await;
+}
+
+/// The fixture: ten campaigns of `a`, some with their status changed.
+async fn ten_campaigns_in_mixed_states(env: &Env, a: TenantId) -> Vec<CampaignRecord> {
     // Names in mixed case (the name sort and filter ignore it), equal
     // budgets (the id breaks ties), wildcards taken literally.
     let specs: [Spec; 10] = [
@@ -76,6 +85,12 @@ async fn listings_filter_sort_and_page_alike(env: &Env) {
             .await
             .expect("status"),
     );
+    all
+}
+
+/// A deleted campaign of `a` and one of `b`, which `a` never lists;
+/// returns `b`'s.
+async fn never_listed(env: &Env, a: TenantId, b: TenantId) -> CampaignRecord {
     // A deleted campaign and another tenant's are never listed.
     let gone = env
         .api
@@ -88,16 +103,19 @@ async fn listings_filter_sort_and_page_alike(env: &Env) {
             .await
             .expect("delete"),
     );
-    let theirs = env
-        .api
+    env.api
         .insert_campaign(b, &named("alpha b"))
         .await
-        .expect("insert");
+        .expect("insert")
+}
 
+/// Every sort, both ways, pages alike by offset and by cursor with the
+/// same total; whole records come back as stored.
+async fn every_sort_pages_alike(env: &Env, a: TenantId, all: &[CampaignRecord]) {
     let everything = CampaignFilter::default();
     for sort in CampaignSort::ALL {
         for descending in [false, true] {
-            let want = expected(&all, &everything, sort, descending);
+            let want = expected(all, &everything, sort, descending);
             assert_eq!(want.len(), 10);
             let what = format!("{} descending={descending}", sort.as_str());
 
@@ -147,11 +165,41 @@ async fn listings_filter_sort_and_page_alike(env: &Env) {
         100,
     )
     .await;
-    let mut stored = all.clone();
+    let mut stored = all.to_vec();
     stored.sort_by_key(|c| (c.created_at, *c.id.as_uuid()));
     assert_eq!(rows, stored);
+}
 
-    let filters = [
+/// Each filter, alone and combined, lists what [`expected`] computes.
+async fn every_filter_agrees(env: &Env, a: TenantId, all: &[CampaignRecord]) {
+    let filters = filters();
+    let sizes: Vec<usize> = filters
+        .iter()
+        .map(|f| expected(all, f, CampaignSort::Name, false).len())
+        .collect();
+    assert_eq!(
+        sizes,
+        [3, 6, 4, 2, 1, 1, 1, 10, 9, 8, 8, 1, 0],
+        "the fixture exercises every filter"
+    );
+    for (i, f) in filters.iter().enumerate() {
+        let want = expected(all, f, CampaignSort::Name, false);
+        let (rows, total) = list(env, a, f, CampaignSort::Name, false, &Page::Offset(0), 2).await;
+        assert_eq!(total, want.len() as i64, "filter {i}: {f:?}");
+        let got: Vec<CampaignId> = rows.iter().map(|c| c.id).collect();
+        assert_eq!(
+            got,
+            want.iter().take(2).copied().collect::<Vec<_>>(),
+            "filter {i}: {f:?}"
+        );
+    }
+}
+
+/// The filters [`every_filter_agrees`] lists with: each one alone, wildcards
+/// and case in names, schedule overlaps, a combination, and one that matches
+/// nothing.
+fn filters() -> [CampaignFilter; 13] {
+    [
         CampaignFilter {
             statuses: vec![CampaignStatus::Active, CampaignStatus::Paused],
             ..CampaignFilter::default()
@@ -207,28 +255,17 @@ async fn listings_filter_sort_and_page_alike(env: &Env) {
             brand_id: Some("nobody".into()),
             ..CampaignFilter::default()
         },
-    ];
-    let sizes: Vec<usize> = filters
-        .iter()
-        .map(|f| expected(&all, f, CampaignSort::Name, false).len())
-        .collect();
-    assert_eq!(
-        sizes,
-        [3, 6, 4, 2, 1, 1, 1, 10, 9, 8, 8, 1, 0],
-        "the fixture exercises every filter"
-    );
-    for (i, f) in filters.iter().enumerate() {
-        let want = expected(&all, f, CampaignSort::Name, false);
-        let (rows, total) = list(env, a, f, CampaignSort::Name, false, &Page::Offset(0), 2).await;
-        assert_eq!(total, want.len() as i64, "filter {i}: {f:?}");
-        let got: Vec<CampaignId> = rows.iter().map(|c| c.id).collect();
-        assert_eq!(
-            got,
-            want.iter().take(2).copied().collect::<Vec<_>>(),
-            "filter {i}: {f:?}"
-        );
-    }
+    ]
+}
 
+/// `b` lists only its own campaign; a cursor that is not a time is refused.
+async fn b_lists_its_own_and_bad_cursors_are_refused(
+    env: &Env,
+    (a, b): (TenantId, TenantId),
+    all: &[CampaignRecord],
+    theirs: &CampaignRecord,
+) {
+    let everything = CampaignFilter::default();
     let (rows, total) = list(
         env,
         b,

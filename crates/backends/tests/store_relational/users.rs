@@ -11,6 +11,18 @@ conformance!("rel", Some(3);
 async fn users_are_unique_by_address_and_deactivation_ends_sessions(env: &Env) {
     let a = tenant(env, "a").await;
     let b = tenant(env, "b").await;
+    let (email, ann, anne) = addresses_are_unique_in_any_case(env, a, b).await;
+    let bob = users_are_active_and_listed_per_tenant(env, (a, b), ann, anne).await;
+    deactivation_ends_only_the_user_s_sessions(env, a, (ann, &email), bob).await;
+}
+
+/// An address is taken in any case (Unicode-aware) in every tenant and
+/// found in any case, kept as written; returns it and the two users made.
+async fn addresses_are_unique_in_any_case(
+    env: &Env,
+    a: TenantId,
+    b: TenantId,
+) -> (String, Uuid, Uuid) {
     let email = format!("Ann.{}@Example.COM", unique_name("x"));
     let ann = env
         .api
@@ -64,7 +76,17 @@ async fn users_are_unique_by_address_and_deactivation_ends_sessions(env: &Env) {
             .expect("by email")
             .is_none()
     );
+    (email, ann, anne)
+}
 
+/// A user is active in their own tenant only; users are listed oldest
+/// first per tenant. Returns a second user of `a`.
+async fn users_are_active_and_listed_per_tenant(
+    env: &Env,
+    (a, b): (TenantId, TenantId),
+    ann: Uuid,
+    anne: Uuid,
+) -> Uuid {
     let active = env.api.active_user(a, ann).await.expect("active");
     assert_eq!(active.map(|u| u.id), Some(ann));
     assert!(env.api.active_user(b, ann).await.expect("active").is_none());
@@ -100,7 +122,17 @@ async fn users_are_unique_by_address_and_deactivation_ends_sessions(env: &Env) {
             .collect::<Vec<_>>(),
         vec![anne]
     );
+    bob
+}
 
+/// Deactivation revokes the user's sessions, keeps the first time and
+/// leaves other users' sessions alone.
+async fn deactivation_ends_only_the_user_s_sessions(
+    env: &Env,
+    a: TenantId,
+    (ann, email): (Uuid, &str),
+    bob: Uuid,
+) {
     let family = Uuid::now_v7();
     let t1 = token(1);
     let expires = Utc::now() + Duration::hours(1);
@@ -121,7 +153,7 @@ async fn users_are_unique_by_address_and_deactivation_ends_sessions(env: &Env) {
     assert!(env.api.active_user(a, ann).await.expect("active").is_none());
     let by_mail = env
         .api
-        .user_by_email(&email)
+        .user_by_email(email)
         .await
         .expect("by email")
         .expect("still there");
@@ -162,6 +194,13 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(env: &Env) {
     let a = tenant(env, "a").await;
     let (u, _) = user(env, a, Role::CampaignManager).await;
     let expires = Utc::now() + Duration::hours(1);
+    reuse_revokes_the_family(env, a, u, expires).await;
+    expired_tokens_are_invalid(env, a, u, expires).await;
+    logout_revokes_the_family(env, a, u, expires).await;
+}
+
+/// A token rotates once; presenting a used one revokes its whole family.
+async fn reuse_revokes_the_family(env: &Env, a: TenantId, u: Uuid, expires: DateTime<Utc>) {
     let family = Uuid::now_v7();
     let (t1, t2, t3) = (token(1), token(2), token(3));
     env.api
@@ -213,7 +252,10 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(env: &Env) {
         Rotation::Invalid,
         "unknown"
     );
+}
 
+/// An expired token is invalid, and trying it does not use it up.
+async fn expired_tokens_are_invalid(env: &Env, a: TenantId, u: Uuid, expires: DateTime<Utc>) {
     let expired = token(8);
     env.api
         .store_refresh_token(
@@ -235,7 +277,10 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(env: &Env) {
             "expired, and not used by trying"
         );
     }
+}
 
+/// Logging out revokes the token's family; an unknown token revokes nothing.
+async fn logout_revokes_the_family(env: &Env, a: TenantId, u: Uuid, expires: DateTime<Utc>) {
     let (logout, next) = (token(10), token(11));
     let other_family = Uuid::now_v7();
     env.api

@@ -342,8 +342,18 @@ impl Env {
         worker.stop().await;
     }
 
+    /// Every store holds exactly what the reference says: Postgres' grains
+    /// and totals, the reach, Redis' live counters and series, CQL's rows.
     pub async fn check(&self, reference: &Reference) {
         let want = reference.per_campaign();
+        self.check_grains(reference, &want).await;
+        self.check_totals_reach_and_live_counters(&want).await;
+        self.check_live_series(reference).await;
+        self.check_raw_rows(reference).await;
+    }
+
+    /// Postgres: every grain sums to the distinct events and their cost.
+    async fn check_grains(&self, reference: &Reference, want: &BTreeMap<String, Expected>) {
         // Postgres: every grain sums to the distinct events.
         for grain in ["minute", "hour", "day"] {
             let (n, cost): (Option<i64>, Option<i64>) = sqlx::query_as(
@@ -364,6 +374,11 @@ impl Env {
                 "{grain} cost"
             );
         }
+    }
+
+    /// Postgres' totals, the union of reach sketches and Redis' live
+    /// counters equal the reference per campaign.
+    async fn check_totals_reach_and_live_counters(&self, want: &BTreeMap<String, Expected>) {
         let ids: Vec<CampaignId> = want
             .keys()
             .map(|c| CampaignId::from_uuid(c.parse().expect("uuid")))
@@ -416,6 +431,10 @@ impl Env {
                 t.campaign_id
             );
         }
+    }
+
+    /// Redis: the live series of the last hour equals the reference's points.
+    async fn check_live_series(&self, reference: &Reference) {
         // Redis: the live series of the last hour (50 minutes here, clear
         // of the window's edge) equals the reference's points exactly.
         let now = chrono::Utc::now();
@@ -430,6 +449,10 @@ impl Env {
         }
         assert!(!want.is_empty(), "the load has recent events");
         assert_eq!(have, want, "live series");
+    }
+
+    /// CQL: the raw rows are exactly the distinct events.
+    async fn check_raw_rows(&self, reference: &Reference) {
         // CQL: one raw row per distinct event.
         let rows = self
             .cql
