@@ -55,14 +55,17 @@ impl Writer {
                 Ok(()) => {
                     self.next_offset = offset;
                     self.durable.store(offset, Ordering::Release);
-                    for p in batch {
-                        let _ = p.done.send(Ok(()));
-                    }
+                    // Roll before acknowledging, so that once an append
+                    // returns the partition's files are settled (retention
+                    // and tests count them); the batch is durable either way.
                     if self.segment_len >= self.segment_bytes
                         && let Err(e) = self.roll()
                     {
                         tracing::error!(error = %e, "event log: cannot start a new segment");
                         self.stopped.store(true, Ordering::Release);
+                    }
+                    for p in batch {
+                        let _ = p.done.send(Ok(()));
                     }
                 }
                 Err(e) => {
