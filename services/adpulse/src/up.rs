@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use adpulse_config::{CappingBackend, Config, Secret};
 use adpulse_domain::ports::Stream;
-use adpulse_domain::ports::{EventLog, Store, TenantAdmin as _, UserStore as _};
+use adpulse_domain::ports::{EventLog, Store};
 use adpulse_domain::{Role, TenantId};
 use adpulse_embedded::{LocalLog, LocalLogConfig, LocalSource, MemoryLive};
 use adpulse_gateway::Gateway;
@@ -77,7 +77,7 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("creating the data folder {}", data.display()))?;
     let _lock = lock(&data)?;
     let adapters = Embedded::open(&data).await?;
-    let welcome = bootstrap(&adapters.lite, &data).await?;
+    let welcome = bootstrap(&*adapters.store, &data).await?;
     embed(&mut config, &data, &welcome);
 
     let gateway_listener = bind(&config.gateway.listen, "gateway").await?;
@@ -117,7 +117,6 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
 
 /// The embedded adapters, all in the data folder (and memory).
 struct Embedded {
-    lite: Lite,
     store: Arc<dyn Store>,
     archive: Arc<LiteArchive>,
     log: LocalLog,
@@ -135,8 +134,7 @@ impl Embedded {
         let log = LocalLog::open(&LocalLogConfig::new(data.join("log")))
             .context("opening the embedded event log")?;
         Ok(Self {
-            store: Arc::new(lite.clone()),
-            lite,
+            store: Arc::new(lite),
             archive: Arc::new(archive),
             log,
             live: Arc::new(MemoryLive::new()),
@@ -320,13 +318,12 @@ async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
 
 /// Reads `welcome.json`, or creates the demo tenant, campaign, admin and
 /// key and writes it (atomically: a crash leaves no half-written file).
-async fn bootstrap(lite: &Lite, data: &Path) -> anyhow::Result<Welcome> {
+async fn bootstrap(store: &dyn Store, data: &Path) -> anyhow::Result<Welcome> {
     let path = data.join(WELCOME);
     if let Ok(bytes) = std::fs::read(&path) {
         return serde_json::from_slice(&bytes)
             .with_context(|| format!("reading {} (delete it to start over)", path.display()));
     }
-    let store = lite;
     let tenant: TenantId = store.create_tenant("Demo tenant").await?;
     let campaign = store.create_campaign(tenant, "Demo campaign", None).await?;
     let admin_password = random_token(18)?;
