@@ -142,18 +142,6 @@ impl LiteArchive {
 
     /// Up to `limit` events of `campaign` on UTC day `day`, newest first,
     /// starting after `after`.
-    async fn events_of(
-        &self,
-        campaign: CampaignId,
-        day: NaiveDate,
-        after: Option<EventCursor>,
-        limit: i32,
-    ) -> Result<Vec<ArchivedEvent>, StoreError> {
-        self.events_inner(campaign, day, after, limit)
-            .await
-            .map_err(Into::into)
-    }
-
     async fn events_inner(
         &self,
         campaign: CampaignId,
@@ -260,9 +248,9 @@ impl RawArchive for LiteArchive {
         after: Option<EventCursor>,
         limit: i32,
     ) -> Result<Vec<ArchivedEvent>, PortError> {
-        self.events_of(campaign, day, after, limit)
+        self.events_inner(campaign, day, after, limit)
             .await
-            .map_err(PortError::from)
+            .map_err(|e| PortError::from(StoreError::from(e)))
     }
 
     async fn ping(&self) -> Result<(), PortError> {
