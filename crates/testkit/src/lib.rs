@@ -20,6 +20,13 @@ pub mod hostile;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+/// Whether the HTTP suites run on the embedded adapters instead of the
+/// local servers (`ADPULSE_TEST_ADAPTERS=embedded`, as the fast tier
+/// `scripts/test --fast` sets it).
+pub fn embedded_adapters() -> bool {
+    std::env::var("ADPULSE_TEST_ADAPTERS").as_deref() == Ok("embedded")
+}
+
 /// A server of the local stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Server {

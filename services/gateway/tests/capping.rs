@@ -12,11 +12,10 @@ use adpulse_capping::identity::LinkStore;
 use adpulse_capping::identity::MemoryLinks;
 use adpulse_capping::memory::MemoryStore;
 use adpulse_config::{CappingConfig, RedisConfig, Secret};
-use adpulse_domain::ports::prelude::*;
+use adpulse_domain::ports::Store;
 use adpulse_domain::{CampaignId, TenantId};
 use adpulse_gateway::NullEventLog;
 use adpulse_gateway::capping::Capping;
-use adpulse_postgres::Database;
 use adpulse_redis::Redis;
 use adpulse_testkit::{Server, unique_name};
 use chrono::{Duration, TimeZone, Utc};
@@ -36,7 +35,7 @@ async fn redis(server: Server) -> Redis {
         .unwrap_or_else(|e| server.absent(&e.to_string()))
 }
 
-async fn set_cap(db: &Database, tenant: TenantId, campaign: CampaignId, cap: Value) {
+async fn set_cap(db: &dyn Store, tenant: TenantId, campaign: CampaignId, cap: Value) {
     let (_, version) = db
         .campaign_targeting(tenant, campaign)
         .await
@@ -68,7 +67,7 @@ async fn decide(h: &Harness, key: &str, path: &str, body: Value) -> Reply {
 /// The whole suite against one backend.
 async fn suite(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &str) {
     let capping = Capping::new(counters, links, &CappingConfig::default());
-    let h = Harness::start_full(config(), NullEventLog, |_| Some(capping)).await;
+    let h = Harness::start_full(config(), NullEventLog, Some(capping)).await;
     caps_are_set(&h).await;
     linked_devices_count_as_one_person(&h, name).await;
     concurrent_devices_pass_the_cap_once(&h, name).await;
@@ -92,15 +91,21 @@ fn campaigns(h: &Harness) -> [CampaignId; 3] {
 async fn caps_are_set(h: &Harness) {
     let (a, b) = (&h.a, &h.b);
     let [day, per_ad, _] = campaigns(h);
-    set_cap(&h.db, a.id, day, json!({"max": 4, "per": "day"})).await;
+    set_cap(h.db.as_ref(), a.id, day, json!({"max": 4, "per": "day"})).await;
     set_cap(
-        &h.db,
+        h.db.as_ref(),
         a.id,
         per_ad,
         json!({"max": 2, "per": "hour", "scope": "ad"}),
     )
     .await;
-    set_cap(&h.db, b.id, b.campaigns[0], json!({"max": 1, "per": "day"})).await;
+    set_cap(
+        h.db.as_ref(),
+        b.id,
+        b.campaigns[0],
+        json!({"max": 1, "per": "day"}),
+    )
+    .await;
 }
 
 /// The laptop, before anyone knows whose it is; then the phone and the

@@ -15,7 +15,6 @@ use adpulse_capping::identity::MemoryLinks;
 use adpulse_capping::memory::MemoryStore;
 use adpulse_config::{CappingConfig, RedisConfig, Secret};
 use adpulse_domain::CampaignId;
-use adpulse_domain::ports::prelude::*;
 use adpulse_gateway::NullEventLog;
 use adpulse_gateway::capping::Capping;
 use adpulse_redis::Redis;
@@ -167,7 +166,7 @@ fn request(known: Vec<CampaignId>) -> BoxedStrategy<(&'static str, Value)> {
 
 async fn probe(counters: Arc<dyn CapStore>, links: Arc<dyn LinkStore>, name: &str) {
     let capping = Capping::new(counters, links, &CappingConfig::default());
-    let h = Harness::start_full(config(), NullEventLog, |_| Some(capping)).await;
+    let h = Harness::start_full(config(), NullEventLog, Some(capping)).await;
     let mut known = Vec::new();
     for (i, zone) in ZONES.iter().enumerate() {
         for (j, cap) in caps().into_iter().enumerate() {

@@ -188,7 +188,7 @@ async fn every_acknowledged_event_is_in_the_topic(h: &Harness, accepted: HashSet
     // Every acknowledged event is in the topic (503'd ones may be too: the
     // sender would retry them and downstream counts each event_id once).
     let consumer =
-        adpulse_kafka::Consumer::from_beginning(&h.kafka, &h.kafka.events_topic, PARTITIONS)
+        adpulse_kafka::Consumer::from_beginning(h.kafka(), &h.kafka().events_topic, PARTITIONS)
             .expect("consumer");
     let mut missing = accepted.clone();
     while !missing.is_empty() {

@@ -97,7 +97,7 @@ pub fn api_config_s3() -> ApiConfig {
 
 /// Whether the suites run on the embedded adapters (`ADPULSE_TEST_ADAPTERS=embedded`).
 pub fn embedded() -> bool {
-    std::env::var("ADPULSE_TEST_ADAPTERS").as_deref() == Ok("embedded")
+    adpulse_testkit::embedded_adapters()
 }
 
 /// The stores of one test's API: what setup uses, what the API holds, and

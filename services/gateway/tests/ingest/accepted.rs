@@ -1,6 +1,7 @@
 //! Accepted events: single, JSON-array, NDJSON and gzipped NDJSON, each
 //! on its campaign's partition with its tenant, arrival time and trace.
 
+use adpulse_domain::ports::Stream;
 use adpulse_kafka::partition::partition_for;
 use std::collections::HashMap;
 
@@ -142,9 +143,7 @@ async fn every_event_lands_keyed_on_its_campaign_s_partition(
     sent: &HashMap<String, String>,
     traced_id: &str,
 ) {
-    let records = h
-        .consume(&h.kafka.events_topic, PARTITIONS, sent.len())
-        .await;
+    let records = h.consume(Stream::Events, sent.len()).await;
     let mut seen = 0;
     for r in records {
         let key = String::from_utf8(r.key.clone().expect("keyed")).expect("utf-8");

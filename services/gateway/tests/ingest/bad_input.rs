@@ -1,7 +1,7 @@
 //! Every kind of bad input gets its own status and code, never a 5xx, and
 //! every refusal after authentication leaves a bad row with its code.
 
-use adpulse_domain::ports::prelude::*;
+use adpulse_domain::ports::Stream;
 use serde_json::{Value, json};
 
 use crate::common::{Harness, config, event};
@@ -394,9 +394,7 @@ async fn a_partly_bad_batch_accepts_the_good_events(h: &Harness, auth: &str) -> 
 /// the codes of the rows are `event_level`'s.
 async fn every_refused_event_is_a_bad_row(h: &Harness, event_level: &[&str]) {
     // Every refused event of the known tenant is a bad row with its reason.
-    let rows = h
-        .consume(&h.kafka.rejected_topic, 1, event_level.len())
-        .await;
+    let rows = h.consume(Stream::Rejected, event_level.len()).await;
     let mut codes: Vec<String> = rows
         .iter()
         .map(|r| {

@@ -1,7 +1,6 @@
 //! Rate limits per tenant and per address, and keys and campaigns that
 //! stop working once revoked or deleted.
 
-use adpulse_domain::ports::prelude::*;
 use serde_json::Value;
 
 use crate::common::{Harness, config, event};
