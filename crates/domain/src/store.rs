@@ -266,6 +266,46 @@ pub enum Updated {
     Conflict(i64),
 }
 
+/// Which creatives a listing returns; every field narrows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreativeFilter {
+    /// One campaign's only.
+    pub campaign: Option<CampaignId>,
+    /// Of this sniffed type only (`image/png`, `image/jpeg`, `image/gif`,
+    /// `image/webp`).
+    pub content_type: Option<String>,
+    /// Whose file name contains this, ignoring case (ASCII letters only on
+    /// SQLite, any letter on Postgres).
+    pub name: Option<String>,
+}
+
+impl CreativeFilter {
+    /// One campaign's creatives.
+    pub fn campaign(campaign: CampaignId) -> Self {
+        Self {
+            campaign: Some(campaign),
+            ..Self::default()
+        }
+    }
+
+    /// `name` as a `LIKE` pattern that matches it anywhere, with `\` as
+    /// the escape character, so `%` and `_` in a name match themselves.
+    pub fn name_pattern(&self) -> Option<String> {
+        self.name.as_ref().map(|n| {
+            let mut p = String::with_capacity(n.len() + 2);
+            p.push('%');
+            for c in n.chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    p.push('\\');
+                }
+                p.push(c);
+            }
+            p.push('%');
+            p
+        })
+    }
+}
+
 /// A creative's catalogue entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreativeRecord {

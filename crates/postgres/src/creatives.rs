@@ -8,7 +8,7 @@ use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use adpulse_domain::store::CreativeRecord;
+use adpulse_domain::store::{CreativeFilter, CreativeRecord};
 
 use crate::Database;
 
@@ -101,27 +101,40 @@ impl CreativeStore for Database {
     async fn creatives(
         &self,
         tenant: TenantId,
-        campaign: CampaignId,
+        filter: &CreativeFilter,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<(Vec<CreativeRecord>, i64), StoreError> {
+        let campaign = filter.campaign.map(|c| *c.as_uuid());
+        let content_type = filter.content_type.clone();
+        let name = filter.name_pattern();
         pg(async move {
             let mut tx = self.tenant_tx(tenant).await?;
-            let (total,): (i64,) = sqlx::query_as(
-                "SELECT count(*) FROM creatives WHERE campaign_id = $1 AND tenant_id = $2 AND deleted_at IS NULL",
-            )
-            .bind(campaign.as_uuid())
+            // Each filter is a parameter that is either null (no filter) or
+            // compared: one statement whatever the combination.
+            const FILTERED: &str = "tenant_id = $1 AND deleted_at IS NULL
+                AND ($2::uuid IS NULL OR campaign_id = $2)
+                AND ($3::text IS NULL OR content_type = $3)
+                AND ($4::text IS NULL OR filename ILIKE $4 ESCAPE '\\')";
+            let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM creatives WHERE {FILTERED}"
+            )))
             .bind(tenant.as_uuid())
+            .bind(campaign)
+            .bind(&content_type)
+            .bind(&name)
             .fetch_one(&mut *tx)
             .await?;
             let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM creatives
-                 WHERE campaign_id = $1 AND tenant_id = $2 AND deleted_at IS NULL
-                   AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
-                 ORDER BY created_at DESC, id DESC LIMIT $5"
+                 WHERE {FILTERED}
+                   AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
+                 ORDER BY created_at DESC, id DESC LIMIT $7"
             )))
-            .bind(campaign.as_uuid())
             .bind(tenant.as_uuid())
+            .bind(campaign)
+            .bind(&content_type)
+            .bind(&name)
             .bind(after.map(|a| a.0))
             .bind(after.map(|a| a.1))
             .bind(limit)

@@ -3,7 +3,7 @@
 //! with it.
 
 use adpulse_domain::ports::CreativeStore;
-use adpulse_domain::store::{CreativeRecord, StoreError};
+use adpulse_domain::store::{CreativeFilter, CreativeRecord, StoreError};
 use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -85,31 +85,43 @@ impl CreativeStore for Lite {
     async fn creatives(
         &self,
         tenant: TenantId,
-        campaign: CampaignId,
+        filter: &CreativeFilter,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<(Vec<CreativeRecord>, i64), StoreError> {
         if limit < 0 {
             return Err(StoreError::Invalid("LIMIT must not be negative".into()));
         }
+        let campaign = filter.campaign.map(|c| *c.as_uuid());
+        let name = filter.name_pattern();
+        // Each filter is a parameter that is either null (no filter) or
+        // compared: one statement whatever the combination. SQLite's LIKE
+        // ignores the case of ASCII letters only.
+        const FILTERED: &str = "tenant_id = ?1 AND deleted_at IS NULL
+            AND (?2 IS NULL OR campaign_id = ?2)
+            AND (?3 IS NULL OR content_type = ?3)
+            AND (?4 IS NULL OR filename LIKE ?4 ESCAPE '\\')";
         let mut tx = self.pool().begin().await.map_err(failed)?;
-        let (total,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM creatives
-             WHERE campaign_id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL",
-        )
-        .bind(campaign.as_uuid())
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM creatives WHERE {FILTERED}"
+        )))
         .bind(tenant.as_uuid())
+        .bind(campaign)
+        .bind(&filter.content_type)
+        .bind(&name)
         .fetch_one(&mut *tx)
         .await
         .map_err(failed)?;
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM creatives
-             WHERE campaign_id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL
-               AND (?3 IS NULL OR (created_at, id) < (?3, ?4))
-             ORDER BY created_at DESC, id DESC LIMIT ?5"
+             WHERE {FILTERED}
+               AND (?5 IS NULL OR (created_at, id) < (?5, ?6))
+             ORDER BY created_at DESC, id DESC LIMIT ?7"
         )))
-        .bind(campaign.as_uuid())
         .bind(tenant.as_uuid())
+        .bind(campaign)
+        .bind(&filter.content_type)
+        .bind(&name)
         .bind(after.map(|a| micros(a.0)))
         .bind(after.map(|a| a.1))
         .bind(limit)

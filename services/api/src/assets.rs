@@ -5,6 +5,8 @@
 //! - `thumbnails`: sniffing the type, decoding under limits, thumbnails;
 //! - [`store`]: object storage (a folder or S3-compatible);
 //! - [`catalogue`]: the listing, one entry, deletion;
+//! - [`library`]: every creative of the tenant, filtered (the console's
+//!   library);
 //! - [`content`]: the bytes, immutable and long cached.
 //!
 //! The type is sniffed from the bytes (PNG, JPEG, GIF, WebP), never taken
@@ -16,11 +18,13 @@
 
 pub mod catalogue;
 pub mod content;
+pub mod library;
 pub mod store;
 mod thumbnails;
 pub mod upload;
 
 use adpulse_domain::store::CreativeRecord;
+use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -29,7 +33,6 @@ pub use store::{AssetError, AssetStore};
 pub use thumbnails::THUMBNAIL_WIDTHS;
 
 use crate::AppState;
-use crate::auth::Caller;
 use crate::campaigns::campaign_id;
 use crate::error::ApiError;
 
@@ -63,7 +66,9 @@ pub struct AssetOut {
     links: AssetLinks,
 }
 
-/// Where a creative's bytes are.
+/// Where a creative's bytes are. `original`, `w150` and `w300` are signed
+/// URLs (an hour or two) that work without an `Authorization` header, so a
+/// browser can put them in `<img src>` as they are.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AssetLinks {
     #[serde(rename = "self")]
@@ -78,9 +83,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn view(c: &CreativeRecord) -> AssetOut {
+/// The path of a creative's bytes, as signed URLs name it.
+fn content_path(campaign: CampaignId, asset: Uuid) -> String {
+    format!("/api/v1/campaigns/{campaign}/assets/{asset}/content")
+}
+
+/// The creative `c` of `tenant` as the API answers it, its links signed.
+fn view(state: &AppState, tenant: TenantId, c: &CreativeRecord) -> Result<AssetOut, ApiError> {
     let link = format!("/api/v1/campaigns/{}/assets/{}", c.campaign_id, c.id);
-    AssetOut {
+    let content = content_path(c.campaign_id, c.id);
+    let exp = crate::signed::asset_expiry();
+    let signed = |variant| state.signer.sign(&content, variant, tenant, exp);
+    Ok(AssetOut {
         id: c.id,
         campaign_id: *c.campaign_id.as_uuid(),
         filename: c.filename.clone(),
@@ -91,19 +105,19 @@ fn view(c: &CreativeRecord) -> AssetOut {
         height: c.height,
         created_at: c.created_at,
         links: AssetLinks {
-            original: format!("{link}/content"),
-            w150: format!("{link}/content?variant=w150"),
-            w300: format!("{link}/content?variant=w300"),
+            original: signed(Some("original"))?,
+            w150: signed(Some("w150"))?,
+            w300: signed(Some("w300"))?,
             this: link,
         },
-    }
+    })
 }
 
 /// The caller's creative `asset` of campaign `id`; 404 when either is not
 /// theirs or is not an id at all.
 async fn find(
     state: &AppState,
-    caller: &Caller,
+    tenant: TenantId,
     id: &str,
     asset: &str,
 ) -> Result<CreativeRecord, ApiError> {
@@ -111,7 +125,7 @@ async fn find(
     let asset: Uuid = asset.parse().map_err(|_| ApiError::NotFound("asset"))?;
     state
         .db
-        .creative(caller.tenant, campaign, asset)
+        .creative(tenant, campaign, asset)
         .await?
         .ok_or(ApiError::NotFound("asset"))
 }

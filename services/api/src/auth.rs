@@ -14,7 +14,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adpulse_domain::store::Rotation;
+use adpulse_domain::store::{Rotation, UserRecord};
 use adpulse_domain::{Role, TenantId};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -99,6 +99,16 @@ impl Auth {
             per_user: RateLimiter::keyed(per_second),
             decoy_hash: hash_password_now("adpulse decoy password")?,
         })
+    }
+
+    /// How long an access token lives.
+    pub(crate) fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// How long a refresh token lives.
+    pub(crate) fn refresh_ttl(&self) -> Duration {
+        self.refresh_ttl
     }
 
     /// An access token for `user`.
@@ -250,8 +260,8 @@ impl FromRequestParts<AppState> for Caller {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    email: String,
-    password: String,
+    pub(crate) email: String,
+    pub(crate) password: String,
 }
 
 /// A refresh token (to rotate, or to revoke at logout).
@@ -291,34 +301,57 @@ fn refresh_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-async fn issue(
+/// The tokens of one login or rotation.
+pub(crate) struct Issued {
+    /// A fresh access token.
+    pub access_token: String,
+    /// The refresh token stored for it.
+    pub refresh_token: String,
+}
+
+/// Signs an access token for `user` and stores a new refresh token of
+/// `family`, unless a rotation already stored `refresh`.
+pub(crate) async fn issue_tokens(
     state: &AppState,
     user: Uuid,
     tenant: TenantId,
     role: Role,
     family: Uuid,
     refresh: Option<(String, [u8; 32])>,
-) -> Result<Response, ApiError> {
+) -> Result<Issued, ApiError> {
     let access_token = state.auth.access_token(user, tenant, role)?;
-    let refresh_expires =
-        Utc::now() + chrono::Duration::from_std(state.auth.refresh_ttl).unwrap_or_default();
     let refresh_token = match refresh {
         // Already stored by the rotation.
         Some((token, _)) => token,
         None => {
             let (token, hash) = new_refresh_token()?;
+            let expires =
+                Utc::now() + chrono::Duration::from_std(state.auth.refresh_ttl).unwrap_or_default();
             state
                 .db
-                .store_refresh_token(tenant, user, family, &hash, refresh_expires)
+                .store_refresh_token(tenant, user, family, &hash, expires)
                 .await?;
             token
         }
     };
-    let body = TokenPair {
+    Ok(Issued {
         access_token,
+        refresh_token,
+    })
+}
+
+async fn issue(
+    state: &AppState,
+    user: &UserRecord,
+    family: Uuid,
+    refresh: Option<(String, [u8; 32])>,
+) -> Result<Response, ApiError> {
+    let t = issue_tokens(state, user.id, user.tenant_id, user.role, family, refresh).await?;
+    let body = TokenPair {
+        access_token: t.access_token,
         token_type: "Bearer",
         expires_in: state.auth.access_ttl.as_secs(),
-        refresh_token,
+        refresh_token: t.refresh_token,
         refresh_expires_in: state.auth.refresh_ttl.as_secs(),
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response())
@@ -335,6 +368,17 @@ pub async fn login(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let req: LoginRequest = json_body(&headers, &body)?;
+    let user = check_credentials(&state, peer.ip(), req).await?;
+    issue(&state, &user, Uuid::now_v7(), None).await
+}
+
+/// The active user whose e-mail and password `req` gives, within the login
+/// limits (per client address and per account); 401 for anything else.
+pub(crate) async fn check_credentials(
+    state: &AppState,
+    peer: IpAddr,
+    req: LoginRequest,
+) -> Result<UserRecord, ApiError> {
     if req.email.len() > 254 || req.password.len() > 1024 {
         return Err(ApiError::Invalid(vec![FieldProblem::new(
             if req.email.len() > 254 {
@@ -351,7 +395,7 @@ pub async fn login(
         state.auth.per_account.retain_recent();
         state.auth.per_ip.retain_recent();
     }
-    if let Err(not_until) = state.auth.per_ip.check_key(&peer.ip()) {
+    if let Err(not_until) = state.auth.per_ip.check_key(&peer) {
         crate::metrics::login("limited");
         return Err(ApiError::TooManyRequests(retry_after(&not_until)));
     }
@@ -365,26 +409,19 @@ pub async fn login(
         |u| u.password_hash.clone(),
     );
     let matches = verify_password(req.password, hash).await?;
-    let user = match user {
-        Some(u) if matches && u.deactivated_at.is_none() => u,
+    match user {
+        Some(u) if matches && u.deactivated_at.is_none() => {
+            crate::metrics::login("ok");
+            Ok(u)
+        }
         _ => {
             crate::metrics::login("refused");
-            return Err(ApiError::unauthorized(
+            Err(ApiError::unauthorized(
                 "invalid_credentials",
                 "wrong e-mail or password",
-            ));
+            ))
         }
-    };
-    crate::metrics::login("ok");
-    issue(
-        &state,
-        user.id,
-        user.tenant_id,
-        user.role,
-        Uuid::now_v7(),
-        None,
-    )
-    .await
+    }
 }
 
 /// `POST /auth/refresh`: a refresh token for a new pair; the presented
@@ -398,7 +435,19 @@ pub async fn refresh(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let req: RefreshRequest = json_body(&headers, &body)?;
-    let presented = refresh_hash(req.refresh_token.trim());
+    let (user, family, next) = rotate(&state, req.refresh_token.trim()).await?;
+    issue(&state, &user, family, Some(next)).await
+}
+
+/// Uses up the refresh token `presented` and stores its successor: the
+/// active user it belongs to, its login (family), and the successor (token
+/// and hash). A token used before revokes its whole login (401
+/// `refresh_reused`); an unknown or expired one is 401 `invalid_token`.
+pub(crate) async fn rotate(
+    state: &AppState,
+    presented: &str,
+) -> Result<(UserRecord, Uuid, (String, [u8; 32])), ApiError> {
+    let presented = refresh_hash(presented);
     let (next_token, next_hash) = new_refresh_token()?;
     let expires =
         Utc::now() + chrono::Duration::from_std(state.auth.refresh_ttl).unwrap_or_default();
@@ -411,23 +460,13 @@ pub async fn refresh(
             user_id,
             tenant_id,
             family_id,
-        } => {
-            let Some(user) = state.db.active_user(tenant_id, user_id).await? else {
-                return Err(ApiError::unauthorized(
-                    "invalid_token",
-                    "the account is deactivated",
-                ));
-            };
-            issue(
-                &state,
-                user.id,
-                tenant_id,
-                user.role,
-                family_id,
-                Some((next_token, next_hash)),
-            )
-            .await
-        }
+        } => match state.db.active_user(tenant_id, user_id).await? {
+            Some(user) => Ok((user, family_id, (next_token, next_hash))),
+            None => Err(ApiError::unauthorized(
+                "invalid_token",
+                "the account is deactivated",
+            )),
+        },
         Rotation::Reused => Err(ApiError::unauthorized(
             "refresh_reused",
             "this refresh token was already used: every token of its login is now revoked; log in again",
@@ -449,12 +488,18 @@ pub async fn logout(
     body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
     let req: RefreshRequest = json_body(&headers, &body)?;
-    state
-        .db
-        .revoke_refresh_family(&refresh_hash(req.refresh_token.trim()))
-        .await?;
+    revoke(&state, req.refresh_token.trim()).await?;
     // The same answer whether or not the token existed.
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes every token of the login `presented` belongs to.
+pub(crate) async fn revoke(state: &AppState, presented: &str) -> Result<(), ApiError> {
+    state
+        .db
+        .revoke_refresh_family(&refresh_hash(presented))
+        .await?;
+    Ok(())
 }
 
 /// Shared between the app state and tests.

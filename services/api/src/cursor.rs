@@ -35,7 +35,8 @@ const VERSION: u8 = 1;
 pub(crate) enum Listing {
     /// `GET /campaigns`: keys `[sort, sort value, id]`.
     Campaigns,
-    /// `GET /campaigns/{id}/assets`: keys `[created_at, id]`.
+    /// `GET /campaigns/{id}/assets` and `GET /creatives`: keys
+    /// `[created_at, id]` (the same order, so the same keys).
     Creatives,
     /// `GET /campaigns/{id}/events`: keys `[occurred_at in ms, event id]`.
     Events,

@@ -135,8 +135,11 @@ async fn refuse_declared_over(State(max): State<usize>, request: Request, next: 
 /// Adds the headers every API response carries: no sniffing, no framing,
 /// no referrer, nothing to execute, and no caching unless set.
 pub async fn security_headers(request: Request, next: Next) -> Response {
-    // The docs page runs its own (bundled) scripts and styles.
-    let docs = request.uri().path().starts_with("/api/v1/docs");
+    // The docs page runs its own (bundled) scripts and styles, and so does
+    // the console (every path outside the API's).
+    let path = request.uri().path();
+    let docs = path.starts_with("/api/v1/docs");
+    let console = adpulse_console::owns(request.method(), path);
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(
@@ -152,6 +155,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(if docs {
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
+        } else if console {
+            adpulse_console::CSP
         } else {
             "default-src 'none'; frame-ancestors 'none'"
         }),
@@ -167,12 +172,14 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 pub async fn uniform_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    // JSON errors are the handlers' own; an HTML page is the console's
+    // (its "not built" page).
+    let is_own = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_own {
         return response;
     }
     let (code, message) = match status.as_u16() {

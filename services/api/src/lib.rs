@@ -11,7 +11,13 @@
 //! - `cursor`: the one codec of every listing's pagination cursor;
 //! - `http`: JSON bodies, query strings, ETags, security headers;
 //! - `openapi`: the OpenAPI 3.1 description and the docs page, with the
-//!   error responses declared once.
+//!   error responses declared once;
+//! - `session`: the web console's login, with the refresh token in an
+//!   HttpOnly cookie; `signed`: short-lived signed URLs for thumbnails and
+//!   the live stream, which a browser fetches without headers.
+//!
+//! Every other GET path is the web console (`adpulse_console`), served at
+//! `/` from files compiled into the binary.
 //!
 //! Every request runs its queries in a transaction confined to the caller's
 //! tenant; Postgres row-level security enforces the same confinement (the
@@ -27,6 +33,8 @@ pub mod http;
 mod metrics;
 pub mod openapi;
 pub mod reports;
+pub mod session;
+pub mod signed;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -45,6 +53,8 @@ pub struct AppState {
     pub db: Arc<dyn Store>,
     /// Token signing and the login limits.
     pub auth: Arc<auth::Auth>,
+    /// Signed URLs for what a browser fetches without headers.
+    pub signer: Arc<signed::Signer>,
     /// CORS and deprecation.
     pub policies: http::Policies,
     /// Where creatives' bytes are kept.
@@ -71,6 +81,15 @@ impl AppState {
         Ok(Self {
             db,
             auth: Arc::new(auth::Auth::new(cfg).map_err(ApiStartError)?),
+            signer: Arc::new(
+                signed::Signer::new(
+                    cfg.jwt_secret
+                        .as_ref()
+                        .map(|s| s.expose().as_bytes())
+                        .unwrap_or_default(),
+                )
+                .map_err(ApiStartError)?,
+            ),
             policies: http::Policies::new(cfg).map_err(ApiStartError)?,
             assets: assets::AssetStore::open(&cfg.asset_store).map_err(ApiStartError)?,
             max_asset_bytes: cfg.max_asset_bytes,
@@ -102,6 +121,8 @@ fn v1_routes() -> Router<AppState> {
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
+        .route("/session", post(session::login).delete(session::logout))
+        .route("/session/refresh", post(session::refresh))
         .route(
             "/campaigns",
             get(campaigns::list::list).post(campaigns::resource::create),
@@ -135,6 +156,7 @@ fn v1_routes() -> Router<AppState> {
             "/campaigns/{id}/assets/{asset}",
             get(assets::catalogue::get).delete(assets::catalogue::delete),
         )
+        .route("/creatives", get(assets::library::library))
         .route(
             "/campaigns/{id}/assets/{asset}/content",
             get(assets::content::content),
@@ -143,6 +165,10 @@ fn v1_routes() -> Router<AppState> {
         .route(
             "/campaigns/{id}/realtime/stream",
             get(reports::stream::realtime_stream),
+        )
+        .route(
+            "/campaigns/{id}/realtime/stream-url",
+            post(reports::stream::stream_url),
         )
         .route(
             "/campaigns/{id}/reports",
@@ -206,6 +232,7 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
         .nest("/api/v1", v1.with_state(state))
         .merge(docs)
         .merge(health)
+        .fallback(console)
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .layer(axum::middleware::from_fn(http::uniform_errors))
         .layer(axum::middleware::from_fn_with_state(
@@ -213,6 +240,17 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
             http::policies,
         ))
         .layer(axum::middleware::from_fn(http::security_headers))
+}
+
+/// Every path no route has: the web console's pages and files, or 404
+/// (in the one error shape, by `uniform_errors`).
+async fn console(request: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if adpulse_console::owns(request.method(), request.uri().path()) {
+        adpulse_console::serve(request.uri().path(), request.headers())
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 /// Serves the API on `listener` with the listener defences of `http` until

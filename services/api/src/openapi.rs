@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 
 use adpulse_http::error::{ErrorBody, ErrorDetail, FieldProblem};
 
-use crate::{admin, assets, auth, campaigns, reports};
+use crate::{admin, assets, auth, campaigns, reports, session};
 
 /// The API's OpenAPI document, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -29,6 +29,9 @@ use crate::{admin, assets, auth, campaigns, reports};
         auth::login,
         auth::refresh,
         auth::logout,
+        session::login,
+        session::refresh,
+        session::logout,
         campaigns::list::list,
         campaigns::resource::create,
         campaigns::resource::get,
@@ -46,6 +49,7 @@ use crate::{admin, assets, auth, campaigns, reports};
         admin::deactivate_user,
         assets::upload::upload,
         assets::catalogue::list,
+        assets::library::library,
         assets::catalogue::get,
         assets::content::content,
         assets::catalogue::delete,
@@ -55,6 +59,7 @@ use crate::{admin, assets, auth, campaigns, reports};
         reports::export::top_export,
         reports::realtime::realtime,
         reports::stream::realtime_stream,
+        reports::stream::stream_url,
         reports::events::events,
     ),
     components(
@@ -75,7 +80,7 @@ use crate::{admin, assets, auth, campaigns, reports};
     ),
     modifiers(&Bearer, &Links),
     tags(
-        (name = "auth", description = "Login, token refresh, logout"),
+        (name = "auth", description = "Login, token refresh, logout; the browser session (cookie) of the web console"),
         (name = "campaigns", description = "Campaigns, their lifecycle and targeting"),
         (name = "admin", description = "Ingest keys and users (admins only)"),
         (name = "creatives", description = "Images of a campaign, with thumbnails"),

@@ -34,7 +34,7 @@ pub mod render;
 pub mod stream;
 pub mod top;
 
-use adpulse_domain::CampaignId;
+use adpulse_domain::{CampaignId, TenantId};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -44,9 +44,18 @@ use crate::error::ApiError;
 /// The caller's campaign `raw_id`; 404 when it is not theirs (or does not
 /// exist: the two look the same).
 async fn owned(state: &AppState, caller: &Caller, raw_id: &str) -> Result<CampaignId, ApiError> {
+    owned_by(state, caller.tenant, raw_id).await
+}
+
+/// The campaign `raw_id` if `tenant` has it; 404 otherwise.
+async fn owned_by(
+    state: &AppState,
+    tenant: TenantId,
+    raw_id: &str,
+) -> Result<CampaignId, ApiError> {
     Ok(state
         .db
-        .campaign(caller.tenant, campaign_id(raw_id)?)
+        .campaign(tenant, campaign_id(raw_id)?)
         .await?
         .ok_or(ApiError::NotFound("campaign"))?
         .id)

@@ -30,7 +30,12 @@ async fn the_api_survives_fuzzing_from_its_own_openapi_document() {
          python3 -m venv ~/.cache/adpulse/venv && ~/.cache/adpulse/venv/bin/pip install schemathesis==4.32.5"
     );
     let (live, archive) = common::live_and_archive().await;
-    let api = Api::start_full(common::api_config(), Some(live), Some(archive)).await;
+    let api = Api::start_full(
+        common::api_config(),
+        Some(std::sync::Arc::new(live)),
+        Some(archive),
+    )
+    .await;
     let token = api.token(&api.a, Role::Admin).await;
     let url = format!("{}/api/v1/openapi.json", api.url);
     let report = std::env::temp_dir().join(adpulse_testkit::unique_name("schemathesis"));

@@ -275,7 +275,12 @@ fn no_5xx(what: &str, status: u16, body: &serde_json::Value) -> Result<(), TestC
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_report_ranking_events_or_listing_query_is_2xx_or_4xx() {
     let (live, archive) = common::live_and_archive().await;
-    let api = Api::start_full(common::api_config(), Some(live), Some(archive)).await;
+    let api = Api::start_full(
+        common::api_config(),
+        Some(std::sync::Arc::new(live)),
+        Some(archive),
+    )
+    .await;
     let token = api.token(&api.a, Role::CampaignManager).await;
     let campaign = new_campaign(&api, &token).await;
     overflowing_rows(&api, api.a.id, campaign).await;

@@ -3,13 +3,14 @@
 
 use adpulse_domain::ingest_key;
 use adpulse_domain::ports::KeyStatus;
-use adpulse_domain::store::NewIngestKey;
+use adpulse_domain::store::{CreativeFilter, NewIngestKey};
 use adpulse_domain::targeting::FrequencyCap;
 
 use crate::support::*;
 
 conformance!("rel", Some(3);
     creatives_are_catalogued_per_live_campaign,
+    a_tenant_s_creatives_filter_by_campaign_type_and_name,
     tenants_keys_and_the_directory,
 );
 
@@ -28,6 +29,128 @@ async fn creatives_are_catalogued_per_live_campaign(env: &Env) {
     let made = five_creatives_stored_as_given(env, a, &c).await;
     read_back_and_paged_newest_first(env, a, &c, &other, &made).await;
     deleted_alone_and_with_their_campaign(env, a, &c, &other, &made).await;
+}
+
+/// The tenant-wide listing (the console's library): every creative of the
+/// tenant and no other's, narrowed by campaign, type and a case-blind part
+/// of the name in which `%` and `_` are plain characters, paged the same.
+async fn a_tenant_s_creatives_filter_by_campaign_type_and_name(env: &Env) {
+    let (a, c1, c2) = four_creatives_of_a_and_one_of_b(env).await;
+    filters_narrow_the_listing(env, a, c1, c2).await;
+    paged_one_at_a_time_the_same_newest_first(env, a).await;
+}
+
+/// Tenant a's four creatives in two campaigns (`Summer_Banner.png` and
+/// `winter%.jpg` in the first, `summer-tall.webp` and `autumn.gif` in the
+/// second), and one of tenant b's named like them.
+async fn four_creatives_of_a_and_one_of_b(env: &Env) -> (TenantId, CampaignId, CampaignId) {
+    let (a, b) = (tenant(env, "a").await, tenant(env, "b").await);
+    let c1 = env
+        .api
+        .insert_campaign(a, &named("one"))
+        .await
+        .expect("campaign");
+    let c2 = env
+        .api
+        .insert_campaign(a, &named("two"))
+        .await
+        .expect("campaign");
+    let theirs = env
+        .api
+        .insert_campaign(b, &named("theirs"))
+        .await
+        .expect("campaign");
+    for (campaign, tenant, name, kind) in [
+        (c1.id, a, "Summer_Banner.png", "image/png"),
+        (c1.id, a, "winter%.jpg", "image/jpeg"),
+        (c2.id, a, "summer-tall.webp", "image/webp"),
+        (c2.id, a, "autumn.gif", "image/gif"),
+        (theirs.id, b, "summer-b.png", "image/png"),
+    ] {
+        let mut c = creative(campaign, name);
+        c.content_type = kind.to_owned();
+        env.api
+            .insert_creative(tenant, &c)
+            .await
+            .expect("insert")
+            .expect("live");
+    }
+    (a, c1.id, c2.id)
+}
+
+async fn filters_narrow_the_listing(env: &Env, a: TenantId, c1: CampaignId, c2: CampaignId) {
+    let names = |filter: CreativeFilter| async move {
+        let (rows, total) = env
+            .api
+            .creatives(a, &filter, None, 100)
+            .await
+            .expect("creatives");
+        assert_eq!(usize::try_from(total).ok(), Some(rows.len()), "{filter:?}");
+        let mut names: Vec<String> = rows.into_iter().map(|r| r.filename).collect();
+        names.sort();
+        names
+    };
+    let all = CreativeFilter::default();
+    assert_eq!(
+        names(all.clone()).await,
+        [
+            "Summer_Banner.png",
+            "autumn.gif",
+            "summer-tall.webp",
+            "winter%.jpg"
+        ]
+    );
+    assert_eq!(
+        names(CreativeFilter::campaign(c2)).await,
+        ["autumn.gif", "summer-tall.webp"]
+    );
+    let of_type = |t: &str| CreativeFilter {
+        content_type: Some(t.into()),
+        ..all.clone()
+    };
+    assert_eq!(names(of_type("image/webp")).await, ["summer-tall.webp"]);
+    let named_like = |n: &str| CreativeFilter {
+        name: Some(n.into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        names(named_like("SUMMER")).await,
+        ["Summer_Banner.png", "summer-tall.webp"]
+    );
+    assert_eq!(
+        names(named_like("%")).await,
+        ["winter%.jpg"],
+        "% is a character"
+    );
+    assert_eq!(
+        names(named_like("_")).await,
+        ["Summer_Banner.png"],
+        "_ is a character"
+    );
+    let both = CreativeFilter {
+        name: Some("summer".into()),
+        ..CreativeFilter::campaign(c1)
+    };
+    assert_eq!(names(both).await, ["Summer_Banner.png"]);
+}
+
+async fn paged_one_at_a_time_the_same_newest_first(env: &Env, a: TenantId) {
+    let all = CreativeFilter::default();
+    let (every, _) = env
+        .api
+        .creatives(a, &all, None, 100)
+        .await
+        .expect("creatives");
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let (rows, total) = env.api.creatives(a, &all, after, 1).await.expect("page");
+        assert_eq!(total, 4);
+        let Some(last) = rows.last() else { break };
+        after = Some((last.created_at, last.id));
+        paged.extend(rows);
+    }
+    assert_eq!(paged, every);
 }
 
 /// Five creatives stored as given but for the time; a duplicate and one
@@ -96,7 +219,7 @@ async fn read_back_and_paged_newest_first(
     loop {
         let (rows, total) = env
             .api
-            .creatives(a, c.id, after, 2)
+            .creatives(a, &CreativeFilter::campaign(c.id), after, 2)
             .await
             .expect("creatives");
         assert_eq!(total, 5);
@@ -107,7 +230,7 @@ async fn read_back_and_paged_newest_first(
     assert_eq!(paged, newest_first);
     assert_eq!(
         env.api
-            .creatives(a, other.id, None, 10)
+            .creatives(a, &CreativeFilter::campaign(other.id), None, 10)
             .await
             .expect("creatives"),
         (Vec::new(), 0)
@@ -149,7 +272,7 @@ async fn deleted_alone_and_with_their_campaign(
     );
     let (rows, total) = env
         .api
-        .creatives(a, c.id, None, 10)
+        .creatives(a, &CreativeFilter::campaign(c.id), None, 10)
         .await
         .expect("creatives");
     assert_eq!(total, 4);

@@ -3,7 +3,7 @@
 
 use adpulse_domain::ingest_key;
 use adpulse_domain::ports::KeyStatus;
-use adpulse_domain::store::NewIngestKey;
+use adpulse_domain::store::{CreativeFilter, NewIngestKey};
 
 use crate::support::*;
 
@@ -146,7 +146,7 @@ async fn b_cannot_reach_a_s_creatives(
     );
     assert_eq!(
         env.api
-            .creatives(b, mine.id, None, 10)
+            .creatives(b, &CreativeFilter::campaign(mine.id), None, 10)
             .await
             .expect("creatives"),
         (Vec::new(), 0)
@@ -159,7 +159,7 @@ async fn b_cannot_reach_a_s_creatives(
     );
     assert_eq!(
         env.api
-            .creatives(a, mine.id, None, 10)
+            .creatives(a, &CreativeFilter::campaign(mine.id), None, 10)
             .await
             .expect("creatives"),
         (vec![art.clone()], 1)

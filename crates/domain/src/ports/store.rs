@@ -22,8 +22,8 @@ use crate::aggregate::{AggregateBatch, CampaignTotals, LivePoint};
 use crate::report::ReportRow;
 use crate::store::{
     CampaignFilter, CampaignRecord, CampaignReport, CampaignSort, CampaignWrite, Claim, Commit,
-    CreativeRecord, IngestKeyInfo, NewIngestKey, Page, RankedCampaign, Rotation, StoreError,
-    TopCampaigns, Updated, UserRecord,
+    CreativeFilter, CreativeRecord, IngestKeyInfo, NewIngestKey, Page, RankedCampaign, Rotation,
+    StoreError, TopCampaigns, Updated, UserRecord,
 };
 use crate::{CampaignId, CampaignStatus, Role, TenantId};
 
@@ -278,12 +278,13 @@ pub trait CreativeStore: Send + Sync {
         id: Uuid,
     ) -> Result<Option<CreativeRecord>, StoreError>;
 
-    /// A page of a campaign's creatives, newest first, after `after`
-    /// (created at, id), and how many the campaign has.
+    /// A page of the tenant's creatives that `filter` lets through (one
+    /// campaign's, or all of them), newest first, after `after` (created
+    /// at, id), and how many pass the filter in all.
     async fn creatives(
         &self,
         tenant: TenantId,
-        campaign: CampaignId,
+        filter: &CreativeFilter,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<(Vec<CreativeRecord>, i64), StoreError>;

@@ -18,14 +18,15 @@ use crate::cursor::{self, Listing};
 use crate::error::{ApiError, FieldProblem};
 use crate::http::query;
 use crate::openapi::responses as r;
+use adpulse_domain::store::CreativeFilter;
 
 /// A page of creatives, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AssetPage {
-    data: Vec<AssetOut>,
-    total: i64,
+    pub(super) data: Vec<AssetOut>,
+    pub(super) total: i64,
     /// For the next page; null on the last.
-    next_cursor: Option<String>,
+    pub(super) next_cursor: Option<String>,
 }
 
 /// The query of the creatives listing.
@@ -41,11 +42,11 @@ pub struct AssetQuery {
 
 /// The cursor after a creative made at `at`: the time as RFC 3339 at full
 /// precision, since the store compares it exactly with the stored time.
-fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+pub(super) fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     cursor::encode(Listing::Creatives, (at.to_rfc3339(), id))
 }
 
-fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+pub(super) fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let (at, id): (String, Uuid) = cursor::decode_or_422(Listing::Creatives, raw)?;
     let at = DateTime::parse_from_rfc3339(&at)
         .map_err(|_| ApiError::Invalid(vec![cursor::problem()]))?;
@@ -79,7 +80,12 @@ pub async fn list(
     }
     let (rows, total) = state
         .db
-        .creatives(caller.tenant, campaign, after, limit)
+        .creatives(
+            caller.tenant,
+            &CreativeFilter::campaign(campaign),
+            after,
+            limit,
+        )
         .await?;
     // A full page may have more after it; a short one is the last.
     let next_cursor = (rows.len() as i64 == limit)
@@ -87,7 +93,10 @@ pub async fn list(
         .flatten()
         .map(|c| encode_cursor(c.created_at, c.id));
     Ok(axum::Json(AssetPage {
-        data: rows.iter().map(view).collect(),
+        data: rows
+            .iter()
+            .map(|c| view(&state, caller.tenant, c))
+            .collect::<Result<_, _>>()?,
         total,
         next_cursor,
     })
@@ -104,8 +113,8 @@ pub async fn get(
     caller: Caller,
     Path((id, asset)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let c = find(&state, &caller, &id, &asset).await?;
-    Ok(axum::Json(view(&c)).into_response())
+    let c = find(&state, caller.tenant, &id, &asset).await?;
+    Ok(axum::Json(view(&state, caller.tenant, &c)?).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/campaigns/{id}/assets/{asset}", operation_id = "delete_asset", tag = "creatives", security(("bearer" = [])),
@@ -120,7 +129,7 @@ pub async fn delete(
     Path((id, asset)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     caller.must_manage_campaigns()?;
-    let c = find(&state, &caller, &id, &asset).await?;
+    let c = find(&state, caller.tenant, &id, &asset).await?;
     if !state
         .db
         .delete_creative(caller.tenant, c.campaign_id, c.id)

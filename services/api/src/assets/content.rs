@@ -8,20 +8,29 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{find, hex, storage};
+use super::{content_path, find, hex, storage};
 use crate::AppState;
 use crate::auth::Caller;
+use crate::campaigns::campaign_id;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::{not_modified, query};
 use crate::openapi::responses as r;
+use crate::signed::Signature;
+use uuid::Uuid;
 
-/// Which bytes of a creative.
+/// Which bytes of a creative, and the signature of a signed URL.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ContentQuery {
     /// `original` (default), `w150` or `w300` (WebP thumbnails).
     variant: Option<String>,
+    /// Signed URLs (the creative's `_links`): the tenant they were issued to.
+    tenant: Option<Uuid>,
+    /// Signed URLs: unix seconds after which the URL stops working.
+    exp: Option<i64>,
+    /// Signed URLs: the signature.
+    sig: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/assets/{asset}/content", operation_id = "asset_content", tag = "creatives", security(("bearer" = [])),
@@ -35,7 +44,7 @@ pub struct ContentQuery {
 /// thumbnail, cacheable for a year (a creative's bytes never change).
 pub async fn content(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     Path((id, asset)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -53,7 +62,19 @@ pub async fn content(
             )]));
         }
     };
-    let c = find(&state, &caller, &id, &asset).await?;
+    // A signed URL names its tenant; without one the caller's token does.
+    let tenant = match (q.tenant, q.exp, q.sig) {
+        (Some(tenant), Some(exp), Some(sig)) => {
+            let path = content_path(
+                campaign_id(&id)?,
+                asset.parse().map_err(|_| ApiError::NotFound("asset"))?,
+            );
+            let signature = Signature { tenant, exp, sig };
+            state.signer.check(&path, &variant, &signature)?
+        }
+        _ => caller?.tenant,
+    };
+    let c = find(&state, tenant, &id, &asset).await?;
     let etag = format!("\"{}-{variant}\"", &hex(&c.sha256)[..16]);
     if not_modified(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());

@@ -88,8 +88,10 @@ pub async fn upload(
         .await?
         .ok_or(ApiError::NotFound("campaign"))?;
     metrics::counter!("adpulse_api_assets_uploaded_total").increment(1);
-    let mut r = (StatusCode::CREATED, axum::Json(view(&saved))).into_response();
-    if let Ok(v) = HeaderValue::from_str(&view(&saved).links.this) {
+    let out = view(&state, caller.tenant, &saved)?;
+    let location = HeaderValue::from_str(&out.links.this);
+    let mut r = (StatusCode::CREATED, axum::Json(out)).into_response();
+    if let Ok(v) = location {
         r.headers_mut().insert(header::LOCATION, v);
     }
     Ok(r)

@@ -176,7 +176,7 @@ impl Api {
     /// `archive`.
     pub async fn start_full(
         cfg: ApiConfig,
-        live: Option<adpulse_redis::Redis>,
+        live: Option<Arc<dyn LiveCounters>>,
         archive: Option<adpulse_cql::Cql>,
     ) -> Self {
         Self::start_listening(cfg, HttpConfig::default(), live, archive).await
@@ -185,7 +185,7 @@ impl Api {
     async fn start_listening(
         cfg: ApiConfig,
         http: HttpConfig,
-        live: Option<adpulse_redis::Redis>,
+        live: Option<Arc<dyn LiveCounters>>,
         archive: Option<adpulse_cql::Cql>,
     ) -> Self {
         let stores = Stores::open().await;
@@ -204,7 +204,7 @@ impl Api {
             // The same place, with the stack's S3 endpoint and key given
             // explicitly rather than through process-wide AWS_* variables.
             state.assets = store;
-            state.live = live.map(|r| Arc::new(r) as Arc<dyn LiveCounters>);
+            state.live = live;
             if let Some(cql) = archive {
                 let archive = adpulse_cql::CqlArchive::new(cql).await.expect("archive");
                 state.archive = Some(Arc::new(archive));
