@@ -1,0 +1,3 @@
+export function CreativesPage() {
+  return <h1>CreativesPage</h1>;
+}

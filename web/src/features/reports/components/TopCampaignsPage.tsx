@@ -1,0 +1,3 @@
+export function TopCampaignsPage() {
+  return <h1>TopCampaignsPage</h1>;
+}
