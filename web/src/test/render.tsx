@@ -14,7 +14,12 @@ export const USER_ID = '00000000-0000-0000-0000-000000000001';
 
 export async function renderSignedIn(
   ui: ReactNode,
-  { role = 'campaign_manager', path = '/', route = '/' }: { role?: Role | null; path?: string; route?: string } = {},
+  {
+    role = 'campaign_manager',
+    path = '/',
+    route = '/',
+    stubs,
+  }: { role?: Role | null; path?: string; route?: string; stubs?: (http: ReturnType<typeof stubFetch>) => void } = {},
 ) {
   const http = stubFetch();
   http.on(
@@ -27,6 +32,7 @@ export async function renderSignedIn(
       user: { id: USER_ID, email: 'pat@example.com', role: role ?? 'analyst', tenant_id: 't1' },
     }),
   );
+  stubs?.(http);
   const session = new SessionManager({ fetch: http.fetch });
   if (role !== null) await session.restore();
   const api = createApiClient(session, { fetch: http.fetch });
