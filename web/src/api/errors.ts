@@ -120,11 +120,7 @@ export function describeError(e: unknown): string {
   return 'Something went wrong.';
 }
 
-/**
- * Field problems by form field: `budget.currency` and `objectives[1]`
- * land under the field names a form renders (`prefixes`), the rest under
- * `''` (for a summary).
- */
+/** The 422 field problems of an error by field path (`budget.currency`, `objectives[1]`). */
 export function fieldErrors(e: unknown): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   if (!(e instanceof ApiError)) return out;
