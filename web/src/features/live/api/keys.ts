@@ -1,0 +1,3 @@
+export const liveKeys = {
+  realtime: (id: string) => ['live', 'realtime', id] as const,
+};
