@@ -63,7 +63,7 @@ use crate::{admin, assets, auth, campaigns, reports, session};
         reports::events::events,
     ),
     components(
-        schemas(ErrorBody, ErrorDetail, FieldProblem),
+        schemas(ErrorBody, ErrorDetail, FieldProblem, assets::library::ImageType),
         responses(
             responses::BadRequest,
             responses::Unauthorized,
@@ -240,5 +240,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The console's API types are generated from `web/openapi.json`
+    /// (`npm run gen:api`): it must be this document. After an API change,
+    /// `ADPULSE_WRITE_OPENAPI=1 cargo test -p adpulse-api --lib openapi`
+    /// rewrites it; then regenerate the types.
+    #[test]
+    fn the_console_s_copy_of_the_document_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/openapi.json");
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("json");
+        let current = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+        if std::env::var_os("ADPULSE_WRITE_OPENAPI").is_some() {
+            std::fs::write(&path, &current).expect("write web/openapi.json");
+        }
+        let copy = std::fs::read_to_string(&path).expect("web/openapi.json");
+        let copy: Value = serde_json::from_str(&copy).expect("web/openapi.json is JSON");
+        assert!(
+            copy == doc,
+            "web/openapi.json is not the API's document: run \
+             ADPULSE_WRITE_OPENAPI=1 cargo test -p adpulse-api --lib openapi, \
+             then npm run gen:api in web/"
+        );
     }
 }

@@ -10,6 +10,10 @@
 //!   once, at build time), and every file has an ETag;
 //! - [`CSP`] is the console's Content-Security-Policy: its own scripts and
 //!   styles only, API calls to its own origin only.
+//!
+//! For working on the console without rebuilding adpulse, the variable
+//! `ADPULSE_CONSOLE_DIR` names a built folder (`web/dist`) to serve from
+//! disk instead, read at each request (no compression).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -60,8 +64,55 @@ pub fn owns(method: &Method, path: &str) -> bool {
             .any(|p| path.starts_with(p) || path == p.trim_end_matches('/'))
 }
 
+/// The folder `ADPULSE_CONSOLE_DIR` names, if set.
+fn dev_dir() -> Option<&'static std::path::Path> {
+    static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| std::env::var_os("ADPULSE_CONSOLE_DIR").map(Into::into))
+        .as_deref()
+}
+
+/// A file of the folder `dir` (a development build), by site path; `None`
+/// for a path that leaves the folder or names nothing.
+fn from_dir(dir: &std::path::Path, path: &str) -> Option<(Vec<u8>, &'static str)> {
+    let rel = path.trim_start_matches('/');
+    if rel.split('/').any(|part| part == ".." || part.is_empty()) {
+        return None;
+    }
+    let bytes = std::fs::read(dir.join(rel)).ok()?;
+    let mime = match rel.rsplit('.').next().unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "json" | "map" => "application/json",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        _ => "application/octet-stream",
+    };
+    Some((bytes, mime))
+}
+
 /// The answer to a GET of `path` (one [`owns`]).
 pub fn serve(path: &str, headers: &HeaderMap) -> Response {
+    if let Some(dir) = dev_dir() {
+        let found = from_dir(dir, path).or_else(|| {
+            let last = path.rsplit('/').next().unwrap_or_default();
+            (!last.contains('.'))
+                .then(|| from_dir(dir, "/index.html"))
+                .flatten()
+        });
+        return match found {
+            Some((bytes, mime)) => (
+                [
+                    (header::CONTENT_TYPE, mime),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                bytes,
+            )
+                .into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        };
+    }
     if let Some(f) = find(path).filter(|f| f.path != "/index.html") {
         let cache = if f.path.starts_with("/assets/") {
             "public, max-age=31536000, immutable"

@@ -222,6 +222,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns/{id}/realtime/stream-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `POST /campaigns/{id}/realtime/stream-url`: a signed URL for the live
+         *     stream, for browsers (an `EventSource` sends no `Authorization`).
+         */
+        post: operations["stream_url"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns/{id}/reports": {
         parameters: {
             query?: never;
@@ -300,6 +320,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/creatives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `GET /creatives`. */
+        get: operations["list_library"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ingest-keys": {
         parameters: {
             query?: never;
@@ -369,6 +406,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `POST /session`: e-mail and password for a session. */
+        post: operations["login"];
+        /**
+         * `DELETE /session`: logs out (every token of this login is revoked) and
+         *     clears the cookie.
+         */
+        delete: operations["logout"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/session/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `POST /session/refresh`: a new access token for the session's cookie,
+         *     which is rotated.
+         */
+        post: operations["refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -408,7 +486,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description Where a creative's bytes are. */
+        /**
+         * @description Where a creative's bytes are. `original`, `w150` and `w300` are signed
+         *     URLs (an hour or two) that work without an `Authorization` header, so a
+         *     browser can put them in `<img src>` as they are.
+         */
         AssetLinks: {
             original: string;
             self: string;
@@ -618,6 +700,11 @@ export interface components {
             /** @description Calendar windows in the campaign's time zone, or rolling ones. */
             window?: components["schemas"]["CapWindow"];
         };
+        /**
+         * @description The image types a creative can have (the `type` filter's values).
+         * @enum {string}
+         */
+        ImageType: "png" | "jpeg" | "gif" | "webp";
         /** @description A key just created: the only answer that carries its secret. */
         KeyCreated: components["schemas"]["KeyOut"] & {
             /** @description The bearer secret for ad servers; shown this once. */
@@ -866,10 +953,44 @@ export interface components {
         SelfLink: {
             self: string;
         };
+        /** @description A session's access token and who it is for. */
+        SessionOut: {
+            /** @description Send as `Authorization: Bearer …`; keep it in memory only. */
+            access_token: string;
+            /**
+             * Format: int64
+             * @description Seconds the access token lives: renew before, with
+             *     `POST /session/refresh`.
+             */
+            expires_in: number;
+            /** @description Always `Bearer`. */
+            token_type: string;
+            /** @description Who is logged in. */
+            user: components["schemas"]["SessionUser"];
+        };
+        /** @description The logged-in user. */
+        SessionUser: {
+            email: string;
+            /** Format: uuid */
+            id: string;
+            role: components["schemas"]["Role"];
+            /** Format: uuid */
+            tenant_id: string;
+        };
         /** @description A lifecycle step. */
         StatusChange: {
             /** @description draft, scheduled, active, paused, completed or archived. */
             status: components["schemas"]["CampaignStatus"];
+        };
+        /** @description A signed URL to open a campaign's live stream with. */
+        StreamUrl: {
+            /**
+             * Format: int64
+             * @description Seconds the URL can be used to connect.
+             */
+            expires_in: number;
+            /** @description Open it with `EventSource`; no header needed. */
+            url: string;
         };
         /** @description A campaign's targeting. Empty lists mean "no restriction". */
         Targeting: {
@@ -1500,6 +1621,12 @@ export interface operations {
             query?: {
                 /** @description `original` (default), `w150` or `w300` (WebP thumbnails). */
                 variant?: string;
+                /** @description Signed URLs (the creative's `_links`): the tenant they were issued to. */
+                tenant?: string;
+                /** @description Signed URLs: unix seconds after which the URL stops working. */
+                exp?: number;
+                /** @description Signed URLs: the signature. */
+                sig?: string;
             };
             header?: never;
             path: {
@@ -1518,9 +1645,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "image/png": unknown;
-                    "image/jpeg": unknown;
                     "image/gif": unknown;
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
                     "image/webp": unknown;
                 };
             };
@@ -1602,7 +1729,14 @@ export interface operations {
     };
     realtime_stream: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description The tenant the URL was issued to. */
+                tenant: string;
+                /** @description Unix seconds after which the URL no longer works. */
+                exp: number;
+                /** @description HMAC-SHA256 of the path, variant, tenant and expiry (base64url). */
+                sig: string;
+            };
             header?: never;
             path: {
                 /** @description the campaign */
@@ -1623,6 +1757,33 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    stream_url: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the campaign */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a signed URL of the live stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamUrl"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1821,6 +1982,45 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    list_library: {
+        parameters: {
+            query?: {
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page (with the same filters). */
+                cursor?: string;
+                /** @description One campaign's creatives only. */
+                campaign_id?: string;
+                /**
+                 * @description `png`, `jpeg`, `gif` or `webp` only (another value is a 422 on
+                 *     the field, not a 400).
+                 */
+                type?: components["schemas"]["ImageType"];
+                /** @description File names containing this (ignoring case), 1 to 255 characters. */
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of the tenant's creatives, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     list_keys: {
         parameters: {
             query?: never;
@@ -1986,6 +2186,89 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["Unprocessable"];
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description any value; required */
+                "X-Adpulse-CSRF": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description logged in; the refresh token is in the `adpulse_session` cookie (HttpOnly) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description any value; required */
+                "X-Adpulse-CSRF": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description logged out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    refresh: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description any value; required */
+                "X-Adpulse-CSRF": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description renewed; the cookie is rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_users: {

@@ -35,3 +35,11 @@ export type KeyCreated = S['KeyCreated'];
 export type NewKey = S['NewKey'];
 export type FieldProblem = S['FieldProblem'];
 export type ErrorBody = S['ErrorBody'];
+export type SessionResponse = S['SessionOut'];
+export type SessionUser = S['SessionUser'];
+export type LoginRequest = S['LoginRequest'];
+export type StreamUrl = S['StreamUrl'];
+/** `GET /creatives` answers a page of the same shape as a campaign's listing. */
+export type CreativePage = S['AssetPage'];
+/** `GET /creatives?type=`: the sniffed image types. */
+export type CreativeType = S['ImageType'];

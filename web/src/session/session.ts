@@ -9,7 +9,7 @@
 //   lock first looks whether another tab already renewed.
 // - Tabs share a new access token, and a logout, over a BroadcastChannel.
 import { networkError, parseApiError } from '../api/errors';
-import type { SessionResponse, SessionUser } from '../api/pending';
+import type { SessionResponse, SessionUser } from '../api/types';
 
 export type SessionStatus = 'unknown' | 'authenticated' | 'anonymous';
 

@@ -16,6 +16,20 @@ use crate::http::query;
 use crate::openapi::responses as r;
 use adpulse_domain::store::CreativeFilter;
 
+/// The image types a creative can have (the `type` filter's values).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageType {
+    /// `image/png`.
+    Png,
+    /// `image/jpeg`.
+    Jpeg,
+    /// `image/gif`.
+    Gif,
+    /// `image/webp`.
+    Webp,
+}
+
 /// The query of the library.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -27,8 +41,10 @@ pub struct LibraryQuery {
     cursor: Option<String>,
     /// One campaign's creatives only.
     campaign_id: Option<String>,
-    /// `png`, `jpeg`, `gif` or `webp` only.
+    /// `png`, `jpeg`, `gif` or `webp` only (another value is a 422 on
+    /// the field, not a 400).
     #[serde(rename = "type")]
+    #[param(value_type = Option<ImageType>)]
     kind: Option<String>,
     /// File names containing this (ignoring case), 1 to 255 characters.
     name: Option<String>,

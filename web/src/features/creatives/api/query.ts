@@ -1,5 +1,5 @@
 import { buildQuery } from '../../../api/query';
-import type { CreativeType } from '../../../api/pending';
+import type { CreativeType } from '../../../api/types';
 
 export interface CreativeFilters {
   campaign_id: string;

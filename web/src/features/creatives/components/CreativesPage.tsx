@@ -1,7 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import type { Asset } from '../../../api/types';
-import type { CreativeType } from '../../../api/pending';
+import type { CreativeType } from '../../../api/types';
 import { CampaignPicker } from '../../../components/CampaignPicker';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { Pending } from '../../../components/Pending';

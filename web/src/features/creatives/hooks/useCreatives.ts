@@ -1,5 +1,5 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import type { CreativePage } from '../../../api/pending';
+import type { CreativePage } from '../../../api/types';
 import { useApi } from '../../../session/context';
 import { creativesQuery, type CreativeFilters } from '../api/query';
 

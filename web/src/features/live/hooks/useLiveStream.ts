@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Realtime } from '../../../api/types';
-import type { StreamUrl } from '../../../api/pending';
+import type { StreamUrl } from '../../../api/types';
 import { ApiError } from '../../../api/errors';
 import { useApi } from '../../../session/context';
 import { backoffDelay } from '../api/backoff';
