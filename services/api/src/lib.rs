@@ -242,6 +242,11 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
         .layer(axum::middleware::from_fn(http::security_headers))
 }
 
+/// Whether the web console's files are compiled into this binary.
+pub fn console_built() -> bool {
+    adpulse_console::is_built()
+}
+
 /// Every path no route has: the web console's pages and files, or 404
 /// (in the one error shape, by `uniform_errors`).
 async fn console(request: axum::extract::Request) -> axum::response::Response {
