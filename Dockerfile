@@ -1,7 +1,16 @@
-# The adpulse binary (every role: gateway, migrate, admin, ...).
+# The adpulse binary (every role: gateway, migrate, admin, ...), with the
+# web console compiled in.
+FROM node:20.19.5-bookworm AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
 COPY . .
+COPY --from=web /src/web/dist web/dist
 RUN cargo build --release --locked -p adpulse \
  && cp target/release/adpulse /usr/local/bin/adpulse
 
