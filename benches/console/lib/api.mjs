@@ -25,16 +25,24 @@ export class Api {
   async call(method, path, body, headers = {}) {
     if (!this.token) await this.login();
     for (let attempt = 0; ; attempt++) {
-      const r = await fetch(`${this.base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...headers },
-        body,
-      });
+      let r;
+      try {
+        r = await fetch(`${this.base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${this.token}`, ...headers },
+          body,
+        });
+      } catch (e) {
+        // a kept-alive connection closed under us (EPIPE, ECONNRESET): try again
+        if (attempt >= 5) throw e;
+        await new Promise((res) => setTimeout(res, 500 * (attempt + 1)));
+        continue;
+      }
       if (r.status === 401 && attempt === 0) {
         await this.login();
         continue;
       }
-      if ((r.status === 429 || r.status === 503) && attempt < 20) {
+      if ((r.status === 429 || r.status === 503 || r.status === 408) && attempt < 20) {
         await new Promise((res) => setTimeout(res, 250 * (attempt + 1)));
         continue;
       }

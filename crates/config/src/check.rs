@@ -259,6 +259,7 @@ impl Config {
         c.positive(u64::from(p.max_connections), "postgres.max_connections");
         c.positive(p.acquire_timeout_ms, "postgres.acquire_timeout_ms");
         c.positive(p.statement_timeout_ms, "postgres.statement_timeout_ms");
+        c.positive(p.export_timeout_ms, "postgres.export_timeout_ms");
 
         let r = &self.redis;
         c.url(r.url.expose(), &["redis", "rediss"], "redis.url");

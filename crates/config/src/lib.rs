@@ -199,6 +199,9 @@ pub struct PostgresConfig {
     pub acquire_timeout_ms: u64,
     /// Server-side limit on one statement.
     pub statement_timeout_ms: u64,
+    /// Server-side limit on one streamed read (CSV exports): it includes
+    /// the time the client takes to read, so it is longer.
+    pub export_timeout_ms: u64,
 }
 
 impl Default for PostgresConfig {
@@ -209,6 +212,7 @@ impl Default for PostgresConfig {
             max_connections: 10,
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: 10_000,
+            export_timeout_ms: 600_000,
         }
     }
 }

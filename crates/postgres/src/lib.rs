@@ -129,6 +129,8 @@ pub struct Database {
     /// the private schema when there is one (else an unqualified name would
     /// find `public`'s ledger through the search path).
     ledger: String,
+    /// `statement_timeout` of streamed reads, in milliseconds.
+    export_timeout_ms: u64,
 }
 
 impl Database {
@@ -213,6 +215,7 @@ impl Database {
             pool,
             ledger,
             schema: schema.map(str::to_owned),
+            export_timeout_ms: cfg.export_timeout_ms,
         })
     }
 
@@ -226,6 +229,20 @@ impl Database {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT set_config('adpulse.tenant_id', $1, true)")
             .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// `tenant_tx` for a streamed read: its statements may run for
+    /// `postgres.export_timeout_ms`, since a slow client holds them open.
+    pub(crate) async fn streaming_tx(
+        &self,
+        tenant: adpulse_domain::TenantId,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, PgError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+            .bind(self.export_timeout_ms.to_string())
             .execute(&mut *tx)
             .await?;
         Ok(tx)

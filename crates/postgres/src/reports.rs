@@ -390,7 +390,7 @@ impl Database {
         R: for<'r> FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
         T: From<R>,
     {
-        let mut tx = self.tenant_tx(tenant).await?;
+        let mut tx = self.streaming_tx(tenant).await?;
         {
             let mut rows = query.build_query_as::<R>().fetch(&mut *tx);
             while let Some(r) = rows.try_next().await? {

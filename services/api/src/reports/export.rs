@@ -7,7 +7,6 @@
 //! export's size (`tests/export_memory.rs`). An error after the first
 //! chunk can only end the download early; the status line has gone.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
@@ -171,7 +170,8 @@ fn attachment(name: &str) -> HeaderValue {
 /// 8, so a slow client holds the query back (constant memory).
 #[derive(Clone)]
 struct CsvSink {
-    tx: tokio::sync::mpsc::Sender<Bytes>,
+    /// The body's chunks; an error ends the response as failed.
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
     chunk: std::sync::Arc<tokio::sync::Mutex<String>>,
 }
 
@@ -205,7 +205,7 @@ impl CsvSink {
             chunk.push_str(&line);
             if chunk.len() >= 60 * 1024 {
                 sink.tx
-                    .send(Bytes::from(std::mem::take(&mut *chunk)))
+                    .send(Ok(Bytes::from(std::mem::take(&mut *chunk))))
                     .await
                     .map_err(|_| ExportStop::ClientGone)?;
             }
@@ -216,13 +216,15 @@ impl CsvSink {
 
 /// A streamed CSV download named `name`: `columns`, then what `fill`
 /// writes to the sink, produced by a task of its own. An error after the
-/// response has started can only end it early (a truncated download).
+/// response has started aborts it (the connection closes without the
+/// body's end), so a client sees a failed download, never a short file
+/// that looks complete.
 fn csv_response<F, Fut>(name: &str, columns: &'static str, fill: F) -> Response
 where
     F: FnOnce(CsvSink) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<(), ExportStop>> + Send,
 {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let sink = CsvSink {
         tx,
         chunk: std::sync::Arc::new(tokio::sync::Mutex::new(String::with_capacity(64 * 1024))),
@@ -230,7 +232,7 @@ where
     tokio::spawn(async move {
         if sink
             .tx
-            .send(Bytes::from_static(columns.as_bytes()))
+            .send(Ok(Bytes::from_static(columns.as_bytes())))
             .await
             .is_err()
         {
@@ -242,15 +244,20 @@ where
         let rest = std::mem::take(&mut *sink.chunk.lock().await);
         match filled {
             Ok(()) if !rest.is_empty() => {
-                let _ = sink.tx.send(Bytes::from(rest)).await;
+                let _ = sink.tx.send(Ok(Bytes::from(rest))).await;
             }
             Ok(()) | Err(ExportStop::ClientGone) => {}
-            Err(ExportStop::Db(e)) => tracing::warn!(error = %e, "export failed mid-stream"),
+            Err(ExportStop::Db(e)) => {
+                tracing::warn!(error = %e, "export failed mid-stream: aborting the download");
+                let _ = sink
+                    .tx
+                    .send(Err(std::io::Error::other("the export failed mid-stream")))
+                    .await;
+            }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-    });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
     (
         StatusCode::OK,
         [
