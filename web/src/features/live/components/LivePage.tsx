@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { Pending } from '../../../components/Pending';
@@ -7,6 +7,7 @@ import { useCampaignOptions } from '../../../hooks/useCampaignOptions';
 import { formatInt, formatMicros, formatDateTime } from '../../../lib/format';
 import { useLiveStream, type LiveState } from '../hooks/useLiveStream';
 import { useRealtime } from '../hooks/useRealtime';
+import { densify, STEP_SECONDS } from '../api/series';
 
 const BADGE: Record<LiveState, { label: string; cls: string }> = {
   connecting: { label: 'connecting', cls: 'badge-reconnecting' },
@@ -25,16 +26,21 @@ export function LivePage() {
   const name = names.data?.find((c) => c.id === id)?.name ?? 'Campaign';
   const badge = BADGE[state];
 
+  // Re-densified on every update and every 5 s, so quiet time moves the chart too.
+  const [now, setNow] = useState(() => Date.now() / 1000);
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now() / 1000), STEP_SECONDS * 1000);
+    return () => clearInterval(t);
+  }, []);
   const chart = useMemo(() => {
-    const series = q.data?.series ?? [];
-    const times = series.map((p) => Date.parse(p.t) / 1000);
+    const d = densify(q.data?.series ?? [], Math.max(now, Date.now() / 1000));
     const lines: ChartSeries[] = [
-      { label: 'Impressions', values: series.map((p) => p.impressions), color: '#0b5cad' },
-      { label: 'Clicks', values: series.map((p) => p.clicks), color: '#b35900' },
-      { label: 'Conversions', values: series.map((p) => p.conversions), color: '#1a7f37' },
+      { label: 'Impressions', values: d.impressions, color: '#0b5cad' },
+      { label: 'Clicks', values: d.clicks, color: '#b35900' },
+      { label: 'Conversions', values: d.conversions, color: '#1a7f37' },
     ];
-    return { times, lines };
-  }, [q.data]);
+    return { times: d.times, lines };
+  }, [q.data, now]);
 
   return (
     <section aria-labelledby="live-title">
