@@ -59,7 +59,7 @@ export class Api {
   async raw(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Bearer ${this.token}`);
-    if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
+    if (typeof init.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
     return fetch(`${this.server.baseURL}/api/v1${path}`, { ...init, headers });
   }
 

@@ -98,6 +98,9 @@ export async function startServer(opts: { accessTtlSecs?: number | null; timeout
     ADPULSE__WORKER__LISTEN: `127.0.0.1:${workerPort}`,
   };
   if (accessTtlSecs !== null) env.ADPULSE__API__ACCESS_TTL_SECS = String(accessTtlSecs);
+  // The gateway caches key status (default 30 s, the documented staleness
+  // bound of a revoked key); short here so the revocation test is quick.
+  env.ADPULSE__GATEWAY__AUTH_CACHE_TTL_SECS = '3';
   // The console from disk only when the caller asks for it; otherwise the embedded one.
   if (!process.env.ADPULSE_CONSOLE_DIR) delete env.ADPULSE_CONSOLE_DIR;
   delete env.ADPULSE_DATA;
