@@ -4,6 +4,8 @@ import { defineConfig, devices } from '@playwright/test';
 // "End-to-end tests" for the environment it reads.
 export default defineConfig({
   testDir: './e2e',
+  // `npm run screenshots` (docs/console/*.png) only when asked for.
+  testIgnore: process.env.ADPULSE_E2E_SCREENSHOTS ? [] : ['screenshots/**'],
   globalSetup: './e2e/global-setup.ts',
   // 2 cores, shared: one browser at a time. A flaky test is a bug, not a retry.
   workers: 1,

@@ -29,5 +29,7 @@ export default defineConfig({
     unstubGlobals: true,
     pool: 'threads',
     maxWorkers: 2,
+    // The machine is shared: user-event-heavy form tests take seconds under load.
+    testTimeout: 30_000,
   },
 });

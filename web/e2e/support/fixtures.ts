@@ -187,3 +187,39 @@ export { expect };
 export async function navigate(page: Page, name: 'Campaigns' | 'Reports' | 'Creatives' | 'Admin'): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
 }
+
+export interface SeedEvent {
+  type: EventType;
+  occurredAt: Date;
+  channel?: string;
+  cost_micros?: number;
+  revenue_micros?: number;
+}
+
+/** Sends many events (any `occurred_at`) through `POST /v1/events/batch`, 500 a request. */
+export async function sendBatch(server: ServerInfo, ingestKey: string, campaignId: string, events: SeedEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 500) {
+    const body = events.slice(i, i + 500).map((e) => {
+      const o: Record<string, unknown> = {
+        event_id: randomUUID(),
+        type: e.type,
+        campaign_id: campaignId,
+        ad_id: 'creative-42',
+        channel: e.channel ?? 'display',
+        occurred_at: e.occurredAt.toISOString(),
+        cost_micros: e.cost_micros ?? 1250,
+      };
+      if (e.revenue_micros !== undefined) o.revenue_micros = e.revenue_micros;
+      return o;
+    });
+    const res = await fetch(`${server.gatewayURL}/v1/events/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ingestKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status !== 202) throw new Error(`gateway batch answered ${res.status}: ${text.slice(0, 500)}`);
+    const r = JSON.parse(text) as { rejected: number };
+    if (r.rejected) throw new Error(`gateway rejected ${r.rejected} events: ${text.slice(0, 500)}`);
+  }
+}

@@ -3,10 +3,10 @@ import { Link, useParams } from 'react-router';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { Pending } from '../../../components/Pending';
 import { TimeChart, type ChartSeries } from '../../../components/TimeChart';
-import { useCampaignOptions } from '../../../hooks/useCampaignOptions';
 import { formatInt, formatMicros, formatDateTime } from '../../../lib/format';
 import { useLiveStream, type LiveState } from '../hooks/useLiveStream';
 import { useRealtime } from '../hooks/useRealtime';
+import { useCampaignSummary } from '../hooks/useCampaignSummary';
 import { densify, STEP_SECONDS } from '../api/series';
 
 const BADGE: Record<LiveState, { label: string; cls: string }> = {
@@ -22,8 +22,9 @@ export function LivePage() {
   const { id = '' } = useParams();
   const q = useRealtime(id);
   const state = useLiveStream(id);
-  const names = useCampaignOptions();
-  const name = names.data?.find((c) => c.id === id)?.name ?? 'Campaign';
+  const campaign = useCampaignSummary(id);
+  const name = campaign.data?.name ?? 'Campaign';
+  const currency = campaign.data?.budget?.currency ?? null;
   const badge = BADGE[state];
 
   // Re-densified on every update and every 5 s, so quiet time moves the chart too.
@@ -72,11 +73,11 @@ export function LivePage() {
             </div>
             <div>
               <dt>Spend</dt>
-              <dd>{formatMicros(q.data.totals.spend_micros)}</dd>
+              <dd>{formatMicros(q.data.totals.spend_micros, currency)}</dd>
             </div>
             <div>
               <dt>Revenue</dt>
-              <dd>{formatMicros(q.data.totals.revenue_micros)}</dd>
+              <dd>{formatMicros(q.data.totals.revenue_micros, currency)}</dd>
             </div>
           </dl>
           <p className="muted">Counters last written {formatDateTime(q.data.updated_at ?? null)}.</p>
