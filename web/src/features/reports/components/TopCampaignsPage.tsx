@@ -78,7 +78,7 @@ export function TopCampaignsPage() {
     <th scope="col" className={num ? 'num' : undefined} aria-sort={sortState(key)} key={key}>
       <button type="button" className="sort" onClick={() => sortBy(key)}>
         {label}
-        {sortState(key) === 'descending' ? ' ▼' : sortState(key) === 'ascending' ? ' ▲' : ''}
+        {sortState(key) === 'descending' ? '\u00a0▼' : sortState(key) === 'ascending' ? '\u00a0▲' : ''}
       </button>
     </th>
   );
