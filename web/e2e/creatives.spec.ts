@@ -38,6 +38,13 @@ test('upload creatives, see their thumbnails, a broken one as placeholder, delet
   await panel.getByRole('button', { name: 'Upload', exact: true }).click();
   await expect(panel.getByRole('status')).toHaveText(`${files.length} of ${files.length} uploaded.`, { timeout: 30_000 });
 
+  // A file that is not an image is refused, with the API's reason on its line.
+  await panel.getByLabel(/^Images/).setInputFiles([{ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('these are not pixels\n') }]);
+  await panel.getByRole('button', { name: 'Upload', exact: true }).click();
+  const failed = panel.getByRole('listitem').filter({ hasText: 'notes.png' }).locator('.error-text');
+  await expect(failed).not.toBeEmpty();
+  await expect(failed).not.toHaveText(/^failed$/);
+
   // Every thumbnail loads (a real decoded image, not just an element).
   await expect(page.getByText(`${files.length} creatives`, { exact: true })).toBeVisible();
   for (const f of files) {

@@ -9,7 +9,7 @@ import { Pending } from '../../../components/Pending';
 import { TimeChart } from '../../../components/TimeChart';
 import { daysAgo, isoDay, timeZones } from '../../../lib/format';
 import type { Breakdown, Granularity, ReportParams } from '../api/query';
-import { sumByPeriod } from '../api/rows';
+import { fillFor, sumByPeriod } from '../api/rows';
 import { useCampaignReport } from '../hooks/useCampaignReport';
 import { useExportReport } from '../hooks/useExportReport';
 import { METRIC_COLUMNS } from './metricColumns';
@@ -34,7 +34,10 @@ export function ReportsPage() {
   const csv = useExportReport();
   const zones = useMemo(timeZones, []);
   const errs = fieldErrors(q.error);
-  const sums = useMemo(() => sumByPeriod(q.data?.rows ?? []), [q.data]);
+  const sums = useMemo(
+    () => sumByPeriod(q.data?.rows ?? [], q.data ? fillFor(q.data.granularity, q.data.start_date, q.data.end_date) : undefined),
+    [q.data],
+  );
   const chartSeries = useMemo(
     () => [
       { label: 'Impressions', values: sums.impressions, color: '#0b5cad' },
