@@ -29,6 +29,20 @@ test('an admin creates a user, creates an ingest key (secret shown once) and rev
     await ctx.close();
   }
 
+  // Not oneself (the API would refuse); the new user, yes, and then they cannot sign in.
+  const me = users.getByRole('row').filter({ hasText: tenant.admin.email });
+  await expect(me.getByRole('button', { name: /Deactivate/ })).toHaveCount(0);
+  page.once('dialog', (d) => void d.accept());
+  await row.getByRole('button', { name: `Deactivate ${email}` }).click();
+  await expect(users.getByRole('status')).toHaveText(`${email} deactivated.`);
+  await expect(row).toContainText('deactivated');
+  const refused = await fetch(`${server.baseURL}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  expect(refused.status).toBe(401);
+
   // A key: the secret is shown once and works at the gateway.
   const keys = page.getByRole('region', { name: 'Ingest keys' });
   await keys.getByLabel('What the key is for').fill('Ad server EU');
