@@ -18,7 +18,7 @@ test('log in, create, edit, change status and set targeting of a campaign', asyn
   const name = uniq('Spring sale');
   await page.getByRole('link', { name: 'New campaign' }).click();
   await expect(page.getByRole('heading', { name: 'New campaign' })).toBeVisible();
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Brand').fill('acme');
   await page.getByLabel('Total budget').fill('1500');
   await page.getByLabel('Currency (ISO 4217)').fill('EUR');
@@ -52,7 +52,7 @@ test('log in, create, edit, change status and set targeting of a campaign', asyn
   await expect(page.locator('#cf-budget_total-errors')).toContainText('must be a number');
   // Then correctly.
   await page.getByLabel('Total budget').fill('2500');
-  await page.getByLabel('Name').fill(`${name} (edited)`);
+  await page.getByLabel('Name', { exact: true }).fill(`${name} (edited)`);
   await page.getByRole('button', { name: 'Save changes' }).click();
   await expect(page.getByRole('heading', { level: 1, name: `${name} (edited)` })).toBeVisible();
   await expect(page.locator('dl.props')).toContainText(/2,500\.00|2 500,00|US\$|USD|\$2,500/);

@@ -25,7 +25,7 @@ test('a session outlives its short access token; logout ends it and revokes the 
   shortTenant,
 }) => {
   const refreshes: number[] = [];
-  page.on('response', (r) => {
+  context.on('response', (r) => {
     if (r.url().endsWith('/api/v1/session/refresh')) refreshes.push(r.status());
   });
   const name = uniq('Long session');
@@ -48,7 +48,8 @@ test('a session outlives its short access token; logout ends it and revokes the 
   // A write long after the first token expired still goes through.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Campaigns', exact: true }).click();
   await page.getByRole('link', { name: 'New campaign' }).click();
-  await page.getByLabel('Name').fill(name);
+  await expect(page.getByRole('heading', { name: 'New campaign' })).toBeVisible();
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByRole('button', { name: 'Create draft' }).click();
   await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
 
@@ -57,6 +58,23 @@ test('a session outlives its short access token; logout ends it and revokes the 
   await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
   await expect(page.locator('.user-email')).toHaveText(shortTenant.admin.email);
 
+  // A second tab shares the session: both renew (rotating refresh tokens,
+  // serialized across tabs) for two more lifetimes without a logout.
+  const tab2 = await context.newPage();
+  await tab2.goto('/reports');
+  await expect(tab2.getByRole('heading', { level: 1, name: 'Reports' })).toBeVisible();
+  const until2 = Date.now() + 2 * TTL * 1000 + 1000;
+  while (Date.now() < until2) {
+    for (const p of [page, tab2]) {
+      await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Creatives', exact: true }).click();
+      await expect(p.getByRole('heading', { level: 1, name: 'Creatives' })).toBeVisible();
+      await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Campaigns', exact: true }).click();
+      await expect(p.getByRole('link', { name })).toBeVisible();
+    }
+    await sleep(1000);
+  }
+  expect(refreshes.filter((s) => s !== 200)).toEqual([]);
+
   // Logout ends it, also after a reload, and the refresh cookie is revoked.
   const cookies = await context.cookies(shortServer.baseURL + '/api/v1/session/refresh');
   const session = cookies.find((c) => c.name === 'adpulse_session');
@@ -64,6 +82,8 @@ test('a session outlives its short access token; logout ends it and revokes the 
   expect(session!.httpOnly).toBe(true);
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page.getByRole('heading', { name: 'Sign in to adpulse' })).toBeVisible();
+  // The other tab hears of it.
+  await expect(tab2.getByRole('heading', { name: 'Sign in to adpulse' })).toBeVisible();
   await page.reload();
   await expect(page.getByRole('heading', { name: 'Sign in to adpulse' })).toBeVisible();
   await page.goto(`/campaigns`);
