@@ -49,6 +49,13 @@ test('a campaign report: range and granularity, table, CSV equal to the API expo
   await expect(page.getByText('Choose a campaign to see its report.')).toBeVisible();
   await page.getByLabel('Campaign').selectOption({ label: `${big} (active)` });
 
+  // A range that ends before it starts: the API's complaint is shown on the field.
+  await page.getByLabel('From').fill(isoDay(new Date()));
+  await page.getByLabel('Until (inclusive)').fill(isoDay(new Date(Date.now() - 86_400_000)));
+  await page.getByRole('button', { name: 'Show report' }).click();
+  await expect(page.locator('#rp-end-errors')).toContainText('must not be before start_date');
+  await expect(page.getByLabel('Until (inclusive)')).toHaveAttribute('aria-invalid', 'true');
+
   // The last three days by hour, broken down by channel.
   const end = new Date();
   const start = new Date(end.getTime() - 2 * 86_400_000);
