@@ -63,3 +63,23 @@ test('events sent through the gateway move the live page', async ({ page, tenant
   await expect(total(page, 'Impressions')).toHaveText('20');
   await expect(page.locator('.page-head').getByRole('status')).toHaveText('live');
 });
+
+test('the live page reconnects when the stream fails', async ({ page, tenant, server }) => {
+  const name = uniq('Flaky network');
+  const id = await tenant.api.createCampaign(name);
+  await tenant.api.setStatus(id, 'active');
+  await login(page, tenant.admin);
+  // The first two stream connections fail, as on a bad network.
+  let attempts = 0;
+  await page.route('**/realtime/stream?**', (route) => {
+    attempts += 1;
+    return attempts <= 2 ? route.abort('connectionreset') : route.continue();
+  });
+  await page.goto(`/campaigns/${id}/live`);
+  const badge = page.locator('.page-head').getByRole('status');
+  await expect(badge).toHaveText('reconnecting');
+  await expect(badge).toHaveText('live', { timeout: 30_000 });
+  expect(attempts).toBeGreaterThanOrEqual(3);
+  await sendEvents(server, tenant.ingestKey, id, [{ type: 'click', count: 2 }]);
+  await expect(total(page, 'Clicks')).toHaveText('2');
+});
