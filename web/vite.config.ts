@@ -22,11 +22,14 @@ export default defineConfig({
   },
   test: {
     environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['./src/test/setup.ts'],
     css: false,
     restoreMocks: true,
     unstubGlobals: true,
     pool: 'threads',
     maxWorkers: 2,
+    // The machine is shared: user-event-heavy form tests take seconds under load.
+    testTimeout: 30_000,
   },
 });

@@ -1,5 +1,6 @@
 const int = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const dec = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 export function formatInt(n: number | null | undefined): string {
   return n === null || n === undefined ? '—' : int.format(n);
@@ -16,7 +17,7 @@ export function formatMicros(micros: number | null | undefined, currency?: strin
       // unknown code
     }
   }
-  return dec.format(units);
+  return money.format(units);
 }
 
 export function formatPercent(r: number | null | undefined): string {

@@ -6,9 +6,11 @@ import { FieldErrors } from '../../../components/FieldErrors';
 import { Pending } from '../../../components/Pending';
 import { formatDateTime } from '../../../lib/format';
 import { ROLE_LABELS } from '../../../lib/roles';
+import { useSession } from '../../../session/context';
 import { useCreateUser, useDeactivateUser, useUsers } from '../hooks/useUsers';
 
 export function UsersSection() {
+  const me = useSession().user;
   const users = useUsers();
   const create = useCreateUser();
   const deactivate = useDeactivateUser();
@@ -58,7 +60,10 @@ export function UsersSection() {
                   <td>{ROLE_LABELS[u.role] ?? u.role}</td>
                   <td>{u.deactivated_at ? `deactivated ${formatDateTime(u.deactivated_at)}` : 'active'}</td>
                   <td>
-                    {u.deactivated_at ? null : (
+                    {/* The API refuses to deactivate oneself (409 self_deactivation). */}
+                    {u.deactivated_at ? null : u.id === me?.id ? (
+                      <span className="hint">you</span>
+                    ) : (
                       <button
                         type="button"
                         className="btn"

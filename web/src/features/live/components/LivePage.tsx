@@ -1,12 +1,13 @@
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { Pending } from '../../../components/Pending';
 import { TimeChart, type ChartSeries } from '../../../components/TimeChart';
-import { useCampaignOptions } from '../../../hooks/useCampaignOptions';
 import { formatInt, formatMicros, formatDateTime } from '../../../lib/format';
 import { useLiveStream, type LiveState } from '../hooks/useLiveStream';
 import { useRealtime } from '../hooks/useRealtime';
+import { useCampaignSummary } from '../hooks/useCampaignSummary';
+import { densify, STEP_SECONDS } from '../api/series';
 
 const BADGE: Record<LiveState, { label: string; cls: string }> = {
   connecting: { label: 'connecting', cls: 'badge-reconnecting' },
@@ -21,20 +22,26 @@ export function LivePage() {
   const { id = '' } = useParams();
   const q = useRealtime(id);
   const state = useLiveStream(id);
-  const names = useCampaignOptions();
-  const name = names.data?.find((c) => c.id === id)?.name ?? 'Campaign';
+  const campaign = useCampaignSummary(id);
+  const name = campaign.data?.name ?? 'Campaign';
+  const currency = campaign.data?.budget?.currency ?? null;
   const badge = BADGE[state];
 
+  // Re-densified on every update and every 5 s, so quiet time moves the chart too.
+  const [now, setNow] = useState(() => Date.now() / 1000);
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now() / 1000), STEP_SECONDS * 1000);
+    return () => clearInterval(t);
+  }, []);
   const chart = useMemo(() => {
-    const series = q.data?.series ?? [];
-    const times = series.map((p) => Date.parse(p.t) / 1000);
+    const d = densify(q.data?.series ?? [], Math.max(now, Date.now() / 1000));
     const lines: ChartSeries[] = [
-      { label: 'Impressions', values: series.map((p) => p.impressions), color: '#0b5cad' },
-      { label: 'Clicks', values: series.map((p) => p.clicks), color: '#b35900' },
-      { label: 'Conversions', values: series.map((p) => p.conversions), color: '#1a7f37' },
+      { label: 'Impressions', values: d.impressions, color: '#0b5cad' },
+      { label: 'Clicks', values: d.clicks, color: '#b35900' },
+      { label: 'Conversions', values: d.conversions, color: '#1a7f37' },
     ];
-    return { times, lines };
-  }, [q.data]);
+    return { times: d.times, lines };
+  }, [q.data, now]);
 
   return (
     <section aria-labelledby="live-title">
@@ -66,11 +73,11 @@ export function LivePage() {
             </div>
             <div>
               <dt>Spend</dt>
-              <dd>{formatMicros(q.data.totals.spend_micros)}</dd>
+              <dd>{formatMicros(q.data.totals.spend_micros, currency)}</dd>
             </div>
             <div>
               <dt>Revenue</dt>
-              <dd>{formatMicros(q.data.totals.revenue_micros)}</dd>
+              <dd>{formatMicros(q.data.totals.revenue_micros, currency)}</dd>
             </div>
           </dl>
           <p className="muted">Counters last written {formatDateTime(q.data.updated_at ?? null)}.</p>

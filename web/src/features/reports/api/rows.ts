@@ -7,8 +7,26 @@ export interface PeriodSums {
   conversions: number[];
 }
 
-/** Rows summed per period (breakdowns collapse), in time order, for a chart. */
-export function sumByPeriod(rows: ReportRow[]): PeriodSums {
+/**
+ * The periods a chart should show: the API lists only periods with events,
+ * so a line between two of them would hide the quiet ones in between.
+ * Days: every day of the range; hours: every hour from the first to the
+ * last listed one (the range's local midnight is not known here).
+ */
+export interface Fill {
+  step: number;
+  from?: number;
+  to?: number;
+}
+
+export function fillFor(granularity: string, startDate: string, endDate: string): Fill | undefined {
+  if (granularity === 'day') return { step: 86_400, from: Date.parse(startDate) / 1000, to: Date.parse(endDate) / 1000 };
+  if (granularity === 'hour') return { step: 3_600 };
+  return undefined;
+}
+
+/** Rows summed per period (breakdowns collapse), in time order, for a chart; gaps filled with zeros when asked. */
+export function sumByPeriod(rows: ReportRow[], fill?: Fill): PeriodSums {
   const by = new Map<number, { i: number; c: number; v: number }>();
   for (const r of rows) {
     if (!r.period) continue;
@@ -20,7 +38,16 @@ export function sumByPeriod(rows: ReportRow[]): PeriodSums {
     s.v += r.conversions;
     by.set(t, s);
   }
-  const times = [...by.keys()].sort((a, b) => a - b);
+  let times = [...by.keys()].sort((a, b) => a - b);
+  if (fill && fill.step > 0) {
+    const from = Number.isFinite(fill.from) ? Math.min(fill.from!, times[0] ?? fill.from!) : times[0];
+    const to = Number.isFinite(fill.to) ? Math.max(fill.to!, times[times.length - 1] ?? fill.to!) : times[times.length - 1];
+    if (from !== undefined && to !== undefined && (to - from) / fill.step <= 10_000) {
+      const all = new Set(times);
+      for (let t = from; t <= to; t += fill.step) all.add(t);
+      times = [...all].sort((a, b) => a - b);
+    }
+  }
   return {
     times,
     impressions: times.map((t) => by.get(t)?.i ?? 0),

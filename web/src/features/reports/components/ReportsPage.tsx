@@ -9,13 +9,18 @@ import { Pending } from '../../../components/Pending';
 import { TimeChart } from '../../../components/TimeChart';
 import { daysAgo, isoDay, timeZones } from '../../../lib/format';
 import type { Breakdown, Granularity, ReportParams } from '../api/query';
-import { sumByPeriod } from '../api/rows';
+import { fillFor, sumByPeriod } from '../api/rows';
 import { useCampaignReport } from '../hooks/useCampaignReport';
 import { useExportReport } from '../hooks/useExportReport';
 import { METRIC_COLUMNS } from './metricColumns';
 
 function value(row: ReportRow, key: string): number | null | undefined {
   return (row as unknown as Record<string, number | null | undefined>)[key];
+}
+
+/** aria-invalid and the errors' id on an input whose field the API complained about. */
+function invalid(messages: string[] | undefined, id: string) {
+  return messages?.length ? { 'aria-invalid': true, 'aria-describedby': id } : {};
 }
 
 /** A campaign's report: pickers, a chart and a table of the same rows, CSV. */
@@ -34,7 +39,10 @@ export function ReportsPage() {
   const csv = useExportReport();
   const zones = useMemo(timeZones, []);
   const errs = fieldErrors(q.error);
-  const sums = useMemo(() => sumByPeriod(q.data?.rows ?? []), [q.data]);
+  const sums = useMemo(
+    () => sumByPeriod(q.data?.rows ?? [], q.data ? fillFor(q.data.granularity, q.data.start_date, q.data.end_date) : undefined),
+    [q.data],
+  );
   const chartSeries = useMemo(
     () => [
       { label: 'Impressions', values: sums.impressions, color: '#0b5cad' },
@@ -66,12 +74,12 @@ export function ReportsPage() {
         />
         <div className="field">
           <label htmlFor="rp-start">From</label>
-          <input id="rp-start" type="date" value={draft.start_date} onChange={(e) => setDraft({ ...draft, start_date: e.target.value })} required />
+          <input id="rp-start" type="date" value={draft.start_date} onChange={(e) => setDraft({ ...draft, start_date: e.target.value })} required {...invalid(errs.start_date, 'rp-start-errors')} />
           <FieldErrors id="rp-start-errors" messages={errs.start_date} />
         </div>
         <div className="field">
           <label htmlFor="rp-end">Until (inclusive)</label>
-          <input id="rp-end" type="date" value={draft.end_date} onChange={(e) => setDraft({ ...draft, end_date: e.target.value })} required />
+          <input id="rp-end" type="date" value={draft.end_date} onChange={(e) => setDraft({ ...draft, end_date: e.target.value })} required {...invalid(errs.end_date, 'rp-end-errors')} />
           <FieldErrors id="rp-end-errors" messages={errs.end_date} />
         </div>
         <div className="field">
@@ -93,7 +101,7 @@ export function ReportsPage() {
         </div>
         <div className="field">
           <label htmlFor="rp-tz">Time zone</label>
-          <input id="rp-tz" list="rp-zones" value={draft.tz} placeholder="The campaign's" onChange={(e) => setDraft({ ...draft, tz: e.target.value })} />
+          <input id="rp-tz" list="rp-zones" value={draft.tz} placeholder="The campaign's" onChange={(e) => setDraft({ ...draft, tz: e.target.value })} {...invalid(errorsUnder(errs, 'tz'), 'rp-tz-errors')} />
           <datalist id="rp-zones">
             {zones.map((z) => (
               <option key={z} value={z} />

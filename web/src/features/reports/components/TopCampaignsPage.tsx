@@ -15,6 +15,18 @@ function serverSortOf(key: string): ServerSort | null {
   return (SERVER_SORTS as readonly string[]).includes(k) ? (k as ServerSort) : null;
 }
 
+function columnLabel(key: string): string {
+  if (key === 'name') return 'campaign';
+  if (key === 'status') return 'status';
+  return (METRIC_COLUMNS.find((c) => c.key === key)?.label ?? key).toLowerCase();
+}
+
+/** `-spend` → "spend (highest first)". */
+function sortLabel(sort: string): string {
+  const desc = sort.startsWith('-');
+  return `${sort.replace(/^-/, '')} (${desc ? 'highest' : 'lowest'} first)`;
+}
+
 /** The tenant's campaigns ranked by any column. */
 export function TopCampaignsPage() {
   const [draft, setDraft] = useState<TopParams>({
@@ -66,7 +78,7 @@ export function TopCampaignsPage() {
     <th scope="col" className={num ? 'num' : undefined} aria-sort={sortState(key)} key={key}>
       <button type="button" className="sort" onClick={() => sortBy(key)}>
         {label}
-        {sortState(key) === 'descending' ? ' ▼' : sortState(key) === 'ascending' ? ' ▲' : ''}
+        {sortState(key) === 'descending' ? '\u00a0▼' : sortState(key) === 'ascending' ? '\u00a0▲' : ''}
       </button>
     </th>
   );
@@ -121,7 +133,7 @@ export function TopCampaignsPage() {
         <>
           <p className="muted" aria-live="polite">
             {rows.length} campaigns · {q.data.start_date} to {q.data.end_date} ({q.data.timezone}) · ranked by{' '}
-            {local ? `${local.key} among these` : q.data.sort}
+            {local ? `${columnLabel(local.key)} (${local.desc ? 'highest' : 'lowest'} first, among these)` : sortLabel(q.data.sort)}
           </p>
           <div className="table-wrap">
             <table>
