@@ -299,13 +299,14 @@ impl Harness {
             let _ = admin.delete_topic(&kafka.rejected_topic).await;
         }
         self.log = LogBacking::Double;
-        self.db.close().await;
+        // The setup store shares its pool with the backing: close it last.
         match &self.store {
             StoreBacking::Postgres(db) => {
                 db.drop_schema().await.expect("drop the test schema");
                 db.close().await;
             }
             StoreBacking::Sqlite(dir) => {
+                self.db.close().await;
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
