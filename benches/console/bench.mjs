@@ -193,6 +193,27 @@ function scrollRun(ms) {
   });
 }
 
+// Control: the same scroll over an empty 200,000 px page, to show what
+// frame pacing this headless Chromium gives on this machine with no work.
+async function measureControl(browser, run) {
+  const ctx = await browser.newContext({ viewport: VIEWPORT });
+  const page = await ctx.newPage();
+  try {
+    await page.setContent('<div id="grid"><div class="tile" style="height:200000px"></div></div>');
+    const s = await page.evaluate(scrollRun, SCROLL_MS);
+    return {
+      kind: 'control', run,
+      scrollFrames: s.intervals.length,
+      scrollWithin16_7: s.intervals.filter((x) => x <= 16.7).length / s.intervals.length,
+      scrollUnder25: s.intervals.filter((x) => x < 25).length / s.intervals.length,
+      scrollP95FrameMs: quantile(s.intervals, 0.95),
+      scrollMs: s.durationMs,
+    };
+  } finally {
+    await ctx.close();
+  }
+}
+
 async function measureCreatives(browser, kind, run) {
   const ctx = await browser.newContext({ viewport: VIEWPORT });
   const page = await ctx.newPage();
@@ -422,6 +443,9 @@ try {
     results.creatives = [];
     for (let run = 1; run <= RUNS; run++) {
       const order = run % 2 ? ['console', 'baseline'] : ['baseline', 'console'];
+      const c = await measureControl(browser, run);
+      results.creatives.push(c);
+      log(`control (empty page) run ${run}: scroll ${(100 * c.scrollWithin16_7).toFixed(1)}% of ${c.scrollFrames} frames <= 16.7 ms`);
       for (const kind of order.filter((k) => o.kinds.split(',').includes(k))) {
         const s = await measureCreatives(browser, kind, run);
         results.creatives.push(s);
@@ -471,17 +495,19 @@ if (results.creatives) {
   ];
   summary.creatives = {};
   out.push(`\nCreatives, ${results.creativesTotal} in the tenant, median of ${RUNS} runs (viewport ${VIEWPORT.width}×${VIEWPORT.height})\n`);
-  out.push('| measure | adpulse /creatives | baseline (all at once, originals) | baseline / adpulse | target |');
-  out.push('|---|---:|---:|---:|---|');
+  out.push('| measure | adpulse /creatives | baseline (all at once, originals) | baseline / adpulse | control: empty page | target |');
+  out.push('|---|---:|---:|---:|---:|---|');
   for (const [name, f, d, target] of rows) {
     const a = m('console', f);
     const b = m('baseline', f);
-    summary.creatives[name] = { console: a, baseline: b };
-    out.push(`| ${name} | ${fmt(a, d)} | ${fmt(b, d)} | ${a && b != null ? fmt(b / a, 2) + 'x' : '—'} | ${target} |`);
+    const c = /frame|scroll time/.test(name) ? m('control', f) : null;
+    summary.creatives[name] = { console: a, baseline: b, control: c };
+    out.push(`| ${name} | ${fmt(a, d)} | ${fmt(b, d)} | ${a && b != null ? fmt(b / a, 2) + 'x' : '—'} | ${c == null ? '' : fmt(c, d)} | ${target} |`);
   }
-  const notReached = results.creatives.filter((s) => !s.scrollReachedLast).length;
-  const r429 = results.creatives.reduce((n, s) => n + s.status429, 0);
-  const noLoad = results.creatives.filter((s) => !s.loadEventReached).map((s) => `${s.kind} ${s.run}`);
+  const pages = results.creatives.filter((s) => s.kind !== 'control');
+  const notReached = pages.filter((s) => !s.scrollReachedLast).length;
+  const r429 = pages.reduce((n, s) => n + s.status429, 0);
+  const noLoad = pages.filter((s) => !s.loadEventReached).map((s) => `${s.kind} ${s.run}`);
   if (notReached) out.push(`\n${notReached} run(s) did not reach the last item within the scroll time + 60 s.`);
   if (r429) out.push(`${r429} responses were 429 (rate limited).`);
   if (noLoad.length) out.push(`No load event within the timeout: ${noLoad.join(', ')}.`);

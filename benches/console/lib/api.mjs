@@ -24,6 +24,7 @@ export class Api {
   /** A request with the Bearer token; logs in again once on 401, waits out 429/503. */
   async call(method, path, body, headers = {}) {
     if (!this.token) await this.login();
+    let relogins = 0;
     for (let attempt = 0; ; attempt++) {
       let r;
       try {
@@ -38,7 +39,7 @@ export class Api {
         await new Promise((res) => setTimeout(res, 500 * (attempt + 1)));
         continue;
       }
-      if (r.status === 401 && attempt === 0) {
+      if (r.status === 401 && relogins++ < 3) {
         await this.login();
         continue;
       }

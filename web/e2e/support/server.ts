@@ -11,6 +11,10 @@ const run = promisify(execFile);
 
 /** What the tests need to know of the running server (passed in ADPULSE_E2E_SERVER). */
 export interface ServerInfo {
+  /** `embedded`: one `adpulse up`; `distributed`: `adpulse api`, `gateway` and `worker` on the local stack. */
+  shape: 'embedded' | 'distributed';
+  /** Distributed: the configuration every process (and `adpulse admin`) gets. */
+  adminEnv?: Record<string, string>;
   bin: string;
   dataDir: string;
   logFile: string;
@@ -51,7 +55,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function tail(file: string, lines = 40): string {
+export function tail(file: string, lines = 40): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {
@@ -59,7 +63,7 @@ function tail(file: string, lines = 40): string {
   }
 }
 
-async function ready(url: string): Promise<boolean> {
+export async function ready(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
     return res.status === 200;
@@ -79,6 +83,10 @@ export interface StartedServer {
  * never gets ready (the process is stopped then).
  */
 export async function startServer(opts: { accessTtlSecs?: number | null; timeoutMs?: number } = {}): Promise<StartedServer> {
+  if (process.env.ADPULSE_E2E_SHAPE === 'distributed') {
+    const { startDistributed } = await import('./distributed');
+    return startDistributed(opts);
+  }
   const bin = binaryPath();
   if (!existsSync(bin)) {
     throw new Error(
@@ -144,6 +152,7 @@ export async function startServer(opts: { accessTtlSecs?: number | null; timeout
 
   const welcome = JSON.parse(readFileSync(path.join(dataDir, 'welcome.json'), 'utf8')) as Record<string, string>;
   const info: ServerInfo = {
+    shape: 'embedded',
     bin,
     dataDir,
     logFile,
@@ -160,7 +169,7 @@ export async function startServer(opts: { accessTtlSecs?: number | null; timeout
   return { info, stop };
 }
 
-async function distinctPorts(n: number): Promise<number[]> {
+export async function distinctPorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < n) ports.add(await freePort());
   return [...ports];
@@ -183,12 +192,16 @@ export function serverInfo(): ServerInfo {
   return JSON.parse(raw) as ServerInfo;
 }
 
-/** `adpulse admin <args…> --data <dir>`; returns its trimmed stdout. */
+/**
+ * `adpulse admin <args…>`: on the data folder of `adpulse up`, or on the
+ * distributed platform's Postgres schema; returns its trimmed stdout.
+ */
 export async function adminCli(info: ServerInfo, args: string[], password?: string): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(info.adminEnv ?? {}) };
   delete env.ADPULSE_DATA;
   delete env.ADPULSE_CONFIG;
   if (password !== undefined) env.ADPULSE_PASSWORD = password;
-  const { stdout } = await run(info.bin, ['admin', '--data', info.dataDir, ...args], { env, timeout: 60_000 });
+  const where = info.shape === 'distributed' ? [] : ['--data', info.dataDir];
+  const { stdout } = await run(info.bin, ['admin', ...where, ...args], { env, timeout: 60_000 });
   return stdout.trim();
 }
