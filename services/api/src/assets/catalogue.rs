@@ -18,15 +18,16 @@ use crate::cursor::{self, Listing};
 use crate::error::{ApiError, FieldProblem};
 use crate::http::query;
 use crate::openapi::responses as r;
-use adpulse_domain::store::CreativeFilter;
+use adpulse_domain::TenantId;
+use adpulse_domain::store::{CreativeFilter, CreativeRecord};
 
 /// A page of creatives, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AssetPage {
-    pub(super) data: Vec<AssetOut>,
-    pub(super) total: i64,
+    data: Vec<AssetOut>,
+    total: i64,
     /// For the next page; null on the last.
-    pub(super) next_cursor: Option<String>,
+    next_cursor: Option<String>,
 }
 
 /// The query of the creatives listing.
@@ -42,7 +43,7 @@ pub struct AssetQuery {
 
 /// The cursor after a creative made at `at`: the time as RFC 3339 at full
 /// precision, since the store compares it exactly with the stored time.
-pub(super) fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     cursor::encode(Listing::Creatives, (at.to_rfc3339(), id))
 }
 
@@ -87,20 +88,31 @@ pub async fn list(
             limit,
         )
         .await?;
+    Ok(axum::Json(page(&state, caller.tenant, &rows, total, limit)?).into_response())
+}
+
+/// A page of `tenant`'s creatives `rows` (asked for `limit`, `total` in
+/// all), its links signed and its cursor after the last row.
+pub(super) fn page(
+    state: &AppState,
+    tenant: TenantId,
+    rows: &[CreativeRecord],
+    total: i64,
+    limit: i64,
+) -> Result<AssetPage, ApiError> {
     // A full page may have more after it; a short one is the last.
-    let next_cursor = (rows.len() as i64 == limit)
+    let next_cursor = (usize::try_from(limit).ok() == Some(rows.len()))
         .then(|| rows.last())
         .flatten()
         .map(|c| encode_cursor(c.created_at, c.id));
-    Ok(axum::Json(AssetPage {
+    Ok(AssetPage {
         data: rows
             .iter()
-            .map(|c| view(&state, caller.tenant, c))
+            .map(|c| view(state, tenant, c))
             .collect::<Result<_, _>>()?,
         total,
         next_cursor,
     })
-    .into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/assets/{asset}", operation_id = "get_asset", tag = "creatives", security(("bearer" = [])),

@@ -6,8 +6,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::catalogue::{AssetPage, decode_cursor, encode_cursor};
-use super::view;
+use super::catalogue::{AssetPage, decode_cursor, page};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::campaigns::campaign_id;
@@ -105,18 +104,5 @@ pub async fn library(
         .db
         .creatives(caller.tenant, &filter, after, limit)
         .await?;
-    // A full page may have more after it; a short one is the last.
-    let next_cursor = (usize::try_from(limit).ok() == Some(rows.len()))
-        .then(|| rows.last())
-        .flatten()
-        .map(|c| encode_cursor(c.created_at, c.id));
-    Ok(axum::Json(AssetPage {
-        data: rows
-            .iter()
-            .map(|c| view(&state, caller.tenant, c))
-            .collect::<Result<_, _>>()?,
-        total,
-        next_cursor,
-    })
-    .into_response())
+    Ok(axum::Json(page(&state, caller.tenant, &rows, total, limit)?).into_response())
 }
