@@ -49,6 +49,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Frequency-capping decisions (served by the gateway).
     pub capping: CappingConfig,
+    /// Alert rules and their notifications.
+    pub alerts: AlertsConfig,
     /// Timeouts and the connection cap of every HTTP listener.
     pub http: HttpConfig,
 }
@@ -436,6 +438,17 @@ pub enum CappingFailurePolicy {
     Deny,
     /// Allow it (never lose reach while the store is down).
     Allow,
+}
+
+/// Alert rules and their notifications (the API checks channels with it;
+/// the alerter delivers with it).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Whether channels may point at loopback, private, link-local or
+    /// reserved addresses (receivers on the same network, tests). Off, a
+    /// tenant cannot make adpulse call its own internals (SSRF).
+    pub allow_private_destinations: bool,
 }
 
 /// Frequency capping (`POST /v1/frequency/decide` on the gateway).

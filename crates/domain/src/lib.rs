@@ -6,7 +6,9 @@
 //! about what an event may contain lives here exactly once.
 
 pub mod aggregate;
+pub mod alert;
 pub mod archive;
+pub mod budget;
 pub mod campaign;
 pub mod contract;
 pub mod error;

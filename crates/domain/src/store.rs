@@ -257,10 +257,10 @@ pub enum Page {
 
 /// What became of a conditional change.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Updated {
-    /// Done; the campaign as it now is.
-    Done(Box<CampaignRecord>),
-    /// No such campaign in the tenant (or deleted).
+pub enum Updated<T = CampaignRecord> {
+    /// Done; the resource as it now is.
+    Done(Box<T>),
+    /// No such resource in the tenant (or deleted).
     NotFound,
     /// Changed since the caller read it: its current version.
     Conflict(i64),

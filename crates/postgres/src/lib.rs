@@ -4,6 +4,7 @@
 //! `migrations/postgres/`, which are compiled into the binary.
 
 mod aggregates;
+mod alerts;
 mod auth;
 mod campaigns;
 mod creatives;

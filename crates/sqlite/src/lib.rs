@@ -17,6 +17,7 @@
 //! sort and compare as numbers), ids as 16-byte blobs.
 
 mod aggregates;
+mod alerts;
 mod archive;
 mod auth;
 mod campaigns;

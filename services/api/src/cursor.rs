@@ -40,6 +40,8 @@ pub(crate) enum Listing {
     Creatives,
     /// `GET /campaigns/{id}/events`: keys `[occurred_at in ms, event id]`.
     Events,
+    /// `GET /alert-rules`: key the rule id.
+    AlertRules,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 //! - `campaigns`: the campaign resource, its listing, lifecycle and
 //!   targeting;
 //! - `admin`: the tenant's ingest keys and users (admins only);
+//! - `alerts`: alert rules and their notification channels;
 //! - `assets`: creatives (upload, thumbnails, object storage);
 //! - `reports`: live numbers, historical reports, top campaigns, exports;
 //! - `error`: the API's errors, in the one error body of adpulse;
@@ -24,6 +25,7 @@
 //! API's composition root connects with `Database::connect_for_tenants`).
 
 pub mod admin;
+pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod campaigns;
@@ -39,7 +41,7 @@ pub mod signed;
 use std::future::Future;
 use std::sync::Arc;
 
-use adpulse_config::{ApiConfig, HttpConfig};
+use adpulse_config::{AlertsConfig, ApiConfig, HttpConfig};
 use adpulse_domain::ports::{LiveCounters, RawArchive, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -67,6 +69,8 @@ pub struct AppState {
     pub live: Option<Arc<dyn LiveCounters>>,
     /// The raw-event archive (the events listing answers 503 without it).
     pub archive: Option<Arc<dyn RawArchive>>,
+    /// How alert channels are checked.
+    pub alerts: AlertsConfig,
 }
 
 /// An API that cannot start.
@@ -96,6 +100,7 @@ impl AppState {
             decodes: Arc::new(tokio::sync::Semaphore::new(2)),
             live: None,
             archive: None,
+            alerts: AlertsConfig::default(),
         })
     }
 
@@ -103,6 +108,14 @@ impl AppState {
     #[must_use]
     pub fn with_archive(mut self, archive: Arc<dyn RawArchive>) -> Self {
         self.archive = Some(archive);
+        self
+    }
+
+    /// Checks alert channels' targets by `alerts` (the default refuses
+    /// private destinations).
+    #[must_use]
+    pub fn with_alerts(mut self, alerts: AlertsConfig) -> Self {
+        self.alerts = alerts;
         self
     }
 
@@ -157,6 +170,7 @@ fn v1_routes() -> Router<AppState> {
             get(assets::catalogue::get).delete(assets::catalogue::delete),
         )
         .route("/creatives", get(assets::library::library))
+        .merge(alerts::routes())
         .route(
             "/campaigns/{id}/assets/{asset}/content",
             get(assets::content::content),

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 
 use adpulse_http::error::{ErrorBody, ErrorDetail, FieldProblem};
 
-use crate::{admin, assets, auth, campaigns, reports, session};
+use crate::{admin, alerts, assets, auth, campaigns, reports, session};
 
 /// The API's OpenAPI document, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -61,6 +61,16 @@ use crate::{admin, assets, auth, campaigns, reports, session};
         reports::stream::realtime_stream,
         reports::stream::stream_url,
         reports::events::events,
+        alerts::channels::create,
+        alerts::channels::list,
+        alerts::channels::get,
+        alerts::channels::rotate,
+        alerts::channels::delete,
+        alerts::rules::create,
+        alerts::rules::list,
+        alerts::rules::get,
+        alerts::rules::replace,
+        alerts::rules::delete,
     ),
     components(
         schemas(ErrorBody, ErrorDetail, FieldProblem, assets::library::ImageType),
@@ -85,6 +95,7 @@ use crate::{admin, assets, auth, campaigns, reports, session};
         (name = "admin", description = "Ingest keys and users (admins only)"),
         (name = "creatives", description = "Images of a campaign, with thumbnails"),
         (name = "reports", description = "Live numbers, historical reports, top campaigns, CSV exports"),
+        (name = "alerts", description = "Alert rules and the channels they notify"),
     )
 )]
 pub struct ApiDoc;

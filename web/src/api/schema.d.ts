@@ -4,6 +4,99 @@
  */
 
 export interface paths {
+    "/api/v1/alert-channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `GET /alert-channels`. */
+        get: operations["list"];
+        put?: never;
+        /** `POST /alert-channels`. */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `GET /alert-channels/{id}`. */
+        get: operations["get"];
+        put?: never;
+        post?: never;
+        /** `DELETE /alert-channels/{id}`: only once no rule notifies it. */
+        delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-channels/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `POST /alert-channels/{id}/rotate-secret`: a new signing secret; the
+         *     previous one keeps signing for 24 hours.
+         */
+        post: operations["rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `GET /alert-rules`: the tenant's rules, a page at a time. */
+        get: operations["list"];
+        put?: never;
+        /** `POST /alert-rules`. */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `GET /alert-rules/{id}` (304 when `If-None-Match` holds its ETag). */
+        get: operations["get"];
+        /** `PUT /alert-rules/{id}`: replaces the rule (`If-Match`). */
+        put: operations["replace"];
+        post?: never;
+        /** `DELETE /alert-rules/{id}` (`If-Match`). */
+        delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -603,6 +696,53 @@ export interface components {
          * @enum {string}
          */
         CapWindow: "calendar" | "rolling";
+        /** @description A channel as clients write it. */
+        ChannelBody: {
+            /** @description `webhook`, `slack` or `email`. */
+            kind: components["schemas"]["ChannelKind"];
+            /** @description For people; 1 to 200 characters. */
+            name: string;
+            /**
+             * @description The URL (webhook, slack) or the e-mail address. Loopback, private
+             *     and reserved addresses are refused unless the operator allows
+             *     them.
+             */
+            target: string;
+        };
+        /**
+         * @description How a channel delivers.
+         * @enum {string}
+         */
+        ChannelKind: "webhook" | "slack" | "email";
+        /** @description The tenant's channels. */
+        ChannelList: {
+            data: components["schemas"]["ChannelOut"][];
+        };
+        /** @description A channel as the API answers it. */
+        ChannelOut: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["ChannelKind"];
+            name: string;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret also signs (after a rotation).
+             */
+            previous_secret_until?: string | null;
+            /**
+             * @description Only when created or rotated: the signing secret. Keep it; it is
+             *     not shown again.
+             */
+            secret?: string | null;
+            /** @description Whether deliveries are signed (webhooks). */
+            signed: boolean;
+            /** @description The target; a Slack URL is masked (it is a credential). */
+            target: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /**
          * @description Some days, between two times of day (`"08:00"` to `"18:30"`; `end`
          *     after `start`; `"24:00"` allowed as an end).
@@ -941,6 +1081,69 @@ export interface components {
              */
             unique_users: number;
         };
+        /** @description A rule as clients write it. */
+        RuleBody: {
+            /** @description Watch every campaign of this brand. */
+            brand_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Watch this campaign only (at most one of `campaign_id` and
+             *     `brand_id`; neither: every campaign of the tenant).
+             */
+            campaign_id?: string | null;
+            /** @description Channels to notify (0 to 10, of your tenant). */
+            channel_ids?: string[];
+            /**
+             * @description A comparison `{"metric","over","op","value"}`, a group
+             *     `{"all": [...]}` / `{"any": [...]}` (3 deep, 20 terms), or
+             *     `{"budget_exhausted": "total" | "daily" | "either"}`.
+             */
+            condition: Record<string, never>;
+            /**
+             * Format: int32
+             * @description Least seconds between two notified firings (0 to a week; default
+             *     900).
+             */
+            cooldown_secs?: number;
+            /** @description Default true. */
+            enabled?: boolean;
+            /**
+             * Format: int32
+             * @description Seconds the condition must hold before the rule fires (0 to a
+             *     week; default 0).
+             */
+            for_secs?: number;
+            /**
+             * @description A Jinja-style template of the message (default: a line naming the
+             *     rule, the campaign and every value).
+             */
+            message_template?: string | null;
+            /** @description For people; 1 to 200 characters. */
+            name: string;
+        };
+        /**
+         * @description A rule as the API answers it: what was written, with defaults filled
+         *     in.
+         */
+        RuleOut: components["schemas"]["RuleBody"] & {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: int64
+             * @description Grows with every change; the ETag.
+             */
+            version: number;
+        };
+        /** @description A page of rules. */
+        RulePage: {
+            data: components["schemas"]["RuleOut"][];
+            /** @description Pass back as `cursor` for the next page; absent on the last. */
+            next_cursor?: string | null;
+        };
         /** @description When the campaign runs, and the time zone of its days (IANA). */
         Schedule: {
             /** Format: date-time */
@@ -1182,6 +1385,309 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the tenant's channels, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelBody"];
+            };
+        };
+        responses: {
+            /** @description created; a webhook's `secret` is in this answer only */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description rotated; the new `secret` is in this answer only */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list: {
+        parameters: {
+            query?: {
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of rules, in id order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleBody"];
+            };
+        };
+        responses: {
+            /** @description created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the rule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description unchanged since the ETag in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replace: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleBody"];
+            };
+        };
+        responses: {
+            /** @description replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    delete: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the ETag you read */
+                "If-Match": string;
+            };
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     login: {
         parameters: {
             query?: never;

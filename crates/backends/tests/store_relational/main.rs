@@ -7,7 +7,8 @@
 //! campaigns (versions, conflicts, status, targeting, soft delete),
 //! listings (filters, every sort both ways, offset and cursor pages,
 //! totals), creatives, tenants and ingest keys (through the `Directory`
-//! port too), tenant isolation, and racing writers.
+//! port too), alert channels and rules (secret rotation, channels in use,
+//! versions, paging), tenant isolation, and racing writers.
 //!
 //! On Postgres the API's calls go through a tenant-scoped connection (as
 //! the API connects: row-level security on) and the admin and gateway calls
@@ -18,6 +19,7 @@
 mod common;
 mod support;
 
+mod alerts;
 mod campaigns;
 mod catalogue;
 mod isolation;

@@ -17,6 +17,7 @@
 //! | campaigns | [`CampaignStore`] | Postgres | SQLite |
 //! | creatives | [`CreativeStore`] | Postgres | SQLite |
 //! | tenants, ingest keys | [`TenantAdmin`] | Postgres | SQLite |
+//! | alert rules, channels | [`AlertStore`] | Postgres | SQLite |
 //! | all of the relational store | [`Store`] | Postgres | SQLite |
 //! | raw events | [`RawArchive`] | CQL | SQLite |
 //! | live counters | [`LiveCounters`] | Redis | memory |
@@ -29,12 +30,14 @@
 //! every service a type parameter per port and a delegating type per
 //! runtime choice.
 
+mod alerts;
 mod archive;
 mod directory;
 mod live;
 mod log;
 mod store;
 
+pub use alerts::AlertStore;
 pub use archive::RawArchive;
 pub use directory::{CampaignFacts, Directory, KeyStatus};
 pub use live::{LiveCounters, LiveTotals, LiveView};

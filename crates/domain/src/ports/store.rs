@@ -17,7 +17,7 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::Directory;
+use super::{AlertStore, Directory};
 use crate::aggregate::{AggregateBatch, CampaignTotals, LivePoint};
 use crate::report::ReportRow;
 use crate::store::{
@@ -350,6 +350,7 @@ pub trait Store:
     + CampaignStore
     + CreativeStore
     + TenantAdmin
+    + AlertStore
     + Directory
 {
 }
@@ -362,6 +363,7 @@ impl<T> Store for T where
         + CampaignStore
         + CreativeStore
         + TenantAdmin
+        + AlertStore
         + Directory
 {
 }
