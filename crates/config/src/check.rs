@@ -27,6 +27,8 @@ pub enum Role {
     Worker,
     /// `adpulse api`.
     Api,
+    /// `adpulse alerter`.
+    Alerter,
     /// `adpulse admin` and `adpulse config`.
     Admin,
 }
@@ -154,6 +156,7 @@ impl Config {
         self.check_stores(&mut c);
         self.check_gateway(&mut c);
         self.check_worker(&mut c);
+        self.check_alerts(&mut c);
         self.check_api(&mut c, role);
         self.check_capping(&mut c);
         self.check_http(&mut c);
@@ -323,6 +326,29 @@ impl Config {
         c.positive(w.max_retry_backoff_ms, "worker.max_retry_backoff_ms");
     }
 
+    fn check_alerts(&self, c: &mut Checker) {
+        let a = &self.alerts;
+        c.address(&a.listen, "alerts.listen");
+        c.require(
+            !a.group_id.is_empty(),
+            "alerts.group_id",
+            "must not be empty",
+        );
+        c.positive(a.cache_ms, "alerts.cache_ms");
+        c.positive(a.tick_ms, "alerts.tick_ms");
+        c.positive(u64::from(a.max_attempts), "alerts.max_attempts");
+        c.positive(a.retry_base_ms, "alerts.retry_base_ms");
+        c.require(
+            a.retry_max_ms >= a.retry_base_ms,
+            "alerts.retry_max_ms",
+            "must be at least alerts.retry_base_ms",
+        );
+        c.positive(a.request_timeout_ms, "alerts.request_timeout_ms");
+        c.positive(u64::from(a.breaker_failures), "alerts.breaker_failures");
+        c.positive(a.breaker_open_ms, "alerts.breaker_open_ms");
+        c.positive(a.max_in_flight as u64, "alerts.max_in_flight");
+    }
+
     fn check_api(&self, c: &mut Checker, role: Role) {
         let a = &self.api;
         c.address(&a.listen, "api.listen");
@@ -439,6 +465,7 @@ mod tests {
             Role::Migrate,
             Role::Gateway,
             Role::Worker,
+            Role::Alerter,
             Role::Admin,
         ] {
             assert!(c.check(role).is_ok(), "{role:?}");

@@ -6,6 +6,7 @@
 //! error that names the key, so a typo never silently falls back to a default.
 //! The config is a plain value handed to whoever needs it; there is no global.
 
+mod alerts;
 mod check;
 mod secret;
 
@@ -18,6 +19,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+pub use alerts::AlertsConfig;
 pub use check::{Problem, Problems, Role};
 pub use secret::Secret;
 
@@ -438,17 +440,6 @@ pub enum CappingFailurePolicy {
     Deny,
     /// Allow it (never lose reach while the store is down).
     Allow,
-}
-
-/// Alert rules and their notifications (the API checks channels with it;
-/// the alerter delivers with it).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AlertsConfig {
-    /// Whether channels may point at loopback, private, link-local or
-    /// reserved addresses (receivers on the same network, tests). Off, a
-    /// tenant cannot make adpulse call its own internals (SSRF).
-    pub allow_private_destinations: bool,
 }
 
 /// Frequency capping (`POST /v1/frequency/decide` on the gateway).

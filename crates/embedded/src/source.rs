@@ -1,5 +1,6 @@
-//! [`EventSource`] on a [`LocalLog`]: the embedded worker is the only
-//! member of its group, so it owns every partition of the events stream
+//! [`EventSource`] on a [`LocalLog`]: the embedded worker (on the events
+//! stream) and the embedded alerter (on the window results) are each the
+//! only member of their group, so each owns every partition of its stream
 //! from the start and nothing is ever revoked. Hints live in the log's
 //! folder (`groups/<group>/<partition>`), written atomically; segments
 //! wholly below a hint are deleted then (the log serves one group, whose
@@ -31,6 +32,7 @@ const IDLE: Duration = Duration::from_millis(1);
 /// selects on it beside other work) loses nothing.
 pub struct LocalSource {
     log: LocalLog,
+    stream: Stream,
     hints: PathBuf,
     partitions: usize,
     batches: tokio::sync::Mutex<mpsc::Receiver<Result<Vec<ConsumedRecord>, PortError>>>,
@@ -54,26 +56,37 @@ impl LocalSource {
     /// Joins `group` on `log`'s events stream: each partition is read from
     /// the group's hint, or from the start.
     pub fn new(log: &LocalLog, dir: impl Into<PathBuf>, group: &str) -> Result<Self, PortError> {
+        Self::of(log, Stream::Events, dir, group)
+    }
+
+    /// Joins `group` on `stream` of `log`.
+    pub fn of(
+        log: &LocalLog,
+        stream: Stream,
+        dir: impl Into<PathBuf>,
+        group: &str,
+    ) -> Result<Self, PortError> {
         let hints = dir.into().join("groups").join(group);
         std::fs::create_dir_all(&hints)
             .map_err(|e| PortError::permanent(format!("{}: {e}", hints.display())))?;
         let mut readers = Vec::new();
-        for p in 0..log.partitions(Stream::Events) {
+        for p in 0..log.partitions(stream) {
             let from = std::fs::read_to_string(hints.join(p.to_string()))
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .unwrap_or(0);
-            readers.push(log.reader(Stream::Events, p, from)?);
+            readers.push(log.reader(stream, p, from)?);
         }
         let partitions = readers.len();
         let (tx, rx) = mpsc::channel(BATCHES_AHEAD);
         let reading = log.clone();
         std::thread::Builder::new()
             .name(format!("log-read-{group}"))
-            .spawn(move || read_ahead(&reading, readers, &tx))
+            .spawn(move || read_ahead(&reading, stream, readers, &tx))
             .map_err(|e| PortError::permanent(format!("event log reader thread: {e}")))?;
         Ok(Self {
             log: log.clone(),
+            stream,
             hints,
             partitions,
             batches: tokio::sync::Mutex::new(rx),
@@ -94,6 +107,7 @@ impl LocalSource {
 /// logs it) and the partition is tried again after a pause.
 fn read_ahead(
     log: &LocalLog,
+    stream: Stream,
     mut readers: Vec<Reader>,
     tx: &mpsc::Sender<Result<Vec<ConsumedRecord>, PortError>>,
 ) {
@@ -105,7 +119,7 @@ fn read_ahead(
         for (p, reader) in readers.iter_mut().enumerate() {
             let end = u32::try_from(p)
                 .ok()
-                .and_then(|p| log.end_offset(Stream::Events, p).ok())
+                .and_then(|p| log.end_offset(stream, p).ok())
                 .unwrap_or(0);
             if end <= reader.position() {
                 continue;
@@ -192,7 +206,7 @@ impl EventSource for LocalSource {
         // Records below the hint are never read again (the next start reads
         // from it): their whole segments go.
         if let (Ok(p), Ok(at)) = (u32::try_from(partition), u64::try_from(offset)) {
-            match self.log.delete_before(Stream::Events, p, at) {
+            match self.log.delete_before(self.stream, p, at) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(
                     partition,
@@ -209,12 +223,12 @@ impl EventSource for LocalSource {
 
     fn high_watermark(&self, partition: i32) -> Option<i64> {
         let p = u32::try_from(partition).ok()?;
-        let end = self.log.end_offset(Stream::Events, p).ok()?;
+        let end = self.log.end_offset(self.stream, p).ok()?;
         i64::try_from(end).ok()
     }
 
     fn partition_count(&self) -> Option<i32> {
-        i32::try_from(self.log.partitions(Stream::Events)).ok()
+        i32::try_from(self.log.partitions(self.stream)).ok()
     }
 
     fn leave(&self) {}

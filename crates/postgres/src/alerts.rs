@@ -5,12 +5,19 @@
 //! when read back, so a stored rule this build cannot read is an error
 //! ([`StoreError::Config`]) rather than a rule that silently changed.
 //! Changes are conditional on the version the caller read, as campaigns'.
+//!
+//! The delivery log and firing history the API reads are in [`log`]; what
+//! the alerter reads and records across tenants in [`ledger`].
+
+mod ledger;
+mod log;
 
 use adpulse_domain::TenantId;
+use adpulse_domain::alert::ledger::{Attempt, DeliveryRecord, DeliveryStatus, FiringRecord};
 use adpulse_domain::alert::{
     ChannelDeleted, ChannelRecord, ChannelWrite, RuleBody, RuleRecord, RuleSpec,
 };
-use adpulse_domain::ports::AlertStore;
+use adpulse_domain::ports::{AlertStore, Replayed};
 use adpulse_domain::store::{StoreError, Updated};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
@@ -405,5 +412,38 @@ impl AlertStore for Database {
             Ok(outcome)
         })
         .await
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        rule: Option<Uuid>,
+        status: Option<DeliveryStatus>,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        pg(log::deliveries(self, tenant, (rule, status), before, limit)).await
+    }
+
+    async fn delivery(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<(DeliveryRecord, Vec<Attempt>)>, StoreError> {
+        pg(log::delivery(self, tenant, id)).await
+    }
+
+    async fn replay_delivery(&self, tenant: TenantId, id: Uuid) -> Result<Replayed, StoreError> {
+        pg(log::replay(self, tenant, id)).await
+    }
+
+    async fn firings(
+        &self,
+        tenant: TenantId,
+        rule: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<FiringRecord>, StoreError> {
+        pg(log::firings(self, tenant, rule, before, limit)).await
     }
 }

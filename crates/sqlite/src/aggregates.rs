@@ -297,6 +297,34 @@ async fn totals_of(
     Ok(totals.into_values().collect())
 }
 
+/// Moves `claim`'s partition to `next_offset` (or keeps it there: a
+/// commit may write without consuming) if `claim` still owns it and
+/// nothing moved it since; `false` when fenced. The first statement of
+/// every commit on a claimed partition (the worker's and the alerter's).
+pub(crate) async fn move_offset(
+    tx: &mut SqliteConnection,
+    claim: &Claim,
+    next_offset: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE consumer_offsets SET next_offset = ?5, updated_at = ?7
+         WHERE consumer_group = ?1 AND topic = ?2 AND partition = ?3 AND owner_epoch = ?4
+           AND next_offset = ?6",
+    )
+    .bind(&claim.group)
+    .bind(&claim.topic)
+    .bind(claim.partition)
+    .bind(claim.epoch)
+    .bind(next_offset)
+    .bind(claim.next_offset)
+    .bind(micros(now))
+    .execute(&mut *tx)
+    .await
+    .map_err(failed)?;
+    Ok(moved.rows_affected() == 1)
+}
+
 #[async_trait::async_trait]
 impl AggregateSink for Lite {
     async fn claim_partition(
@@ -336,22 +364,7 @@ impl AggregateSink for Lite {
     ) -> Result<Commit, StoreError> {
         let now = Utc::now();
         let mut tx = write_tx(self.writer()).await?;
-        let moved = sqlx::query(
-            "UPDATE consumer_offsets SET next_offset = ?5, updated_at = ?7
-             WHERE consumer_group = ?1 AND topic = ?2 AND partition = ?3 AND owner_epoch = ?4
-               AND next_offset = ?6",
-        )
-        .bind(&claim.group)
-        .bind(&claim.topic)
-        .bind(claim.partition)
-        .bind(claim.epoch)
-        .bind(next_offset)
-        .bind(claim.next_offset)
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(failed)?;
-        if moved.rows_affected() != 1 {
+        if !move_offset(&mut tx, claim, next_offset, now).await? {
             tx.rollback().await.map_err(failed)?;
             return Ok(Commit::Fenced);
         }

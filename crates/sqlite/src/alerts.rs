@@ -7,12 +7,19 @@
 //! changed. Changes are conditional on the version the caller read, as
 //! campaigns'; a channel's deletion checks the rules that list it in the
 //! same write transaction.
+//!
+//! The delivery log and firing history the API reads are in [`log`]; what
+//! the alerter reads and records across tenants in [`ledger`].
+
+mod ledger;
+mod log;
 
 use adpulse_domain::TenantId;
+use adpulse_domain::alert::ledger::{Attempt, DeliveryRecord, DeliveryStatus, FiringRecord};
 use adpulse_domain::alert::{
     ChannelDeleted, ChannelRecord, ChannelWrite, RuleBody, RuleRecord, RuleSpec,
 };
-use adpulse_domain::ports::AlertStore;
+use adpulse_domain::ports::{AlertStore, Replayed};
 use adpulse_domain::store::{StoreError, Updated};
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
@@ -387,5 +394,38 @@ impl AlertStore for Lite {
         };
         tx.commit().await.map_err(failed)?;
         Ok(outcome)
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        rule: Option<Uuid>,
+        status: Option<DeliveryStatus>,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        log::deliveries(self, tenant, (rule, status), before, limit).await
+    }
+
+    async fn delivery(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<(DeliveryRecord, Vec<Attempt>)>, StoreError> {
+        log::delivery(self, tenant, id).await
+    }
+
+    async fn replay_delivery(&self, tenant: TenantId, id: Uuid) -> Result<Replayed, StoreError> {
+        log::replay(self, tenant, id).await
+    }
+
+    async fn firings(
+        &self,
+        tenant: TenantId,
+        rule: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<FiringRecord>, StoreError> {
+        log::firings(self, tenant, rule, before, limit).await
     }
 }

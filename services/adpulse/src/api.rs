@@ -18,7 +18,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("connecting to postgres")?;
     let state = adpulse_api::AppState::new(&config.api, Arc::new(db))?
         .with_live(crate::open::live(&config).await?)
-        .with_archive(crate::open::archive(&config).await?);
+        .with_archive(crate::open::archive(&config).await?)
+        .with_alerts(config.alerts.clone());
     tracing::info!(listen = %config.api.listen, "api listening");
     adpulse_api::serve(
         &config.api,

@@ -2,6 +2,7 @@
 //! line, loads the configuration and hands both to the command.
 
 mod admin;
+mod alerter;
 mod api;
 mod gateway;
 mod migrate;
@@ -47,6 +48,8 @@ enum Command {
     Worker,
     /// Run the campaign management API (HTTP → Postgres).
     Api,
+    /// Run an alerter (window results in Kafka → rules → notifications).
+    Alerter,
     /// Create tenants, users, campaigns and ingest keys.
     Admin(admin::AdminArgs),
     /// Check the configuration and print it (secrets redacted).
@@ -67,6 +70,7 @@ impl Command {
             Self::Gateway => Role::Gateway,
             Self::Worker => Role::Worker,
             Self::Api => Role::Api,
+            Self::Alerter => Role::Alerter,
             Self::Admin(_) | Self::Config | Self::Probe { .. } => Role::Admin,
         }
     }
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
         Command::Gateway => run("gateway", &config, gateway::run),
         Command::Worker => run("worker", &config, worker::run),
         Command::Api => run("api", &config, api::run),
+        Command::Alerter => run("alerter", &config, alerter::run),
         Command::Admin(cmd) => run("admin", &config, |c| admin::run(c, cmd)),
         Command::Probe { .. } => Ok(()),
     };

@@ -18,6 +18,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use adpulse_alerter::Alerter;
 use adpulse_config::{CappingBackend, Config, Secret};
 use adpulse_domain::ports::Stream;
 use adpulse_domain::ports::{EventLog, Store};
@@ -83,13 +84,15 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     let gateway_listener = bind(&config.gateway.listen, "gateway").await?;
     let api_listener = bind(&config.api.listen, "api").await?;
     let worker_listener = bind(&config.worker.listen, "worker").await?;
+    let alerter_listener = bind(&config.alerts.listen, "alerter").await?;
     let gateway_addr = gateway_listener.local_addr()?;
     let api_addr = api_listener.local_addr()?;
-    let (gateway, worker, state) = adapters.compose(&config, &data)?;
+    let (gateway, worker, alerter, state) = adapters.compose(&config, &data)?;
     let running = Running::start(
         &config,
         (gateway, gateway_listener),
         (worker, worker_listener),
+        (alerter, alerter_listener),
         (state, api_listener),
     );
 
@@ -146,7 +149,7 @@ impl Embedded {
         &self,
         config: &Config,
         data: &Path,
-    ) -> anyhow::Result<(Gateway, Worker, adpulse_api::AppState)> {
+    ) -> anyhow::Result<(Gateway, Worker, Alerter, adpulse_api::AppState)> {
         let events: Arc<dyn EventLog> = Arc::new(self.log.clone());
         let capping = Capping::from_config(&config.capping, None).map_err(anyhow::Error::msg)?;
         let gateway = Gateway::new(
@@ -167,10 +170,24 @@ impl Embedded {
             log: events,
         };
         let worker = Worker::new(config.clone(), Box::new(source), sinks);
+        let results = LocalSource::of(
+            &self.log,
+            Stream::CampaignMetrics,
+            data.join("log"),
+            &config.alerts.group_id,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let alerter = Alerter::new(
+            config.alerts.clone(),
+            &config.kafka.metrics_topic,
+            Box::new(results),
+            self.store.clone(),
+        )?;
         let state = adpulse_api::AppState::new(&config.api, self.store.clone())?
             .with_live(self.live.clone())
-            .with_archive(self.archive.clone());
-        Ok((gateway, worker, state))
+            .with_archive(self.archive.clone())
+            .with_alerts(config.alerts.clone());
+        Ok((gateway, worker, alerter, state))
     }
 }
 
@@ -178,6 +195,7 @@ impl Embedded {
 struct Running {
     gateway: Task<std::io::Result<()>>,
     worker: Task<Result<(), adpulse_worker::WorkerError>>,
+    alerter: Task<Result<(), adpulse_alerter::AlerterError>>,
     api: Task<Result<(), adpulse_api::ApiStartError>>,
 }
 
@@ -189,8 +207,10 @@ impl Running {
         config: &Config,
         (gateway, gateway_listener): (Gateway, TcpListener),
         (worker, worker_listener): (Worker, TcpListener),
+        (alerter, alerter_listener): (Alerter, TcpListener),
         (state, api_listener): (adpulse_api::AppState, TcpListener),
     ) -> Self {
+        let (alerter_stop, alerter_stopped) = oneshot::channel::<()>();
         let (gateway_stop, gateway_stopped) = oneshot::channel::<()>();
         let (worker_stop, worker_stopped) = oneshot::channel::<()>();
         let (api_stop, api_stopped) = oneshot::channel::<()>();
@@ -206,6 +226,14 @@ impl Running {
         let worker_task = tokio::spawn(adpulse_worker::serve(worker, worker_listener, async {
             let _ = worker_stopped.await;
         }));
+        let alerter_task = tokio::spawn(adpulse_alerter::serve(
+            alerter,
+            alerter_listener,
+            http,
+            async {
+                let _ = alerter_stopped.await;
+            },
+        ));
         let api_cfg = config.api.clone();
         let api_task = tokio::spawn(async move {
             adpulse_api::serve(&api_cfg, state, api_listener, http, async {
@@ -216,37 +244,44 @@ impl Running {
         Self {
             gateway: (gateway_stop, gateway_task),
             worker: (worker_stop, worker_task),
+            alerter: (alerter_stop, alerter_task),
             api: (api_stop, api_task),
         }
     }
 
     /// Stops the gateway first (no new events), then the worker (it
-    /// flushes what it holds), then the API; each waits for the one before.
+    /// flushes what it holds), then the alerter (it commits what it
+    /// evaluated and finishes the deliveries in flight), then the API;
+    /// each waits for the one before.
     async fn stop(self) -> anyhow::Result<()> {
         let _ = self.gateway.0.send(());
         let gateway = self.gateway.1.await;
         let _ = self.worker.0.send(());
         let worker = self.worker.1.await;
+        let _ = self.alerter.0.send(());
+        let alerter = self.alerter.1.await;
         let _ = self.api.0.send(());
         let api = self.api.1.await;
         gateway?.context("gateway")?;
         worker?.context("stream worker")?;
+        alerter?.context("alerter")?;
         api?.context("api")?;
         Ok(())
     }
 }
 
-/// How long the streams nobody in the process reads (rejected events,
-/// window results) are kept, as Kafka's default retention keeps them.
+/// How long the stream nobody in the process reads (rejected events) is
+/// kept, as Kafka's default retention keeps it.
 const UNCONSUMED_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
-/// Hourly, deletes segments of the unconsumed streams past their retention
-/// (the events stream's consumed segments go as the worker moves on).
+/// Hourly, deletes segments of the unconsumed stream past its retention
+/// (the events stream's consumed segments go as the worker moves on, the
+/// window results' as the alerter does).
 async fn prune_unconsumed(log: LocalLog) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3_600));
     loop {
         tick.tick().await;
-        for stream in [Stream::Rejected, Stream::CampaignMetrics] {
+        for stream in [Stream::Rejected] {
             let log = log.clone();
             let done = tokio::task::spawn_blocking(move || {
                 log.delete_older_than(stream, UNCONSUMED_RETENTION)

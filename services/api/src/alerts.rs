@@ -6,9 +6,12 @@
 //!   shown once and rotated with an overlap), Slack incoming webhooks and
 //!   e-mail addresses; targets are checked against SSRF;
 //! - [`rules`]: the rules, with ETags, validated by the domain
-//!   (`adpulse_domain::alert`) and their message template compiled.
+//!   (`adpulse_domain::alert`) and their message template compiled;
+//! - [`deliveries`]: the delivery log (every attempt), dead letters and
+//!   their replay, and each rule's firings.
 
 pub mod channels;
+pub mod deliveries;
 pub mod rules;
 
 use adpulse_domain::alert::Problem;
@@ -50,4 +53,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/alert-rules/{id}",
             get(rules::get).put(rules::replace).delete(rules::delete),
         )
+        .route("/alert-rules/{id}/firings", get(deliveries::firings))
+        .route("/alert-deliveries", get(deliveries::list))
+        .route("/alert-deliveries/{id}", get(deliveries::get))
+        .route("/alert-deliveries/{id}/replay", post(deliveries::replay))
 }

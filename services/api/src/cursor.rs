@@ -42,6 +42,10 @@ pub(crate) enum Listing {
     Events,
     /// `GET /alert-rules`: key the rule id.
     AlertRules,
+    /// `GET /alert-deliveries`: key the delivery id (newest first).
+    AlertDeliveries,
+    /// `GET /alert-rules/{id}/firings`: key the firing id (newest first).
+    AlertFirings,
 }
 
 #[derive(Serialize, Deserialize)]

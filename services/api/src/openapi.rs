@@ -71,6 +71,10 @@ use crate::{admin, alerts, assets, auth, campaigns, reports, session};
         alerts::rules::get,
         alerts::rules::replace,
         alerts::rules::delete,
+        alerts::deliveries::firings,
+        alerts::deliveries::list,
+        alerts::deliveries::get,
+        alerts::deliveries::replay,
     ),
     components(
         schemas(ErrorBody, ErrorDetail, FieldProblem, assets::library::ImageType),

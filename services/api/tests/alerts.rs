@@ -360,3 +360,193 @@ async fn rules_page_in_id_order_and_stay_in_their_tenant() {
     }
     api.stop().await;
 }
+
+/// A fired rule with one delivery per channel, written as the alerter
+/// writes them (through the ledger), the first one dead after two
+/// attempts.
+async fn fired(api: &Api, token: &str) -> (String, Vec<String>) {
+    use adpulse_domain::alert::ledger::{
+        AlertCommit, Attempt, DeliveryRecord, DeliveryStatus, FiringKind, FiringRecord, NextStep,
+    };
+    let camp = campaign(api, token).await;
+    let channels = [webhook(api, token).await, webhook(api, token).await];
+    let body =
+        json!({"name": "r", "condition": {"budget_exhausted": "either"}, "channel_ids": channels});
+    let rule: uuid::Uuid = id(&created(api, token, "/api/v1/alert-rules", body).await)
+        .parse()
+        .expect("id");
+    let (now, firing) = (chrono::Utc::now(), uuid::Uuid::now_v7());
+    let campaign = adpulse_domain::CampaignId::from_uuid(camp.parse().expect("id"));
+    let delivery = |channel: &String| DeliveryRecord {
+        id: uuid::Uuid::now_v7(),
+        firing,
+        rule,
+        channel: channel.parse().expect("id"),
+        tenant: api.a.id,
+        status: DeliveryStatus::Pending,
+        attempts: 0,
+        next_attempt_at: Some(now),
+        last_error: None,
+        payload: json!({"type": "alert.fired"}),
+        created_at: now,
+        updated_at: now,
+    };
+    let commit = AlertCommit {
+        states: Vec::new(),
+        firings: vec![FiringRecord {
+            id: firing,
+            rule,
+            campaign,
+            tenant: api.a.id,
+            kind: FiringKind::Fired,
+            at: now,
+            notified: true,
+            message: "r: firing".into(),
+            values: json!([]),
+        }],
+        deliveries: channels.iter().map(delivery).collect(),
+    };
+    let mut claim = api
+        .db
+        .claim_alerts(&unique(), "results", 0)
+        .await
+        .expect("claim");
+    assert!(
+        api.db
+            .commit_alerts(&mut claim, 1, &commit)
+            .await
+            .expect("commit")
+    );
+    let dead = commit.deliveries[0].id;
+    for (n, next) in [(1, NextStep::RetryAt(now)), (2, NextStep::Dead)] {
+        let a = Attempt {
+            number: n,
+            at: now,
+            status_code: Some(500),
+            error: Some("answered 500".into()),
+            duration_ms: 3,
+        };
+        api.db
+            .record_attempt(dead, &a, next)
+            .await
+            .expect("attempt");
+    }
+    (
+        rule.to_string(),
+        commit.deliveries.iter().map(|d| d.id.to_string()).collect(),
+    )
+}
+
+fn unique() -> String {
+    adpulse_testkit::unique_name("alerter")
+}
+
+#[tokio::test]
+async fn the_delivery_log_lists_dead_letters_and_replays_them_once() {
+    let api = Api::start().await;
+    let mgr = api.token(&api.a, Role::CampaignManager).await;
+    let (rule, ids) = fired(&api, &mgr).await;
+    let (apir, mgr) = (&api, mgr.as_str());
+    let get = |path: String| async move { apir.call("GET", &path, Some(mgr), &[], None).await };
+    let dead = get("/api/v1/alert-deliveries?status=dead".into()).await;
+    assert_eq!(
+        dead.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        dead.body
+    );
+    assert_eq!(
+        (
+            &dead.body["data"][0]["id"],
+            &dead.body["data"][0]["attempts"]
+        ),
+        (&json!(ids[0]), &json!(2))
+    );
+    let all = get(format!("/api/v1/alert-deliveries?rule_id={rule}&limit=1")).await;
+    assert!(all.body["next_cursor"].is_string(), "{}", all.body);
+    let detail = get(format!("/api/v1/alert-deliveries/{}", ids[0])).await;
+    let log = detail.body["attempt_log"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (log.len(), &log[1]["status_code"]),
+        (2, &json!(500)),
+        "{}",
+        detail.body
+    );
+    let firings = get(format!("/api/v1/alert-rules/{rule}/firings")).await;
+    assert_eq!(firings.body["data"][0]["kind"], "fired", "{}", firings.body);
+
+    // Replay: the dead letter is pending again; anything else is 409.
+    let replay = |id: String| async move {
+        let path = format!("/api/v1/alert-deliveries/{id}/replay");
+        apir.call("POST", &path, Some(mgr), &[], None).await
+    };
+    let r = replay(ids[0].clone()).await;
+    assert_eq!(
+        (r.status, &r.body["status"]),
+        (200, &json!("pending")),
+        "{}",
+        r.body
+    );
+    let r = replay(ids[0].clone()).await;
+    assert_eq!((r.status, r.code()), (409, "not_dead"), "{}", r.body);
+    let analyst = api.token(&api.a, Role::Analyst).await;
+    let path = format!("/api/v1/alert-deliveries/{}/replay", ids[1]);
+    assert_eq!(
+        api.call("POST", &path, Some(&analyst), &[], None)
+            .await
+            .status,
+        403
+    );
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn the_delivery_log_refuses_bad_queries_and_stays_in_its_tenant() {
+    let api = Api::start().await;
+    let mgr = api.token(&api.a, Role::CampaignManager).await;
+    let other = api.token(&api.b, Role::Admin).await;
+    let (rule, ids) = fired(&api, &mgr).await;
+    let r = api
+        .call(
+            "GET",
+            "/api/v1/alert-deliveries?status=lost&rule_id=x&cursor=bm9wZQ&limit=0",
+            Some(&mgr),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, fields(&r)),
+        (
+            422,
+            vec![
+                "rule_id".into(),
+                "status".into(),
+                "limit".into(),
+                "cursor".into()
+            ]
+        )
+    );
+    for path in [
+        "/api/v1/alert-deliveries".to_owned(),
+        "/api/v1/alert-deliveries?status=dead".to_owned(),
+    ] {
+        let r = api.call("GET", &path, Some(&other), &[], None).await;
+        assert_eq!(r.body["data"], json!([]), "{path}: {}", r.body);
+    }
+    for (method, path) in [
+        ("GET", format!("/api/v1/alert-deliveries/{}", ids[0])),
+        (
+            "POST",
+            format!("/api/v1/alert-deliveries/{}/replay", ids[0]),
+        ),
+        ("GET", format!("/api/v1/alert-rules/{rule}/firings")),
+    ] {
+        let r = api.call(method, &path, Some(&other), &[], None).await;
+        assert_eq!(r.status, 404, "{method} {path}: {}", r.body);
+    }
+    api.stop().await;
+}

@@ -60,6 +60,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alert-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * `GET /alert-deliveries`: the tenant's deliveries, newest first;
+         *     `status=dead` lists the dead letters.
+         */
+        get: operations["list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-deliveries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `GET /alert-deliveries/{id}`: one delivery and every attempt. */
+        get: operations["get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-deliveries/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `POST /alert-deliveries/{id}/replay`: a dead letter sent again, with
+         *     the same id (receivers that got it after all can tell).
+         */
+        post: operations["replay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alert-rules": {
         parameters: {
             query?: never;
@@ -92,6 +149,26 @@ export interface paths {
         post?: never;
         /** `DELETE /alert-rules/{id}` (`If-Match`). */
         delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-rules/{id}/firings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * `GET /alert-rules/{id}/firings`: the rule's firings and resolutions,
+         *     newest first (notified or within a cooldown).
+         */
+        get: operations["firings"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -620,6 +697,31 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /** @description How one attempt went. */
+        Attempt: {
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            at: string;
+            /**
+             * Format: int64
+             * @description How long it took.
+             */
+            duration_ms: number;
+            /** @description Why it failed; `None` if it was accepted. */
+            error?: string | null;
+            /**
+             * Format: int32
+             * @description Which (1 for the first).
+             */
+            number: number;
+            /**
+             * Format: int32
+             * @description The HTTP status, if one came back.
+             */
+            status_code?: number | null;
+        };
         /** @description Budget in micros of `currency` (ISO 4217). */
         Budget: {
             currency: string;
@@ -755,6 +857,50 @@ export interface components {
             /** @description From, inclusive. */
             start: string;
         };
+        /** @description A delivery and every attempt. */
+        DeliveryDetail: components["schemas"]["DeliveryOut"] & {
+            /** @description Oldest first. */
+            attempt_log: components["schemas"]["Attempt"][];
+        };
+        /** @description A notification to one channel. */
+        DeliveryOut: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: uuid */
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            firing_id: string;
+            /**
+             * Format: uuid
+             * @description Also the `webhook-id` receivers see (the same on every attempt).
+             */
+            id: string;
+            last_error?: string | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending only).
+             */
+            next_attempt_at?: string | null;
+            /** @description What is sent (webhooks; Slack gets `data.message`). */
+            payload: Record<string, never>;
+            /** Format: uuid */
+            rule_id: string;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A page of deliveries. */
+        DeliveryPage: {
+            data: components["schemas"]["DeliveryOut"][];
+            next_cursor?: string | null;
+        };
+        /**
+         * @description Where a delivery stands.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "sent" | "dead";
         /** @description The body of every error answer. */
         ErrorBody: {
             /** @description What went wrong. */
@@ -825,6 +971,30 @@ export interface components {
             field: string;
             /** @description What is wrong with it, for people. */
             message: string;
+        };
+        /**
+         * @description A firing or a resolution.
+         * @enum {string}
+         */
+        FiringKind: "fired" | "resolved";
+        /** @description A firing or a resolution. */
+        FiringOut: {
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["FiringKind"];
+            message: string;
+            /** @description False within the rule's cooldown (recorded, not sent). */
+            notified: boolean;
+            values: Record<string, never>;
+        };
+        /** @description A page of firings. */
+        FiringPage: {
+            data: components["schemas"]["FiringOut"][];
+            next_cursor?: string | null;
         };
         /** @description At most `max` impressions per person per `per`. */
         FrequencyCap: {
@@ -1525,6 +1695,96 @@ export interface operations {
     list: {
         parameters: {
             query?: {
+                /** @description One rule's only. */
+                rule_id?: string;
+                /** @description `pending`, `sent` or `dead` (the dead letters) only. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page (with the same filters). */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of deliveries, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the delivery and its attempts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDetail"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description pending again, due now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list: {
+        parameters: {
+            query?: {
                 /** @description 1 to 200 (default 50). */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
@@ -1684,6 +1944,40 @@ export interface operations {
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    firings: {
+        parameters: {
+            query?: {
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the resource id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of firings, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FiringPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -19,7 +19,7 @@ conformance!("rel", Some(3);
 );
 
 /// A rule's settings as a client would write them.
-fn spec(body: Value) -> RuleSpec {
+pub(crate) fn spec(body: Value) -> RuleSpec {
     serde_json::from_value::<RuleBody>(body)
         .expect("rule body")
         .validate()
@@ -27,7 +27,7 @@ fn spec(body: Value) -> RuleSpec {
 }
 
 /// The smallest rule: `ctr` today below 1, notifying `channels`.
-fn ctr_rule(name: &str, channels: &[Uuid]) -> RuleSpec {
+pub(crate) fn ctr_rule(name: &str, channels: &[Uuid]) -> RuleSpec {
     spec(json!({
         "name": name,
         "condition": {"metric": "ctr", "over": "today", "op": "<", "value": 1},
@@ -35,7 +35,7 @@ fn ctr_rule(name: &str, channels: &[Uuid]) -> RuleSpec {
     }))
 }
 
-fn webhook(name: &str, secret: &str) -> ChannelWrite {
+pub(crate) fn webhook(name: &str, secret: &str) -> ChannelWrite {
     ChannelWrite {
         name: name.to_owned(),
         kind: ChannelKind::Webhook,
@@ -44,7 +44,7 @@ fn webhook(name: &str, secret: &str) -> ChannelWrite {
     }
 }
 
-fn email(name: &str) -> ChannelWrite {
+pub(crate) fn email(name: &str) -> ChannelWrite {
     ChannelWrite {
         name: name.to_owned(),
         kind: ChannelKind::Email,
@@ -53,11 +53,11 @@ fn email(name: &str) -> ChannelWrite {
     }
 }
 
-async fn channel(env: &Env, t: TenantId, w: &ChannelWrite) -> ChannelRecord {
+pub(crate) async fn channel(env: &Env, t: TenantId, w: &ChannelWrite) -> ChannelRecord {
     env.api.insert_channel(t, w).await.expect("insert channel")
 }
 
-async fn rule(env: &Env, t: TenantId, s: &RuleSpec) -> RuleRecord {
+pub(crate) async fn rule(env: &Env, t: TenantId, s: &RuleSpec) -> RuleRecord {
     env.api.insert_rule(t, s).await.expect("insert rule")
 }
 

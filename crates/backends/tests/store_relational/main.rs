@@ -8,7 +8,9 @@
 //! listings (filters, every sort both ways, offset and cursor pages,
 //! totals), creatives, tenants and ingest keys (through the `Directory`
 //! port too), alert channels and rules (secret rotation, channels in use,
-//! versions, paging), tenant isolation, and racing writers.
+//! versions, paging), the alerter's ledger (fenced commits of states,
+//! history and deliveries; the outbox's leases, attempts and replays; the
+//! delivery log), tenant isolation, and racing writers.
 //!
 //! On Postgres the API's calls go through a tenant-scoped connection (as
 //! the API connects: row-level security on) and the admin and gateway calls
@@ -19,6 +21,8 @@
 mod common;
 mod support;
 
+mod alert_ledger;
+mod alert_outbox;
 mod alerts;
 mod campaigns;
 mod catalogue;

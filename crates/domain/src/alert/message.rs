@@ -88,9 +88,12 @@ pub fn render(template: &str, ctx: &MessageContext) -> Result<String, String> {
     let t = env
         .template_from_str(template)
         .map_err(|e| format!("is not a valid template: {e}"))?;
+    // Postgres keeps no NUL in text: one in a value must not make the
+    // commit that records the message fail for ever.
     let mut out = t
         .render(ctx)
-        .map_err(|e| format!("cannot be rendered: {e}"))?;
+        .map_err(|e| format!("cannot be rendered: {e}"))?
+        .replace('\0', "");
     if out.len() > MAX_MESSAGE {
         let mut cut = MAX_MESSAGE;
         while !out.is_char_boundary(cut) {
@@ -153,6 +156,13 @@ mod tests {
         // Nothing outside the context: no includes, no environment.
         assert!(check("{% include '/etc/passwd' %}").is_err());
         assert!(check("{{ env }}").is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_dropped() {
+        let mut ctx = MessageContext::example();
+        ctx.campaign.name = "a\0b".into();
+        assert_eq!(render("{{ campaign.name }}", &ctx).expect("renders"), "ab");
     }
 
     #[test]

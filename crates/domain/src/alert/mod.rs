@@ -7,6 +7,7 @@
 //! - [`state`]: pending, firing, resolved, and the cooldown;
 //! - [`rule`]: a rule as its owner writes it;
 //! - [`message`]: the message template, sandboxed;
+//! - [`ledger`]: what the alerter records (states, history, the outbox);
 //! - [`destination`]: channels' targets, and the addresses notifications
 //!   may never reach.
 //!
@@ -15,6 +16,7 @@
 
 pub mod condition;
 pub mod destination;
+pub mod ledger;
 pub mod message;
 pub mod record;
 pub mod rule;

@@ -1,14 +1,18 @@
-//! Alert rules and their notification channels, as the API manages them
-//! (and, from the next slice on, what the alerter reads and records).
-//! Everything is confined to one tenant; Postgres enforces it with
-//! row-level security as for campaigns.
+//! Alerting's store: rules, channels and the delivery log as the API
+//! manages them ([`AlertStore`], confined to one tenant; Postgres enforces
+//! it with row-level security as for campaigns), and what the alerter
+//! reads and records across tenants ([`AlertLedger`]).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::TenantId;
-use crate::alert::{ChannelDeleted, ChannelRecord, ChannelWrite, RuleRecord, RuleSpec};
-use crate::store::{StoreError, Updated};
+use crate::alert::ledger::{
+    AlertCampaign, AlertCommit, Attempt, DeliveryRecord, DeliveryStatus, DueDelivery, FiringRecord,
+    NextStep,
+};
+use crate::alert::{AlertState, ChannelDeleted, ChannelRecord, ChannelWrite, RuleRecord, RuleSpec};
+use crate::store::{Claim, StoreError, Updated};
+use crate::{CampaignId, TenantId};
 
 /// Rules and channels.
 #[async_trait::async_trait]
@@ -82,4 +86,106 @@ pub trait AlertStore: Send + Sync {
         id: Uuid,
         version: i64,
     ) -> Result<Updated<()>, StoreError>;
+
+    /// A page of the tenant's deliveries, newest first (ids are
+    /// time-ordered), before `before`, of one rule and one status if
+    /// given.
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        rule: Option<Uuid>,
+        status: Option<DeliveryStatus>,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+
+    /// One delivery and its attempts, oldest first.
+    async fn delivery(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<(DeliveryRecord, Vec<Attempt>)>, StoreError>;
+
+    /// Makes a dead delivery pending again, due now, with the same id (so
+    /// a receiver that got it after all can tell); what it was before if
+    /// it was not dead.
+    async fn replay_delivery(&self, tenant: TenantId, id: Uuid) -> Result<Replayed, StoreError>;
+
+    /// A page of a rule's firings and resolutions, newest first, before
+    /// `before`.
+    async fn firings(
+        &self,
+        tenant: TenantId,
+        rule: Uuid,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<FiringRecord>, StoreError>;
+}
+
+/// What became of a replay.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Replayed {
+    /// Pending again.
+    Done(Box<DeliveryRecord>),
+    /// No such delivery in the tenant.
+    NotFound,
+    /// Not a dead letter: its status.
+    NotDead(DeliveryStatus),
+}
+
+/// What the alerter reads and records, across tenants (a system
+/// session on Postgres).
+#[async_trait::async_trait]
+pub trait AlertLedger: super::Connected {
+    /// Takes ownership of `partition` of the window-result `topic` for
+    /// `group`, fencing earlier owners, and says where to resume (the
+    /// worker's claims, in the same table).
+    async fn claim_alerts(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Claim, StoreError>;
+
+    /// The campaign as alerting sees it, unless deleted.
+    async fn alert_campaign(&self, id: CampaignId) -> Result<Option<AlertCampaign>, StoreError>;
+
+    /// The tenant's enabled rules.
+    async fn enabled_rules(&self, tenant: TenantId) -> Result<Vec<RuleRecord>, StoreError>;
+
+    /// Every rule's stored state on `campaign`.
+    async fn alert_states(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Vec<(Uuid, AlertState)>, StoreError>;
+
+    /// Writes `commit` and moves the claim's offset to `next_offset` (the
+    /// same offset for a tick between results), in one transaction that
+    /// writes nothing and answers `false` if another owner claimed the
+    /// partition since.
+    async fn commit_alerts(
+        &self,
+        claim: &mut Claim,
+        next_offset: i64,
+        commit: &AlertCommit,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` pending deliveries due at `now` and not leased,
+    /// leased until `until` to this caller (two alerters never send the
+    /// same one at once; a lease that runs out makes it due again).
+    async fn lease_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+
+    /// Records an attempt of a leased delivery and what it leads to, and
+    /// ends the lease.
+    async fn record_attempt(
+        &self,
+        id: Uuid,
+        attempt: &Attempt,
+        next: NextStep,
+    ) -> Result<(), StoreError>;
 }

@@ -17,7 +17,8 @@
 //! | campaigns | [`CampaignStore`] | Postgres | SQLite |
 //! | creatives | [`CreativeStore`] | Postgres | SQLite |
 //! | tenants, ingest keys | [`TenantAdmin`] | Postgres | SQLite |
-//! | alert rules, channels | [`AlertStore`] | Postgres | SQLite |
+//! | alert rules, channels, delivery log | [`AlertStore`] | Postgres | SQLite |
+//! | alert states, history, outbox | [`AlertLedger`] | Postgres | SQLite |
 //! | all of the relational store | [`Store`] | Postgres | SQLite |
 //! | raw events | [`RawArchive`] | CQL | SQLite |
 //! | live counters | [`LiveCounters`] | Redis | memory |
@@ -37,7 +38,7 @@ mod live;
 mod log;
 mod store;
 
-pub use alerts::AlertStore;
+pub use alerts::{AlertLedger, AlertStore, Replayed};
 pub use archive::RawArchive;
 pub use directory::{CampaignFacts, Directory, KeyStatus};
 pub use live::{LiveCounters, LiveTotals, LiveView};

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{AlertStore, Directory};
+use super::{AlertLedger, AlertStore, Directory};
 use crate::aggregate::{AggregateBatch, CampaignTotals, LivePoint};
 use crate::report::ReportRow;
 use crate::store::{
@@ -351,6 +351,7 @@ pub trait Store:
     + CreativeStore
     + TenantAdmin
     + AlertStore
+    + AlertLedger
     + Directory
 {
 }
@@ -364,6 +365,7 @@ impl<T> Store for T where
         + CreativeStore
         + TenantAdmin
         + AlertStore
+        + AlertLedger
         + Directory
 {
 }

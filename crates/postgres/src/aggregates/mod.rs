@@ -190,6 +190,30 @@ async fn upsert_live(
     Ok(rows.into_iter().map(live_point).collect())
 }
 
+/// Moves `claim`'s partition to `next_offset` (or keeps it there: a
+/// commit may write without consuming) if `claim` still owns it and
+/// nothing moved it since; `false` when fenced. The first statement of
+/// every commit on a claimed partition (the worker's and the alerter's).
+pub(crate) async fn move_offset(
+    tx: &mut sqlx::PgConnection,
+    claim: &Claim,
+    next_offset: i64,
+) -> Result<bool, PgError> {
+    let moved = sqlx::query(
+        "UPDATE consumer_offsets SET next_offset = $5, updated_at = now()
+         WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND owner_epoch = $4 AND next_offset = $6",
+    )
+    .bind(&claim.group)
+    .bind(&claim.topic)
+    .bind(claim.partition)
+    .bind(claim.epoch)
+    .bind(next_offset)
+    .bind(claim.next_offset)
+    .execute(&mut *tx)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
 #[async_trait::async_trait]
 impl AggregateSink for Database {
     async fn claim_partition(
@@ -230,19 +254,7 @@ impl AggregateSink for Database {
     ) -> Result<Commit, StoreError> {
         pg(async move {
             let mut tx = self.pool().begin().await?;
-            let moved = sqlx::query(
-                "UPDATE consumer_offsets SET next_offset = $5, updated_at = now()
-                 WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND owner_epoch = $4 AND next_offset = $6",
-            )
-            .bind(&claim.group)
-            .bind(&claim.topic)
-            .bind(claim.partition)
-            .bind(claim.epoch)
-            .bind(next_offset)
-            .bind(claim.next_offset)
-            .execute(&mut *tx)
-            .await?;
-            if moved.rows_affected() != 1 {
+            if !move_offset(&mut tx, claim, next_offset).await? {
                 tx.rollback().await?;
                 return Ok(Commit::Fenced);
             }

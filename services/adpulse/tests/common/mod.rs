@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod platform;
+pub mod receiver;
 pub mod worker;
 
 /// One `#[tokio::test]` per mode for each named `async fn(&Platform)` of

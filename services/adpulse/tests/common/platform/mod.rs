@@ -3,8 +3,8 @@
 //!
 //! - embedded: one `adpulse up` on a fresh data folder, on free loopback
 //!   ports;
-//! - distributed: `adpulse migrate`, then `adpulse gateway`, `worker` and
-//!   `api` on the local stack, with a Postgres schema, Kafka topics, a CQL
+//! - distributed: `adpulse migrate`, then `adpulse gateway`, `worker`,
+//!   `api` and `alerter` on the local stack, with a Postgres schema, Kafka topics, a CQL
 //!   keyspace, a Redis prefix and a consumer group of their own (dropped
 //!   again when the platform is).
 //!
@@ -56,19 +56,20 @@ pub enum Mode {
     Distributed,
 }
 
-/// The listen ports of the three roles.
+/// The listen ports of the four roles.
 #[derive(Clone, Copy, Debug)]
 struct Ports {
     gateway: u16,
     api: u16,
     worker: u16,
+    alerter: u16,
 }
 
 impl Ports {
-    /// Three ports nothing listens on now (bound on port 0 together, so
+    /// Four ports nothing listens on now (bound on port 0 together, so
     /// they differ, then released).
     fn free() -> Self {
-        let listeners: Vec<std::net::TcpListener> = (0..3)
+        let listeners: Vec<std::net::TcpListener> = (0..4)
             .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
             .collect();
         let port = |i: usize| listeners[i].local_addr().expect("its address").port();
@@ -76,6 +77,7 @@ impl Ports {
             gateway: port(0),
             api: port(1),
             worker: port(2),
+            alerter: port(3),
         }
     }
 }
@@ -118,6 +120,8 @@ pub struct Platform {
     pub api: Http,
     /// The worker's health and metrics.
     pub worker: Http,
+    /// The alerter's health and metrics.
+    pub alerter: Http,
 }
 
 impl Platform {
@@ -165,6 +169,7 @@ impl Platform {
             ("ADPULSE__REDIS__URL", owned.redis.clone()),
             ("ADPULSE__REDIS__KEY_PREFIX", owned.prefix.clone()),
             ("ADPULSE__WORKER__GROUP_ID", base.clone()),
+            ("ADPULSE__ALERTS__GROUP_ID", format!("{base}.alerter")),
         ];
         let env = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let mut p = Self::new(Mode::Distributed, env, Some(owned));
@@ -177,7 +182,7 @@ impl Platform {
             }
             Server::Postgres.absent(&why);
         }
-        for role in ["gateway", "worker", "api"] {
+        for role in ["gateway", "worker", "api", "alerter"] {
             p.spawn(role, &[role]);
         }
         p.wait_ready(Duration::from_secs(120)).await;
@@ -193,6 +198,17 @@ impl Platform {
                 ("ADPULSE__TELEMETRY__LOG_FILTER", "warn"),
                 // The tests poll several reports at once.
                 ("ADPULSE__API__REQUESTS_PER_USER_PER_SECOND", "10000"),
+                // Webhook receivers run on loopback; retries and breakers
+                // on a test's time scale; rule changes seen at once.
+                ("ADPULSE__ALERTS__ALLOW_PRIVATE_DESTINATIONS", "true"),
+                ("ADPULSE__ALERTS__RETRY_BASE_MS", "200"),
+                ("ADPULSE__ALERTS__RETRY_MAX_MS", "800"),
+                ("ADPULSE__ALERTS__MAX_ATTEMPTS", "4"),
+                ("ADPULSE__ALERTS__REQUEST_TIMEOUT_MS", "1500"),
+                ("ADPULSE__ALERTS__BREAKER_FAILURES", "3"),
+                ("ADPULSE__ALERTS__BREAKER_OPEN_MS", "1000"),
+                ("ADPULSE__ALERTS__CACHE_MS", "100"),
+                ("ADPULSE__ALERTS__TICK_MS", "200"),
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
         );
@@ -208,6 +224,7 @@ impl Platform {
             gateway: Http::new(&format!("http://127.0.0.1:{}", ports.gateway)),
             api: Http::new(&format!("http://127.0.0.1:{}", ports.api)),
             worker: Http::new(&format!("http://127.0.0.1:{}", ports.worker)),
+            alerter: Http::new(&format!("http://127.0.0.1:{}", ports.alerter)),
         }
     }
 
@@ -229,6 +246,7 @@ impl Platform {
             .env("ADPULSE__GATEWAY__LISTEN", self.addr(self.ports.gateway))
             .env("ADPULSE__API__LISTEN", self.addr(self.ports.api))
             .env("ADPULSE__WORKER__LISTEN", self.addr(self.ports.worker))
+            .env("ADPULSE__ALERTS__LISTEN", self.addr(self.ports.alerter))
             .stdin(Stdio::null());
         c
     }
@@ -311,6 +329,7 @@ impl Platform {
         self.gateway = Http::new(&format!("http://127.0.0.1:{}", self.ports.gateway));
         self.api = Http::new(&format!("http://127.0.0.1:{}", self.ports.api));
         self.worker = Http::new(&format!("http://127.0.0.1:{}", self.ports.worker));
+        self.alerter = Http::new(&format!("http://127.0.0.1:{}", self.ports.alerter));
     }
 
     async fn wait_ready(&mut self, within: Duration) {
@@ -319,7 +338,7 @@ impl Platform {
         }
     }
 
-    /// Waits until the gateway, the API and the worker answer
+    /// Waits until the gateway, the API, the worker and the alerter answer
     /// `/health/ready` with 200; an error when a child exits first (with
     /// its output) or `within` passes.
     async fn try_ready(&mut self, within: Duration) -> Result<(), String> {
@@ -340,6 +359,7 @@ impl Platform {
                 ("gateway", &self.gateway),
                 ("api", &self.api),
                 ("worker", &self.worker),
+                ("alerter", &self.alerter),
             ] {
                 match http.try_send("GET", "/health/ready", &[], "").await {
                     Ok(r) if r.status == 200 => {}
@@ -387,6 +407,7 @@ impl Platform {
         self.gateway = Http::new(&format!("http://127.0.0.1:{}", self.ports.gateway));
         self.api = Http::new(&format!("http://127.0.0.1:{}", self.ports.api));
         self.worker = Http::new(&format!("http://127.0.0.1:{}", self.ports.worker));
+        self.alerter = Http::new(&format!("http://127.0.0.1:{}", self.ports.alerter));
         self.start_up().await;
     }
 

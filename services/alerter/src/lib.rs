@@ -1,0 +1,136 @@
+//! `adpulse alerter`: evaluates alert rules on the stream worker's window
+//! results and delivers their notifications.
+//!
+//! - [`evaluator`]: the consuming side (partitions of the window-result
+//!   stream, claims, commits of states, history and outbox in one
+//!   transaction with the position);
+//! - [`evaluate`]: one pass of a campaign's rules over one sample (pure);
+//! - [`recent`]: trailing spans from successive results;
+//! - [`deliver`]: the outbox drained: leases, signed webhooks and Slack
+//!   messages, backoff with jitter, a breaker per destination, dead
+//!   letters;
+//! - [`metrics`]: what it counts.
+//!
+//! It holds two ports: the window results (`EventSource`: Kafka in the
+//! distributed shape, the embedded log in `adpulse up`) and the ledger
+//! (`AlertLedger`: Postgres or SQLite).
+
+pub mod deliver;
+pub mod evaluate;
+pub mod evaluator;
+mod metrics;
+pub mod recent;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use adpulse_config::{AlertsConfig, HttpConfig};
+use adpulse_domain::ports::{AlertLedger, EventSource};
+use tokio::sync::Notify;
+
+use crate::deliver::Deliverer;
+use crate::evaluator::Evaluator;
+
+/// An alerter that cannot start.
+#[derive(Debug, thiserror::Error)]
+#[error("alerter: {0}")]
+pub struct AlerterError(String);
+
+/// A configured alerter: its evaluator and its deliverer, sharing the
+/// ledger.
+pub struct Alerter {
+    evaluator: Evaluator,
+    deliverer: Deliverer,
+    ledger: Arc<dyn AlertLedger>,
+}
+
+impl Alerter {
+    /// An alerter reading `source` (a member of `cfg.group_id` on
+    /// `topic`, the window-result stream) and recording in `ledger`.
+    pub fn new(
+        cfg: AlertsConfig,
+        topic: &str,
+        source: Box<dyn EventSource>,
+        ledger: Arc<dyn AlertLedger>,
+    ) -> Result<Self, AlerterError> {
+        let cfg = Arc::new(cfg);
+        let wake = Arc::new(Notify::new());
+        let deliverer = Deliverer::new(Arc::clone(&cfg), Arc::clone(&ledger), Arc::clone(&wake))
+            .map_err(AlerterError)?;
+        let evaluator = Evaluator::new(cfg, topic.to_owned(), source, Arc::clone(&ledger), wake);
+        Ok(Self {
+            evaluator,
+            deliverer,
+            ledger,
+        })
+    }
+
+    /// Runs both sides until `shutdown`; the evaluator commits what it
+    /// holds, the deliverer finishes the attempts in flight.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let signal = async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        };
+        tokio::join!(
+            self.evaluator.run(stop(rx.clone())),
+            self.deliverer.run(stop(rx)),
+            signal
+        );
+    }
+
+    /// `/health/live`, `/health/ready` (the ledger answers) and
+    /// `/metrics`.
+    pub fn router(&self) -> axum::Router {
+        use axum::http::StatusCode;
+        use axum::routing::get;
+        let ledger = Arc::clone(&self.ledger);
+        axum::Router::new()
+            .route("/health/live", get(|| async { "ok" }))
+            .route(
+                "/health/ready",
+                get(move || {
+                    let ledger = Arc::clone(&ledger);
+                    async move {
+                        if ledger.ping().await.is_ok() {
+                            (StatusCode::OK, "ready")
+                        } else {
+                            (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
+                        }
+                    }
+                }),
+            )
+            .merge(adpulse_telemetry::metrics_router())
+    }
+}
+
+/// Runs `alerter` and its health endpoints on `listener` until
+/// `shutdown`.
+pub async fn serve(
+    alerter: Alerter,
+    listener: tokio::net::TcpListener,
+    http: HttpConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AlerterError> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let served = adpulse_http::serve(
+        listener,
+        alerter.router(),
+        "alerter",
+        http,
+        stop(rx.clone()),
+    );
+    let signal = async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    };
+    let (served, (), ()) = tokio::join!(served, alerter.run(stop(rx)), signal);
+    served.map_err(|e| AlerterError(e.to_string()))
+}

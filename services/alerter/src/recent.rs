@@ -1,0 +1,97 @@
+//! Trailing spans (`last_15m`): a campaign's lifetime totals as each
+//! window result brought them, kept for a little over an hour, so the
+//! counts of the last N minutes are the newest totals less the totals N
+//! minutes ago.
+//!
+//! Measured by when results arrived, not by event time: an event that
+//! arrives late counts in the span it arrived in. Right after the
+//! alerter takes a campaign over (a start, a rebalance), a span reaching
+//! back before its first result is unknown, and comparisons on it are
+//! false until it is covered.
+
+use std::collections::VecDeque;
+
+use adpulse_domain::aggregate::Counts;
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// How far back the trail reaches (the longest span, and a point before
+/// it as its base).
+const KEEP: TimeDelta = TimeDelta::minutes(61);
+
+/// One campaign's lifetime totals over the last hour.
+#[derive(Clone, Debug, Default)]
+pub struct Trail {
+    /// (arrived, lifetime totals then), oldest first.
+    points: VecDeque<(DateTime<Utc>, Counts)>,
+}
+
+impl Trail {
+    /// Records the totals known at `at`.
+    pub fn push(&mut self, at: DateTime<Utc>, lifetime: Counts) {
+        if let Some(&(last, _)) = self.points.back()
+            && at < last
+        {
+            return;
+        }
+        self.points.push_back((at, lifetime));
+        // Keep one point at or before the horizon: it is the base of the
+        // longest span.
+        while self.points.len() > 1 && self.points[1].0 <= at - KEEP {
+            self.points.pop_front();
+        }
+    }
+
+    /// The counts of the `minutes` before `now`, if the trail reaches
+    /// back that far.
+    pub fn last(&self, now: DateTime<Utc>, minutes: u16) -> Option<Counts> {
+        let (_, newest) = *self.points.back()?;
+        let from = now - TimeDelta::minutes(i64::from(minutes));
+        let (_, base) = *self.points.iter().rev().find(|(at, _)| *at <= from)?;
+        Some(newest.less(base))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(min: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).expect("t") + TimeDelta::minutes(min)
+    }
+
+    fn clicks(n: i64) -> Counts {
+        Counts {
+            clicks: n,
+            ..Counts::default()
+        }
+    }
+
+    #[test]
+    fn spans_are_differences_of_lifetime_totals() {
+        let mut t = Trail::default();
+        t.push(at(0), clicks(10));
+        t.push(at(5), clicks(15));
+        t.push(at(10), clicks(40));
+        // Five minutes before minute 10 the total was 15.
+        assert_eq!(t.last(at(10), 5).map(|c| c.clicks), Some(25));
+        assert_eq!(t.last(at(10), 10).map(|c| c.clicks), Some(30));
+        // Nothing since minute 10: the last 5 minutes at minute 16 are
+        // empty.
+        assert_eq!(t.last(at(16), 5).map(|c| c.clicks), Some(0));
+        // Not known that far back.
+        assert_eq!(t.last(at(10), 15), None);
+    }
+
+    #[test]
+    fn keeps_a_base_for_the_longest_span_and_no_more() {
+        let mut t = Trail::default();
+        for m in 0..=200 {
+            t.push(at(m), clicks(m));
+        }
+        assert_eq!(t.last(at(200), 60).map(|c| c.clicks), Some(60));
+        assert!(t.points.len() <= 63, "{}", t.points.len());
+        // A result older than the newest is ignored.
+        t.push(at(100), clicks(0));
+        assert_eq!(t.last(at(200), 1).map(|c| c.clicks), Some(1));
+    }
+}
