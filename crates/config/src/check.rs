@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::{CappingBackend, Config};
+use crate::{CappingBackend, Config, SmtpTls};
 
 /// What a process is about to do with the configuration: some settings are
 /// required only by some roles (the API's signing key by `adpulse api`).
@@ -279,6 +279,7 @@ impl Config {
             "must be at least gateway.max_body_bytes",
         );
         c.positive(g.max_batch_events as u64, "gateway.max_batch_events");
+        c.positive(g.budget_poll_ms, "gateway.budget_poll_ms");
         c.positive(
             u64::from(g.tenant_events_per_sec),
             "gateway.tenant_events_per_sec",
@@ -347,6 +348,37 @@ impl Config {
         c.positive(u64::from(a.breaker_failures), "alerts.breaker_failures");
         c.positive(a.breaker_open_ms, "alerts.breaker_open_ms");
         c.positive(a.max_in_flight as u64, "alerts.max_in_flight");
+        let relay = a.smtp_relay().unwrap_or_else(|e| {
+            c.fail("alerts.smtp_url", e);
+            None
+        });
+        if let Err(e) = a.mail_from_address() {
+            c.fail("alerts.mail_from", e);
+        }
+        match (&a.smtp_username, &a.smtp_password) {
+            (Some(_), None) => c.fail("alerts.smtp_password", "is not set, but smtp_username is"),
+            (None, Some(_)) => c.fail("alerts.smtp_username", "is not set, but smtp_password is"),
+            (Some(_), Some(_)) if a.smtp_url.is_none() => {
+                c.fail(
+                    "alerts.smtp_url",
+                    "is not set, but the relay's credentials are",
+                );
+            }
+            _ => {}
+        }
+        // A password sent in clear is a password given away, unless the
+        // relay is on this host.
+        if let Some(r) = relay.filter(|r| r.tls == SmtpTls::None && !r.is_loopback())
+            && a.smtp_password.is_some()
+        {
+            c.fail(
+                "alerts.smtp_url",
+                format!(
+                    "would send the password to {} unencrypted: use smtps:// or ?tls=starttls",
+                    r.host
+                ),
+            );
+        }
     }
 
     fn check_api(&self, c: &mut Checker, role: Role) {

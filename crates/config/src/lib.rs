@@ -19,7 +19,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
-pub use alerts::AlertsConfig;
+pub use alerts::{AlertsConfig, SmtpRelay, SmtpTls};
 pub use check::{Problem, Problems, Role};
 pub use secret::Secret;
 
@@ -316,6 +316,9 @@ pub struct GatewayConfig {
     /// How stale the cached key → tenant and campaign → tenant answers may
     /// be: a revoked key or deleted campaign stops working within this.
     pub auth_cache_ttl_secs: u64,
+    /// How often the campaigns stopped by their budget are read again
+    /// (capping decisions answer `budget_exhausted` within about this).
+    pub budget_poll_ms: u64,
     /// Events per second each tenant may send (sustained).
     pub tenant_events_per_sec: u32,
     /// Events a tenant may send in a burst above the sustained rate.
@@ -356,6 +359,7 @@ impl Default for GatewayConfig {
             max_decompressed_bytes: 8 * 1024 * 1024,
             max_batch_events: 1_000,
             auth_cache_ttl_secs: 30,
+            budget_poll_ms: 500,
             tenant_events_per_sec: 50_000,
             tenant_burst: 100_000,
             tenant_quotas: BTreeMap::new(),

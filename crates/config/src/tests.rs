@@ -141,3 +141,56 @@ fn http_section_defaults_file_and_env() {
         Ok(())
     });
 }
+
+#[test]
+fn the_smtp_relay_loads_from_the_environment_and_is_checked() {
+    Jail::expect_with(|jail| {
+        jail.set_env(
+            "ADPULSE__ALERTS__SMTP_URL",
+            "smtp://mail.example.com?tls=starttls",
+        );
+        jail.set_env("ADPULSE__ALERTS__SMTP_USERNAME", "alerts");
+        jail.set_env("ADPULSE__ALERTS__SMTP_PASSWORD", "hunter4");
+        jail.set_env("ADPULSE__ALERTS__MAIL_FROM", "Ops <ops@example.com>");
+        let c = load(jail, None).expect("loads");
+        assert_eq!(
+            c.alerts.smtp_relay(),
+            Ok(Some(SmtpRelay {
+                host: "mail.example.com".into(),
+                port: 587,
+                tls: SmtpTls::StartTls,
+            }))
+        );
+        assert!(c.check(Role::Alerter).is_ok());
+        assert!(
+            !format!("{c:?}").contains("hunter4"),
+            "the password is redacted"
+        );
+        Ok(())
+    });
+    let mut c = Config::default();
+    c.alerts.smtp_url = Some("smtp://mail.example.com".into());
+    c.alerts.smtp_password = Some(Secret::new("hunter4".into()));
+    c.alerts.mail_from = "adpulse".into();
+    let problems = c.check(Role::Alerter).expect_err("refused");
+    let keys: Vec<&str> = problems.0.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "alerts.mail_from",
+            "alerts.smtp_url",
+            "alerts.smtp_username"
+        ],
+        "{problems}"
+    );
+    assert!(problems.to_string().contains("unencrypted"), "{problems}");
+    c.alerts.smtp_url = Some("smtps://u:p@mail.example.com".into());
+    c.alerts.smtp_username = Some("u".into());
+    c.alerts.mail_from = AlertsConfig::default().mail_from;
+    let problems = c.check(Role::Alerter).expect_err("refused");
+    assert_eq!(problems.0.len(), 1, "{problems}");
+    assert!(
+        problems.to_string().contains("ADPULSE__ALERTS__SMTP_URL"),
+        "{problems}"
+    );
+}

@@ -8,7 +8,12 @@
 //! (until the campaign's next local midnight). Reaching means `>=`: a
 //! budget of 10 spent exactly is spent.
 
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+
+use crate::CampaignId;
+use crate::aggregate::local_midnight;
 
 /// A campaign's spending limits, in micros of its currency.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +43,41 @@ impl BudgetStop {
             Self::Daily => "daily",
         }
     }
+}
+
+/// A campaign stopped by its budget, as the alerter records it and the
+/// gateway and the API read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoppedCampaign {
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// Why.
+    pub stop: BudgetStop,
+    /// Since when (the result that crossed the limit).
+    pub since: DateTime<Utc>,
+    /// When it lifts by itself: the next local midnight for a daily stop;
+    /// never for the total (only a larger budget lifts it).
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl StoppedCampaign {
+    /// Whether it still stops the campaign at `now`.
+    pub fn in_force(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|u| now < u)
+    }
+}
+
+/// The local day of `zone` that `at` falls in.
+pub fn local_day(zone: Tz, at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&zone).date_naive()
+}
+
+/// When a daily stop decided at `at` lifts: the first instant of the next
+/// local day of `zone` (DST-correct: a 23- or 25-hour day ends at its own
+/// midnight).
+pub fn next_local_midnight(zone: Tz, at: DateTime<Utc>) -> DateTime<Utc> {
+    let today = local_day(zone, at);
+    local_midnight(zone, today.checked_add_days(Days::new(1)).unwrap_or(today))
 }
 
 impl BudgetLimits {
@@ -77,6 +117,46 @@ mod tests {
         assert_eq!(b.exhausted(100, 10), Some(BudgetStop::Total));
         assert_eq!(BudgetLimits::default().exhausted(i64::MAX, i64::MAX), None);
         assert!(!BudgetLimits::default().limited());
+    }
+
+    #[test]
+    fn a_daily_stop_lifts_at_local_midnight_across_dst() {
+        let berlin: Tz = chrono_tz::Europe::Berlin;
+        let at = |s: &str| s.parse::<DateTime<Utc>>().expect("time");
+        // 29 March 2026 has 23 hours in Berlin: it ends at 22:00 UTC.
+        assert_eq!(
+            next_local_midnight(berlin, at("2026-03-29T10:00:00Z")),
+            at("2026-03-29T22:00:00Z")
+        );
+        // 25 October 2026 has 25 hours: it ends at 23:00 UTC.
+        assert_eq!(
+            next_local_midnight(berlin, at("2026-10-25T10:00:00Z")),
+            at("2026-10-25T23:00:00Z")
+        );
+        // Just before and just after a local midnight.
+        assert_eq!(
+            next_local_midnight(berlin, at("2026-06-30T21:59:59Z")),
+            at("2026-06-30T22:00:00Z")
+        );
+        assert_eq!(
+            next_local_midnight(berlin, at("2026-06-30T22:00:00Z")),
+            at("2026-07-01T22:00:00Z")
+        );
+        // Where midnight itself does not exist (Havana springs forward at
+        // 00:00), the day starts at 01:00.
+        let havana: Tz = chrono_tz::America::Havana;
+        assert_eq!(
+            next_local_midnight(havana, at("2026-03-07T12:00:00Z")),
+            at("2026-03-08T05:00:00Z")
+        );
+        let stop = StoppedCampaign {
+            campaign: CampaignId::from_uuid(uuid::Uuid::nil()),
+            stop: BudgetStop::Daily,
+            since: at("2026-06-30T12:00:00Z"),
+            until: Some(at("2026-06-30T22:00:00Z")),
+        };
+        assert!(stop.in_force(at("2026-06-30T21:59:59Z")));
+        assert!(!stop.in_force(at("2026-06-30T22:00:00Z")));
     }
 
     proptest! {

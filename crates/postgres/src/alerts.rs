@@ -7,18 +7,21 @@
 //! Changes are conditional on the version the caller read, as campaigns'.
 //!
 //! The delivery log and firing history the API reads are in [`log`]; what
-//! the alerter reads and records across tenants in [`ledger`].
+//! the alerter reads and records across tenants in [`ledger`]; budget
+//! stops and the totals they are decided on in [`budget`].
 
+pub(crate) mod budget;
 mod ledger;
 mod log;
 
-use adpulse_domain::TenantId;
 use adpulse_domain::alert::ledger::{Attempt, DeliveryRecord, DeliveryStatus, FiringRecord};
 use adpulse_domain::alert::{
     ChannelDeleted, ChannelRecord, ChannelWrite, RuleBody, RuleRecord, RuleSpec,
 };
+use adpulse_domain::budget::StoppedCampaign;
 use adpulse_domain::ports::{AlertStore, Replayed};
 use adpulse_domain::store::{StoreError, Updated};
+use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -445,5 +448,13 @@ impl AlertStore for Database {
         limit: i64,
     ) -> Result<Vec<FiringRecord>, StoreError> {
         pg(log::firings(self, tenant, rule, before, limit)).await
+    }
+
+    async fn budget_stop(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+    ) -> Result<Option<StoppedCampaign>, StoreError> {
+        pg(budget::tenants(self, tenant, campaign)).await
     }
 }

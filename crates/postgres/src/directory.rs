@@ -3,6 +3,7 @@
 //! campaign API owns them.
 
 use crate::pg;
+use adpulse_domain::budget::StoppedCampaign;
 use adpulse_domain::ports::TenantAdmin;
 use adpulse_domain::ports::{CampaignFacts, Directory, KeyStatus, PortError};
 use adpulse_domain::store::StoreError;
@@ -62,6 +63,10 @@ impl Directory for Database {
                     .ok()
             }),
         }))
+    }
+
+    async fn budget_stops(&self) -> Result<Vec<StoppedCampaign>, PortError> {
+        Ok(crate::alerts::budget::in_force(self).await?)
     }
 }
 

@@ -9,18 +9,21 @@
 //! same write transaction.
 //!
 //! The delivery log and firing history the API reads are in [`log`]; what
-//! the alerter reads and records across tenants in [`ledger`].
+//! the alerter reads and records across tenants in [`ledger`]; budget
+//! stops and the totals they are decided on in [`budget`].
 
+pub(crate) mod budget;
 mod ledger;
 mod log;
 
-use adpulse_domain::TenantId;
 use adpulse_domain::alert::ledger::{Attempt, DeliveryRecord, DeliveryStatus, FiringRecord};
 use adpulse_domain::alert::{
     ChannelDeleted, ChannelRecord, ChannelWrite, RuleBody, RuleRecord, RuleSpec,
 };
+use adpulse_domain::budget::StoppedCampaign;
 use adpulse_domain::ports::{AlertStore, Replayed};
 use adpulse_domain::store::{StoreError, Updated};
+use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
@@ -427,5 +430,13 @@ impl AlertStore for Lite {
         limit: i64,
     ) -> Result<Vec<FiringRecord>, StoreError> {
         log::firings(self, tenant, rule, before, limit).await
+    }
+
+    async fn budget_stop(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+    ) -> Result<Option<StoppedCampaign>, StoreError> {
+        budget::tenants(self, tenant, campaign).await
     }
 }

@@ -1,6 +1,7 @@
 //! Ownership lookups for ingestion ([`Directory`]) and the admin writes that
 //! create what they look up (tenants, campaigns, ingest keys).
 
+use adpulse_domain::budget::StoppedCampaign;
 use adpulse_domain::ports::TenantAdmin;
 use adpulse_domain::ports::{CampaignFacts, Directory, KeyStatus, PortError};
 use adpulse_domain::store::{IngestKeyInfo, NewIngestKey, StoreError};
@@ -49,6 +50,10 @@ impl Directory for Lite {
             timezone,
             frequency_cap: frequency_cap(campaign, &targeting),
         }))
+    }
+
+    async fn budget_stops(&self) -> Result<Vec<StoppedCampaign>, PortError> {
+        Ok(crate::alerts::budget::in_force(self, Utc::now()).await?)
     }
 }
 

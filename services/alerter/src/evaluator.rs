@@ -18,8 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adpulse_config::AlertsConfig;
-use adpulse_domain::alert::ledger::{AlertCampaign, AlertCommit};
+use adpulse_domain::aggregate::Counts;
+use adpulse_domain::alert::ledger::{AlertCampaign, AlertCommit, StopWrite};
 use adpulse_domain::alert::{AlertState, RuleRecord, Sample};
+use adpulse_domain::budget::StoppedCampaign;
 use adpulse_domain::contract::window::WindowResult;
 use adpulse_domain::ports::{AlertLedger, ConsumedRecord, EventSource};
 use adpulse_domain::store::Claim;
@@ -28,6 +30,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::budget::{DayStart, before_today, stop_for};
 use crate::evaluate::evaluate;
 use crate::metrics;
 use crate::recent::Trail;
@@ -47,6 +50,10 @@ struct Watched {
     /// The newest result.
     last: Option<WindowResult>,
     trail: Trail,
+    /// What occurred before today (the campaign's zone).
+    day: Option<DayStart>,
+    /// Its budget stop, as committed plus what `pending` holds.
+    stop: Option<StoppedCampaign>,
 }
 
 /// An owned partition.
@@ -208,7 +215,8 @@ impl Evaluator {
             return;
         }
         w.trail.push(result.at, result.lifetime);
-        let sample = sample(&result, &w.trail, &rules, &campaign, result.at);
+        let before = before_today(&*self.ledger, &campaign, result.at, &mut w.day).await;
+        let sample = sample(&result, before, &w.trail, &rules, &campaign, result.at);
         let pass = evaluate(
             &campaign,
             &rules,
@@ -217,6 +225,7 @@ impl Evaluator {
             result.at,
             &mut part.pending,
         );
+        stop(&campaign, &sample, result.at, w, &mut part.pending);
         w.last = Some(result);
         metrics::result("evaluated");
         metrics::pass(pass);
@@ -236,9 +245,15 @@ impl Evaluator {
             .alert_states(id)
             .await
             .map_err(|e| e.to_string())?;
+        let stop = self
+            .ledger
+            .recorded_stop(id)
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(part) = self.parts.get_mut(&p) {
             let w = part.campaigns.entry(id).or_default();
             w.states = stored.into_iter().collect();
+            w.stop = stop;
         }
         Ok(())
     }
@@ -262,9 +277,12 @@ impl Evaluator {
             let Some(w) = part.campaigns.get_mut(&id) else {
                 continue;
             };
-            let Some(last) = &w.last else { continue };
-            let sample = sample(last, &w.trail, &rules, &campaign, now);
-            let before = part.pending.firings.len() + part.pending.states.len();
+            let Some(last) = w.last.clone() else {
+                continue;
+            };
+            let before = before_today(&*self.ledger, &campaign, now, &mut w.day).await;
+            let sample = sample(&last, before, &w.trail, &rules, &campaign, now);
+            let quiet = part.pending.is_empty();
             metrics::pass(evaluate(
                 &campaign,
                 &rules,
@@ -273,7 +291,8 @@ impl Evaluator {
                 now,
                 &mut part.pending,
             ));
-            if part.pending.firings.len() + part.pending.states.len() > before {
+            stop(&campaign, &sample, now, w, &mut part.pending);
+            if quiet && !part.pending.is_empty() {
                 part.since.get_or_insert_with(Instant::now);
             }
         }
@@ -404,11 +423,33 @@ fn part(claim: Claim) -> Part {
     }
 }
 
+/// Records the budget stop `sample` calls for, if it differs from the
+/// campaign's current one.
+fn stop(
+    campaign: &AlertCampaign,
+    sample: &Sample,
+    now: DateTime<Utc>,
+    w: &mut Watched,
+    out: &mut AlertCommit,
+) {
+    let want = stop_for(campaign, sample, now, w.stop.as_ref());
+    if want != w.stop {
+        out.stops.push(StopWrite {
+            campaign: campaign.id,
+            tenant: campaign.tenant,
+            stop: want,
+        });
+        w.stop = want;
+    }
+}
+
 /// The sample of `result` at `now`, with the trailing spans `rules` read.
-/// Today's counts are those of the result's UTC day (zero once that day
-/// is over).
+/// Today's counts are the lifetime less what occurred `before` the local
+/// day began (the campaign's zone); without that, those of the result's
+/// UTC day (zero once that day is over).
 fn sample(
     result: &WindowResult,
+    before: Option<Counts>,
     trail: &Trail,
     rules: &[RuleRecord],
     campaign: &AlertCampaign,
@@ -422,10 +463,10 @@ fn sample(
     spans.dedup();
     Sample {
         lifetime: result.lifetime,
-        today: if now.date_naive() > result.day {
-            adpulse_domain::aggregate::Counts::default()
-        } else {
-            result.today
+        today: match before {
+            Some(b) => result.lifetime.less(b),
+            None if now.date_naive() > result.day => Counts::default(),
+            None => result.today,
         },
         recent: spans
             .into_iter()

@@ -6,15 +6,17 @@
 //!   transaction with the position);
 //! - [`evaluate`]: one pass of a campaign's rules over one sample (pure);
 //! - [`recent`]: trailing spans from successive results;
-//! - [`deliver`]: the outbox drained: leases, signed webhooks and Slack
-//!   messages, backoff with jitter, a breaker per destination, dead
-//!   letters;
+//! - [`budget`]: today in the campaign's zone, and budget stops;
+//! - [`deliver`]: the outbox drained: leases, signed webhooks, Slack
+//!   messages and e-mails (SMTP), backoff with jitter, a breaker per
+//!   destination, dead letters;
 //! - [`metrics`]: what it counts.
 //!
 //! It holds two ports: the window results (`EventSource`: Kafka in the
 //! distributed shape, the embedded log in `adpulse up`) and the ledger
 //! (`AlertLedger`: Postgres or SQLite).
 
+pub mod budget;
 pub mod deliver;
 pub mod evaluate;
 pub mod evaluator;

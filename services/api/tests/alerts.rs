@@ -392,6 +392,7 @@ async fn fired(api: &Api, token: &str) -> (String, Vec<String>) {
         updated_at: now,
     };
     let commit = AlertCommit {
+        stops: Vec::new(),
         states: Vec::new(),
         firings: vec![FiringRecord {
             id: firing,

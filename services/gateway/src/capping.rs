@@ -254,7 +254,7 @@ async fn serve(
         u32::try_from(query.candidates.len()).unwrap_or(u32::MAX),
     )?;
     let now = Utc::now();
-    let candidates = candidates(gw, tenant, &query).await?;
+    let candidates = candidates(gw, tenant, &query, now).await?;
     let scope = tenant.to_string();
     let u = &query.user;
     let ids = Ids {
@@ -271,9 +271,16 @@ async fn serve(
     let mut response = match call {
         CapCall::Release => {
             let at = query.reserved_at.unwrap_or(now);
-            release_one(capping, &person, single(candidates)?, at).await?
+            release_one(capping, &person, single(candidates)?.0, at).await?
         }
-        CapCall::Decide => decide_one(capping, &person, &ids, single(candidates)?, now).await?,
+        CapCall::Decide => match single(candidates)? {
+            (c, true) => Json(Single {
+                answer: exhausted(&c),
+                decided_at: timestamp(now),
+            })
+            .into_response(),
+            (c, false) => decide_one(capping, &person, &ids, c, now).await?,
+        },
         CapCall::DecideBatch => decide_many(capping, &person, candidates, now).await,
     };
     quota_headers(response.headers_mut(), quota);
@@ -345,7 +352,13 @@ async fn decide_many(
     candidates: Vec<Looked>,
     now: DateTime<Utc>,
 ) -> Response {
-    let known: Vec<Candidate> = candidates.iter().filter_map(|c| c.clone().ok()).collect();
+    let known: Vec<Candidate> = candidates
+        .iter()
+        .filter_map(|c| match c {
+            Looked::Known(c) => Some(c.clone()),
+            Looked::Stopped(_) | Looked::Unknown(..) => None,
+        })
+        .collect();
     let mut outcomes = capping
         .decider
         .decide(person, &known, now)
@@ -354,11 +367,12 @@ async fn decide_many(
     let decisions = candidates
         .into_iter()
         .map(|c| match c {
-            Ok(c) => outcomes
+            Looked::Known(c) => outcomes
                 .next()
                 .map(|o| answer(&o, c.ad))
                 .unwrap_or_else(|| unknown(c.campaign, None)),
-            Err((campaign, ad)) => unknown(campaign, ad),
+            Looked::Stopped(c) => exhausted(&c),
+            Looked::Unknown(campaign, ad) => unknown(campaign, ad),
         })
         .collect();
     Json(Batch {
@@ -380,7 +394,30 @@ fn unknown(campaign: CampaignId, ad: Option<String>) -> Answer {
     }
 }
 
-type Looked = Result<Candidate, (CampaignId, Option<String>)>;
+/// A campaign whose budget stops it: refused, nothing counted.
+fn exhausted(c: &Candidate) -> Answer {
+    metrics::counter!("adpulse_capping_decisions_total", "reason" => "budget_exhausted", "allow" => "false")
+        .increment(1);
+    Answer {
+        campaign_id: c.campaign,
+        ad_id: c.ad.clone(),
+        allow: false,
+        count: 0,
+        cap: None,
+        window_ends_at: None,
+        reason: "budget_exhausted",
+    }
+}
+
+/// A candidate as looked up.
+enum Looked {
+    /// The tenant's, to decide.
+    Known(Candidate),
+    /// The tenant's, stopped by its budget.
+    Stopped(Candidate),
+    /// Not a campaign of the tenant.
+    Unknown(CampaignId, Option<String>),
+}
 
 /// The query's candidates with their caps and zones, or the ones that are
 /// not campaigns of `tenant`.
@@ -388,6 +425,7 @@ async fn candidates(
     gw: &Gateway,
     tenant: TenantId,
     query: &CapQuery,
+    now: DateTime<Utc>,
 ) -> Result<Vec<Looked>, ApiError> {
     let mut out = Vec::with_capacity(query.candidates.len());
     for (campaign, ad) in &query.candidates {
@@ -400,7 +438,7 @@ async fn candidates(
             )
         })?;
         out.push(match facts {
-            Some(f) if f.tenant == tenant => Ok(Candidate {
+            Some(f) if f.tenant == tenant => known(gw, now, Candidate {
                 campaign: *campaign,
                 ad,
                 timezone: f.timezone.parse().unwrap_or_else(|_| {
@@ -409,16 +447,27 @@ async fn candidates(
                 }),
                 cap: f.frequency_cap,
             }),
-            _ => Err((*campaign, ad)),
+            _ => Looked::Unknown(*campaign, ad),
         });
     }
     Ok(out)
 }
 
-/// The one candidate of a single decision or release, or 404.
-fn single(mut candidates: Vec<Looked>) -> Result<Candidate, ApiError> {
+/// `c`, stopped if its budget stops it at `now`.
+fn known(gw: &Gateway, now: DateTime<Utc>, c: Candidate) -> Looked {
+    if gw.stops.stopped(c.campaign, now).is_some() {
+        Looked::Stopped(c)
+    } else {
+        Looked::Known(c)
+    }
+}
+
+/// The one candidate of a single decision or release and whether its
+/// budget stops it, or 404.
+fn single(mut candidates: Vec<Looked>) -> Result<(Candidate, bool), ApiError> {
     match candidates.pop() {
-        Some(Ok(c)) => Ok(c),
+        Some(Looked::Known(c)) => Ok((c, false)),
+        Some(Looked::Stopped(c)) => Ok((c, true)),
         _ => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_campaign",

@@ -449,6 +449,11 @@ mod tests {
         async fn campaign_facts(&self, _: CampaignId) -> Result<Option<CampaignFacts>, PortError> {
             Ok(None)
         }
+        async fn budget_stops(
+            &self,
+        ) -> Result<Vec<adpulse_domain::budget::StoppedCampaign>, PortError> {
+            Ok(Vec::new())
+        }
     }
 
     fn bearer(key: &str) -> HeaderMap {

@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod budget;
 pub mod capping;
 pub mod error;
 mod ingest;
@@ -55,6 +56,8 @@ pub struct Gateway {
     limiter: Limiter,
     rows: rejected::RowBound,
     capping: Option<Capping>,
+    /// Campaigns stopped by their budget (capping answers for them).
+    stops: Arc<budget::Stops>,
 }
 
 impl Gateway {
@@ -68,6 +71,7 @@ impl Gateway {
         Ok(Self {
             limiter: Limiter::new(&cfg)?,
             rows: rejected::RowBound::new(cfg.rejected_rows_per_tenant_per_minute),
+            stops: Arc::new(budget::Stops::new(Arc::clone(&directory))),
             auth: Auth::new(directory, Duration::from_secs(cfg.auth_cache_ttl_secs)),
             cfg,
             limits,
@@ -119,10 +123,19 @@ pub async fn serve(
             }
         }
     });
+    let stops = (gw.capping.is_some()).then(|| {
+        tokio::spawn(poll_stops(
+            Arc::clone(&gw.stops),
+            Duration::from_millis(gw.cfg.budget_poll_ms),
+        ))
+    });
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = Arc::clone(&gw).router();
     adpulse_http::serve(listener, app, "gateway", http, shutdown).await?;
     sweeper.abort();
+    if let Some(stops) = stops {
+        stops.abort();
+    }
     gw.housekeeping(true).await;
     let grace = Duration::from_secs(gw.cfg.shutdown_grace_secs);
     if let Err(e) = gw.log.flush(grace).await {
@@ -130,6 +143,25 @@ pub async fn serve(
     }
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// Reads the budget stops every `every`; a failed read keeps the last
+/// list (and is logged once until a read succeeds again).
+async fn poll_stops(stops: Arc<budget::Stops>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        match stops.refresh().await {
+            Ok(_) => failing = false,
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "reading budget stops failed; the last list stays in force");
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// `/health/ready`: 200 while the event log answers, else 503.

@@ -157,6 +157,7 @@ async fn a_commit_writes_states_history_and_deliveries(env: &Env) {
         states: vec![firing_state.clone(), pending_state.clone()],
         firings: vec![loud.clone(), quiet.clone()],
         deliveries: vec![hook.clone(), undated.clone()],
+        ..AlertCommit::default()
     };
     assert!(commit(env, &mut claim, 7, &c).await);
     assert_eq!(claim.next_offset, 7);
@@ -262,6 +263,7 @@ async fn a_newer_claim_fences_the_older_one(env: &Env) {
         )],
         firings: vec![f.clone()],
         deliveries: vec![delivery(&f, Uuid::now_v7(), f.at)],
+        ..AlertCommit::default()
     };
     assert!(!commit(env, &mut first, 5, &c).await, "fenced");
     assert!(

@@ -10,7 +10,9 @@
 //! port too), alert channels and rules (secret rotation, channels in use,
 //! versions, paging), the alerter's ledger (fenced commits of states,
 //! history and deliveries; the outbox's leases, attempts and replays; the
-//! delivery log), tenant isolation, and racing writers.
+//! delivery log), budget stops (set, lifted, fenced, in force; per tenant)
+//! and the split of a campaign's totals at a local midnight, tenant
+//! isolation, and racing writers.
 //!
 //! On Postgres the API's calls go through a tenant-scoped connection (as
 //! the API connects: row-level security on) and the admin and gateway calls
@@ -24,6 +26,7 @@ mod support;
 mod alert_ledger;
 mod alert_outbox;
 mod alerts;
+mod budget_stops;
 mod campaigns;
 mod catalogue;
 mod isolation;

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::destination::ChannelKind;
 use super::state::AlertState;
-use crate::budget::BudgetLimits;
+use crate::aggregate::Counts;
+use crate::budget::{BudgetLimits, StoppedCampaign};
 use crate::{CampaignId, CampaignStatus, TenantId};
 
 /// What the alerter needs to know of a campaign.
@@ -197,10 +198,40 @@ pub enum NextStep {
     Dead,
 }
 
+/// A campaign's budget stop set or lifted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopWrite {
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// The stop, or `None`: lifted.
+    pub stop: Option<StoppedCampaign>,
+}
+
+/// A campaign's totals split at the start of a local day, read in one
+/// snapshot: today's counts are then the lifetime counts less `before`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DayBase {
+    /// Lifetime totals.
+    pub lifetime: Counts,
+    /// The totals of the local day (events that occurred in it).
+    pub day: Counts,
+}
+
+impl DayBase {
+    /// What occurred before the day.
+    pub fn before(&self) -> Counts {
+        self.lifetime.less(self.day)
+    }
+}
+
 /// What one evaluation step writes, with the stream position, in one
 /// transaction.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertCommit {
+    /// Budget stops set or lifted.
+    pub stops: Vec<StopWrite>,
     /// New states.
     pub states: Vec<StateWrite>,
     /// History.
@@ -212,6 +243,9 @@ pub struct AlertCommit {
 impl AlertCommit {
     /// Whether there is nothing to write but the position.
     pub fn is_empty(&self) -> bool {
-        self.states.is_empty() && self.firings.is_empty() && self.deliveries.is_empty()
+        self.stops.is_empty()
+            && self.states.is_empty()
+            && self.firings.is_empty()
+            && self.deliveries.is_empty()
     }
 }

@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::alert::ledger::{
-    AlertCampaign, AlertCommit, Attempt, DeliveryRecord, DeliveryStatus, DueDelivery, FiringRecord,
-    NextStep,
+    AlertCampaign, AlertCommit, Attempt, DayBase, DeliveryRecord, DeliveryStatus, DueDelivery,
+    FiringRecord, NextStep,
 };
 use crate::alert::{AlertState, ChannelDeleted, ChannelRecord, ChannelWrite, RuleRecord, RuleSpec};
+use crate::budget::StoppedCampaign;
 use crate::store::{Claim, StoreError, Updated};
 use crate::{CampaignId, TenantId};
 
@@ -120,6 +121,14 @@ pub trait AlertStore: Send + Sync {
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<FiringRecord>, StoreError>;
+
+    /// The campaign's budget stop, if one was recorded (in force or
+    /// not: see [`StoppedCampaign::in_force`]).
+    async fn budget_stop(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+    ) -> Result<Option<StoppedCampaign>, StoreError>;
 }
 
 /// What became of a replay.
@@ -153,13 +162,28 @@ pub trait AlertLedger: super::Connected {
     /// The tenant's enabled rules.
     async fn enabled_rules(&self, tenant: TenantId) -> Result<Vec<RuleRecord>, StoreError>;
 
+    /// `campaign`'s lifetime totals and those of the local day of `zone`
+    /// that starts at `day_start`, in one snapshot.
+    async fn day_base(
+        &self,
+        campaign: CampaignId,
+        zone: &str,
+        day_start: DateTime<Utc>,
+    ) -> Result<DayBase, StoreError>;
+
+    /// The campaign's recorded budget stop, if any.
+    async fn recorded_stop(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Option<StoppedCampaign>, StoreError>;
+
     /// Every rule's stored state on `campaign`.
     async fn alert_states(
         &self,
         campaign: CampaignId,
     ) -> Result<Vec<(Uuid, AlertState)>, StoreError>;
 
-    /// Writes `commit` and moves the claim's offset to `next_offset` (the
+    /// Writes `commit` (budget stops set or lifted too) and moves the claim's offset to `next_offset` (the
     /// same offset for a tick between results), in one transaction that
     /// writes nothing and answers `false` if another owner claimed the
     /// partition since.

@@ -2,6 +2,7 @@
 //! ingestion and capping on every request (behind a cache).
 
 use super::PortError;
+use crate::budget::StoppedCampaign;
 use crate::ids::{CampaignId, TenantId};
 
 /// What an ingest key hash refers to.
@@ -28,6 +29,11 @@ pub trait Directory: Send + Sync {
         &self,
         campaign: CampaignId,
     ) -> Result<Option<CampaignFacts>, PortError>;
+
+    /// Every campaign a budget stops now (across tenants; the gateway
+    /// polls it, so it must stay cheap: one indexed read of a small
+    /// table).
+    async fn budget_stops(&self) -> Result<Vec<StoppedCampaign>, PortError>;
 }
 
 /// What the gateway needs to know of a campaign: its owner (every event and

@@ -2,6 +2,9 @@
 //! window-result stream, what it reads to evaluate a campaign, its fenced
 //! commits of states, history and new deliveries, and the outbox's leases.
 //!
+//! Budget stops and the day split of a campaign's totals are in
+//! [`super::budget`].
+//!
 //! Everything here spans tenants, on the pool's own sessions: the alerter
 //! connects as the stream worker does (`Database::connect`, a system
 //! session that row-level security lets through), and a commit is fenced
@@ -11,11 +14,11 @@
 use std::collections::BTreeMap;
 
 use adpulse_domain::alert::ledger::{
-    AlertCampaign, AlertCommit, Attempt, DeliveryRecord, DueDelivery, FiringRecord, NextStep,
-    StateWrite,
+    AlertCampaign, AlertCommit, Attempt, DayBase, DeliveryRecord, DueDelivery, FiringRecord,
+    NextStep, StateWrite,
 };
 use adpulse_domain::alert::{AlertState, RuleRecord};
-use adpulse_domain::budget::BudgetLimits;
+use adpulse_domain::budget::{BudgetLimits, StoppedCampaign};
 use adpulse_domain::ports::{AggregateSink, AlertLedger};
 use adpulse_domain::store::{Claim, StoreError};
 use adpulse_domain::{CampaignId, TenantId};
@@ -23,6 +26,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::budget;
 use super::log::{DELIVERY_COLUMNS, DeliveryRow};
 use super::{RULE_COLUMNS, RuleRow};
 use crate::aggregates::move_offset;
@@ -280,6 +284,22 @@ impl AlertLedger for Database {
         .await
     }
 
+    async fn day_base(
+        &self,
+        campaign: CampaignId,
+        zone: &str,
+        day_start: DateTime<Utc>,
+    ) -> Result<DayBase, StoreError> {
+        pg(budget::day_base(self, campaign, zone, day_start)).await
+    }
+
+    async fn recorded_stop(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Option<StoppedCampaign>, StoreError> {
+        pg(budget::recorded(self, campaign)).await
+    }
+
     async fn alert_states(
         &self,
         campaign: CampaignId,
@@ -318,6 +338,7 @@ impl AlertLedger for Database {
                 tx.rollback().await?;
                 return Ok(false);
             }
+            budget::write_stops(&mut tx, &commit.stops).await?;
             upsert_states(&mut tx, &commit.states).await?;
             // Firings first: deliveries reference them.
             insert_firings(&mut tx, &commit.firings).await?;

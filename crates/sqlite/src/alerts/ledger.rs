@@ -2,17 +2,20 @@
 //! window-result stream, what it reads to evaluate a campaign, its fenced
 //! commits of states, history and new deliveries, and the outbox's leases.
 //!
+//! Budget stops and the day split of a campaign's totals are in
+//! [`super::budget`].
+//!
 //! A commit is fenced by the same `consumer_offsets` row update as the
 //! stream worker's ([`move_offset`]). Writes take the write lock first
 //! (`BEGIN IMMEDIATE`), so a lease is one alerter's alone without the
 //! row locks Postgres needs.
 
 use adpulse_domain::alert::ledger::{
-    AlertCampaign, AlertCommit, Attempt, DeliveryRecord, DueDelivery, FiringRecord, NextStep,
-    StateWrite,
+    AlertCampaign, AlertCommit, Attempt, DayBase, DeliveryRecord, DueDelivery, FiringRecord,
+    NextStep, StateWrite,
 };
 use adpulse_domain::alert::{AlertState, RuleRecord};
-use adpulse_domain::budget::BudgetLimits;
+use adpulse_domain::budget::{BudgetLimits, StoppedCampaign};
 use adpulse_domain::ports::{AggregateSink, AlertLedger};
 use adpulse_domain::store::{Claim, StoreError};
 use adpulse_domain::{CampaignId, TenantId};
@@ -20,6 +23,7 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
+use super::budget;
 use super::log::{DELIVERY_COLUMNS, DeliveryRow};
 use super::{RULE_COLUMNS, RuleRow};
 use crate::aggregates::move_offset;
@@ -233,6 +237,22 @@ impl AlertLedger for Lite {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    async fn day_base(
+        &self,
+        campaign: CampaignId,
+        zone: &str,
+        day_start: DateTime<Utc>,
+    ) -> Result<DayBase, StoreError> {
+        budget::day_base(self, campaign, zone, day_start).await
+    }
+
+    async fn recorded_stop(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Option<StoppedCampaign>, StoreError> {
+        budget::recorded(self, campaign).await
+    }
+
     async fn alert_states(
         &self,
         campaign: CampaignId,
@@ -268,6 +288,7 @@ impl AlertLedger for Lite {
             tx.rollback().await.map_err(failed)?;
             return Ok(false);
         }
+        budget::write_stops(&mut tx, &commit.stops, micros(now)).await?;
         upsert_states(&mut tx, &commit.states, micros(now)).await?;
         // Firings first: deliveries reference them.
         insert_firings(&mut tx, &commit.firings).await?;

@@ -6,11 +6,12 @@
 //! and replays those).
 //!
 //! At least once: a delivery whose attempt was sent but not recorded (a
-//! crash in between) is sent again with the same `webhook-id`, which is
-//! what receivers deduplicate on.
+//! crash in between) is sent again with the same `webhook-id` (e-mail:
+//! the same `Message-ID`), which is what receivers deduplicate on.
 
 pub mod backoff;
 pub mod breaker;
+pub mod email;
 pub mod send;
 pub mod sign;
 
@@ -27,6 +28,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use self::breaker::Breaker;
+use self::email::Mailer;
 use self::send::{SendError, Sender};
 use crate::metrics;
 
@@ -51,9 +53,11 @@ impl Deliverer {
         ledger: Arc<dyn AlertLedger>,
         wake: Arc<Notify>,
     ) -> Result<Self, String> {
+        let mailer = Mailer::from_config(&cfg)?;
         let sender = Sender::new(
             Duration::from_millis(cfg.request_timeout_ms),
             cfg.allow_private_destinations,
+            mailer,
         )?;
         Ok(Self {
             cfg,
@@ -149,7 +153,7 @@ impl Deliverer {
                 number,
                 at: started,
                 status_code: match &result {
-                    Ok(s) => Some(i32::from(*s)),
+                    Ok(s) => s.map(i32::from),
                     Err(e) => e.status().map(i32::from),
                 },
                 error: result.as_ref().err().map(ToString::to_string),
@@ -163,12 +167,18 @@ impl Deliverer {
     }
 }
 
-/// What follows attempt `number`: sent, a retry, or (after the last
-/// attempt, or a destination that may never be reached) a dead letter.
-fn next_step(cfg: &AlertsConfig, result: &Result<u16, SendError>, number: i32) -> NextStep {
+/// What follows attempt `number` (its result as [`Sender::send`] gives
+/// it): sent, a retry, or a dead letter (after the last attempt, for a
+/// destination that may never be reached, or an answer that a retry
+/// would not change).
+pub fn next_step(
+    cfg: &AlertsConfig,
+    result: &Result<Option<u16>, SendError>,
+    number: i32,
+) -> NextStep {
     match result {
         Ok(_) => NextStep::Sent,
-        Err(SendError::Refused(_)) => NextStep::Dead,
+        Err(SendError::Refused(_) | SendError::Rejected(_)) => NextStep::Dead,
         Err(_) if number >= i32::try_from(cfg.max_attempts).unwrap_or(i32::MAX) => NextStep::Dead,
         Err(_) => {
             let wait = backoff::delay(
@@ -196,9 +206,19 @@ mod tests {
         assert!(matches!(next_step(&cfg, &failed, 1), NextStep::RetryAt(_)));
         assert!(matches!(next_step(&cfg, &failed, 2), NextStep::RetryAt(_)));
         assert_eq!(next_step(&cfg, &failed, 3), NextStep::Dead);
-        assert_eq!(next_step(&cfg, &Ok(204), 1), NextStep::Sent);
-        // A destination that may never be reached is not retried.
+        assert_eq!(next_step(&cfg, &Ok(Some(204)), 1), NextStep::Sent);
+        assert_eq!(next_step(&cfg, &Ok(None), 1), NextStep::Sent, "e-mail");
+        // A destination that may never be reached is not retried, nor an
+        // answer that says it never will be (SMTP 5xx).
         let refused = Err(SendError::Refused("private".into()));
         assert_eq!(next_step(&cfg, &refused, 1), NextStep::Dead);
+        let rejected = Err(SendError::Rejected("550 no such mailbox".into()));
+        assert_eq!(next_step(&cfg, &rejected, 1), NextStep::Dead);
+        // A transient SMTP answer (4xx) or no connection is retried.
+        let transient = Err(SendError::Transport("SMTP: 451".into()));
+        assert!(matches!(
+            next_step(&cfg, &transient, 1),
+            NextStep::RetryAt(_)
+        ));
     }
 }

@@ -1,5 +1,6 @@
-//! Sending one delivery over HTTP: a webhook (the payload, signed), or a
-//! Slack incoming webhook (`{"text": message}`).
+//! Sending one delivery: over HTTP, a webhook (the payload, signed) or a
+//! Slack incoming webhook (`{"text": message}`); an e-mail through the
+//! SMTP relay ([`super::email`]) when one is configured.
 //!
 //! The client follows no redirect (a redirect could point anywhere),
 //! uses no proxy from the environment, and resolves names through
@@ -16,6 +17,7 @@ use adpulse_domain::alert::ledger::DueDelivery;
 use adpulse_domain::alert::{ChannelKind, check_ip};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+use super::email::Mailer;
 use super::sign::signature;
 
 /// Why an attempt failed.
@@ -30,6 +32,10 @@ pub enum SendError {
     /// The destination may never be reached (SSRF), or cannot be sent to.
     #[error("{0}")]
     Refused(String),
+    /// The destination answered that it will never accept it (an SMTP
+    /// 5xx: no such mailbox, refused by policy).
+    #[error("{0}")]
+    Rejected(String),
 }
 
 impl SendError {
@@ -37,7 +43,7 @@ impl SendError {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Status(s) => Some(*s),
-            Self::Transport(_) | Self::Refused(_) => None,
+            Self::Transport(_) | Self::Refused(_) | Self::Rejected(_) => None,
         }
     }
 }
@@ -72,16 +78,23 @@ impl Resolve for Guarded {
     }
 }
 
-/// The HTTP side of delivery.
+/// Sends deliveries of every kind.
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
     allow_private: bool,
+    /// `None` when no SMTP relay is configured.
+    mailer: Option<Arc<Mailer>>,
 }
 
 impl Sender {
-    /// A sender whose requests give up after `timeout`.
-    pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, String> {
+    /// A sender whose requests give up after `timeout`, sending e-mail
+    /// with `mailer`.
+    pub fn new(
+        timeout: Duration,
+        allow_private: bool,
+        mailer: Option<Mailer>,
+    ) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -94,11 +107,25 @@ impl Sender {
         Ok(Self {
             client,
             allow_private,
+            mailer: mailer.map(Arc::new),
         })
     }
 
-    /// Sends `d` once.
-    pub async fn send(&self, d: &DueDelivery, now_unix: i64) -> Result<u16, SendError> {
+    /// Sends `d` once; the HTTP status that accepted it, if it went over
+    /// HTTP.
+    pub async fn send(&self, d: &DueDelivery, now_unix: i64) -> Result<Option<u16>, SendError> {
+        match (d.kind, &self.mailer) {
+            (ChannelKind::Email, Some(mailer)) => mailer.send(d).await.map(|()| None),
+            (ChannelKind::Email, None) => Err(SendError::Refused(
+                "e-mail delivery is not configured on this alerter (alerts.smtp_url)".into(),
+            )),
+            (ChannelKind::Webhook | ChannelKind::Slack, _) => {
+                self.post(d, now_unix).await.map(Some)
+            }
+        }
+    }
+
+    async fn post(&self, d: &DueDelivery, now_unix: i64) -> Result<u16, SendError> {
         let url = reqwest::Url::parse(&d.target)
             .map_err(|e| SendError::Refused(format!("bad target: {e}")))?;
         if let Some(ip) = url.host_str().and_then(|h| {
@@ -134,9 +161,7 @@ impl Sender {
                     .body(body)
             }
             ChannelKind::Email => {
-                return Err(SendError::Refused(
-                    "e-mail delivery is not configured on this alerter".into(),
-                ));
+                return Err(SendError::Refused("an e-mail address is not a URL".into()));
             }
         };
         let resp = req

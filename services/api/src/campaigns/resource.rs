@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::body::CampaignBody;
-use super::view::{CampaignOut, respond};
+use super::view::{CampaignOut, respond, respond_with};
 use super::{campaign_id, editable, to_change, updated};
 use crate::AppState;
 use crate::auth::Caller;
@@ -55,7 +55,12 @@ pub async fn get(
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    Ok(respond(StatusCode::OK, &c))
+    let stop = state
+        .db
+        .budget_stop(caller.tenant, c.id)
+        .await?
+        .filter(|s| s.in_force(chrono::Utc::now()));
+    Ok(respond_with(StatusCode::OK, &c, stop))
 }
 
 /// `PUT /campaigns/{id}`: replaces every writable field (`If-Match`).

@@ -3,6 +3,7 @@
 //! clients send back in `If-Match`.
 
 use adpulse_domain::CampaignStatus;
+use adpulse_domain::budget::{BudgetStop, StoppedCampaign};
 use adpulse_domain::store::CampaignRecord;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,8 +30,24 @@ pub struct CampaignOut {
     version: i64,
     /// Where `PATCH …/status` may take it next.
     allowed_transitions: Vec<CampaignStatus>,
+    /// Present when its budget stops it now (on `GET /campaigns/{id}`):
+    /// capping decisions answer `budget_exhausted` for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget_stop: Option<BudgetStopOut>,
     #[serde(rename = "_links")]
     links: CampaignLinks,
+}
+
+/// Why a campaign's budget stops it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BudgetStopOut {
+    /// `total`: the lifetime budget is spent (until it is raised);
+    /// `daily`: today's cap is spent.
+    stop: BudgetStop,
+    /// Since when.
+    since: DateTime<Utc>,
+    /// When a daily stop lifts: the campaign's next local midnight.
+    until: Option<DateTime<Utc>>,
 }
 
 /// Links of a campaign.
@@ -58,6 +75,7 @@ pub(super) fn view(c: &CampaignRecord) -> CampaignOut {
         updated_at: c.updated_at,
         version: c.version,
         allowed_transitions: c.status.next().to_vec(),
+        budget_stop: None,
         links: CampaignLinks {
             status: format!("{link}/status"),
             targeting: format!("{link}/targeting"),
@@ -69,7 +87,22 @@ pub(super) fn view(c: &CampaignRecord) -> CampaignOut {
 /// `c` answered with `status`, its ETag, and (when created) its
 /// `Location`.
 pub(super) fn respond(status: StatusCode, c: &CampaignRecord) -> Response {
-    let mut r = (status, axum::Json(view(c))).into_response();
+    respond_with(status, c, None)
+}
+
+/// [`respond`], saying why the budget stops the campaign if `stop` does.
+pub(super) fn respond_with(
+    status: StatusCode,
+    c: &CampaignRecord,
+    stop: Option<StoppedCampaign>,
+) -> Response {
+    let mut out = view(c);
+    out.budget_stop = stop.map(|s| BudgetStopOut {
+        stop: s.stop,
+        since: s.since,
+        until: s.until,
+    });
+    let mut r = (status, axum::Json(out)).into_response();
     if let Ok(v) = HeaderValue::from_str(&etag(c.version)) {
         r.headers_mut().insert(header::ETAG, v);
     }

@@ -411,6 +411,24 @@ impl Platform {
         self.start_up().await;
     }
 
+    /// SIGKILLs the alerter and starts it again: in embedded mode the
+    /// whole `adpulse up` (the alerter is part of it), in the distributed
+    /// platform only the `adpulse alerter` process. Waits until ready.
+    pub async fn crash_alerter(&mut self) {
+        if self.mode == Mode::Embedded {
+            self.restart().await;
+            return;
+        }
+        for p in self.procs.iter_mut().filter(|p| p.name == "alerter") {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+        self.procs.retain(|p| p.name != "alerter");
+        self.alerter = Http::new(&format!("http://127.0.0.1:{}", self.ports.alerter));
+        self.spawn("alerter", &["alerter"]);
+        self.wait_ready(Duration::from_secs(60)).await;
+    }
+
     /// The last lines of every child's output.
     pub fn logs(&self) -> String {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
