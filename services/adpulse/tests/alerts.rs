@@ -10,7 +10,11 @@
 //! - a receiver answering 500 is retried on schedule until the delivery
 //!   is a dead letter, while a healthy one is served at once; the dead
 //!   letter is listed, replayed, and then received once, with the same
-//!   id.
+//!   id;
+//! - a receiver that hangs opens its circuit breaker (deliveries to it
+//!   wait, uncounted) while another channel of the same rules is served
+//!   at once; once it answers again the breaker closes and everything
+//!   held is delivered.
 
 #[macro_use]
 mod common;
@@ -25,6 +29,7 @@ use serde_json::{Value, json};
 in_both_modes!(
     rules_fire_with_signed_notifications_and_resolve,
     failing_receivers_are_retried_dead_lettered_and_replayed,
+    a_hanging_receiver_opens_its_breaker_and_delays_no_other,
 );
 
 /// How long a notification may take once its event was acknowledged.
@@ -331,5 +336,71 @@ async fn the_log_says_the_same(
             .expect("data")
             .iter()
             .all(|d| ids.contains(&d["id"].as_str().unwrap_or("").to_owned()))
+    );
+}
+
+/// A metric's value on the alerter's `/metrics` (0 when absent).
+async fn metric(p: &Platform, name: &str) -> f64 {
+    let body = p.alerter.send("GET", "/metrics", &[], "").await.body;
+    String::from_utf8_lossy(&body)
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn a_hanging_receiver_opens_its_breaker_and_delays_no_other(p: &Platform) {
+    let rx = Receiver::start().await;
+    // Longer than the platform's request time limit (1.5 s).
+    rx.hang("/slow", Some(Duration::from_secs(5)));
+    let t = p.tenant("breaker", 4).await;
+    let (slow, _) = channel(p, &t, &rx, "webhook", "/slow").await;
+    let (fast, _) = channel(p, &t, &rx, "webhook", "/fast").await;
+    let opened_before = metric(p, "adpulse_alerter_breaker_opened_total").await;
+    let condition = json!({"metric": "impressions", "over": "lifetime", "op": ">=", "value": 1});
+    for c in &t.campaigns {
+        rule(p, &t, c, "first", condition.clone(), &[&slow, &fast]).await;
+    }
+    let sent = std::time::Instant::now();
+    for c in &t.campaigns {
+        send(p, &t, c, "impression", 1).await;
+    }
+    // The healthy channel is not held up by the hanging one.
+    let fast_got = rx.wait("/fast", 4, NOTIFIED).await;
+    let slowest = fast_got.iter().map(|r| r.at - sent).max().expect("some");
+    assert!(
+        slowest < Duration::from_secs(10),
+        "the healthy receiver waited {slowest:?}"
+    );
+    // Three timeouts in a row (the platform's breaker_failures) open it.
+    eventually("the breaker to open", NOTIFIED, || async {
+        (metric(p, "adpulse_alerter_breaker_opened_total").await > opened_before).then_some(())
+    })
+    .await;
+    // The receiver recovers: the breaker lets a trial through, closes,
+    // and every notification arrives (each id at least once).
+    rx.hang("/slow", None);
+    eventually(
+        "every held delivery sent",
+        Duration::from_secs(60),
+        || async {
+            let page = p
+                .get(&t.token, "/api/v1/alert-deliveries?status=sent&limit=200")
+                .await
+                .json();
+            let sent = page["data"].as_array().map_or(0, Vec::len);
+            (sent == 8).then_some(())
+        },
+    )
+    .await;
+    let ids: std::collections::BTreeSet<_> = rx
+        .at("/slow")
+        .iter()
+        .map(|r| r.header("webhook-id").to_owned())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        4,
+        "every notification reached the recovered receiver"
     );
 }

@@ -214,6 +214,15 @@ impl Evaluator {
             metrics::result("stale");
             return;
         }
+        if w.last.is_none() {
+            let since = result.at - chrono::TimeDelta::minutes(61);
+            match self.ledger.recent_points(id, since).await {
+                Ok(points) => w.trail = Trail::seeded(result.at, result.lifetime, &points),
+                Err(e) => {
+                    tracing::warn!(campaign = %id, error = %e, "reading the live series failed")
+                }
+            }
+        }
         w.trail.push(result.at, result.lifetime);
         let before = before_today(&*self.ledger, &campaign, result.at, &mut w.day).await;
         let sample = sample(&result, before, &w.trail, &rules, &campaign, result.at);

@@ -4,14 +4,14 @@
 //! minutes ago.
 //!
 //! Measured by when results arrived, not by event time: an event that
-//! arrives late counts in the span it arrived in. Right after the
-//! alerter takes a campaign over (a start, a rebalance), a span reaching
-//! back before its first result is unknown, and comparisons on it are
-//! false until it is covered.
+//! arrives late counts in the span it arrived in. When the alerter first
+//! sees a campaign (a start, a rebalance, a new campaign), the hour before
+//! is filled in from the campaign's live series (5-second points by event
+//! time, kept by the worker), so spans are known from the first result.
 
 use std::collections::VecDeque;
 
-use adpulse_domain::aggregate::Counts;
+use adpulse_domain::aggregate::{Counts, LivePoint};
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// How far back the trail reaches (the longest span, and a point before
@@ -26,6 +26,23 @@ pub struct Trail {
 }
 
 impl Trail {
+    /// A trail for a campaign first seen at `now` with `lifetime` totals,
+    /// its last hour rebuilt from its live-series `points`: the totals a
+    /// minute boundary ago are the lifetime less what occurred since.
+    pub fn seeded(now: DateTime<Utc>, lifetime: Counts, points: &[LivePoint]) -> Self {
+        let mut t = Self::default();
+        for m in (1..=61).rev() {
+            let at = now - TimeDelta::minutes(m);
+            let since = points
+                .iter()
+                .filter(|p| p.start >= at)
+                .fold(Counts::default(), |a, p| a.sum(p.counts));
+            t.points.push_back((at, lifetime.less(since)));
+        }
+        t.push(now, lifetime);
+        t
+    }
+
     /// Records the totals known at `at`.
     pub fn push(&mut self, at: DateTime<Utc>, lifetime: Counts) {
         if let Some(&(last, _)) = self.points.back()
@@ -80,6 +97,22 @@ mod tests {
         assert_eq!(t.last(at(16), 5).map(|c| c.clicks), Some(0));
         // Not known that far back.
         assert_eq!(t.last(at(10), 15), None);
+    }
+
+    #[test]
+    fn a_campaign_first_seen_knows_its_last_hour_from_its_live_series() {
+        let now = at(100);
+        let point = |min: i64, n: i64| LivePoint {
+            campaign_id: adpulse_domain::CampaignId::from_uuid(uuid::Uuid::nil()),
+            start: now - TimeDelta::minutes(min),
+            counts: clicks(n),
+        };
+        // 100 clicks in all: 3 two minutes ago, 4 ten minutes ago.
+        let t = Trail::seeded(now, clicks(100), &[point(2, 3), point(10, 4)]);
+        assert_eq!(t.last(now, 1).map(|c| c.clicks), Some(0));
+        assert_eq!(t.last(now, 5).map(|c| c.clicks), Some(3));
+        assert_eq!(t.last(now, 15).map(|c| c.clicks), Some(7));
+        assert_eq!(t.last(now, 60).map(|c| c.clicks), Some(7));
     }
 
     #[test]

@@ -171,6 +171,15 @@ pub trait AlertLedger: super::Connected {
         day_start: DateTime<Utc>,
     ) -> Result<DayBase, StoreError>;
 
+    /// The campaign's live-series points (5 seconds, by event time) from
+    /// `since` on: what trailing spans are measured from when the
+    /// alerter first sees a campaign.
+    async fn recent_points(
+        &self,
+        campaign: CampaignId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::aggregate::LivePoint>, StoreError>;
+
     /// The campaign's recorded budget stop, if any.
     async fn recorded_stop(
         &self,

@@ -247,6 +247,14 @@ async fn bury_orphans(tx: &mut PgConnection, now: DateTime<Utc>) -> Result<(), P
 
 #[async_trait::async_trait]
 impl AlertLedger for Database {
+    async fn recent_points(
+        &self,
+        campaign: CampaignId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<adpulse_domain::aggregate::LivePoint>, StoreError> {
+        adpulse_domain::ports::AggregateSink::live_series(self, &[campaign], since).await
+    }
+
     async fn claim_alerts(
         &self,
         group: &str,

@@ -204,6 +204,14 @@ async fn bury_orphans(tx: &mut SqliteConnection, now: DateTime<Utc>) -> Result<(
 
 #[async_trait::async_trait]
 impl AlertLedger for Lite {
+    async fn recent_points(
+        &self,
+        campaign: CampaignId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<adpulse_domain::aggregate::LivePoint>, StoreError> {
+        adpulse_domain::ports::AggregateSink::live_series(self, &[campaign], since).await
+    }
+
     async fn claim_alerts(
         &self,
         group: &str,

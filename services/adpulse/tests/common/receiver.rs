@@ -60,6 +60,8 @@ impl Received {
 struct Inner {
     got: Vec<Received>,
     status: HashMap<String, u16>,
+    /// How long each path takes to answer.
+    hang: HashMap<String, Duration>,
 }
 
 /// The receiver and what it got.
@@ -76,11 +78,25 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    let (status, hang) = remember(&inner, uri.path(), &headers, &body);
+    if let Some(d) = hang {
+        tokio::time::sleep(d).await;
+    }
+    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
+}
+
+/// Records one request; the status to answer and how long to wait first.
+fn remember(
+    inner: &Mutex<Inner>,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (u16, Option<Duration>) {
     let mut i = inner.lock().unwrap_or_else(PoisonError::into_inner);
-    let path = uri.path().to_owned();
-    let status = i.status.get(&path).copied().unwrap_or(200);
+    let status = i.status.get(path).copied().unwrap_or(200);
+    let hang = i.hang.get(path).copied();
     i.got.push(Received {
-        path,
+        path: path.to_owned(),
         headers: headers
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
@@ -88,7 +104,7 @@ async fn record(
         body: body.to_vec(),
         at: Instant::now(),
     });
-    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
+    (status, hang)
 }
 
 impl Receiver {
@@ -114,6 +130,15 @@ impl Receiver {
     /// Answers `path` with `status` from now on.
     pub fn answer(&self, path: &str, status: u16) {
         self.lock().status.insert(path.to_owned(), status);
+    }
+
+    /// Makes `path` take `d` before answering (`None`: answer at once).
+    pub fn hang(&self, path: &str, d: Option<Duration>) {
+        let mut i = self.lock();
+        match d {
+            Some(d) => i.hang.insert(path.to_owned(), d),
+            None => i.hang.remove(path),
+        };
     }
 
     /// Everything received at `path` so far.

@@ -48,6 +48,11 @@ impl SendError {
     }
 }
 
+/// A name that resolves only to addresses deliveries may not reach.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Forbidden(String);
+
 /// Resolves names, refusing private, loopback and reserved addresses
 /// unless the operator allows them.
 struct Guarded {
@@ -67,10 +72,10 @@ impl Resolve for Guarded {
                 .filter(|a| check_ip(a.ip(), allow_private).is_ok())
                 .collect();
             if allowed.is_empty() {
-                return Err(format!(
+                return Err(Box::new(Forbidden(format!(
                     "{host} resolves only to addresses deliveries may not reach ({found:?})"
-                )
-                .into());
+                )))
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             let addrs: Addrs = Box::new(allowed.into_iter());
             Ok(addrs)
@@ -164,10 +169,14 @@ impl Sender {
                 return Err(SendError::Refused("an e-mail address is not a URL".into()));
             }
         };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| SendError::Transport(chain(&e)))?;
+        let resp = req.send().await.map_err(|e| {
+            // A forbidden address is not retried: it stays forbidden.
+            if forbidden(&e) {
+                SendError::Refused(chain(&e))
+            } else {
+                SendError::Transport(chain(&e))
+            }
+        })?;
         let status = resp.status().as_u16();
         if resp.status().is_success() {
             Ok(status)
@@ -175,6 +184,18 @@ impl Sender {
             Err(SendError::Status(status))
         }
     }
+}
+
+/// Whether `e` was caused by [`Guarded`] refusing every address.
+fn forbidden(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<Forbidden>().is_some() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// An error with its causes, on one line.
