@@ -194,9 +194,23 @@ async fn rules_fire_with_signed_notifications_and_resolve(p: &Platform) {
         Some("three clicks firing")
     );
 
-    // Nine more impressions: CTR 30%, the CTR rule resolves.
+    // The webhook's secret is rotated; nine more impressions: CTR 30%,
+    // the CTR rule resolves, signed by both the new and the old secret
+    // (the receiver may not have switched yet).
+    let rotated = post(
+        p,
+        &t,
+        &format!("/api/v1/alert-channels/{hook}/rotate-secret"),
+        &json!({}),
+    )
+    .await;
+    let new_secret = rotated["secret"].as_str().expect("new secret").to_owned();
     send(p, &t, c, "impression", 9).await;
     let got = rx.wait("/hook", 4, NOTIFIED).await;
+    assert!(
+        got[3].signed_by(&new_secret) && got[3].signed_by(&secret),
+        "both secrets sign during the overlap"
+    );
     let resolved = got[3].json();
     assert_eq!(
         (
