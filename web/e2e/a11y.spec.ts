@@ -1,17 +1,8 @@
-import AxeBuilder from '@axe-core/playwright';
-import type { Page } from '@playwright/test';
 import { expect, login, sendEvents, test, uniq } from './support/fixtures';
+import { expectAccessible } from './support/axe';
 import { makePng } from './support/images';
 
-/** axe with WCAG 2 A and AA rules; serious and critical violations fail, with what and where. */
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const report = bad.map(
-    (v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary?.split('\n').join(' ')}`).join('\n')}`,
-  );
-  expect(report, `axe on ${what}`).toEqual([]);
-}
+// The alerts pages are checked in alerts.spec.ts, in the states its journey reaches.
 
 test('every page passes axe (WCAG 2 A/AA): no serious or critical violations', async ({ page, tenant, server }) => {
   const name = uniq('Accessible campaign');

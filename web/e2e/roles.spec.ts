@@ -10,7 +10,7 @@ test('an analyst sees no create, edit or delete buttons and no admin page', asyn
   await login(page, analyst);
   await expect(page.locator('.role-tag')).toHaveText(/analyst/i);
   const nav = page.getByRole('navigation', { name: 'Main' });
-  await expect(nav.getByRole('link')).toHaveText(['Campaigns', 'Reports', 'Creatives']);
+  await expect(nav.getByRole('link')).toHaveText(['Campaigns', 'Reports', 'Creatives', 'Alerts']);
   await expect(page.getByRole('link', { name: 'New campaign' })).toHaveCount(0);
 
   await page.getByRole('link', { name }).click();

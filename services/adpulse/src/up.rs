@@ -343,10 +343,12 @@ fn embed(config: &mut Config, data: &Path, welcome: &Welcome) {
 }
 
 async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
+    // The alerter's settings are the `[alerts]` section.
+    let section = if what == "alerter" { "alerts" } else { what };
     TcpListener::bind(addr).await.with_context(|| {
         format!(
             "binding the {what}'s address {addr} (set ADPULSE__{}__LISTEN to move it)",
-            what.to_uppercase()
+            section.to_uppercase()
         )
     })
 }

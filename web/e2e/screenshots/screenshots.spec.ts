@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, login, navigate, sendBatch, sendEvents, test, type SeedEvent } from '../support/fixtures';
 import { makePng } from '../support/images';
+import { Receiver } from '../support/receiver';
 
 const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/console');
 
@@ -128,4 +129,66 @@ test('screenshots of the main pages', async ({ page, tenant, server }) => {
   await navigate(page, 'Admin');
   await expect(page.getByRole('heading', { name: 'Ingest keys' })).toBeVisible();
   await shot(page, 'admin');
+
+  // Alerts: rules on the seeded campaigns, notifying a receiver on loopback
+  // (one path of it failing, for a dead letter), fired by a few more events.
+  const rx = await Receiver.start();
+  try {
+    rx.answer('/pager', 503);
+    const channel = async (name: string, kind: string, target: string) =>
+      (await api.json<{ id: string }>('/alert-channels', { method: 'POST', body: JSON.stringify({ name, kind, target }) })).id;
+    const ops = await channel('Ops webhook', 'webhook', `${rx.url}/ops`);
+    const pager = await channel('Pager bridge', 'webhook', `${rx.url}/pager`);
+    await channel('Marketing inbox', 'email', 'marketing@northwind.example');
+    const rule = async (body: Record<string, unknown>) =>
+      (await api.json<{ id: string }>('/alert-rules', { method: 'POST', body: JSON.stringify(body) })).id;
+    const spike = await rule({
+      name: 'Spring spend spike',
+      campaign_id: spring,
+      condition: {
+        all: [
+          { metric: 'spend', over: 'today', op: '>', value: 1_000_000 },
+          { any: [{ metric: 'ctr', over: 'today', op: '<', value: 10 }, { budget_exhausted: 'daily' }] },
+        ],
+      },
+      cooldown_secs: 1800,
+      channel_ids: [ops, pager],
+    });
+    await rule({ name: 'Northwind budget stop', brand_id: 'northwind', condition: { budget_exhausted: 'either' }, channel_ids: [ops] });
+    await rule({
+      name: 'Low ROAS anywhere',
+      condition: { metric: 'roas', over: 'lifetime', op: '<', value: 1.5 },
+      for_secs: 3600,
+      enabled: false,
+    });
+    await sendEvents(server, tenant.ingestKey, spring, [{ type: 'impression', count: 20 }, { type: 'click', count: 1 }]);
+    await expect.poll(() => rx.to('/ops').length, { timeout: 90_000 }).toBeGreaterThan(0);
+    await expect.poll(() => rx.to('/pager').length, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+
+    await navigate(page, 'Alerts');
+    await expect(page.getByRole('link', { name: 'Spring spend spike', exact: true })).toBeVisible();
+    await shot(page, 'alerts');
+
+    await page.goto(`/alerts/${spike}`);
+    await expect(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await expect(page.getByRole('table', { name: 'Deliveries' }).getByText('dead')).toBeVisible({ timeout: 1000 });
+    }).toPass({ timeout: 30_000 });
+    await page.getByRole('heading', { name: 'Firings' }).evaluate((h) => window.scrollTo(0, h.getBoundingClientRect().top + window.scrollY - 90));
+    await shot(page, 'alert-rule');
+
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await expect(page.getByRole('heading', { name: 'Edit alert rule' })).toBeVisible();
+    await page.getByRole('group', { name: 'Condition 2.1', exact: true }).getByLabel('Value').fill('-5');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page.getByText('Some fields need attention.')).toBeVisible();
+    // Tall enough for the whole condition under the notice.
+    await page.setViewportSize({ width: 1280, height: 1180 });
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => window.scrollTo(0, 60));
+    await shot(page, 'alert-rule-builder');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  } finally {
+    await rx.stop();
+  }
 });

@@ -1,5 +1,5 @@
 // The production shape for the suite: `adpulse migrate`, then `adpulse api`,
-// `gateway` and `worker` as separate processes on the local stack (Kafka,
+// `gateway`, `worker` and `alerter` as separate processes on the local stack (Kafka,
 // Postgres, Cassandra, Redis: `deploy/local/stack up`, addresses from the
 // ADPULSE_TEST_* variables `deploy/local/stack env` prints), with a Postgres
 // schema, Kafka topics, a CQL keyspace, a Redis prefix and a consumer group
@@ -11,7 +11,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { binaryPath, distinctPorts, ready, sleep, tail, type ServerInfo, type StartedServer } from './server';
+import { ALERTS_ENV, binaryPath, distinctPorts, ready, sleep, tail, type ServerInfo, type StartedServer } from './server';
 
 const run = promisify(execFile);
 
@@ -31,6 +31,8 @@ function stackEnv(base: string, accessTtlSecs: number | null, assets: string): R
     ADPULSE__REDIS__URL: v('ADPULSE_TEST_REDIS', 'redis://127.0.0.1:6379'),
     ADPULSE__REDIS__KEY_PREFIX: base,
     ADPULSE__WORKER__GROUP_ID: base,
+    ADPULSE__ALERTS__GROUP_ID: `${base}.alerter`,
+    ...ALERTS_ENV,
     ADPULSE__API__JWT_SECRET: randomBytes(32).toString('hex'),
     ADPULSE__API__ASSET_STORE: assets,
     // As in the embedded run: a revoked key is refused within seconds.
@@ -48,13 +50,14 @@ export async function startDistributed(opts: { accessTtlSecs?: number | null; ti
   const base = `e2e_${randomBytes(6).toString('hex')}`;
   const accessTtlSecs = opts.accessTtlSecs ?? null;
   const config = stackEnv(base, accessTtlSecs, path.join(dir, 'assets'));
-  const [apiPort, gwPort, workerPort] = await distinctPorts(3);
+  const [apiPort, gwPort, workerPort, alerterPort] = await distinctPorts(4);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...config,
     ADPULSE__API__LISTEN: `127.0.0.1:${apiPort}`,
     ADPULSE__GATEWAY__LISTEN: `127.0.0.1:${gwPort}`,
     ADPULSE__WORKER__LISTEN: `127.0.0.1:${workerPort}`,
+    ADPULSE__ALERTS__LISTEN: `127.0.0.1:${alerterPort}`,
   };
   if (!process.env.ADPULSE_CONSOLE_DIR) delete env.ADPULSE_CONSOLE_DIR;
   delete env.ADPULSE_DATA;
@@ -69,7 +72,7 @@ export async function startDistributed(opts: { accessTtlSecs?: number | null; ti
     );
   }
   const children: Array<{ role: string; child: ChildProcess; log: string }> = [];
-  for (const role of ['worker', 'api', 'gateway']) {
+  for (const role of ['worker', 'api', 'gateway', 'alerter']) {
     const log = path.join(dir, `${role}.log`);
     const fd = openSync(log, 'a');
     children.push({ role, log, child: spawn(bin, [role], { env, stdio: ['ignore', fd, fd] }) });
@@ -93,7 +96,14 @@ export async function startDistributed(opts: { accessTtlSecs?: number | null; ti
   const baseURL = `http://127.0.0.1:${apiPort}`;
   const gatewayURL = `http://127.0.0.1:${gwPort}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-  while (!((await ready(`${baseURL}/health/ready`)) && (await ready(`${gatewayURL}/health/ready`)))) {
+  const alerterURL = `http://127.0.0.1:${alerterPort}`;
+  while (
+    !(
+      (await ready(`${baseURL}/health/ready`)) &&
+      (await ready(`${gatewayURL}/health/ready`)) &&
+      (await ready(`${alerterURL}/health/ready`))
+    )
+  ) {
     const dead = children.find(({ child }) => child.exitCode !== null || child.signalCode !== null);
     if (dead || Date.now() > deadline) {
       const logs = children.map(({ role, log }) => `--- ${role}\n${tail(log)}`).join('\n');

@@ -184,7 +184,7 @@ export const test = base.extend<{ tenant: Tenant }, { server: ServerInfo }>({
 export { expect };
 
 /** Follows a link of the main navigation. */
-export async function navigate(page: Page, name: 'Campaigns' | 'Reports' | 'Creatives' | 'Admin'): Promise<void> {
+export async function navigate(page: Page, name: 'Campaigns' | 'Reports' | 'Creatives' | 'Alerts' | 'Admin'): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
 }
 

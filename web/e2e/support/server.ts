@@ -33,6 +33,23 @@ export interface ServerInfo {
 
 export const SERVER_ENV = 'ADPULSE_E2E_SERVER';
 
+/**
+ * The alerter as the suite runs it: webhook receivers of the alerts
+ * journey listen on loopback (a private destination), retries and rule
+ * changes on a test's time scale, so a failing receiver's delivery is a
+ * dead letter within seconds.
+ */
+export const ALERTS_ENV: Record<string, string> = {
+  ADPULSE__ALERTS__ALLOW_PRIVATE_DESTINATIONS: 'true',
+  ADPULSE__ALERTS__CACHE_MS: '300',
+  ADPULSE__ALERTS__TICK_MS: '300',
+  ADPULSE__ALERTS__RETRY_BASE_MS: '300',
+  ADPULSE__ALERTS__RETRY_MAX_MS: '1000',
+  ADPULSE__ALERTS__MAX_ATTEMPTS: '3',
+  ADPULSE__ALERTS__REQUEST_TIMEOUT_MS: '2000',
+  ADPULSE__ALERTS__BREAKER_OPEN_MS: '1000',
+};
+
 /** The binary: ADPULSE_BIN, else the debug build in CARGO_TARGET_DIR (default ~/.cache/adpulse/target). */
 export function binaryPath(): string {
   return (
@@ -95,7 +112,7 @@ export async function startServer(opts: { accessTtlSecs?: number | null; timeout
         'default ~/.cache/adpulse/target), or point ADPULSE_BIN at one.',
     );
   }
-  const [apiPort, gwPort, workerPort] = await distinctPorts(3);
+  const [apiPort, gwPort, workerPort, alerterPort] = await distinctPorts(4);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'adpulse-e2e-'));
   const logFile = path.join(dataDir, '..', `${path.basename(dataDir)}.log`);
   const accessTtlSecs = opts.accessTtlSecs ?? null;
@@ -104,6 +121,9 @@ export async function startServer(opts: { accessTtlSecs?: number | null; timeout
     ADPULSE__API__LISTEN: `127.0.0.1:${apiPort}`,
     ADPULSE__GATEWAY__LISTEN: `127.0.0.1:${gwPort}`,
     ADPULSE__WORKER__LISTEN: `127.0.0.1:${workerPort}`,
+    // Not the default 8083: a second server (the session test) or another run must not collide.
+    ADPULSE__ALERTS__LISTEN: `127.0.0.1:${alerterPort}`,
+    ...ALERTS_ENV,
   };
   if (accessTtlSecs !== null) env.ADPULSE__API__ACCESS_TTL_SECS = String(accessTtlSecs);
   // The gateway caches key status (default 30 s, the documented staleness

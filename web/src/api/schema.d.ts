@@ -731,6 +731,29 @@ export interface components {
             total_micros: number;
         };
         /**
+         * @description Why a campaign may not spend now.
+         * @enum {string}
+         */
+        BudgetStop: "total" | "daily";
+        /** @description Why a campaign's budget stops it. */
+        BudgetStopOut: {
+            /**
+             * Format: date-time
+             * @description Since when.
+             */
+            since: string;
+            /**
+             * @description `total`: the lifetime budget is spent (until it is raised);
+             *     `daily`: today's cap is spent.
+             */
+            stop: components["schemas"]["BudgetStop"];
+            /**
+             * Format: date-time
+             * @description When a daily stop lifts: the campaign's next local midnight.
+             */
+            until?: string | null;
+        };
+        /**
          * @description A campaign as clients write it (create and replace; patch merges into
          *     it).
          */
@@ -755,6 +778,7 @@ export interface components {
             allowed_transitions: components["schemas"]["CampaignStatus"][];
             brand_id?: string | null;
             budget?: components["schemas"]["Budget"] | null;
+            budget_stop?: components["schemas"]["BudgetStopOut"] | null;
             channels: string[];
             /** Format: date-time */
             created_at: string;

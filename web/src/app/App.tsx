@@ -19,6 +19,10 @@ const LivePage = page(() => import('../features/live/components/LivePage'), 'Liv
 const ReportsPage = page(() => import('../features/reports/components/ReportsPage'), 'ReportsPage');
 const TopCampaignsPage = page(() => import('../features/reports/components/TopCampaignsPage'), 'TopCampaignsPage');
 const CreativesPage = page(() => import('../features/creatives/components/CreativesPage'), 'CreativesPage');
+const AlertsPage = page(() => import('../features/alerts/components/AlertsPage'), 'AlertsPage');
+const RuleCreatePage = page(() => import('../features/alerts/components/RuleEditPage'), 'RuleCreatePage');
+const RuleEditPage = page(() => import('../features/alerts/components/RuleEditPage'), 'RuleEditPage');
+const RuleDetailPage = page(() => import('../features/alerts/components/RuleDetailPage'), 'RuleDetailPage');
 const AdminPage = page(() => import('../features/admin/components/AdminPage'), 'AdminPage');
 
 const router = createBrowserRouter([
@@ -36,6 +40,10 @@ const router = createBrowserRouter([
       { path: 'reports', element: <ReportsPage /> },
       { path: 'reports/top', element: <TopCampaignsPage /> },
       { path: 'creatives', element: <CreativesPage /> },
+      { path: 'alerts', element: <AlertsPage /> },
+      { path: 'alerts/new', element: <RuleCreatePage /> },
+      { path: 'alerts/:id', element: <RuleDetailPage /> },
+      { path: 'alerts/:id/edit', element: <RuleEditPage /> },
       {
         path: 'admin',
         element: (

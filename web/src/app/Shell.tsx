@@ -32,6 +32,9 @@ export function Shell() {
             <li>
               <NavLink to="/creatives">Creatives</NavLink>
             </li>
+            <li>
+              <NavLink to="/alerts">Alerts</NavLink>
+            </li>
             {isAdmin(user?.role) ? (
               <li>
                 <NavLink to="/admin">Admin</NavLink>

@@ -10,7 +10,7 @@ import { isEditable } from '../api/status';
 import { useCampaign } from '../hooks/useCampaign';
 import { useCreateCampaign, useReplaceCampaign } from '../hooks/useCampaignMutations';
 import { CampaignForm } from './CampaignForm';
-import { ConflictNotice } from './ConflictNotice';
+import { ConflictNotice } from '../../../components/ConflictNotice';
 
 function NotAllowed() {
   return <p role="alert">Your role cannot create or change campaigns.</p>;

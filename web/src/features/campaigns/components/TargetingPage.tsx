@@ -9,7 +9,7 @@ import { canManageCampaigns } from '../../../lib/roles';
 import { useSession } from '../../../session/context';
 import { DAYS, DEVICE_TYPES, newDaypart, normalizeTargeting, parseCodes, parseSegments } from '../api/targeting';
 import { useReplaceTargeting, useTargeting } from '../hooks/useTargeting';
-import { ConflictNotice } from './ConflictNotice';
+import { ConflictNotice } from '../../../components/ConflictNotice';
 
 /** Who the campaign reaches: read for everyone, edited by managers. */
 export function TargetingPage() {

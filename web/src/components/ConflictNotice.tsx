@@ -1,4 +1,4 @@
-/** 412: someone else saved first. The user's edits stay in the form. */
+/** 412: someone else saved first. The user's edits stay in the form (campaigns, targeting, alert rules). */
 export function ConflictNotice({
   what,
   onLoadTheirs,
