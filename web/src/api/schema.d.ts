@@ -1013,7 +1013,11 @@ export interface components {
             message: string;
             /** @description False within the rule's cooldown (recorded, not sent). */
             notified: boolean;
-            values: Record<string, never>;
+            /**
+             * @description Every comparison's value then: `{metric, over, op, threshold,
+             *     value}` (`value` null when undefined).
+             */
+            values: Record<string, never>[];
         };
         /** @description A page of firings. */
         FiringPage: {
@@ -1308,8 +1312,8 @@ export interface components {
              */
             for_secs?: number;
             /**
-             * @description A Jinja-style template of the message (default: a line naming the
-             *     rule, the campaign and every value).
+             * @description A Jinja-style template of the message (absent or null: the default,
+             *     a line naming the rule, the campaign and every value).
              */
             message_template?: string | null;
             /** @description For people; 1 to 200 characters. */

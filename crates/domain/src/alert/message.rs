@@ -141,6 +141,19 @@ mod tests {
             render(DEFAULT_TEMPLATE, &MessageContext::example()).expect("renders"),
             "rule: firing for campaign campaign · ctr today = 0.25 (< 0.5)"
         );
+        let mut ctx = MessageContext::example();
+        ctx.values[0].value = Some(4.630_235_6);
+        ctx.values.push(ValueContext {
+            metric: "cpa",
+            over: "today".into(),
+            op: ">",
+            threshold: 2.0,
+            value: None,
+        });
+        assert_eq!(
+            render(DEFAULT_TEMPLATE, &ctx).expect("renders"),
+            "rule: firing for campaign campaign · ctr today = 4.63 (< 0.5) · cpa today = n/a (> 2.0)"
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub struct RuleSpec {
 }
 
 /// The message used when a rule gives none.
-pub const DEFAULT_TEMPLATE: &str = "{{ rule.name }}: {{ state }} for campaign {{ campaign.name }}{% for c in values %} · {{ c.metric }} {{ c.over }} = {{ c.value }} ({{ c.op }} {{ c.threshold }}){% endfor %}";
+pub const DEFAULT_TEMPLATE: &str = "{{ rule.name }}: {{ state }} for campaign {{ campaign.name }}{% for c in values %} · {{ c.metric }} {{ c.over }} = {% if c.value is none %}n/a{% else %}{{ c.value | round(2) }}{% endif %} ({{ c.op }} {{ c.threshold | round(2) }}){% endfor %}";
 
 /// A rule as clients write it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -107,8 +107,8 @@ pub struct RuleBody {
     /// 900).
     #[serde(default = "default_cooldown")]
     pub cooldown_secs: u32,
-    /// A Jinja-style template of the message (default: a line naming the
-    /// rule, the campaign and every value).
+    /// A Jinja-style template of the message (absent or null: the default,
+    /// a line naming the rule, the campaign and every value).
     #[serde(default)]
     pub message_template: Option<String>,
     /// Channels to notify (0 to 10, of your tenant).
@@ -206,7 +206,10 @@ impl RuleBody {
             condition: serde_json::to_value(&spec.condition).unwrap_or(Value::Null),
             for_secs: spec.for_secs,
             cooldown_secs: spec.cooldown_secs,
-            message_template: Some(spec.message_template.clone()),
+            // The default is answered as absent, so writing back what was
+            // read keeps following the default.
+            message_template: (spec.message_template != DEFAULT_TEMPLATE)
+                .then(|| spec.message_template.clone()),
             channel_ids: spec.channel_ids.clone(),
             enabled: spec.enabled,
         }

@@ -67,7 +67,9 @@ pub struct FiringOut {
     /// False within the rule's cooldown (recorded, not sent).
     notified: bool,
     message: String,
-    #[schema(value_type = Object)]
+    /// Every comparison's value then: `{metric, over, op, threshold,
+    /// value}` (`value` null when undefined).
+    #[schema(value_type = Vec<Object>)]
     values: Value,
 }
 

@@ -77,7 +77,7 @@ export function RuleDetailPage() {
         </dd>
         <dt>Message</dt>
         <dd>
-          <code className="template">{r.message_template}</code>
+          {r.message_template ? <code className="template">{r.message_template}</code> : 'the default (the rule, the campaign and every value)'}
         </dd>
         <dt>Updated</dt>
         <dd>
