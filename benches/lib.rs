@@ -81,3 +81,70 @@ fn median(s: &mut [f64]) -> f64 {
     s.sort_by(f64::total_cmp);
     s[s.len() / 2]
 }
+
+/// The alert rules of one tenant in the alerts benchmark (`alerts-bench`
+/// and `benches/alerts_eval.rs` use the same mix): `n` rule bodies as the
+/// API takes them, without scope or channels (the caller adds those).
+///
+/// The first two are the ones the benchmark's probes make fire: "first
+/// click" (clicks over the lifetime ≥ 1; the background load sends only
+/// impressions) and "budget exhausted". The rest are comparisons over the
+/// lifetime, today and trailing spans, AND and OR groups, that stay quiet
+/// under the background load. Past ten, the quiet ones repeat with other
+/// thresholds.
+pub fn alert_rule_mix(n: usize) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let cmp = |metric: &str, over: &str, op: &str, value: f64| json!({"metric": metric, "over": over, "op": op, "value": value});
+    let quiet = |k: usize| -> (String, serde_json::Value) {
+        // Thresholds far beyond the load (scaled by the repeat), or
+        // ratios that cannot hold.
+        let big = 1e12 * (1 + k / 8) as f64;
+        match k % 8 {
+            0 => (
+                "impressions, lifetime".into(),
+                cmp("impressions", "lifetime", ">=", big),
+            ),
+            1 => ("spend today".into(), cmp("spend", "today", ">", big)),
+            2 => ("cpm today".into(), cmp("cpm", "today", ">", big)),
+            3 => (
+                "impressions, last 5 min".into(),
+                cmp("impressions", "last_5m", ">", big),
+            ),
+            4 => (
+                "spend, last 15 min".into(),
+                cmp("spend", "last_15m", ">=", big),
+            ),
+            5 => (
+                "ctr and volume today".into(),
+                json!({"all": [cmp("ctr", "today", ">", 50.0), cmp("impressions", "today", ">=", 100.0)]}),
+            ),
+            6 => (
+                "cpc last hour or roas".into(),
+                json!({"any": [cmp("cpc", "last_60m", ">", big), cmp("roas", "lifetime", ">", 1e6)]}),
+            ),
+            _ => (
+                "budget twice over".into(),
+                cmp("budget_used_pct", "lifetime", ">=", 200.0),
+            ),
+        }
+    };
+    (0..n)
+        .map(|i| {
+            let (name, condition) = match i {
+                0 => (
+                    "first click".to_owned(),
+                    cmp("clicks", "lifetime", ">=", 1.0),
+                ),
+                1 => (
+                    "budget exhausted".to_owned(),
+                    json!({"budget_exhausted": "either"}),
+                ),
+                _ => {
+                    let (name, c) = quiet(i - 2);
+                    (format!("{name} #{i}"), c)
+                }
+            };
+            json!({"name": name, "condition": condition})
+        })
+        .collect()
+}
