@@ -17,8 +17,10 @@ pub mod rules;
 use adpulse_domain::alert::Problem;
 use axum::Router;
 use axum::routing::{get, post};
+use uuid::Uuid;
 
 use crate::AppState;
+use crate::cursor::{self, Listing};
 use crate::error::{ApiError, FieldProblem};
 
 /// The domain's problems as the API's 422.
@@ -57,4 +59,42 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/alert-deliveries", get(deliveries::list))
         .route("/alert-deliveries/{id}", get(deliveries::get))
         .route("/alert-deliveries/{id}/replay", post(deliveries::replay))
+}
+
+/// A listing's limit (1 to 200, default 50) and the id its cursor
+/// continues from, adding the fields it got wrong to `problems`.
+pub(crate) fn paging(
+    listing: Listing,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+    problems: &mut Vec<FieldProblem>,
+) -> (i64, Option<Uuid>) {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        problems.push(FieldProblem::new("limit", "must be 1 to 200"));
+    }
+    let before = cursor.and_then(|c| {
+        let k = cursor::decode::<Uuid>(listing, c);
+        if k.is_none() {
+            problems.push(cursor::problem());
+        }
+        k
+    });
+    (limit, before)
+}
+
+/// `rows` (one more than `limit` asked) as a page and its next cursor.
+pub(crate) fn page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    listing: Listing,
+    id: impl Fn(&T) -> Uuid,
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = more
+        .then(|| rows.last().map(|r| cursor::encode(listing, id(r))))
+        .flatten();
+    (rows, next)
 }

@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::path_id;
+use super::{page, paging, path_id};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::cursor::{self, Listing};
+use crate::cursor::Listing;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::query;
 use crate::openapi::responses as r;
@@ -121,43 +121,6 @@ fn view(d: &DeliveryRecord) -> DeliveryOut {
         created_at: d.created_at,
         updated_at: d.updated_at,
     }
-}
-
-/// The limit and the id to continue before, or the fields wrong.
-fn paging(
-    listing: Listing,
-    limit: Option<i64>,
-    cursor: Option<&str>,
-    problems: &mut Vec<FieldProblem>,
-) -> (i64, Option<Uuid>) {
-    let limit = limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        problems.push(FieldProblem::new("limit", "must be 1 to 200"));
-    }
-    let before = cursor.and_then(|c| {
-        let k = cursor::decode::<Uuid>(listing, c);
-        if k.is_none() {
-            problems.push(cursor::problem());
-        }
-        k
-    });
-    (limit, before)
-}
-
-/// `rows` (one more than `limit` asked) as a page and its next cursor.
-fn page<T>(
-    mut rows: Vec<T>,
-    limit: i64,
-    listing: Listing,
-    id: impl Fn(&T) -> Uuid,
-) -> (Vec<T>, Option<String>) {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = more
-        .then(|| rows.last().map(|r| cursor::encode(listing, id(r))))
-        .flatten();
-    (rows, next)
 }
 
 /// `GET /alert-deliveries`: the tenant's deliveries, newest first;

@@ -15,10 +15,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{invalid, path_id};
+use super::{invalid, page, paging, path_id};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::cursor::{self, Listing};
+use crate::cursor::Listing;
 use crate::error::{ApiError, FieldProblem};
 use crate::http::{etag, if_match, json_body, not_modified, query};
 use crate::openapi::responses as r;
@@ -163,27 +163,18 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<RulePage>, ApiError> {
     let q: RuleQuery = query(raw.as_deref())?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::Invalid(vec![FieldProblem::new(
-            "limit",
-            "must be 1 to 200",
-        )]));
+    let mut problems = Vec::new();
+    let (limit, after) = paging(
+        Listing::AlertRules,
+        q.limit,
+        q.cursor.as_deref(),
+        &mut problems,
+    );
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
     }
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|c| cursor::decode_or_422::<Uuid>(Listing::AlertRules, c))
-        .transpose()?;
-    let mut rows = state.db.rules(caller.tenant, after, limit + 1).await?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = more
-        .then(|| {
-            rows.last()
-                .map(|r| cursor::encode(Listing::AlertRules, r.id))
-        })
-        .flatten();
+    let rows = state.db.rules(caller.tenant, after, limit + 1).await?;
+    let (rows, next_cursor) = page(rows, limit, Listing::AlertRules, |r| r.id);
     Ok(Json(RulePage {
         data: rows.iter().map(view).collect(),
         next_cursor,
