@@ -23,8 +23,9 @@ pub struct AlertsConfig {
     pub listen: String,
     /// The alerters' consumer group on the window-result topic.
     pub group_id: String,
-    /// How long a campaign's facts and a tenant's rules are kept before
-    /// being read again (a rule change takes effect within it).
+    /// How often the campaigns watched and their tenants' rules are read
+    /// again, in bulk beside the evaluating loop (a rule or budget change
+    /// takes effect within it plus one read).
     pub cache_ms: u64,
     /// How often every rule is evaluated again without a new result (a
     /// `for` duration running out, a trailing span moving on).

@@ -3,74 +3,20 @@
 //!
 //! Window results carry lifetime totals (and the UTC day's). Today in the
 //! campaign's zone is the lifetime less what occurred before the local
-//! day began, read from the store once per local day and again every
-//! [`REFRESH`] (so an event that arrives late for yesterday moves today's
-//! figure for at most that long). The stop itself is decided by the
+//! day began, which [`crate::facts`] keeps. The stop itself is decided by the
 //! domain's one rule (`adpulse_domain::budget`): a total stop until the
 //! budget is raised, a daily stop until the next local midnight, which
 //! the stop carries, so it lifts on time whatever the alerter does.
 
-use std::time::{Duration, Instant};
-
-use adpulse_domain::aggregate::{Counts, local_midnight};
 use adpulse_domain::alert::Sample;
 use adpulse_domain::alert::ledger::AlertCampaign;
-use adpulse_domain::budget::{BudgetStop, StoppedCampaign, local_day, next_local_midnight};
-use adpulse_domain::ports::AlertLedger;
-use chrono::{DateTime, NaiveDate, Utc};
+use adpulse_domain::budget::{BudgetStop, StoppedCampaign, next_local_midnight};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-
-/// How long the counts before today are trusted.
-pub const REFRESH: Duration = Duration::from_secs(60);
-
-/// What occurred before a local day began.
-#[derive(Clone, Copy, Debug)]
-pub struct DayStart {
-    day: NaiveDate,
-    before: Counts,
-    fetched: Instant,
-}
 
 /// The campaign's zone (UTC if the stored name is not one).
 pub fn zone(campaign: &AlertCampaign) -> Tz {
     campaign.timezone.parse().unwrap_or(Tz::UTC)
-}
-
-/// The counts that occurred before the local day of `now` began, read
-/// again when the day changed or [`REFRESH`] passed; `None` if they
-/// cannot be read (the caller falls back to the UTC day).
-pub async fn before_today(
-    ledger: &dyn AlertLedger,
-    campaign: &AlertCampaign,
-    now: DateTime<Utc>,
-    kept: &mut Option<DayStart>,
-) -> Option<Counts> {
-    let tz = zone(campaign);
-    let day = local_day(tz, now);
-    if let Some(k) = kept
-        && k.day == day
-        && k.fetched.elapsed() < REFRESH
-    {
-        return Some(k.before);
-    }
-    match ledger
-        .day_base(campaign.id, tz.name(), local_midnight(tz, day))
-        .await
-    {
-        Ok(base) => {
-            let before = base.before();
-            *kept = Some(DayStart {
-                day,
-                before,
-                fetched: Instant::now(),
-            });
-            Some(before)
-        }
-        Err(e) => {
-            tracing::warn!(campaign = %campaign.id, error = %e, "reading today's base failed");
-            kept.filter(|k| k.day == day).map(|k| k.before)
-        }
-    }
 }
 
 /// The stop `sample` calls for at `now` (keeping the `since` of a
@@ -102,6 +48,7 @@ pub fn stop_for(
 
 #[cfg(test)]
 mod tests {
+    use adpulse_domain::aggregate::Counts;
     use adpulse_domain::budget::BudgetLimits;
     use adpulse_domain::{CampaignId, CampaignStatus, TenantId};
     use uuid::Uuid;

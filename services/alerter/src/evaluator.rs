@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adpulse_config::AlertsConfig;
+use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::Counts;
 use adpulse_domain::alert::ledger::{AlertCampaign, AlertCommit, StopWrite};
 use adpulse_domain::alert::{AlertState, RuleRecord, Sample};
@@ -25,13 +26,13 @@ use adpulse_domain::budget::StoppedCampaign;
 use adpulse_domain::contract::window::WindowResult;
 use adpulse_domain::ports::{AlertLedger, ConsumedRecord, EventSource};
 use adpulse_domain::store::Claim;
-use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::budget::{DayStart, before_today, stop_for};
+use crate::budget::stop_for;
 use crate::evaluate::evaluate;
+use crate::facts::Facts;
 use crate::metrics;
 use crate::recent::Trail;
 
@@ -50,8 +51,6 @@ struct Watched {
     /// The newest result.
     last: Option<WindowResult>,
     trail: Trail,
-    /// What occurred before today (the campaign's zone).
-    day: Option<DayStart>,
     /// Its budget stop, as committed plus what `pending` holds.
     stop: Option<StoppedCampaign>,
 }
@@ -69,12 +68,6 @@ struct Part {
     committed_at: Instant,
 }
 
-/// A value read from the store and kept for a while.
-struct Kept<T> {
-    value: T,
-    at: Instant,
-}
-
 /// The evaluator.
 pub struct Evaluator {
     cfg: Arc<AlertsConfig>,
@@ -83,20 +76,21 @@ pub struct Evaluator {
     ledger: Arc<dyn AlertLedger>,
     parts: HashMap<i32, Part>,
     fenced: HashSet<i32>,
-    campaigns: HashMap<CampaignId, Kept<Option<AlertCampaign>>>,
-    rules: HashMap<TenantId, Kept<Arc<Vec<RuleRecord>>>>,
+    facts: Arc<Facts>,
     wake: Arc<Notify>,
 }
 
 impl Evaluator {
     /// An evaluator of `source` (a member of the alerters' group on
-    /// `topic`), recording in `ledger`, waking the deliverer through
-    /// `wake`.
+    /// `topic`), reading its campaigns from `facts` (which the caller
+    /// keeps refreshing), recording in `ledger`, waking the deliverer
+    /// through `wake`.
     pub fn new(
         cfg: Arc<AlertsConfig>,
         topic: String,
         source: Box<dyn EventSource>,
         ledger: Arc<dyn AlertLedger>,
+        facts: Arc<Facts>,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
@@ -106,8 +100,7 @@ impl Evaluator {
             ledger,
             parts: HashMap::new(),
             fenced: HashSet::new(),
-            campaigns: HashMap::new(),
-            rules: HashMap::new(),
+            facts,
             wake,
         }
     }
@@ -140,7 +133,9 @@ impl Evaluator {
 
     fn rebalance(&mut self) {
         for p in self.source.take_revoked() {
-            self.parts.remove(&p);
+            if let Some(part) = self.parts.remove(&p) {
+                self.facts.forget(part.campaigns.into_keys());
+            }
         }
         for p in self.source.take_assigned() {
             self.fenced.remove(&p);
@@ -194,11 +189,12 @@ impl Evaluator {
 
     async fn evaluate_result(&mut self, p: i32, result: WindowResult) {
         let id = result.campaign_id;
-        let Some(campaign) = self.campaign(id).await else {
+        let Some(campaign) = self.facts.campaign(id).await else {
             metrics::result("unknown_campaign");
             return;
         };
-        let rules = self.rules_of(campaign.tenant).await;
+        let rules = self.facts.rules(campaign.tenant).await;
+        let before = self.facts.before_today(&campaign, result.at).await;
         if let Err(e) = self.watch(p, id).await {
             tracing::warn!(partition = p, error = %e, "reading alert states failed");
             self.parts.remove(&p);
@@ -224,7 +220,6 @@ impl Evaluator {
             }
         }
         w.trail.push(result.at, result.lifetime);
-        let before = before_today(&*self.ledger, &campaign, result.at, &mut w.day).await;
         let sample = sample(&result, before, &w.trail, &rules, &campaign, result.at);
         let pass = evaluate(
             &campaign,
@@ -276,10 +271,11 @@ impl Evaluator {
             .flat_map(|(p, part)| part.campaigns.keys().map(move |c| (*p, *c)))
             .collect();
         for (p, id) in watched {
-            let Some(campaign) = self.campaign(id).await else {
+            let Some(campaign) = self.facts.campaign(id).await else {
                 continue;
             };
-            let rules = self.rules_of(campaign.tenant).await;
+            let rules = self.facts.rules(campaign.tenant).await;
+            let before = self.facts.before_today(&campaign, now).await;
             let Some(part) = self.parts.get_mut(&p) else {
                 continue;
             };
@@ -289,7 +285,6 @@ impl Evaluator {
             let Some(last) = w.last.clone() else {
                 continue;
             };
-            let before = before_today(&*self.ledger, &campaign, now, &mut w.day).await;
             let sample = sample(&last, before, &w.trail, &rules, &campaign, now);
             let quiet = part.pending.is_empty();
             metrics::pass(evaluate(
@@ -361,60 +356,6 @@ impl Evaluator {
                 // from what was committed.
                 tracing::warn!(partition = p, error = %e, "committing alerts failed; reclaiming");
                 self.parts.remove(&p);
-            }
-        }
-    }
-
-    async fn campaign(&mut self, id: CampaignId) -> Option<AlertCampaign> {
-        let keep = Duration::from_millis(self.cfg.cache_ms);
-        if let Some(k) = self.campaigns.get(&id)
-            && k.at.elapsed() < keep
-        {
-            return k.value.clone();
-        }
-        match self.ledger.alert_campaign(id).await {
-            Ok(value) => {
-                self.campaigns.insert(
-                    id,
-                    Kept {
-                        value: value.clone(),
-                        at: Instant::now(),
-                    },
-                );
-                value
-            }
-            Err(e) => {
-                tracing::warn!(campaign = %id, error = %e, "reading a campaign failed");
-                self.campaigns.get(&id).and_then(|k| k.value.clone())
-            }
-        }
-    }
-
-    async fn rules_of(&mut self, tenant: TenantId) -> Arc<Vec<RuleRecord>> {
-        let keep = Duration::from_millis(self.cfg.cache_ms);
-        if let Some(k) = self.rules.get(&tenant)
-            && k.at.elapsed() < keep
-        {
-            return Arc::clone(&k.value);
-        }
-        match self.ledger.enabled_rules(tenant).await {
-            Ok(rules) => {
-                let value = Arc::new(rules);
-                self.rules.insert(
-                    tenant,
-                    Kept {
-                        value: Arc::clone(&value),
-                        at: Instant::now(),
-                    },
-                );
-                value
-            }
-            Err(e) => {
-                tracing::warn!(%tenant, error = %e, "reading rules failed");
-                self.rules
-                    .get(&tenant)
-                    .map(|k| Arc::clone(&k.value))
-                    .unwrap_or_default()
             }
         }
     }

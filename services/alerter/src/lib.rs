@@ -5,6 +5,8 @@
 //!   stream, claims, commits of states, history and outbox in one
 //!   transaction with the position);
 //! - [`evaluate`]: one pass of a campaign's rules over one sample (pure);
+//! - [`facts`]: what is known of the watched campaigns (the campaign, its
+//!   tenant's rules, its day base), refreshed in bulk beside the loop;
 //! - [`recent`]: trailing spans from successive results;
 //! - [`budget`]: today in the campaign's zone, and budget stops;
 //! - [`deliver`]: the outbox drained: leases, signed webhooks, Slack
@@ -20,6 +22,7 @@ pub mod budget;
 pub mod deliver;
 pub mod evaluate;
 pub mod evaluator;
+pub mod facts;
 mod metrics;
 pub mod recent;
 
@@ -32,16 +35,19 @@ use tokio::sync::Notify;
 
 use crate::deliver::Deliverer;
 use crate::evaluator::Evaluator;
+use crate::facts::Facts;
 
 /// An alerter that cannot start.
 #[derive(Debug, thiserror::Error)]
 #[error("alerter: {0}")]
 pub struct AlerterError(String);
 
-/// A configured alerter: its evaluator and its deliverer, sharing the
-/// ledger.
+/// A configured alerter: its evaluator, what the evaluator knows of its
+/// campaigns, and its deliverer, sharing the ledger.
 pub struct Alerter {
     evaluator: Evaluator,
+    facts: Arc<Facts>,
+    refresh: std::time::Duration,
     deliverer: Deliverer,
     ledger: Arc<dyn AlertLedger>,
 }
@@ -59,16 +65,28 @@ impl Alerter {
         let wake = Arc::new(Notify::new());
         let deliverer = Deliverer::new(Arc::clone(&cfg), Arc::clone(&ledger), Arc::clone(&wake))
             .map_err(AlerterError)?;
-        let evaluator = Evaluator::new(cfg, topic.to_owned(), source, Arc::clone(&ledger), wake);
+        let facts = Arc::new(Facts::new(Arc::clone(&ledger)));
+        let refresh = std::time::Duration::from_millis(cfg.cache_ms.max(10));
+        let evaluator = Evaluator::new(
+            cfg,
+            topic.to_owned(),
+            source,
+            Arc::clone(&ledger),
+            Arc::clone(&facts),
+            wake,
+        );
         Ok(Self {
             evaluator,
+            facts,
+            refresh,
             deliverer,
             ledger,
         })
     }
 
-    /// Runs both sides until `shutdown`; the evaluator commits what it
-    /// holds, the deliverer finishes the attempts in flight.
+    /// Runs both sides (and the refresh of the evaluator's facts) until
+    /// `shutdown`; the evaluator commits what it holds, the deliverer
+    /// finishes the attempts in flight.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -79,6 +97,7 @@ impl Alerter {
             let _ = tx.send(true);
         };
         tokio::join!(
+            self.facts.run(self.refresh, stop(rx.clone())),
             self.evaluator.run(stop(rx.clone())),
             self.deliverer.run(stop(rx)),
             signal

@@ -6,6 +6,8 @@
 //! - `adpulse_alerter_evaluations_total`: rule evaluations;
 //! - `adpulse_alerter_transitions_total{kind}`: firings and resolutions;
 //! - `adpulse_alerter_commit_seconds`, `adpulse_alerter_fenced_total`;
+//! - `adpulse_alerter_refresh_seconds`: one refresh of what is known of
+//!   the watched campaigns (beside the evaluating loop);
 //! - `adpulse_alerter_deliveries_total{channel,outcome}` (`sent`, `retry`,
 //!   `dead`, `held_by_breaker`), `adpulse_alerter_delivery_seconds{channel}`,
 //!   `adpulse_alerter_breaker_opened_total{channel}`.
@@ -36,6 +38,11 @@ pub fn commit(took: Duration, fenced: bool) {
     if fenced {
         metrics::counter!("adpulse_alerter_fenced_total").increment(1);
     }
+}
+
+/// One refresh of the watched campaigns, their rules and day bases.
+pub fn refresh(took: Duration) {
+    metrics::histogram!("adpulse_alerter_refresh_seconds").record(took.as_secs_f64());
 }
 
 /// One delivery attempt.

@@ -4,7 +4,10 @@
 //! minutes ago.
 //!
 //! Measured by when results arrived, not by event time: an event that
-//! arrives late counts in the span it arrived in. When the alerter first
+//! arrives late counts in the span it arrived in. Totals are kept one per
+//! [`STEP`] (the newest of each), so a span's edge is exact to within
+//! that step, an hour is at most 733 points, and finding a span's base is
+//! a binary search. When the alerter first
 //! sees a campaign (a start, a rebalance, a new campaign), the hour before
 //! is filled in from the campaign's live series (5-second points by event
 //! time, kept by the worker), so spans are known from the first result.
@@ -17,6 +20,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// How far back the trail reaches (the longest span, and a point before
 /// it as its base).
 const KEEP: TimeDelta = TimeDelta::minutes(61);
+/// One point kept per step (that of the live series).
+pub const STEP: TimeDelta = TimeDelta::seconds(5);
+
+fn step_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(STEP.num_seconds())
+}
 
 /// One campaign's lifetime totals over the last hour.
 #[derive(Clone, Debug, Default)]
@@ -45,10 +54,14 @@ impl Trail {
 
     /// Records the totals known at `at`.
     pub fn push(&mut self, at: DateTime<Utc>, lifetime: Counts) {
-        if let Some(&(last, _)) = self.points.back()
-            && at < last
-        {
-            return;
+        if let Some(&(last, _)) = self.points.back() {
+            if at < last {
+                return;
+            }
+            // The newest of a step stands for it.
+            if step_of(last) == step_of(at) {
+                self.points.pop_back();
+            }
         }
         self.points.push_back((at, lifetime));
         // Keep one point at or before the horizon: it is the base of the
@@ -63,7 +76,10 @@ impl Trail {
     pub fn last(&self, now: DateTime<Utc>, minutes: u16) -> Option<Counts> {
         let (_, newest) = *self.points.back()?;
         let from = now - TimeDelta::minutes(i64::from(minutes));
-        let (_, base) = *self.points.iter().rev().find(|(at, _)| *at <= from)?;
+        // Points are in time order: the base is the last one at or
+        // before `from`.
+        let after = self.points.partition_point(|(at, _)| *at <= from);
+        let (_, base) = *self.points.get(after.checked_sub(1)?)?;
         Some(newest.less(base))
     }
 }
@@ -113,6 +129,22 @@ mod tests {
         assert_eq!(t.last(now, 5).map(|c| c.clicks), Some(3));
         assert_eq!(t.last(now, 15).map(|c| c.clicks), Some(7));
         assert_eq!(t.last(now, 60).map(|c| c.clicks), Some(7));
+    }
+
+    #[test]
+    fn keeps_one_point_per_step_for_an_hour_of_results_every_100_ms() {
+        let mut t = Trail::default();
+        let start = at(0);
+        for i in 0..=36_600_i64 {
+            t.push(start + TimeDelta::milliseconds(100 * i), clicks(i));
+        }
+        assert!(t.points.len() <= 733, "{}", t.points.len());
+        let now = start + TimeDelta::milliseconds(100 * 36_600);
+        // A click every 100 ms: 600 a minute, give or take the step.
+        let minute = t.last(now, 1).expect("known").clicks;
+        assert!((600..=650).contains(&minute), "{minute}");
+        let hour = t.last(now, 60).expect("known").clicks;
+        assert!((36_000..=36_050).contains(&hour), "{hour}");
     }
 
     #[test]

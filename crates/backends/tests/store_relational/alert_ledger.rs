@@ -343,8 +343,8 @@ async fn a_tick_commits_at_the_same_offset(env: &Env) {
     assert_eq!(again.next_offset, 4);
 }
 
-/// A campaign as the alerter sees it: name, brand, zone, budget and
-/// status; none once deleted or if unknown.
+/// Campaigns as the alerter sees them, many in one read: name, brand,
+/// zone, budget and status; absent once deleted or if unknown.
 async fn the_alerter_reads_a_campaign_and_its_budget(env: &Env) {
     let a = tenant(env, "a").await;
     let w = CampaignWrite {
@@ -356,9 +356,18 @@ async fn the_alerter_reads_a_campaign_and_its_budget(env: &Env) {
         ..named("spring sale")
     };
     let c = env.api.insert_campaign(a, &w).await.expect("insert");
+    let plain = new_campaign(env, a).await;
+    let unknown = CampaignId::from_uuid(Uuid::now_v7());
+    let mut seen = env
+        .store
+        .alert_campaigns(&[c.id, plain, unknown])
+        .await
+        .expect("campaigns");
+    seen.sort_by_key(|s| s.id != c.id);
+    assert_eq!(seen.len(), 2, "the unknown one is absent: {seen:?}");
     assert_eq!(
-        env.store.alert_campaign(c.id).await.expect("campaign"),
-        Some(AlertCampaign {
+        seen[0],
+        AlertCampaign {
             id: c.id,
             tenant: a,
             name: "spring sale".into(),
@@ -369,40 +378,39 @@ async fn the_alerter_reads_a_campaign_and_its_budget(env: &Env) {
                 daily_cap_micros: Some(250_000),
             },
             status: c.status,
-        })
+        }
     );
-
-    let plain = new_campaign(env, a).await;
-    let seen = env
-        .store
-        .alert_campaign(plain)
-        .await
-        .expect("campaign")
-        .expect("present");
+    let p = &seen[1];
     assert_eq!(
         (
-            seen.budget,
-            seen.brand_id,
-            seen.status,
-            seen.timezone.as_str()
+            p.id,
+            p.budget,
+            p.brand_id.clone(),
+            p.status,
+            p.timezone.as_str()
         ),
-        (BudgetLimits::default(), None, CampaignStatus::Active, "UTC"),
+        (
+            plain,
+            BudgetLimits::default(),
+            None,
+            CampaignStatus::Active,
+            "UTC"
+        ),
         "no limits"
     );
 
     assert!(env.store.delete_campaign(plain).await.expect("delete"));
-    assert_eq!(
-        env.store.alert_campaign(plain).await.expect("campaign"),
-        None
-    );
-    let unknown = CampaignId::from_uuid(Uuid::now_v7());
-    assert_eq!(
-        env.store.alert_campaign(unknown).await.expect("campaign"),
-        None
-    );
+    let left = env
+        .store
+        .alert_campaigns(&[plain, c.id])
+        .await
+        .expect("campaigns");
+    assert_eq!(left.iter().map(|s| s.id).collect::<Vec<_>>(), [c.id]);
+    assert_eq!(env.store.alert_campaigns(&[]).await.expect("campaigns"), []);
 }
 
-/// Only enabled rules, only the tenant's; a rule disabled later drops out.
+/// Only enabled rules, only the tenants asked for; a rule disabled later
+/// drops out.
 async fn enabled_rules_are_the_tenants_enabled_ones(env: &Env) {
     let (a, b) = (tenant(env, "a").await, tenant(env, "b").await);
     let on1 = rule(env, a, &ctr_rule("on one", &[])).await;
@@ -420,12 +428,24 @@ async fn enabled_rules_are_the_tenants_enabled_ones(env: &Env) {
         v
     };
     assert_eq!(
-        sorted(env.store.enabled_rules(a).await.expect("rules")),
+        sorted(env.store.enabled_rules(&[a]).await.expect("rules")),
         [on1.clone(), on2.clone()]
     );
-    assert_eq!(env.store.enabled_rules(b).await.expect("rules"), [theirs]);
+    assert_eq!(
+        env.store.enabled_rules(&[b]).await.expect("rules"),
+        std::slice::from_ref(&theirs)
+    );
     let nobody = TenantId::from_uuid(Uuid::now_v7());
-    assert_eq!(env.store.enabled_rules(nobody).await.expect("rules"), []);
+    assert_eq!(env.store.enabled_rules(&[nobody]).await.expect("rules"), []);
+    assert_eq!(
+        sorted(
+            env.store
+                .enabled_rules(&[b, nobody, a])
+                .await
+                .expect("rules")
+        ),
+        sorted(vec![on1.clone(), on2.clone(), theirs])
+    );
 
     let disabled = RuleSpec {
         enabled: false,
@@ -440,5 +460,5 @@ async fn enabled_rules_are_the_tenants_enabled_ones(env: &Env) {
         Updated::Done(_) => {}
         other => panic!("expected the change to be done, got {other:?}"),
     }
-    assert_eq!(env.store.enabled_rules(a).await.expect("rules"), [on2]);
+    assert_eq!(env.store.enabled_rules(&[a]).await.expect("rules"), [on2]);
 }

@@ -156,11 +156,13 @@ pub trait AlertLedger: super::Connected {
         partition: i32,
     ) -> Result<Claim, StoreError>;
 
-    /// The campaign as alerting sees it, unless deleted.
-    async fn alert_campaign(&self, id: CampaignId) -> Result<Option<AlertCampaign>, StoreError>;
+    /// The campaigns among `ids` as alerting sees them, in one read
+    /// (deleted and unknown ones absent).
+    async fn alert_campaigns(&self, ids: &[CampaignId]) -> Result<Vec<AlertCampaign>, StoreError>;
 
-    /// The tenant's enabled rules.
-    async fn enabled_rules(&self, tenant: TenantId) -> Result<Vec<RuleRecord>, StoreError>;
+    /// The enabled rules of `tenants`, in one read, ordered by tenant and
+    /// id.
+    async fn enabled_rules(&self, tenants: &[TenantId]) -> Result<Vec<RuleRecord>, StoreError>;
 
     /// `campaign`'s lifetime totals and those of the local day of `zone`
     /// that starts at `day_start`, in one snapshot.

@@ -264,27 +264,30 @@ impl AlertLedger for Database {
         AggregateSink::claim_partition(self, group, topic, partition).await
     }
 
-    async fn alert_campaign(&self, id: CampaignId) -> Result<Option<AlertCampaign>, StoreError> {
+    async fn alert_campaigns(&self, ids: &[CampaignId]) -> Result<Vec<AlertCampaign>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|c| *c.as_uuid()).collect();
         pg(async move {
-            let row: Option<CampaignRow> = sqlx::query_as(
+            let rows: Vec<CampaignRow> = sqlx::query_as(
                 "SELECT id, tenant_id, name, brand_id, timezone, budget_total_micros,
                         budget_daily_cap_micros, status
-                 FROM campaigns WHERE id = $1 AND deleted_at IS NULL",
+                 FROM campaigns WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
             )
-            .bind(id.as_uuid())
-            .fetch_optional(self.pool())
+            .bind(&ids)
+            .fetch_all(self.pool())
             .await?;
-            row.map(TryInto::try_into).transpose()
+            rows.into_iter().map(TryInto::try_into).collect()
         })
         .await
     }
 
-    async fn enabled_rules(&self, tenant: TenantId) -> Result<Vec<RuleRecord>, StoreError> {
+    async fn enabled_rules(&self, tenants: &[TenantId]) -> Result<Vec<RuleRecord>, StoreError> {
+        let tenants: Vec<Uuid> = tenants.iter().map(|t| *t.as_uuid()).collect();
         pg(async move {
             let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {RULE_COLUMNS} FROM alert_rules WHERE tenant_id = $1 AND enabled ORDER BY id"
+                "SELECT {RULE_COLUMNS} FROM alert_rules
+                 WHERE tenant_id = ANY($1) AND enabled ORDER BY tenant_id, id"
             )))
-            .bind(tenant.as_uuid())
+            .bind(&tenants)
             .fetch_all(self.pool())
             .await?;
             rows.into_iter().map(TryInto::try_into).collect()

@@ -20,7 +20,10 @@ use adpulse_domain::ports::{AggregateSink, AlertLedger};
 use adpulse_domain::store::{Claim, StoreError};
 use adpulse_domain::{CampaignId, TenantId};
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+/// Ids bound in one statement, at most (SQLite's limit is 32,766).
+const IDS_PER_STATEMENT: usize = 5_000;
 use uuid::Uuid;
 
 use super::budget;
@@ -221,28 +224,54 @@ impl AlertLedger for Lite {
         AggregateSink::claim_partition(self, group, topic, partition).await
     }
 
-    async fn alert_campaign(&self, id: CampaignId) -> Result<Option<AlertCampaign>, StoreError> {
-        let row: Option<CampaignRow> = sqlx::query_as(
-            "SELECT id, tenant_id, name, brand_id, timezone, budget_total_micros,
-                    budget_daily_cap_micros, status
-             FROM campaigns WHERE id = ?1 AND deleted_at IS NULL",
-        )
-        .bind(id.as_uuid())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(failed)?;
-        row.map(TryInto::try_into).transpose()
+    async fn alert_campaigns(&self, ids: &[CampaignId]) -> Result<Vec<AlertCampaign>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|c| *c.as_uuid()).collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT id, tenant_id, name, brand_id, timezone, budget_total_micros,
+                        budget_daily_cap_micros, status
+                 FROM campaigns WHERE deleted_at IS NULL AND id IN (",
+            );
+            let mut list = b.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            b.push(") ORDER BY id");
+            let rows: Vec<CampaignRow> = b
+                .build_query_as()
+                .fetch_all(self.pool())
+                .await
+                .map_err(failed)?;
+            for row in rows {
+                out.push(row.try_into()?);
+            }
+        }
+        Ok(out)
     }
 
-    async fn enabled_rules(&self, tenant: TenantId) -> Result<Vec<RuleRecord>, StoreError> {
-        let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {RULE_COLUMNS} FROM alert_rules WHERE tenant_id = ?1 AND enabled = 1 ORDER BY id"
-        )))
-        .bind(tenant.as_uuid())
-        .fetch_all(self.pool())
-        .await
-        .map_err(failed)?;
-        rows.into_iter().map(TryInto::try_into).collect()
+    async fn enabled_rules(&self, tenants: &[TenantId]) -> Result<Vec<RuleRecord>, StoreError> {
+        let tenants: Vec<Uuid> = tenants.iter().map(|t| *t.as_uuid()).collect();
+        let mut out = Vec::new();
+        for chunk in tenants.chunks(IDS_PER_STATEMENT) {
+            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                "SELECT {RULE_COLUMNS} FROM alert_rules WHERE enabled = 1 AND tenant_id IN ("
+            ));
+            let mut list = b.separated(", ");
+            for t in chunk {
+                list.push_bind(*t);
+            }
+            b.push(") ORDER BY tenant_id, id");
+            let rows: Vec<RuleRow> = b
+                .build_query_as()
+                .fetch_all(self.pool())
+                .await
+                .map_err(failed)?;
+            for row in rows {
+                out.push(row.try_into()?);
+            }
+        }
+        Ok(out)
     }
 
     async fn day_base(
