@@ -102,6 +102,11 @@ impl Decider {
         Self { store, on_failure }
     }
 
+    /// The counters' store, shared (for readiness).
+    pub fn shared_store(&self) -> std::sync::Arc<dyn CapStore> {
+        std::sync::Arc::clone(&self.store)
+    }
+
     /// The store.
     pub fn store(&self) -> &dyn CapStore {
         &*self.store

@@ -53,6 +53,12 @@ pub trait CapStore: Send + Sync {
         }
         Ok(())
     }
+
+    /// Whether the store answers (for readiness); a store in this process
+    /// always does.
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 fn counter(person: &str, p: &Planned) -> String {

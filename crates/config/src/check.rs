@@ -160,6 +160,14 @@ impl Config {
         self.check_api(&mut c, role);
         self.check_capping(&mut c);
         self.check_http(&mut c);
+        c.positive(self.ops.switch_poll_ms, "ops.switch_poll_ms");
+        if let Some(t) = &self.ops.token {
+            c.require(
+                t.expose().len() >= 32,
+                "ops.token",
+                "must be at least 32 characters",
+            );
+        }
         if let Some(endpoint) = &self.telemetry.otlp_endpoint {
             c.url(endpoint, &["http", "https"], "telemetry.otlp_endpoint");
         }

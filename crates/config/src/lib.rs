@@ -8,6 +8,7 @@
 
 mod alerts;
 mod check;
+mod ops;
 mod secret;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use serde::Deserialize;
 
 pub use alerts::{AlertsConfig, SmtpRelay, SmtpTls};
 pub use check::{Problem, Problems, Role};
+pub use ops::OpsConfig;
 pub use secret::Secret;
 
 /// The prefix of every environment variable the config reads.
@@ -55,6 +57,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Timeouts and the connection cap of every HTTP listener.
     pub http: HttpConfig,
+    /// Kill switches.
+    pub ops: OpsConfig,
 }
 
 /// A configuration that could not be read.
@@ -508,6 +512,13 @@ pub struct HttpConfig {
     /// file limit (`ulimit -n`): files are shared with log segments and
     /// SQLite.
     pub max_connections: u32,
+    /// How long a listener keeps serving after the shutdown signal with
+    /// its readiness failing (`/health/ready` answers 503 `draining`), in
+    /// milliseconds, so a load balancer stops sending it requests before
+    /// it stops accepting; then requests in flight finish and it exits.
+    /// 0: stop accepting at once. Keep the load balancer's (or
+    /// Kubernetes') time to notice under it.
+    pub drain_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -518,6 +529,7 @@ impl Default for HttpConfig {
             body_min_bytes_per_sec: 8 * 1024,
             idle_timeout_ms: 60_000,
             max_connections: 1_024,
+            drain_ms: 3_000,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod reach;
 pub mod report;
 pub mod store;
+pub mod switch;
 pub mod targeting;
 pub mod time;
 

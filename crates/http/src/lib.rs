@@ -52,6 +52,7 @@
 mod body;
 mod conn;
 pub mod error;
+pub mod health;
 mod metrics;
 
 use std::future::Future;
@@ -68,6 +69,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 pub use crate::body::{BodyTimeout, is_body_timeout};
+pub use crate::health::Health;
 
 /// The configuration as the server uses it.
 #[derive(Clone, Copy, Debug)]
@@ -107,6 +109,7 @@ pub async fn serve(
     config: HttpConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
+    metrics::describe();
     let limits = Limits::from(&config);
     let addr = listener.local_addr()?;
     // One permit per open connection; taking all of them back after the
@@ -224,6 +227,7 @@ mod tests {
             body_timeout_ms: 500,
             body_min_bytes_per_sec: 7,
             max_connections: 3,
+            drain_ms: 0,
         });
         assert_eq!(l.header, Duration::from_millis(300));
         assert_eq!(l.idle, Duration::from_millis(400));

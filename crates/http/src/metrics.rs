@@ -37,3 +37,57 @@ impl Drop for Open {
         metrics::gauge!("adpulse_http_connections_open", "listener" => self.0).decrement(1.0);
     }
 }
+
+/// A dependency checked by readiness:
+/// `adpulse_dependency_up{service,dependency}` (1 or 0) and
+/// `adpulse_dependency_check_seconds{service,dependency}`.
+pub(crate) fn dependency(
+    service: &'static str,
+    dependency: &'static str,
+    up: bool,
+    took: std::time::Duration,
+) {
+    metrics::gauge!("adpulse_dependency_up", "service" => service, "dependency" => dependency)
+        .set(if up { 1.0 } else { 0.0 });
+    metrics::histogram!("adpulse_dependency_check_seconds", "service" => service, "dependency" => dependency)
+        .record(took.as_secs_f64());
+}
+
+/// The service started draining: `adpulse_draining{service}` is 1 from
+/// then on.
+pub(crate) fn draining(service: &'static str) {
+    metrics::gauge!("adpulse_draining", "service" => service).set(1.0);
+}
+
+/// HELP text for the listeners' and readiness series.
+pub(crate) fn describe() {
+    metrics::describe_counter!(
+        "adpulse_http_connections_total",
+        "Connections accepted, by listener."
+    );
+    metrics::describe_counter!(
+        "adpulse_http_connection_cap_reached_total",
+        "Times a listener was full and stopped accepting until a connection closed."
+    );
+    metrics::describe_counter!(
+        "adpulse_http_timeouts_total",
+        "Connections closed or bodies refused for being too slow, by listener and phase (header, idle, body)."
+    );
+    metrics::describe_gauge!(
+        "adpulse_http_connections_open",
+        "Connections open, by listener."
+    );
+    metrics::describe_gauge!(
+        "adpulse_dependency_up",
+        "1 if the dependency answered the last readiness check, else 0, by service and dependency."
+    );
+    metrics::describe_histogram!(
+        "adpulse_dependency_check_seconds",
+        metrics::Unit::Seconds,
+        "Time a dependency took to answer a readiness check."
+    );
+    metrics::describe_gauge!(
+        "adpulse_draining",
+        "1 once the service is shutting down (readiness fails)."
+    );
+}

@@ -30,6 +30,7 @@ fn config() -> HttpConfig {
         body_timeout_ms: 300,
         body_min_bytes_per_sec: 1024,
         max_connections: 64,
+        drain_ms: 0,
     }
 }
 

@@ -23,6 +23,10 @@ impl From<PgError> for PortError {
 
 #[async_trait::async_trait]
 impl Directory for Database {
+    async fn ping(&self) -> Result<(), PortError> {
+        Ok(adpulse_domain::ports::Connected::ping(self).await?)
+    }
+
     async fn key_status(&self, key_hash: [u8; 32]) -> Result<KeyStatus, PortError> {
         let row: Option<(Uuid, bool)> = sqlx::query_as(
             "SELECT tenant_id, revoked_at IS NOT NULL FROM ingest_keys WHERE key_hash = $1",

@@ -10,6 +10,7 @@ mod campaigns;
 mod creatives;
 mod directory;
 pub mod reports;
+mod switches;
 
 use adpulse_domain::ports::Connected;
 

@@ -392,6 +392,10 @@ fn unavailable(e: RedisError) -> adpulse_capping::StoreError {
 
 #[async_trait::async_trait]
 impl adpulse_capping::CapStore for Redis {
+    async fn ping(&self) -> Result<(), adpulse_capping::StoreError> {
+        Redis::ping(self).await.map_err(unavailable)
+    }
+
     async fn reserve(
         &self,
         person: &str,

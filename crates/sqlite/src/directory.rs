@@ -19,6 +19,10 @@ const IDS_PER_STATEMENT: usize = 5_000;
 
 #[async_trait::async_trait]
 impl Directory for Lite {
+    async fn ping(&self) -> Result<(), PortError> {
+        Ok(adpulse_domain::ports::Connected::ping(self).await?)
+    }
+
     async fn key_status(&self, key_hash: [u8; 32]) -> Result<KeyStatus, PortError> {
         let row: Option<(Uuid, bool)> = sqlx::query_as(
             "SELECT tenant_id, revoked_at IS NOT NULL FROM ingest_keys WHERE key_hash = ?1",

@@ -24,6 +24,7 @@ mod campaigns;
 mod creatives;
 mod directory;
 mod reports;
+mod switches;
 
 use adpulse_domain::ports::Connected;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,11 @@
 //! [`init`] installs one `tracing` subscriber: human-readable lines on a
 //! terminal, JSON lines otherwise, and OTLP trace export when an endpoint is
 //! configured. Metrics go through the `metrics` facade into one Prometheus
-//! registry per process, rendered by [`metrics_router`] at `/metrics`.
+//! registry per process, rendered by [`metrics_router`] at `/metrics`
+//! with every series' HELP text (each service describes its own), the
+//! process's own figures and `adpulse_build_info` (`process`).
+
+mod process;
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -63,8 +67,12 @@ impl Telemetry {
     }
 }
 
+/// The process's name in traces and in `adpulse_build_info`.
+static SERVICE: OnceLock<&'static str> = OnceLock::new();
+
 /// Installs the global subscriber for `service` (its name in traces).
 pub fn init(cfg: &TelemetryConfig, service: &'static str) -> Result<Telemetry, TelemetryError> {
+    let _ = SERVICE.set(service);
     let filter = EnvFilter::try_new(&cfg.log_filter).map_err(|source| TelemetryError::Filter {
         filter: cfg.log_filter.clone(),
         source,
@@ -205,7 +213,7 @@ async fn render() -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        prometheus().render(),
+        prometheus().render() + &process::exposition(SERVICE.get().copied().unwrap_or("adpulse")),
     )
 }
 

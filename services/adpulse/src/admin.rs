@@ -72,6 +72,11 @@ pub enum Admin {
         /// The key's id.
         id: Uuid,
     },
+    /// Kill switches: list, set, clear, and their audit trail.
+    Switch {
+        #[command(subcommand)]
+        command: crate::admin_switch::SwitchCommand,
+    },
 }
 
 /// Runs one admin command; results go to stdout, one value per line.
@@ -127,6 +132,7 @@ pub async fn run(config: Config, args: AdminArgs) -> anyhow::Result<()> {
                 .await?;
             println!("id     {}\nsecret {}", key.id, key.secret);
         }
+        Admin::Switch { command } => crate::admin_switch::run(&*db, command).await?,
         Admin::RevokeKey { id } => {
             anyhow::ensure!(db.revoke_ingest_key(id).await?, "no live key with id {id}");
             println!("revoked {id}");

@@ -16,10 +16,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let db = Database::connect_for_tenants(&config.postgres)
         .await
         .context("connecting to postgres")?;
-    let state = adpulse_api::AppState::new(&config.api, Arc::new(db))?
+    let db = Arc::new(db);
+    let switches = crate::switches::follow(
+        Arc::clone(&db) as Arc<dyn adpulse_domain::ports::Switches>,
+        std::time::Duration::from_millis(config.ops.switch_poll_ms),
+    )
+    .await;
+    let state = adpulse_api::AppState::new(&config.api, db)?
         .with_live(crate::open::live(&config).await?)
         .with_archive(crate::open::archive(&config).await?)
-        .with_alerts(config.alerts.clone());
+        .with_alerts(config.alerts.clone())
+        .with_ops(
+            switches,
+            config.ops.token.as_ref().map(|t| t.expose().as_str()),
+        );
     tracing::info!(listen = %config.api.listen, "api listening");
     adpulse_api::serve(
         &config.api,

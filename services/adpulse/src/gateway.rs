@@ -20,14 +20,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("connecting to postgres")?;
     let capping = Capping::from_config(&config.capping, crate::open::capping(&config).await?)
         .map_err(anyhow::Error::msg)?;
+    let db = Arc::new(db);
+    let switches = crate::switches::follow(
+        Arc::clone(&db) as Arc<dyn adpulse_domain::ports::Switches>,
+        std::time::Duration::from_millis(config.ops.switch_poll_ms),
+    )
+    .await;
     let gateway = Gateway::new(
         config.gateway.clone(),
         config.limits.limits(),
         Arc::new(log),
-        Arc::new(db),
+        db,
     )
     .map_err(anyhow::Error::msg)?
-    .with_capping(capping);
+    .with_capping(capping)
+    .with_switches(switches);
     let listener = tokio::net::TcpListener::bind(&config.gateway.listen)
         .await
         .with_context(|| format!("binding {}", config.gateway.listen))?;

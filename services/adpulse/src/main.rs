@@ -2,12 +2,14 @@
 //! line, loads the configuration and hands both to the command.
 
 mod admin;
+mod admin_switch;
 mod alerter;
 mod api;
 mod gateway;
 mod migrate;
 mod open;
 mod probe;
+mod switches;
 mod up;
 mod worker;
 

@@ -87,7 +87,12 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     let alerter_listener = bind(&config.alerts.listen, "alerter").await?;
     let gateway_addr = gateway_listener.local_addr()?;
     let api_addr = api_listener.local_addr()?;
-    let (gateway, worker, alerter, state) = adapters.compose(&config, &data)?;
+    let switches = crate::switches::follow(
+        Arc::clone(&adapters.store) as Arc<dyn adpulse_domain::ports::Switches>,
+        std::time::Duration::from_millis(config.ops.switch_poll_ms),
+    )
+    .await;
+    let (gateway, worker, alerter, state) = adapters.compose(&config, &data, &switches)?;
     let running = Running::start(
         &config,
         (gateway, gateway_listener),
@@ -149,6 +154,7 @@ impl Embedded {
         &self,
         config: &Config,
         data: &Path,
+        switches: &adpulse_domain::switch::Switchboard,
     ) -> anyhow::Result<(Gateway, Worker, Alerter, adpulse_api::AppState)> {
         let events: Arc<dyn EventLog> = Arc::new(self.log.clone());
         let capping = Capping::from_config(&config.capping, None).map_err(anyhow::Error::msg)?;
@@ -159,7 +165,8 @@ impl Embedded {
             self.store.clone(),
         )
         .map_err(anyhow::Error::msg)?
-        .with_capping(capping);
+        .with_capping(capping)
+        .with_switches(switches.clone());
         let source = LocalSource::new(&self.log, data.join("log"), &config.worker.group_id)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let sinks = Sinks {
@@ -169,7 +176,8 @@ impl Embedded {
             links: None,
             log: events,
         };
-        let worker = Worker::new(config.clone(), Box::new(source), sinks);
+        let worker =
+            Worker::new(config.clone(), Box::new(source), sinks).with_switches(switches.clone());
         let results = LocalSource::of(
             &self.log,
             Stream::CampaignMetrics,
@@ -186,7 +194,11 @@ impl Embedded {
         let state = adpulse_api::AppState::new(&config.api, self.store.clone())?
             .with_live(self.live.clone())
             .with_archive(self.archive.clone())
-            .with_alerts(config.alerts.clone());
+            .with_alerts(config.alerts.clone())
+            .with_ops(
+                switches.clone(),
+                config.ops.token.as_ref().map(|t| t.expose().as_str()),
+            );
         Ok((gateway, worker, alerter, state))
     }
 }

@@ -17,9 +17,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let k = &config.kafka;
     crate::ensure_topics(k, &[&k.events_topic, &k.rejected_topic, &k.metrics_topic]).await?;
     let sinks = sinks(&config).await?;
+    let db = Database::connect(&config.postgres)
+        .await
+        .context("connecting to postgres")?;
+    let switches = crate::switches::follow(
+        Arc::new(db),
+        std::time::Duration::from_millis(config.ops.switch_poll_ms),
+    )
+    .await;
     let source = GroupConsumer::new(k, &config.worker.group_id, &k.events_topic)
         .context("joining the worker group")?;
-    let worker = Worker::new(config, Box::new(source), sinks);
+    let worker = Worker::new(config, Box::new(source), sinks).with_switches(switches);
     serve(worker, listener, crate::shutdown_signal()).await?;
     Ok(())
 }

@@ -49,7 +49,7 @@ pub struct Alerter {
     facts: Arc<Facts>,
     refresh: std::time::Duration,
     deliverer: Deliverer,
-    ledger: Arc<dyn AlertLedger>,
+    health: adpulse_http::Health,
 }
 
 impl Alerter {
@@ -61,6 +61,7 @@ impl Alerter {
         source: Box<dyn EventSource>,
         ledger: Arc<dyn AlertLedger>,
     ) -> Result<Self, AlerterError> {
+        metrics::describe();
         let cfg = Arc::new(cfg);
         let wake = Arc::new(Notify::new());
         let deliverer = Deliverer::new(Arc::clone(&cfg), Arc::clone(&ledger), Arc::clone(&wake))
@@ -75,12 +76,16 @@ impl Alerter {
             Arc::clone(&facts),
             wake,
         );
+        let health = adpulse_http::Health::new("alerter").require("ledger", move || {
+            let l = Arc::clone(&ledger);
+            async move { l.ping().await.map_err(|e| e.to_string()) }
+        });
         Ok(Self {
             evaluator,
             facts,
             refresh,
             deliverer,
-            ledger,
+            health,
         })
     }
 
@@ -104,27 +109,15 @@ impl Alerter {
         );
     }
 
-    /// `/health/live`, `/health/ready` (the ledger answers) and
-    /// `/metrics`.
+    /// Readiness: the ledger is required.
+    pub fn health(&self) -> adpulse_http::Health {
+        self.health.clone()
+    }
+
+    /// `/health/live`, `/health/ready` and `/metrics`.
     pub fn router(&self) -> axum::Router {
-        use axum::http::StatusCode;
-        use axum::routing::get;
-        let ledger = Arc::clone(&self.ledger);
-        axum::Router::new()
-            .route("/health/live", get(|| async { "ok" }))
-            .route(
-                "/health/ready",
-                get(move || {
-                    let ledger = Arc::clone(&ledger);
-                    async move {
-                        if ledger.ping().await.is_ok() {
-                            (StatusCode::OK, "ready")
-                        } else {
-                            (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
-                        }
-                    }
-                }),
-            )
+        self.health
+            .router()
             .merge(adpulse_telemetry::metrics_router())
     }
 }
@@ -148,8 +141,11 @@ pub async fn serve(
         http,
         stop(rx.clone()),
     );
+    // Nothing routes requests to an alerter: readiness fails and it stops
+    // at once, without waiting out `drain_ms`.
+    let health = alerter.health();
     let signal = async move {
-        shutdown.await;
+        health.drain(shutdown, std::time::Duration::ZERO).await;
         let _ = tx.send(true);
     };
     let (served, (), ()) = tokio::join!(served, alerter.run(stop(rx)), signal);

@@ -69,3 +69,45 @@ pub fn breaker_opened(kind: ChannelKind) {
     metrics::counter!("adpulse_alerter_breaker_opened_total", "channel" => kind.as_str())
         .increment(1);
 }
+
+/// HELP text for every series the alerter writes.
+pub fn describe() {
+    // Descriptions given before the registry exists would be lost.
+    let _ = adpulse_telemetry::prometheus();
+    metrics::describe_counter!(
+        "adpulse_alerter_results_total",
+        "Window results read, by outcome (evaluated, stale, replayed, undecodable, unknown_campaign)."
+    );
+    metrics::describe_counter!("adpulse_alerter_evaluations_total", "Rule evaluations.");
+    metrics::describe_counter!(
+        "adpulse_alerter_transitions_total",
+        "Alert firings and resolutions, by kind."
+    );
+    metrics::describe_histogram!(
+        "adpulse_alerter_commit_seconds",
+        metrics::Unit::Seconds,
+        "Time one commit of states, history and deliveries took."
+    );
+    metrics::describe_counter!(
+        "adpulse_alerter_fenced_total",
+        "Commits refused because another alerter owns the partition now."
+    );
+    metrics::describe_histogram!(
+        "adpulse_alerter_refresh_seconds",
+        metrics::Unit::Seconds,
+        "Time one refresh of the watched campaigns, their rules and day bases took."
+    );
+    metrics::describe_counter!(
+        "adpulse_alerter_deliveries_total",
+        "Notification delivery attempts, by channel and outcome (sent, retry, dead, held_by_breaker)."
+    );
+    metrics::describe_histogram!(
+        "adpulse_alerter_delivery_seconds",
+        metrics::Unit::Seconds,
+        "Time one delivery attempt took, by channel."
+    );
+    metrics::describe_counter!(
+        "adpulse_alerter_breaker_opened_total",
+        "Times a destination's circuit breaker opened, by channel."
+    );
+}

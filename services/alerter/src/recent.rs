@@ -52,6 +52,16 @@ impl Trail {
         t
     }
 
+    /// How many points it keeps.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether it keeps none.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
     /// Records the totals known at `at`.
     pub fn push(&mut self, at: DateTime<Utc>, lifetime: Counts) {
         if let Some(&(last, _)) = self.points.back() {

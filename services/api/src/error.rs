@@ -62,6 +62,10 @@ pub enum ApiError {
     /// 503: a dependency does not answer; retry later.
     #[error("temporarily unavailable; retry later")]
     Unavailable,
+    /// 503: an operator made the API read-only (a kill switch); reads
+    /// work, changes are refused until it is cleared.
+    #[error("the API is read-only for maintenance: nothing was changed; retry later")]
+    ReadOnly,
     /// 500: a bug. Logged; the client gets no details.
     #[error("internal error")]
     Internal(String),
@@ -85,6 +89,7 @@ impl ApiError {
             }
             Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -138,6 +143,9 @@ impl IntoResponse for ApiError {
             }
             Self::Unavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            Self::ReadOnly => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(30u64));
             }
             Self::PreconditionFailed { current } => {
                 if let Ok(v) = HeaderValue::from_str(current) {

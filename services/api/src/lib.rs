@@ -34,6 +34,7 @@ pub mod error;
 pub mod http;
 mod metrics;
 pub mod openapi;
+pub mod ops;
 pub mod reports;
 pub mod session;
 pub mod signed;
@@ -43,6 +44,7 @@ use std::sync::Arc;
 
 use adpulse_config::{AlertsConfig, ApiConfig, HttpConfig};
 use adpulse_domain::ports::{LiveCounters, RawArchive, Store};
+use adpulse_domain::switch::Switchboard;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -71,6 +73,10 @@ pub struct AppState {
     pub archive: Option<Arc<dyn RawArchive>>,
     /// How alert channels are checked.
     pub alerts: AlertsConfig,
+    /// The kill switches in force (none unless the caller follows them).
+    pub switches: Switchboard,
+    /// The operators' bearer token (`/ops/*`); `None`: those routes 404.
+    pub ops_token: Option<Arc<str>>,
 }
 
 /// An API that cannot start.
@@ -101,7 +107,18 @@ impl AppState {
             live: None,
             archive: None,
             alerts: AlertsConfig::default(),
+            switches: Switchboard::default(),
+            ops_token: None,
         })
+    }
+
+    /// Follows the kill switches of `board` (a read-only API) and opens
+    /// the operators' routes to holders of `token`.
+    #[must_use]
+    pub fn with_ops(mut self, board: Switchboard, token: Option<&str>) -> Self {
+        self.switches = board;
+        self.ops_token = token.map(Arc::from);
+        self
     }
 
     /// Lists raw events from `archive`.
@@ -198,11 +215,57 @@ fn v1_routes() -> Router<AppState> {
             "/reports/campaigns/export",
             get(reports::export::top_export),
         )
+        .route("/ops/switches", get(ops::list).post(ops::set))
+        .route("/ops/switches/audit", get(ops::audit))
+        .route("/ops/switches/{key}", axum::routing::delete(ops::clear))
+}
+
+/// Readiness: the store is required; object storage (creatives), the live
+/// counters (realtime reports) and the raw-event archive (the events
+/// listing) are not: without them those routes answer 503 and the rest
+/// serves on.
+pub fn health(state: &AppState) -> adpulse_http::Health {
+    let db = Arc::clone(&state.db);
+    let assets = state.assets.clone();
+    let mut h = adpulse_http::Health::new("api")
+        .require("store", move || {
+            let db = Arc::clone(&db);
+            async move {
+                adpulse_domain::ports::Connected::ping(&*db)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .prefer("object_storage", move || {
+            let a = assets.clone();
+            async move { a.ping().await.map_err(|e| e.to_string()) }
+        });
+    if let Some(live) = &state.live {
+        let live = Arc::clone(live);
+        h = h.prefer("live_counters", move || {
+            let l = Arc::clone(&live);
+            async move { l.ping().await.map_err(|e| e.to_string()) }
+        });
+    }
+    if let Some(archive) = &state.archive {
+        let archive = Arc::clone(archive);
+        h = h.prefer("archive", move || {
+            let a = Arc::clone(&archive);
+            async move { a.ping().await.map_err(|e| e.to_string()) }
+        });
+    }
+    h
 }
 
 /// The routes, with body limits, security headers and the uniform error
 /// shape.
 pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
+    let h = health(&state);
+    routes(state, cfg, &h)
+}
+
+fn routes(state: AppState, cfg: &ApiConfig, health: &adpulse_http::Health) -> Router {
+    metrics::describe();
     let v1 = v1_routes();
     // Creatives are the one upload: their limit is the file's plus room
     // for the multipart framing.
@@ -215,26 +278,12 @@ pub fn router(state: AppState, cfg: &ApiConfig) -> Router {
             uploads,
             cfg.max_asset_bytes.saturating_add(64 * 1024),
         ))
-        .route_layer(axum::middleware::from_fn(metrics::track));
-    let health = {
-        let db = state.db.clone();
-        Router::new()
-            .route("/health/live", get(|| async { "ok" }))
-            .route(
-                "/health/ready",
-                get(move || {
-                    let db = db.clone();
-                    async move {
-                        if db.ping().await.is_ok() {
-                            (StatusCode::OK, "ready")
-                        } else {
-                            (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
-                        }
-                    }
-                }),
-            )
-            .merge(adpulse_telemetry::metrics_router())
-    };
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.switches.clone(),
+            ops::read_only,
+        ));
+    let health = health.router().merge(adpulse_telemetry::metrics_router());
     let policies = Arc::new(state.policies.clone());
     let docs: Router = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url(
@@ -281,7 +330,9 @@ pub async fn serve(
     http: HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiStartError> {
-    let app = router(state, cfg);
+    let health = health(&state);
+    let app = routes(state, cfg, &health);
+    let shutdown = health.drain(shutdown, std::time::Duration::from_millis(http.drain_ms));
     adpulse_http::serve(listener, app, "api", http, shutdown)
         .await
         .map_err(|e| ApiStartError(e.to_string()))

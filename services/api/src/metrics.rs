@@ -41,3 +41,26 @@ pub async fn track(request: Request, next: Next) -> Response {
     record(route, method, response.status().as_u16(), started.elapsed());
     response
 }
+
+/// HELP text for every series the API writes.
+pub fn describe() {
+    // Descriptions given before the registry exists would be lost.
+    let _ = adpulse_telemetry::prometheus();
+    metrics::describe_counter!(
+        "adpulse_api_requests_total",
+        "Requests answered, by route template, method and status class."
+    );
+    metrics::describe_histogram!(
+        "adpulse_api_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time from a request's arrival to its answer, by route template and method."
+    );
+    metrics::describe_counter!(
+        "adpulse_api_logins_total",
+        "Login attempts, by outcome (ok, refused, limited)."
+    );
+    metrics::describe_counter!(
+        "adpulse_api_assets_uploaded_total",
+        "Creative files stored."
+    );
+}

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 
 use adpulse_http::error::{ErrorBody, ErrorDetail, FieldProblem};
 
-use crate::{admin, alerts, assets, auth, campaigns, reports, session};
+use crate::{admin, alerts, assets, auth, campaigns, ops, reports, session};
 
 /// The API's OpenAPI document, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -75,6 +75,10 @@ use crate::{admin, alerts, assets, auth, campaigns, reports, session};
         alerts::deliveries::list,
         alerts::deliveries::get,
         alerts::deliveries::replay,
+        ops::list,
+        ops::set,
+        ops::clear,
+        ops::audit,
     ),
     components(
         schemas(ErrorBody, ErrorDetail, FieldProblem, assets::library::ImageType),
@@ -100,6 +104,7 @@ use crate::{admin, alerts, assets, auth, campaigns, reports, session};
         (name = "creatives", description = "Images of a campaign, with thumbnails"),
         (name = "reports", description = "Live numbers, historical reports, top campaigns, CSV exports"),
         (name = "alerts", description = "Alert rules and the channels they notify"),
+        (name = "ops", description = "Kill switches, for operators (the `ops.token` bearer token, not a tenant login)"),
     )
 )]
 pub struct ApiDoc;
@@ -117,6 +122,10 @@ impl Modify for Bearer {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
 }

@@ -72,6 +72,9 @@ mod tests {
         async fn budget_stops(&self) -> Result<Vec<StoppedCampaign>, PortError> {
             Ok(self.0.clone())
         }
+        async fn ping(&self) -> Result<(), PortError> {
+            Ok(())
+        }
     }
 
     #[tokio::test]

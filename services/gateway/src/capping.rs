@@ -27,6 +27,7 @@ use adpulse_capping::identity::{Ids, LinkStore, MemoryLinks, TeachError, resolve
 use adpulse_capping::memory::MemoryStore;
 use adpulse_capping::sketch::{SketchSize, SketchStore};
 use adpulse_config::{CappingBackend, CappingConfig, CappingFailurePolicy};
+use adpulse_domain::switch::CappingMode;
 use adpulse_domain::{CampaignId, CapCall, CapQuery, TenantId, parse_cap_query};
 use axum::Json;
 use axum::body::Body;
@@ -73,6 +74,11 @@ impl Capping {
             max_candidates: cfg.max_candidates.max(1),
             taught: TtlCache::new(),
         }
+    }
+
+    /// The counters' store (for readiness).
+    pub fn counters(&self) -> Arc<dyn CapStore> {
+        self.decider.shared_store()
     }
 
     /// The backend `cfg` names: the `shared` stores (Redis, required then,
@@ -255,6 +261,11 @@ async fn serve(
     )?;
     let now = Utc::now();
     let candidates = candidates(gw, tenant, &query, now).await?;
+    if let Some(mode) = gw.switches.now().capping() {
+        let mut response = without_store(call, candidates, mode, now)?;
+        quota_headers(response.headers_mut(), quota);
+        return Ok(response);
+    }
     let scope = tenant.to_string();
     let u = &query.user;
     let ids = Ids {
@@ -285,6 +296,44 @@ async fn serve(
     };
     quota_headers(response.headers_mut(), quota);
     Ok(response)
+}
+
+/// The answers while a kill switch takes the counters' store (and the
+/// identity links) out: decisions as the switch says, budget stops and
+/// unknown campaigns as always, releases done (nothing was reserved).
+fn without_store(
+    call: CapCall,
+    candidates: Vec<Looked>,
+    mode: CappingMode,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    Ok(match call {
+        CapCall::Release => StatusCode::NO_CONTENT.into_response(),
+        CapCall::Decide => {
+            let (c, stopped) = single(candidates)?;
+            Json(Single {
+                answer: if stopped {
+                    exhausted(&c)
+                } else {
+                    switched(&c, mode)
+                },
+                decided_at: timestamp(now),
+            })
+            .into_response()
+        }
+        CapCall::DecideBatch => Json(Batch {
+            decided_at: timestamp(now),
+            decisions: candidates
+                .into_iter()
+                .map(|c| match c {
+                    Looked::Known(c) => switched(&c, mode),
+                    Looked::Stopped(c) => exhausted(&c),
+                    Looked::Unknown(campaign, ad) => unknown(campaign, ad),
+                })
+                .collect(),
+        })
+        .into_response(),
+    })
 }
 
 /// Gives back a reservation made at `at`: 204, or why not.
@@ -391,6 +440,23 @@ fn unknown(campaign: CampaignId, ad: Option<String>) -> Answer {
         cap: None,
         window_ends_at: None,
         reason: "unknown_campaign",
+    }
+}
+
+/// A decision a kill switch makes (capping without its store): allowed
+/// (fail-open) or refused (fail-closed), nothing counted.
+fn switched(c: &Candidate, mode: CappingMode) -> Answer {
+    let allow = mode == CappingMode::FailOpen;
+    metrics::counter!("adpulse_capping_decisions_total", "reason" => "kill_switch", "allow" => if allow { "true" } else { "false" })
+        .increment(1);
+    Answer {
+        campaign_id: c.campaign,
+        ad_id: c.ad.clone(),
+        allow,
+        count: 0,
+        cap: None,
+        window_ends_at: None,
+        reason: "kill_switch",
     }
 }
 

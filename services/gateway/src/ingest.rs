@@ -30,6 +30,9 @@ use crate::error::ApiError;
 use crate::limit::Decision;
 use crate::{Gateway, metrics};
 
+/// What a paused tenant's sender is told to wait before retrying.
+const PAUSED_RETRY_SECS: u64 = 30;
+
 /// The reply to one accepted event.
 #[derive(Serialize)]
 struct Accepted {
@@ -61,6 +64,7 @@ pub async fn one(
 ) -> Result<Response, ApiError> {
     let tenant = gw.authenticate(&headers, peer).await?;
     gw.refusal_gate(tenant)?;
+    gw.paused_gate(tenant)?;
     if let Err(e) = body::format(&headers, false) {
         return Err(gw.refuse(b"", e, tenant).await);
     }
@@ -106,6 +110,7 @@ pub async fn batch(
 ) -> Result<Response, ApiError> {
     let tenant = gw.authenticate(&headers, peer).await?;
     gw.refusal_gate(tenant)?;
+    gw.paused_gate(tenant)?;
     let format = match body::format(&headers, true) {
         Ok(f) => f,
         Err(e) => return Err(gw.refuse(b"", e, tenant).await),
@@ -306,6 +311,21 @@ impl Gateway {
         }
     }
 
+    /// 503 with `Retry-After` while a kill switch pauses the tenant's
+    /// ingestion: not accepted, so the sender keeps the events and
+    /// retries.
+    pub(crate) fn paused_gate(&self, tenant: TenantId) -> Result<(), ApiError> {
+        if self.switches.now().ingest_paused(tenant) {
+            metrics::rejected("ingest_paused");
+            return Err(ApiError::unavailable(
+                "ingest_paused",
+                "an operator paused this tenant's ingestion; retry later (nothing was accepted)",
+            )
+            .retry_after(PAUSED_RETRY_SECS));
+        }
+        Ok(())
+    }
+
     pub(crate) fn take_quota(&self, tenant: TenantId, n: u32) -> Result<Decision, ApiError> {
         match self.limiter.tenant(tenant, n) {
             d @ Decision::Allowed { .. } => Ok(d),
@@ -453,6 +473,9 @@ mod tests {
             &self,
         ) -> Result<Vec<adpulse_domain::budget::StoppedCampaign>, PortError> {
             Ok(Vec::new())
+        }
+        async fn ping(&self) -> Result<(), PortError> {
+            Ok(())
         }
     }
 

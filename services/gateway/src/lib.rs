@@ -33,12 +33,12 @@ use std::time::{Duration, Instant};
 use adpulse_config::{GatewayConfig, HttpConfig};
 use adpulse_domain::Limits;
 use adpulse_domain::ports::{Directory, EventLog};
+use adpulse_domain::switch::Switchboard;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::response::Response;
+use axum::routing::post;
 use tokio::net::TcpListener;
 
 pub use null_log::NullEventLog;
@@ -58,6 +58,9 @@ pub struct Gateway {
     capping: Option<Capping>,
     /// Campaigns stopped by their budget (capping answers for them).
     stops: Arc<budget::Stops>,
+    health: adpulse_http::Health,
+    /// The kill switches in force (none unless the caller follows them).
+    switches: Switchboard,
 }
 
 impl Gateway {
@@ -68,7 +71,28 @@ impl Gateway {
         log: Arc<dyn EventLog>,
         directory: Arc<dyn Directory>,
     ) -> Result<Self, String> {
+        metrics::describe();
+        let health = {
+            let (log, directory) = (Arc::clone(&log), Arc::clone(&directory));
+            adpulse_http::Health::new("gateway")
+                .require("event_log", move || {
+                    let log = Arc::clone(&log);
+                    async move {
+                        if log.ready().await {
+                            Ok(())
+                        } else {
+                            Err("the event log does not answer".to_owned())
+                        }
+                    }
+                })
+                .prefer("directory", move || {
+                    let d = Arc::clone(&directory);
+                    async move { d.ping().await.map_err(|e| e.to_string()) }
+                })
+        };
         Ok(Self {
+            health,
+            switches: Switchboard::default(),
             limiter: Limiter::new(&cfg)?,
             rows: rejected::RowBound::new(cfg.rejected_rows_per_tenant_per_minute),
             stops: Arc::new(budget::Stops::new(Arc::clone(&directory))),
@@ -80,11 +104,35 @@ impl Gateway {
         })
     }
 
+    /// Follows the kill switches of `board` (pausing a tenant's
+    /// ingestion, capping without its store).
+    #[must_use]
+    pub fn with_switches(mut self, board: Switchboard) -> Self {
+        self.switches = board;
+        self
+    }
+
     /// Serves frequency-capping decisions too.
     #[must_use]
     pub fn with_capping(mut self, capping: Option<Capping>) -> Self {
+        if let Some(c) = &capping {
+            let counters = c.counters();
+            self.health = self.health.prefer("capping_counters", move || {
+                let c = Arc::clone(&counters);
+                async move { c.ping().await.map_err(|e| e.to_string()) }
+            });
+        }
         self.capping = capping;
         self
+    }
+
+    /// Readiness: the event log is required (202 means it acknowledged);
+    /// the directory (ingest keys and campaigns, cached) and the capping
+    /// counters (decisions follow `capping.on_failure` without them) are
+    /// not. Shared by every router of this gateway, so draining shows in
+    /// all of them.
+    pub fn health(&self) -> adpulse_http::Health {
+        self.health.clone()
     }
 
     /// The gateway's routes.
@@ -95,9 +143,8 @@ impl Gateway {
             .route("/v1/frequency/decide", post(capping::decide))
             .route("/v1/frequency/decide/batch", post(capping::decide_batch))
             .route("/v1/frequency/release", post(capping::release))
-            .route("/health/live", get(|| async { "ok" }))
-            .route("/health/ready", get(ready))
             .layer(middleware::from_fn(observe))
+            .merge(self.health().router())
             .merge(adpulse_telemetry::metrics_router())
             .with_state(self)
     }
@@ -131,6 +178,9 @@ pub async fn serve(
     });
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = Arc::clone(&gw).router();
+    let shutdown = gw
+        .health
+        .drain(shutdown, Duration::from_millis(http.drain_ms));
     adpulse_http::serve(listener, app, "gateway", http, shutdown).await?;
     sweeper.abort();
     if let Some(stops) = stops {
@@ -161,16 +211,6 @@ async fn poll_stops(stops: Arc<budget::Stops>, every: Duration) {
             }
             Err(_) => {}
         }
-    }
-}
-
-/// `/health/ready`: 200 while the event log answers, else 503.
-async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
-    if gw.log.ready().await {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        error::ApiError::unavailable("log_unavailable", "the event log does not answer")
-            .into_response()
     }
 }
 

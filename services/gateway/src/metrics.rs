@@ -101,3 +101,73 @@ pub fn bad_row_written(reason: &'static str, kind: &'static str, bytes: usize) {
 pub fn bad_row_summarized(reason: &'static str) {
     metrics::counter!("adpulse_gateway_bad_rows_summarized_total", "reason" => reason).increment(1);
 }
+
+/// HELP text for every series the gateway (and its capping decisions) writes.
+pub fn describe() {
+    // Descriptions given before the registry exists would be lost.
+    let _ = adpulse_telemetry::prometheus();
+    metrics::describe_counter!(
+        "adpulse_gateway_requests_total",
+        "Requests answered, by route and status."
+    );
+    metrics::describe_histogram!(
+        "adpulse_gateway_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time from a request's arrival to its answer, by route."
+    );
+    metrics::describe_counter!(
+        "adpulse_gateway_events_total",
+        "Events accepted (acknowledged by the event log) or rejected, by reason."
+    );
+    metrics::describe_histogram!(
+        "adpulse_gateway_produce_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time the event log took to acknowledge one request's records, by result."
+    );
+    metrics::describe_gauge!(
+        "adpulse_gateway_producer_in_flight",
+        "Records handed to the event log's producer and not yet acknowledged."
+    );
+    metrics::describe_counter!(
+        "adpulse_gateway_bad_rows_lost_total",
+        "Refused rows that could not be written to the rejected stream."
+    );
+    metrics::describe_counter!(
+        "adpulse_gateway_bad_rows_total",
+        "Refused rows written to the rejected stream, by reason and kind."
+    );
+    metrics::describe_counter!(
+        "adpulse_gateway_bad_row_bytes_total",
+        metrics::Unit::Bytes,
+        "Bytes of refused rows written to the rejected stream, by reason."
+    );
+    metrics::describe_counter!(
+        "adpulse_gateway_bad_rows_summarized_total",
+        "Refused rows counted in a summary instead of written one by one (a tenant over its bound), by reason."
+    );
+    metrics::describe_gauge!(
+        "adpulse_gateway_budget_stops",
+        "Campaigns stopped by their budget, as last read."
+    );
+    metrics::describe_counter!(
+        "adpulse_capping_decisions_total",
+        "Frequency-capping decisions, by reason and whether they allowed the impression."
+    );
+    metrics::describe_counter!(
+        "adpulse_capping_releases_total",
+        "Capping reservations given back."
+    );
+    metrics::describe_counter!(
+        "adpulse_capping_store_errors_total",
+        "Failed calls to the capping counters' store, by operation."
+    );
+    metrics::describe_histogram!(
+        "adpulse_capping_store_seconds",
+        metrics::Unit::Seconds,
+        "Time the capping counters' store took, by operation."
+    );
+    metrics::describe_counter!(
+        "adpulse_capping_links_learned_total",
+        "Identity links (a device id known to be a person's) written."
+    );
+}

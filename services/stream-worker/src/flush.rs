@@ -131,6 +131,9 @@ pub(crate) struct Job {
     /// While isolating an event the store refuses: how many events the
     /// next commit tries.
     pub isolating: Option<usize>,
+    /// A kill switch holds the live counters: skip them (the campaigns
+    /// come back as stale).
+    pub skip_live: bool,
 }
 
 impl Job {
@@ -152,6 +155,7 @@ impl Job {
             headroom,
             admitted: None,
             isolating: None,
+            skip_live: false,
         }
     }
 }
@@ -489,6 +493,11 @@ async fn finish(
         .as_ref()
         .map(|a| (a.campaigns.clone(), a.ingested_ms.as_slice()))
         .unwrap_or_default();
+    if job.skip_live {
+        // A kill switch holds the live counters: written again from the
+        // committed totals once it is cleared.
+        return (campaigns, Duration::ZERO);
+    }
     let t = Instant::now();
     let live = write_live(s, &campaigns, committed, version(&job.claim), live_ttl(cfg)).await;
     let live_took = t.elapsed();

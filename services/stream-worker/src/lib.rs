@@ -39,13 +39,14 @@ use adpulse_domain::aggregate::{Headroom, LIVE_WINDOW_SECS};
 use adpulse_domain::archive::RawEvent;
 use adpulse_domain::ports::{ConsumedRecord as Record, EventSource};
 use adpulse_domain::store::Claim;
+use adpulse_domain::switch::{Sink, Switchboard};
 use chrono::Utc;
 use tokio::task::JoinSet;
 
 use crate::dedup::Dedup;
 pub use crate::flush::{IdentityLinks, Sinks};
 use crate::flush::{Job, Outcome, Pending};
-pub use crate::health::{Health, serve};
+pub use crate::health::serve;
 use crate::links::Taught;
 
 /// A worker that cannot start or had to stop, with the error that made it.
@@ -97,20 +98,27 @@ pub struct Worker {
     taught: Taught,
     /// Events older than this are refused (`too_old`).
     retention: chrono::Duration,
+    health: adpulse_http::Health,
+    /// The kill switches in force (none unless the caller follows them).
+    switches: Switchboard,
 }
 
 impl Worker {
     /// A worker reading `source` (already a member of the worker group)
     /// into `sinks`.
     pub fn new(cfg: Config, source: Box<dyn EventSource>, sinks: Sinks) -> Self {
+        metrics::describe();
         let taught = Taught::new(sinks.links.is_some());
         let retention = chrono::Duration::days(
             i64::try_from(cfg.limits.retention_days).unwrap_or(i64::MAX / 86_400_000),
         );
+        let sinks = Arc::new(sinks);
         Self {
+            switches: Switchboard::default(),
+            health: health::health(&sinks),
             cfg: Arc::new(cfg),
             consumer: source,
-            sinks: Arc::new(sinks),
+            sinks,
             parts: HashMap::new(),
             flushes: JoinSet::new(),
             fenced: HashSet::new(),
@@ -119,11 +127,20 @@ impl Worker {
         }
     }
 
-    /// A handle answering whether the worker's dependencies respond.
-    pub fn health(&self) -> Health {
-        Health {
-            sinks: Arc::clone(&self.sinks),
-        }
+    /// Follows the kill switches of `board` (pausing the live counters).
+    #[must_use]
+    pub fn with_switches(mut self, board: Switchboard) -> Self {
+        self.switches = board;
+        self
+    }
+
+    fn live_paused(&self) -> bool {
+        self.switches.now().sink_paused(Sink::Live)
+    }
+
+    /// Its readiness (every clone shares the draining flag).
+    pub fn health(&self) -> adpulse_http::Health {
+        self.health.clone()
     }
 
     /// Processes until `shutdown` resolves, then flushes what it holds and
@@ -259,7 +276,7 @@ impl Worker {
             next_offset = claim.next_offset,
             "partition claimed"
         );
-        self.repair_live(p, &claim).await;
+        let stale_live = self.repair_live(p, &claim).await;
         let horizon = i64::try_from(self.cfg.worker.dedup_horizon_secs.saturating_mul(1000))
             .unwrap_or(i64::MAX);
         self.parts.insert(
@@ -270,7 +287,7 @@ impl Worker {
                 pending: Pending::default(),
                 dedup: Dedup::new(horizon),
                 in_flight: None,
-                stale_live: BTreeSet::new(),
+                stale_live,
                 headroom: Some(Headroom::default()),
             },
         );
@@ -308,6 +325,7 @@ impl Worker {
     /// Starts a flush of what `p` consumed, unless one is running or there
     /// is nothing to commit.
     fn start_flush(&mut self, p: i32) {
+        let skip_live = self.live_paused();
         let Some(part) = self.parts.get_mut(&p) else {
             return;
         };
@@ -316,7 +334,7 @@ impl Worker {
         }
         let give_up = Arc::new(AtomicBool::new(false));
         part.in_flight = Some(Arc::clone(&give_up));
-        let job = Job::new(
+        let mut job = Job::new(
             part.claim.clone(),
             part.next,
             std::mem::take(&mut part.pending),
@@ -327,6 +345,7 @@ impl Worker {
             give_up,
             part.headroom.take().unwrap_or_default(),
         );
+        job.skip_live = skip_live;
         self.flushes.spawn(flush::run(
             Arc::clone(&self.sinks),
             Arc::clone(&self.cfg),
@@ -421,6 +440,9 @@ impl Worker {
     /// Rewrites the live counters of campaigns whose write failed, from the
     /// then-current committed state.
     async fn retry_stale_live(&mut self) {
+        if self.live_paused() {
+            return;
+        }
         let ttl = flush::live_ttl(&self.cfg);
         for part in self.parts.values_mut() {
             if part.stale_live.is_empty() || part.in_flight.is_some() {
@@ -449,11 +471,14 @@ impl Worker {
     /// Rewrites the live counters of this partition's recent campaigns from
     /// the committed state: the previous owner may have died between its
     /// Postgres commit and its Redis write. Best effort (logged on failure):
-    /// the next batch of each campaign rewrites its counters anyway.
-    async fn repair_live(&self, p: i32, claim: &Claim) {
+    /// the next batch of each campaign rewrites its counters anyway. While
+    /// a kill switch holds the live counters, the campaigns are answered
+    /// instead, to be written once it is cleared.
+    async fn repair_live(&self, p: i32, claim: &Claim) -> BTreeSet<CampaignId> {
         let Some(partitions) = self.consumer.partition_count() else {
-            return;
+            return BTreeSet::new();
         };
+        let held = self.live_paused();
         let ttl = flush::live_ttl(&self.cfg);
         let since =
             Utc::now() - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(7));
@@ -470,12 +495,23 @@ impl Worker {
                         == p
                 })
                 .collect();
-            flush::write_live(&self.sinks, &campaigns, None, flush::version(claim), ttl).await
+            if held {
+                return Ok(campaigns);
+            }
+            flush::write_live(&self.sinks, &campaigns, None, flush::version(claim), ttl)
+                .await
+                .map(|_| Vec::new())
         }
         .await;
         match repaired {
-            Ok(n) => tracing::debug!(partition = p, campaigns = n, "live counters repaired"),
-            Err(e) => tracing::warn!(partition = p, error = %e, "live counters not repaired"),
+            Ok(stale) => {
+                tracing::debug!(partition = p, held, "live counters repaired");
+                stale.into_iter().collect()
+            }
+            Err(e) => {
+                tracing::warn!(partition = p, error = %e, "live counters not repaired");
+                BTreeSet::new()
+            }
         }
     }
 

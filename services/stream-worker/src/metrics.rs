@@ -55,3 +55,43 @@ pub fn links_learned(n: usize) {
 pub fn isolations() {
     metrics::counter!("adpulse_worker_isolations_total").increment(1);
 }
+
+/// HELP text for every series the stream worker writes.
+pub fn describe() {
+    // Descriptions given before the registry exists would be lost.
+    let _ = adpulse_telemetry::prometheus();
+    metrics::describe_histogram!(
+        "adpulse_worker_batch_events",
+        "Events applied to the sinks per partition batch."
+    );
+    metrics::describe_counter!(
+        "adpulse_worker_events_total",
+        "Events read, by outcome (applied, duplicate, rejected) and reason."
+    );
+    metrics::describe_histogram!(
+        "adpulse_worker_sink_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time one sink took for one batch, by sink and result."
+    );
+    metrics::describe_histogram!(
+        "adpulse_worker_freshness_seconds",
+        metrics::Unit::Seconds,
+        "Time from the gateway accepting an event to its live counter being written."
+    );
+    metrics::describe_counter!(
+        "adpulse_worker_fenced_total",
+        "Commits refused because another worker owns the partition now."
+    );
+    metrics::describe_gauge!(
+        "adpulse_worker_lag_records",
+        "Records behind the end of each owned partition of the events stream."
+    );
+    metrics::describe_counter!(
+        "adpulse_worker_links_learned_total",
+        "Identity links written for frequency capping."
+    );
+    metrics::describe_counter!(
+        "adpulse_worker_isolations_total",
+        "Batches whose values the store refused, searched for the events it refuses alone."
+    );
+}

@@ -542,6 +542,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ops/switches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `GET /ops/switches`. */
+        get: operations["list"];
+        put?: never;
+        /**
+         * `POST /ops/switches`: turns a switch on (replacing the one in its
+         *     slot); every replica follows within `ops.switch_poll_ms`.
+         */
+        post: operations["set"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ops/switches/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** `GET /ops/switches/audit`: every change, newest first. */
+        get: operations["audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ops/switches/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** `DELETE /ops/switches/{key}`: turns the switch in slot `key` off. */
+        delete: operations["clear"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/campaigns": {
         parameters: {
             query?: never;
@@ -722,6 +777,15 @@ export interface components {
              */
             status_code?: number | null;
         };
+        /** @description A page of the audit trail, newest first. */
+        AuditPage: {
+            data: components["schemas"]["SwitchAudit"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next page; absent on the last.
+             */
+            next_before?: number | null;
+        };
         /** @description Budget in micros of `currency` (ISO 4217). */
         Budget: {
             currency: string;
@@ -822,6 +886,11 @@ export interface components {
          * @enum {string}
          */
         CapWindow: "calendar" | "rolling";
+        /**
+         * @description Capping decisions while the switch holds.
+         * @enum {string}
+         */
+        CappingMode: "fail_open" | "fail_closed";
         /** @description A channel as clients write it. */
         ChannelBody: {
             /** @description `webhook`, `slack` or `email`. */
@@ -868,6 +937,13 @@ export interface components {
             target: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description Who clears a switch, and why. */
+        ClearBody: {
+            /** @description Who; 1 to 200 characters. */
+            actor: string;
+            /** @description Why; 1 to 1,000 characters. */
+            reason: string;
         };
         /**
          * @description Some days, between two times of day (`"08:00"` to `"18:30"`; `end`
@@ -1378,6 +1454,23 @@ export interface components {
             /** Format: uuid */
             tenant_id: string;
         };
+        /** @description A switch to turn on. */
+        SetBody: {
+            /** @description Who sets it; 1 to 200 characters. */
+            actor: string;
+            /** @description Why; 1 to 1,000 characters. */
+            reason: string;
+            /** @description The switch. */
+            switch: components["schemas"]["Switch"];
+        };
+        /**
+         * @description A sink of the stream worker that can be paused. (The archive and the
+         *     store cannot: a flush commits them with the position, so holding
+         *     either holds consumption, which needs the partitions paused in the
+         *     consumer group; not built.)
+         * @enum {string}
+         */
+        Sink: "live";
         /** @description A lifecycle step. */
         StatusChange: {
             /** @description draft, scheduled, active, paused, completed or archived. */
@@ -1392,6 +1485,75 @@ export interface components {
             expires_in: number;
             /** @description Open it with `EventSource`; no header needed. */
             url: string;
+        };
+        /** @description One kill switch. */
+        Switch: {
+            /** @enum {string} */
+            kind: "pause_ingest";
+            /**
+             * Format: uuid
+             * @description The tenant.
+             */
+            tenant: string;
+        } | {
+            /** @enum {string} */
+            kind: "capping";
+            /** @description Allow or refuse every impression. */
+            mode: components["schemas"]["CappingMode"];
+        } | {
+            /** @enum {string} */
+            kind: "pause_sink";
+            /** @description Which. */
+            sink: components["schemas"]["Sink"];
+        } | {
+            /** @enum {string} */
+            kind: "read_only_api";
+        };
+        /**
+         * @description What happened to a switch.
+         * @enum {string}
+         */
+        SwitchAction: "set" | "cleared";
+        /** @description One line of the audit trail. */
+        SwitchAudit: {
+            /** @description Set or cleared. */
+            action: components["schemas"]["SwitchAction"];
+            /** @description Who (as they said), and through what (`api`, `cli`). */
+            actor: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description The switch's key. */
+            key: string;
+            /** @description Why. */
+            reason: string;
+            /**
+             * Format: int64
+             * @description Its place in the trail (grows).
+             */
+            seq: number;
+            /** @description The switch (for a clear, the one cleared). */
+            switch: components["schemas"]["Switch"];
+        };
+        /** @description The switches in force. */
+        SwitchList: {
+            data: components["schemas"]["SwitchRecord"][];
+        };
+        /** @description A switch in force. */
+        SwitchRecord: {
+            /** @description Who set it (as they said). */
+            actor: string;
+            /** @description Why. */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            set_at: string;
+            /** @description The switch. */
+            switch: components["schemas"]["Switch"];
         };
         /** @description A campaign's targeting. Empty lists mean "no restriction". */
         Targeting: {
@@ -2927,6 +3089,119 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the switches in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SwitchList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetBody"];
+            };
+        };
+        responses: {
+            /** @description the switch in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SwitchRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Lines older than this `seq`. */
+                before: number | null;
+                /** @description 1 to 500; default 100. */
+                limit: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of the audit trail */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    clear: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the switch's slot, as listed (`pause_ingest:<tenant>`, `capping`, `pause_sink:live`, `read_only_api`) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClearBody"];
+            };
+        };
+        responses: {
+            /** @description the switch cleared */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SwitchRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -10,8 +10,8 @@
 //! port too), alert channels and rules (secret rotation, channels in use,
 //! versions, paging), the alerter's ledger (fenced commits of states,
 //! history and deliveries; the outbox's leases, attempts and replays; the
-//! delivery log), budget stops (set, lifted, fenced, in force; per tenant)
-//! and the split of a campaign's totals at a local midnight, tenant
+//! delivery log), budget stops (set, lifted, fenced, in force; per tenant),
+//! kill switches and their audit trail, and the split of a campaign's totals at a local midnight, tenant
 //! isolation, and racing writers.
 //!
 //! On Postgres the API's calls go through a tenant-scoped connection (as
@@ -31,4 +31,5 @@ mod campaigns;
 mod catalogue;
 mod isolation;
 mod listings;
+mod switches;
 mod users;

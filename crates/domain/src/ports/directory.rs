@@ -34,6 +34,9 @@ pub trait Directory: Send + Sync {
     /// polls it, so it must stay cheap: one indexed read of a small
     /// table).
     async fn budget_stops(&self) -> Result<Vec<StoppedCampaign>, PortError>;
+
+    /// Whether the directory answers (for readiness).
+    async fn ping(&self) -> Result<(), PortError>;
 }
 
 /// What the gateway needs to know of a campaign: its owner (every event and

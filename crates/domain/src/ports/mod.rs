@@ -19,6 +19,7 @@
 //! | tenants, ingest keys | [`TenantAdmin`] | Postgres | SQLite |
 //! | alert rules, channels, delivery log | [`AlertStore`] | Postgres | SQLite |
 //! | alert states, history, outbox | [`AlertLedger`] | Postgres | SQLite |
+//! | kill switches and their audit | [`Switches`] | Postgres | SQLite |
 //! | all of the relational store | [`Store`] | Postgres | SQLite |
 //! | raw events | [`RawArchive`] | CQL | SQLite |
 //! | live counters | [`LiveCounters`] | Redis | memory |
@@ -37,6 +38,7 @@ mod directory;
 mod live;
 mod log;
 mod store;
+mod switches;
 
 pub use alerts::{AlertLedger, AlertStore, Replayed};
 pub use archive::RawArchive;
@@ -51,6 +53,7 @@ pub use store::{
     AggregateSink, CampaignStore, Connected, CreativeStore, Each, ReportSource, Store, TenantAdmin,
     UserStore,
 };
+pub use switches::Switches;
 
 /// A failure of an outside system, as a service needs to see it: whether
 /// a retry may help, and what went wrong. An adapter passes its own error

@@ -353,6 +353,7 @@ pub trait Store:
     + AlertStore
     + AlertLedger
     + Directory
+    + super::Switches
 {
 }
 
@@ -367,5 +368,6 @@ impl<T> Store for T where
         + AlertStore
         + AlertLedger
         + Directory
+        + super::Switches
 {
 }

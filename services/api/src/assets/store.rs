@@ -94,6 +94,19 @@ impl AssetStore {
             .join(variant)
     }
 
+    /// Whether object storage answers (for readiness): a read of a name
+    /// nobody writes, for which "not found" is an answer.
+    pub async fn ping(&self) -> Result<(), AssetError> {
+        match self
+            .store
+            .head(&self.prefix.clone().join(".readiness"))
+            .await
+        {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Stores `bytes` as `variant` of a creative, replacing what was there.
     pub async fn put(
         &self,

@@ -95,6 +95,8 @@ pub fn config() -> Config {
     c.kafka.events_topic = format!("{base}.events");
     c.kafka.rejected_topic = format!("{base}.rejected");
     c.kafka.client_id = unique_name("gw");
+    // Stops at once (the drain is tested on its own).
+    c.http.drain_ms = 0;
     if !embedded_adapters() {
         c.kafka.brokers = Server::Kafka.require();
         c.postgres = PostgresConfig {

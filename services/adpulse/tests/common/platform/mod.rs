@@ -28,6 +28,7 @@ use super::http::Http;
 
 mod reads;
 mod reference;
+mod replicas;
 mod tenants;
 
 // Each test binary uses part of these.
@@ -46,6 +47,8 @@ pub const PARTITIONS: i32 = 4;
 pub const JWT_SECRET: &str = "e2e-signing-key-e2e-signing-key-0123456789";
 /// The password of every tenant's admin.
 pub const PASSWORD: &str = "an end-to-end password";
+/// The operators' token (`ops.token`).
+pub const OPS_TOKEN: &str = "e2e-operator-token-e2e-operator-token-0123";
 
 /// How the platform runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,6 +198,7 @@ impl Platform {
         env.extend(
             [
                 ("ADPULSE__API__JWT_SECRET", JWT_SECRET),
+                ("ADPULSE__OPS__TOKEN", OPS_TOKEN),
                 ("ADPULSE__TELEMETRY__LOG_FILTER", "warn"),
                 // The tests poll several reports at once.
                 ("ADPULSE__API__REQUESTS_PER_USER_PER_SECOND", "10000"),
@@ -269,7 +273,7 @@ impl Platform {
 
     /// `adpulse admin [--data DIR] ARGS`; its output (fails the test if it
     /// fails).
-    async fn admin(&self, args: &[&str], password: Option<&str>) -> String {
+    pub async fn admin(&self, args: &[&str], password: Option<&str>) -> String {
         let data = self.data().display().to_string();
         let mut all = vec!["admin"];
         if self.mode == Mode::Embedded {
@@ -288,6 +292,11 @@ impl Platform {
 
     /// Starts `adpulse ARGS` in the background, its output into a file.
     fn spawn(&mut self, name: &str, args: &[&str]) {
+        self.spawn_with(name, args, &[]);
+    }
+
+    /// [`Platform::spawn`] with `env` over the platform's configuration.
+    fn spawn_with(&mut self, name: &str, args: &[&str], env: &[(&str, &str)]) {
         self.starts += 1;
         let log = self.dir.join(format!("{name}-{}.log", self.starts));
         let out = File::create(&log).expect("log file");
@@ -295,6 +304,7 @@ impl Platform {
         let child = self
             .command()
             .args(args)
+            .envs(env.iter().copied())
             .stdout(out)
             .stderr(err)
             .spawn()

@@ -1,0 +1,43 @@
+//! More replicas of a service beside the platform's own, for what every
+//! replica must do alike (kill switches).
+
+use std::time::{Duration, Instant};
+
+use super::{Mode, Platform, Ports};
+use crate::common::http::Http;
+
+impl Platform {
+    /// Every gateway answering ingestion: in the distributed platform its
+    /// own and a second `adpulse gateway` started now on the same
+    /// configuration (ready when this returns); under `adpulse up`, its
+    /// one gateway.
+    pub async fn gateways(&mut self) -> Vec<Http> {
+        let own = Http::new(&format!("http://127.0.0.1:{}", self.ports.gateway));
+        if self.mode == Mode::Embedded {
+            return vec![own];
+        }
+        let port = Ports::free().gateway;
+        let addr = self.addr(port);
+        self.spawn_with(
+            "gateway",
+            &["gateway"],
+            &[("ADPULSE__GATEWAY__LISTEN", &addr)],
+        );
+        let second = Http::new(&format!("http://{addr}"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = second.try_send("GET", "/health/ready", &[], "").await
+                && r.status == 200
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the second gateway did not get ready\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        vec![own, second]
+    }
+}
