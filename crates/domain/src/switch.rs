@@ -226,6 +226,12 @@ impl Switchboard {
         Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Whether anyone but the caller still holds this board (a reader
+    /// stops when the services it fed are gone).
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
+    }
+
     /// Puts `board` in force.
     pub fn set(&self, board: Board) {
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(board);

@@ -34,6 +34,9 @@ async fn poll(store: Arc<dyn Switches>, board: Switchboard, every: Duration) {
     let mut failing = false;
     loop {
         tick.tick().await;
+        if !board.is_shared() {
+            return; // the services are gone (shutting down)
+        }
         match store.switches().await {
             Ok(records) => {
                 failing = false;

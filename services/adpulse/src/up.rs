@@ -352,6 +352,11 @@ fn embed(config: &mut Config, data: &Path, welcome: &Welcome) {
     if config.api.jwt_secret.is_none() {
         config.api.jwt_secret = Some(Secret::new(welcome.jwt_secret.clone()));
     }
+    // One process on one host: no load balancer to notice readiness
+    // failing, so Ctrl-C stops at once unless draining is asked for.
+    if config.http.drain_ms == adpulse_config::HttpConfig::default().drain_ms {
+        config.http.drain_ms = 0;
+    }
 }
 
 async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
