@@ -112,3 +112,37 @@ ensure_chromium() {
   fi
   export ADPULSE_CHROMIUM=/usr/bin/chromium
 }
+
+# The Go programs the suite runs (pinned in tools/go/go.mod and go.sum):
+# promtool (Prometheus rule tests) and actionlint (the CI workflow), built
+# once per pin into ~/.cache/adpulse/go-bin and put on PATH. Go from
+# Debian when the machine has none; a Go older than go.mod asks fetches
+# the pinned toolchain from the Go module proxy.
+ensure_go_tools() {
+  if ! command -v go >/dev/null 2>&1; then
+    if [ -x /usr/local/go/bin/go ]; then export PATH=/usr/local/go/bin:$PATH
+    else
+      say "installing Go (Debian)"
+      local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+      $sudo apt-get update -qq && $sudo apt-get install -y -qq golang-go >/dev/null
+    fi
+  fi
+  export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.8+auto}
+  local bin=$HOME/.cache/adpulse/go-bin
+  local want; want=$(cat "$ROOT/tools/go/go.mod" "$ROOT/tools/go/go.sum" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$want" ] || [ ! -x "$bin/promtool" ] || [ ! -x "$bin/actionlint" ]; then
+    say "building promtool and actionlint (Go module proxy; first time only)"
+    mkdir -p "$bin"
+    (cd "$ROOT/tools/go" && go build -o "$bin/promtool" github.com/prometheus/prometheus/cmd/promtool \
+      && go build -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint)
+    echo "$want" > "$bin/.stamp"
+  fi
+  export PATH=$bin:$PATH
+}
+
+# The operations files checked offline: Prometheus rules and their unit
+# tests.
+ops_checks() {
+  promtool check rules "$ROOT/deploy/prometheus/rules.yml"
+  promtool test rules "$ROOT/deploy/prometheus/rules_test.yml"
+}

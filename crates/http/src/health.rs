@@ -181,7 +181,7 @@ impl Health {
         let mut status = Status::Ready;
         let mut checks = Vec::with_capacity(answers.len());
         for (c, outcome, took) in answers {
-            crate::metrics::dependency(self.service, c.name, outcome.is_ok(), took);
+            crate::metrics::dependency(self.service, c.name, c.required, outcome.is_ok(), took);
             if outcome.is_err() {
                 status = match (status, c.required) {
                     (_, true) | (Status::NotReady, _) => Status::NotReady,

@@ -39,15 +39,17 @@ impl Drop for Open {
 }
 
 /// A dependency checked by readiness:
-/// `adpulse_dependency_up{service,dependency}` (1 or 0) and
+/// `adpulse_dependency_up{service,dependency,required}` (1 or 0) and
 /// `adpulse_dependency_check_seconds{service,dependency}`.
 pub(crate) fn dependency(
     service: &'static str,
     dependency: &'static str,
+    required: bool,
     up: bool,
     took: std::time::Duration,
 ) {
-    metrics::gauge!("adpulse_dependency_up", "service" => service, "dependency" => dependency)
+    let required = if required { "true" } else { "false" };
+    metrics::gauge!("adpulse_dependency_up", "service" => service, "dependency" => dependency, "required" => required)
         .set(if up { 1.0 } else { 0.0 });
     metrics::histogram!("adpulse_dependency_check_seconds", "service" => service, "dependency" => dependency)
         .record(took.as_secs_f64());
@@ -79,7 +81,7 @@ pub(crate) fn describe() {
     );
     metrics::describe_gauge!(
         "adpulse_dependency_up",
-        "1 if the dependency answered the last readiness check, else 0, by service and dependency."
+        "1 if the dependency answered the last readiness check, else 0, by service, dependency and whether the service is ready without it."
     );
     metrics::describe_histogram!(
         "adpulse_dependency_check_seconds",

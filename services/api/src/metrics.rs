@@ -48,7 +48,7 @@ pub fn describe() {
     let _ = adpulse_telemetry::prometheus();
     metrics::describe_counter!(
         "adpulse_api_requests_total",
-        "Requests answered, by route template, method and status class."
+        "Requests answered, by route template, method and status code."
     );
     metrics::describe_histogram!(
         "adpulse_api_request_duration_seconds",

@@ -18,6 +18,9 @@ pub fn route_label(path: Option<&str>) -> &'static str {
     match path {
         Some("/v1/events") => "/v1/events",
         Some("/v1/events/batch") => "/v1/events/batch",
+        Some("/v1/frequency/decide") => "/v1/frequency/decide",
+        Some("/v1/frequency/decide/batch") => "/v1/frequency/decide/batch",
+        Some("/v1/frequency/release") => "/v1/frequency/release",
         Some("/health/live") => "/health/live",
         Some("/health/ready") => "/health/ready",
         Some("/metrics") => "/metrics",
