@@ -8,6 +8,8 @@ COPY web/ ./
 RUN npm run build
 
 FROM rust:1.95.0-bookworm AS build
+# The commit `adpulse_build_info` reports (CI passes it).
+ARG ADPULSE_GIT_COMMIT=unknown
 WORKDIR /src
 COPY . .
 COPY --from=web /src/web/dist web/dist

@@ -113,7 +113,7 @@ ensure_chromium() {
   export ADPULSE_CHROMIUM=/usr/bin/chromium
 }
 
-# The Go programs the suite runs (pinned in tools/go/go.mod and go.sum):
+# The Go programs the suite runs (pinned in tools/go/<tool>/go.mod, go.sum):
 # promtool (Prometheus rule tests) and actionlint (the CI workflow), built
 # once per pin into ~/.cache/adpulse/go-bin and put on PATH. Go from
 # Debian when the machine has none; a Go older than go.mod asks fetches
@@ -129,20 +129,22 @@ ensure_go_tools() {
   fi
   export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.8+auto}
   local bin=$HOME/.cache/adpulse/go-bin
-  local want; want=$(cat "$ROOT/tools/go/go.mod" "$ROOT/tools/go/go.sum" | sha256sum | cut -d' ' -f1)
+  local want; want=$(cat "$ROOT"/tools/go/*/go.mod "$ROOT"/tools/go/*/go.sum | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$want" ] || [ ! -x "$bin/promtool" ] || [ ! -x "$bin/actionlint" ]; then
-    say "building promtool and actionlint (Go module proxy; first time only)"
+    say "building promtool and actionlint (Go module proxy; the first time takes minutes)"
     mkdir -p "$bin"
-    (cd "$ROOT/tools/go" && go build -o "$bin/promtool" github.com/prometheus/prometheus/cmd/promtool \
-      && go build -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint)
+    (cd "$ROOT/tools/go/promtool" && go build -o "$bin/promtool" github.com/prometheus/prometheus/cmd/promtool) \
+      && (cd "$ROOT/tools/go/actionlint" && go build -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint) \
+      || { echo "building the Go tools failed" >&2; return 1; }
     echo "$want" > "$bin/.stamp"
   fi
   export PATH=$bin:$PATH
 }
 
 # The operations files checked offline: Prometheus rules and their unit
-# tests.
+# tests, the CI workflow.
 ops_checks() {
   promtool check rules "$ROOT/deploy/prometheus/rules.yml"
   promtool test rules "$ROOT/deploy/prometheus/rules_test.yml"
+  actionlint "$ROOT"/.github/workflows/*.yml && echo "actionlint: the CI workflow is valid"
 }
