@@ -148,3 +148,14 @@ ops_checks() {
   promtool test rules "$ROOT/deploy/prometheus/rules_test.yml"
   actionlint "$ROOT"/.github/workflows/*.yml && echo "actionlint: the CI workflow is valid"
 }
+
+# cargo-deny (crates.io), for scripts/deny: built once into
+# ~/.cache/adpulse/cargo-tools.
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  local root=$HOME/.cache/adpulse/cargo-tools
+  if ! "$root/bin/cargo-deny" --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+    say "installing cargo-deny $CARGO_DENY_VERSION (crates.io; first time only)"
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION" --root "$root" -q
+  fi
+}
