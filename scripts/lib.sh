@@ -129,12 +129,15 @@ ensure_go_tools() {
   fi
   export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.8+auto}
   local bin=$HOME/.cache/adpulse/go-bin
-  local want; want=$(cat "$ROOT"/tools/go/*/go.mod "$ROOT"/tools/go/*/go.sum | sha256sum | cut -d' ' -f1)
-  if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$want" ] || [ ! -x "$bin/promtool" ] || [ ! -x "$bin/actionlint" ]; then
-    say "building promtool and actionlint (Go module proxy; the first time takes minutes)"
+  local want; want=$(cat "$ROOT"/tools/go/*/go.mod "$ROOT"/tools/go/*/go.sum "$ROOT"/tools/go/composecheck/*.go \
+    | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$bin/.stamp" 2>/dev/null)" != "$want" ] || [ ! -x "$bin/promtool" ] || [ ! -x "$bin/actionlint" ] \
+    || [ ! -x "$bin/composecheck" ]; then
+    say "building promtool, actionlint and composecheck (Go module proxy; the first time takes minutes)"
     mkdir -p "$bin"
     (cd "$ROOT/tools/go/promtool" && go build -o "$bin/promtool" github.com/prometheus/prometheus/cmd/promtool) \
       && (cd "$ROOT/tools/go/actionlint" && go build -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint) \
+      && (cd "$ROOT/tools/go/composecheck" && go build -o "$bin/composecheck" .) \
       || { echo "building the Go tools failed" >&2; return 1; }
     echo "$want" > "$bin/.stamp"
   fi
@@ -142,8 +145,12 @@ ensure_go_tools() {
 }
 
 # The operations files checked offline: Prometheus rules and their unit
-# tests, the CI workflow.
+# tests, the CI workflow, docker-compose.yml through the Compose
+# specification's own loader (compose-go; a stand-in secret satisfies its
+# required variable).
 ops_checks() {
+  (cd "$ROOT/tools/go/composecheck" && go test ./...)
+  ADPULSE_JWT_SECRET=compose-check-stand-in-secret-0123456789 composecheck "$ROOT/docker-compose.yml"
   promtool check rules "$ROOT/deploy/prometheus/rules.yml"
   promtool test rules "$ROOT/deploy/prometheus/rules_test.yml"
   actionlint "$ROOT"/.github/workflows/*.yml && echo "actionlint: the CI workflow is valid"
