@@ -153,6 +153,17 @@ ops_checks() {
   ADPULSE_JWT_SECRET=compose-check-stand-in-secret-0123456789 composecheck "$ROOT/docker-compose.yml"
   promtool check rules "$ROOT/deploy/prometheus/rules.yml"
   promtool test rules "$ROOT/deploy/prometheus/rules_test.yml"
+  # docker-compose's Prometheus configuration, its rules path pointed here.
+  local conf; conf=$(mktemp)
+  sed "s|/etc/prometheus/rules/|$ROOT/deploy/prometheus/|" "$ROOT/deploy/docker/prometheus/prometheus.yml" > "$conf"
+  promtool check config "$conf"; rm -f "$conf"
+  # Every recording rule a dashboard reads exists.
+  local r
+  for r in $(grep -oh 'adpulse:[a-z][a-z_0-9:]*' "$ROOT"/deploy/grafana/dashboards/*.json | sort -u); do
+    grep -q "record: $r\$" "$ROOT/deploy/prometheus/rules.yml" \
+      || { echo "a dashboard reads $r, which deploy/prometheus/rules.yml does not record" >&2; return 1; }
+  done
+  echo "dashboards: every recording rule they read exists"
   actionlint "$ROOT"/.github/workflows/*.yml && echo "actionlint: the CI workflow is valid"
 }
 
