@@ -113,6 +113,18 @@ ensure_chromium() {
   export ADPULSE_CHROMIUM=/usr/bin/chromium
 }
 
+# HAProxy from Debian, for the rollout tests (the balancer deploy/host
+# ships a configuration for).
+ensure_haproxy() {
+  if [ ! -x /usr/sbin/haproxy ]; then
+    say "installing HAProxy (Debian)"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+  fi
+  export ADPULSE_HAPROXY=/usr/sbin/haproxy
+}
+
 # The Go programs the suite runs (pinned in tools/go/<tool>/go.mod, go.sum):
 # promtool (Prometheus rule tests) and actionlint (the CI workflow), built
 # once per pin into ~/.cache/adpulse/go-bin and put on PATH. Go from
@@ -165,6 +177,10 @@ ops_checks() {
   done
   echo "dashboards: every recording rule they read exists"
   actionlint "$ROOT"/.github/workflows/*.yml && echo "actionlint: the CI workflow is valid"
+  # The host rollout: HAProxy's configuration, and the script parses.
+  ensure_haproxy
+  "$ADPULSE_HAPROXY" -c -q -f "$ROOT/deploy/host/haproxy.cfg" && echo "haproxy: deploy/host/haproxy.cfg is valid"
+  bash -n "$ROOT/deploy/host/adpulse-host"
 }
 
 # cargo-deny (crates.io), for scripts/deny: built once into

@@ -3,6 +3,7 @@
 pub mod http;
 pub mod platform;
 pub mod receiver;
+pub mod site;
 pub mod worker;
 
 /// One `#[tokio::test]` per mode for each named `async fn(&Platform)` of

@@ -41,3 +41,21 @@ impl Platform {
         vec![own, second]
     }
 }
+
+impl Platform {
+    /// The configuration every child gets (`ADPULSE__…`), for replicas
+    /// started by other means (deploy/host/adpulse-host).
+    pub fn config(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Stops (SIGKILL) the platform's own processes of `role`, for tests
+    /// whose replicas of that role run elsewhere.
+    pub fn stop_own(&mut self, role: &str) {
+        for p in self.procs.iter_mut().filter(|p| p.name == role) {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+        self.procs.retain(|p| p.name != role);
+    }
+}
