@@ -555,7 +555,8 @@ pub struct TelemetryConfig {
     pub log_format: LogFormat,
     /// `tracing` filter directives, like `info,adpulse_kafka=debug`.
     pub log_filter: String,
-    /// OTLP/gRPC endpoint for traces (`http://collector:4317`); none, no export.
+    /// OTLP/HTTP (protobuf) endpoint for traces, the whole URL
+    /// (`http://collector:4318/v1/traces`); none, no export.
     pub otlp_endpoint: Option<String>,
 }
 

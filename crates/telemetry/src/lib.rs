@@ -11,6 +11,7 @@ mod process;
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use adpulse_config::{LogFormat, TelemetryConfig};
 use axum::Router;
@@ -97,15 +98,19 @@ pub fn init(cfg: &TelemetryConfig, service: &'static str) -> Result<Telemetry, T
         .as_deref()
         .map(|endpoint| otlp_provider(endpoint, service))
         .transpose()?;
-    let otel = tracer
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
+    // Spans at info and above are exported whatever the log filter says: a
+    // quiet log must not cut traces.
+    let otel = tracer.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer(service))
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
+    EXPORTING.store(tracer.is_some(), Ordering::Relaxed);
 
     // Metrics recorded before the registry exists would be lost.
     let _ = prometheus();
     tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
+        .with(fmt.with_filter(filter))
         .with(otel)
         .try_init()?;
     Ok(Telemetry { tracer })
@@ -154,6 +159,36 @@ pub fn adopt_remote_parent(span: &tracing::Span, headers: &axum::http::HeaderMap
             .extract(&Headers(headers));
         let _ = span.set_parent(cx);
     }
+}
+
+/// Whether spans are exported (an OTLP endpoint is configured).
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process exports traces: work that only makes spans for
+/// export (one per event, say) can skip it when not.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
+/// Makes `span` a child of the W3C trace context `traceparent` (as carried
+/// in a Kafka record's header), so a trace continues across the event
+/// log. A no-op when the text is not a valid context.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    struct One<'a>(&'a str);
+    impl Extractor for One<'_> {
+        fn get(&self, key: &str) -> Option<&str> {
+            (key == "traceparent").then_some(self.0)
+        }
+        fn keys(&self) -> Vec<&str> {
+            vec!["traceparent"]
+        }
+    }
+    let cx =
+        opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&One(traceparent));
+    let _ = span.set_parent(cx);
 }
 
 /// The W3C `traceparent` of `span` when it is being traced, to carry the

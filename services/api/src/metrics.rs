@@ -29,7 +29,8 @@ pub fn login(outcome: &'static str) {
     metrics::counter!("adpulse_api_logins_total", "outcome" => outcome).increment(1);
 }
 
-/// Records every request's route, method, status and duration.
+/// Records every request's route, method, status and duration, in a span
+/// per request (continuing the caller's trace when it sends one).
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
@@ -37,7 +38,15 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
-    let response = next.run(request).await;
+    let span = tracing::info_span!(
+        "request",
+        method = %method,
+        route = %route,
+        status = tracing::field::Empty
+    );
+    adpulse_telemetry::adopt_remote_parent(&span, request.headers());
+    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    span.record("status", response.status().as_u16());
     record(route, method, response.status().as_u16(), started.elapsed());
     response
 }

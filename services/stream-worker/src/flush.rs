@@ -23,8 +23,7 @@ use adpulse_capping::CapStore;
 use adpulse_capping::identity::{LinkStore, TeachError, teach};
 use adpulse_config::Config;
 use adpulse_domain::CampaignId;
-use adpulse_domain::aggregate::{AggregateBatch, Headroom, LIVE_WINDOW_SECS, SumOverflow};
-use adpulse_domain::archive::RawEvent;
+use adpulse_domain::aggregate::{AggregateBatch, Headroom, LIVE_WINDOW_SECS};
 use adpulse_domain::contract::window::WindowResult;
 use adpulse_domain::ports::{
     AggregateSink, EventLog, LiveCounters, LogRecord, PortError, RawArchive,
@@ -32,6 +31,7 @@ use adpulse_domain::ports::{
 use adpulse_domain::store::{Applied, Claim, Commit, StoreError};
 use chrono::Utc;
 
+pub(crate) use crate::pending::Pending;
 use crate::records::{self, Refusal};
 use crate::{WorkerError, err, metrics};
 
@@ -64,55 +64,6 @@ pub struct IdentityLinks {
     pub links: Arc<dyn LinkStore>,
     /// The counters whose counts move when a link is new.
     pub counters: Arc<dyn CapStore>,
-}
-
-/// What a partition consumed since its last flush was handed off: the
-/// events to count, in offset order (three columns of one list).
-#[derive(Default)]
-pub(crate) struct Pending {
-    pub raw: Vec<RawEvent>,
-    /// Each event's offset.
-    pub offsets: Vec<i64>,
-    /// Each event's campaign's time zone.
-    pub zones: Vec<chrono_tz::Tz>,
-    /// Identity links (weak → strong id, scoped by tenant) the batch's
-    /// events teach frequency capping.
-    pub links: Vec<(String, String)>,
-    /// When the first record of this batch was consumed.
-    pub oldest: Option<Instant>,
-}
-
-impl Pending {
-    /// Events held.
-    pub fn len(&self) -> usize {
-        self.raw.len()
-    }
-
-    /// Keeps the events `keep` says to, in order.
-    fn retain(&mut self, keep: &[bool]) {
-        let mut i = 0..;
-        self.raw.retain(|_| keep[i.next().unwrap_or(0)]);
-        let mut i = 0..;
-        self.offsets.retain(|_| keep[i.next().unwrap_or(0)]);
-        let mut i = 0..;
-        self.zones.retain(|_| keep[i.next().unwrap_or(0)]);
-    }
-
-    /// Drops the first `n` events (committed or dead-lettered).
-    fn drain_front(&mut self, n: usize) {
-        self.raw.drain(..n);
-        self.offsets.drain(..n);
-        self.zones.drain(..n);
-    }
-
-    /// The batch of the first `n` events.
-    fn batch_of(&self, n: usize) -> Result<AggregateBatch, SumOverflow> {
-        let mut batch = AggregateBatch::default();
-        for (r, zone) in self.raw.iter().zip(&self.zones).take(n) {
-            batch.add(&r.event, r.tenant, *zone)?;
-        }
-        Ok(batch)
-    }
 }
 
 /// One flush to run: the batch of offsets `[claim.next_offset, end)`.
@@ -208,7 +159,17 @@ pub(crate) async fn run(sinks: Arc<Sinks>, cfg: Arc<Config>, mut job: Job) -> (i
             }
         };
         match attempt.await {
-            Ok(outcome) => return (p, outcome),
+            Ok(outcome) => {
+                let what = match &outcome {
+                    Outcome::Applied { .. } => "applied",
+                    Outcome::Fenced => "fenced",
+                    Outcome::GaveUp => "given_up",
+                };
+                for span in &job.pending.spans {
+                    span.record("outcome", what);
+                }
+                return (p, outcome);
+            }
             Err(Failure::Refused(e)) if job.isolating.is_none() => {
                 tracing::warn!(partition = p, events = job.pending.len(), error = %e, "store refuses the batch's values; isolating the events it refuses");
                 metrics::isolations();

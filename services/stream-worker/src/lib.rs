@@ -25,6 +25,7 @@ mod flush;
 mod health;
 mod links;
 mod metrics;
+mod pending;
 mod records;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -246,6 +247,19 @@ impl Worker {
         }
         if d.event.occurred_at < now - self.retention {
             return self.refuse(&record, &records::Refusal::TooOld, now).await;
+        }
+        if let Some(parent) = d.traceparent.as_deref()
+            && adpulse_telemetry::exporting()
+        {
+            let span = tracing::info_span!(
+                "process",
+                partition = p,
+                offset = record.offset,
+                event_id = %d.event.event_id,
+                outcome = tracing::field::Empty
+            );
+            adpulse_telemetry::continue_trace(&span, parent);
+            part.pending.spans.push(span);
         }
         part.pending.offsets.push(record.offset);
         part.pending.zones.push(d.zone);

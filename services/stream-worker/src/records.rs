@@ -20,6 +20,8 @@ pub(crate) struct Decoded {
     /// names no zone: the event's local day is then a UTC one, which
     /// reports in another zone never read.
     pub zone: chrono_tz::Tz,
+    /// The trace the gateway's request span was in, if it was traced.
+    pub traceparent: Option<String>,
 }
 
 /// Reads a record the gateway wrote.
@@ -30,6 +32,7 @@ pub(crate) fn decode(record: &Record) -> Result<Decoded, Refusal> {
         tenant: e.tenant,
         ingested_at: e.ingested_at.unwrap_or_else(Utc::now),
         zone: e.zone.unwrap_or(chrono_tz::Tz::UTC),
+        traceparent: e.traceparent,
     })
 }
 

@@ -138,6 +138,12 @@ impl Platform {
 
     /// Gateway, worker and API on the local stack, each in its own process.
     pub async fn distributed() -> Self {
+        Self::distributed_with(&[]).await
+    }
+
+    /// [`Platform::distributed`] with `extra` settings (`ADPULSE__…`) over
+    /// the platform's.
+    pub async fn distributed_with(extra: &[(&str, &str)]) -> Self {
         let brokers = Server::Kafka.require();
         let cql = Server::Cql.require();
         let postgres = Server::Postgres.require();
@@ -174,7 +180,15 @@ impl Platform {
             ("ADPULSE__WORKER__GROUP_ID", base.clone()),
             ("ADPULSE__ALERTS__GROUP_ID", format!("{base}.alerter")),
         ];
-        let env = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let env = env
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .chain(
+                extra
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            )
+            .collect();
         let mut p = Self::new(Mode::Distributed, env, Some(owned));
         let migrate = p.run(&["migrate"], None).await;
         if !migrate.status.success() {
