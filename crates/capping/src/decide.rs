@@ -5,6 +5,7 @@
 
 use adpulse_domain::CampaignId;
 use adpulse_domain::targeting::FrequencyCap;
+use adpulse_resilience::{Breaker, BreakerConfig, Refused};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -90,16 +91,46 @@ pub enum ReleaseError {
     Store(crate::StoreError),
 }
 
-/// Decides with `store` under `on_failure`.
+/// Decides with `store` under `on_failure`. Store calls go through a
+/// circuit breaker with a timeout: while the store fails, or the breaker
+/// is open and the store is not called at all, the failure policy decides
+/// at once instead of every decision waiting out a timeout.
 pub struct Decider {
     store: std::sync::Arc<dyn CapStore>,
     on_failure: OnFailure,
+    breaker: Breaker,
+}
+
+/// The store breaker's settings unless the composition root gives others.
+pub const STORE_BREAKER: BreakerConfig = BreakerConfig {
+    failures: 5,
+    open_for: std::time::Duration::from_secs(5),
+    timeout: std::time::Duration::from_secs(1),
+};
+
+/// A store error for a call the breaker refused or abandoned.
+fn store_error(why: Refused<crate::StoreError>) -> crate::StoreError {
+    match why {
+        Refused::Failed(e) => e,
+        other => crate::StoreError::Unavailable(other.to_string()),
+    }
 }
 
 impl Decider {
     /// A decider over `store`.
     pub fn new(store: std::sync::Arc<dyn CapStore>, on_failure: OnFailure) -> Self {
-        Self { store, on_failure }
+        Self {
+            store,
+            on_failure,
+            breaker: Breaker::new("capping_store", STORE_BREAKER),
+        }
+    }
+
+    /// Trips the store's breaker on `cfg` instead of the defaults.
+    #[must_use]
+    pub fn with_breaker(mut self, cfg: BreakerConfig) -> Self {
+        self.breaker = Breaker::new("capping_store", cfg);
+        self
     }
 
     /// The counters' store, shared (for readiness).
@@ -132,10 +163,14 @@ impl Decider {
             reserved_at,
         )
         .map_err(ReleaseError::Plan)?;
-        self.store.release(person, &p).await.map_err(|e| {
-            metrics::counter!("adpulse_capping_store_errors_total", "op" => "release").increment(1);
-            ReleaseError::Store(e)
-        })?;
+        self.breaker
+            .call(self.store.release(person, &p))
+            .await
+            .map_err(|e| {
+                metrics::counter!("adpulse_capping_store_errors_total", "op" => "release")
+                    .increment(1);
+                ReleaseError::Store(store_error(e))
+            })?;
         metrics::counter!("adpulse_capping_releases_total").increment(1);
         Ok(())
     }
@@ -199,7 +234,10 @@ impl Decider {
         outcomes: &mut [Option<Outcome>],
     ) {
         let started = std::time::Instant::now();
-        let reserved = self.store.reserve(person, planned, now).await;
+        let reserved = self
+            .breaker
+            .call(self.store.reserve(person, planned, now))
+            .await;
         metrics::histogram!("adpulse_capping_store_seconds", "op" => "reserve")
             .record(started.elapsed().as_secs_f64());
         match reserved {
@@ -222,7 +260,11 @@ impl Decider {
             Err(e) => {
                 metrics::counter!("adpulse_capping_store_errors_total", "op" => "reserve")
                     .increment(1);
-                tracing::warn!(error = %e, policy = ?self.on_failure, "capping store failed; the failure policy decides");
+                // While the breaker is open its metrics say so; a line per
+                // decision would flood the log.
+                if !matches!(e, Refused::Open) {
+                    tracing::warn!(error = %e, policy = ?self.on_failure, "capping store failed; the failure policy decides");
+                }
                 for (i, p) in slots.iter().zip(planned) {
                     outcomes[*i] = Some(Outcome {
                         campaign: candidates[*i].campaign,
@@ -331,6 +373,82 @@ mod tests {
             (false, Reason::Capped, 1)
         );
         assert_eq!((second[3].allow, second[3].count), (true, 2));
+    }
+
+    /// A store that fails while `down` (failure injection), counting the
+    /// calls that reach it.
+    struct Flaky {
+        down: std::sync::atomic::AtomicBool,
+        calls: std::sync::atomic::AtomicU32,
+        up: MemoryStore,
+    }
+
+    #[async_trait::async_trait]
+    impl CapStore for Flaky {
+        async fn reserve(
+            &self,
+            person: &str,
+            planned: &[Planned],
+            now: DateTime<Utc>,
+        ) -> Result<Vec<Decision>, StoreError> {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(StoreError::Unavailable("injected".into()));
+            }
+            CapStore::reserve(&self.up, person, planned, now).await
+        }
+
+        async fn release(&self, person: &str, planned: &Planned) -> Result<(), StoreError> {
+            CapStore::release(&self.up, person, planned).await
+        }
+
+        async fn merge(
+            &self,
+            from: &str,
+            into: &str,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            CapStore::merge(&self.up, from, into, now).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_store_opens_the_breaker_and_the_policy_decides_without_calling_it() {
+        let store = std::sync::Arc::new(Flaky {
+            down: true.into(),
+            calls: 0.into(),
+            up: MemoryStore::new(),
+        });
+        let open_for = std::time::Duration::from_millis(200);
+        let decider = Decider::new(std::sync::Arc::clone(&store) as _, OnFailure::Allow)
+            .with_breaker(BreakerConfig {
+                failures: 3,
+                open_for,
+                timeout: std::time::Duration::from_secs(1),
+            });
+        let batch = [candidate(1, cap(5, CapScope::Campaign), None)];
+        let now = Utc::now();
+        for _ in 0..10 {
+            let d = decider.decide("l:u-1", &batch, now).await;
+            assert_eq!((d[0].allow, d[0].reason), (true, Reason::StoreUnavailable));
+        }
+        let calls = |s: &Flaky| s.calls.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            calls(&store),
+            3,
+            "after three failures the store is not called"
+        );
+        // The store comes back: after open_for one trial reaches it and
+        // decisions count again.
+        store
+            .down
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(open_for).await;
+        let d = decider.decide("l:u-1", &batch, now).await;
+        assert_eq!((d[0].reason, d[0].count), (Reason::Reserved, 1));
+        let d = decider.decide("l:u-1", &batch, now).await;
+        assert_eq!((d[0].reason, d[0].count), (Reason::Reserved, 2));
     }
 
     #[tokio::test]

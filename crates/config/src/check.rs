@@ -80,23 +80,23 @@ impl fmt::Display for Problems {
 
 /// Collects problems as sections are checked.
 #[derive(Default)]
-struct Checker(Vec<Problem>);
+pub(crate) struct Checker(Vec<Problem>);
 
 impl Checker {
-    fn fail(&mut self, key: &str, message: impl Into<String>) {
+    pub(crate) fn fail(&mut self, key: &str, message: impl Into<String>) {
         self.0.push(Problem {
             key: key.to_owned(),
             message: message.into(),
         });
     }
 
-    fn require(&mut self, ok: bool, key: &str, message: &str) {
+    pub(crate) fn require(&mut self, ok: bool, key: &str, message: &str) {
         if !ok {
             self.fail(key, message);
         }
     }
 
-    fn positive(&mut self, value: u64, key: &str) {
+    pub(crate) fn positive(&mut self, value: u64, key: &str) {
         self.require(value > 0, key, "must be greater than 0");
     }
 
@@ -160,14 +160,7 @@ impl Config {
         self.check_api(&mut c, role);
         self.check_capping(&mut c);
         self.check_http(&mut c);
-        c.positive(self.ops.switch_poll_ms, "ops.switch_poll_ms");
-        if let Some(t) = &self.ops.token {
-            c.require(
-                t.expose().len() >= 32,
-                "ops.token",
-                "must be at least 32 characters",
-            );
-        }
+        self.ops.check(&mut c);
         if let Some(endpoint) = &self.telemetry.otlp_endpoint {
             c.url(endpoint, &["http", "https"], "telemetry.otlp_endpoint");
         }

@@ -19,7 +19,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("connecting to postgres")?;
     let capping = Capping::from_config(&config.capping, crate::open::capping(&config).await?)
-        .map_err(anyhow::Error::msg)?;
+        .map_err(anyhow::Error::msg)?
+        .map(|c| c.with_breaker(crate::open::breaker(&config, config.redis.timeout_ms)));
     let db = Arc::new(db);
     let switches = crate::switches::follow(
         Arc::clone(&db) as Arc<dyn adpulse_domain::ports::Switches>,
@@ -33,6 +34,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         db,
     )
     .map_err(anyhow::Error::msg)?
+    .with_directory_breaker(crate::open::breaker(
+        &config,
+        config.ops.directory_timeout_ms,
+    ))
     .with_capping(capping)
     .with_switches(switches);
     let listener = tokio::net::TcpListener::bind(&config.gateway.listen)

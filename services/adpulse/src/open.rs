@@ -13,6 +13,16 @@ use adpulse_domain::ports::{LiveCounters, RawArchive};
 use adpulse_redis::Redis;
 use anyhow::Context as _;
 
+/// A dependency's circuit breaker as `[ops]` sets it, with `timeout_ms`
+/// for one call.
+pub fn breaker(config: &Config, timeout_ms: u64) -> adpulse_resilience::BreakerConfig {
+    adpulse_resilience::BreakerConfig {
+        failures: config.ops.breaker_failures,
+        open_for: std::time::Duration::from_millis(config.ops.breaker_open_ms),
+        timeout: std::time::Duration::from_millis(timeout_ms),
+    }
+}
+
 /// The CQL archive of raw events (its insert prepared).
 pub async fn archive(config: &Config) -> anyhow::Result<Arc<dyn RawArchive>> {
     let cql = Cql::connect(&config.cql)

@@ -165,6 +165,10 @@ impl Embedded {
             self.store.clone(),
         )
         .map_err(anyhow::Error::msg)?
+        .with_directory_breaker(crate::open::breaker(
+            config,
+            config.ops.directory_timeout_ms,
+        ))
         .with_capping(capping)
         .with_switches(switches.clone());
         let source = LocalSource::new(&self.log, data.join("log"), &config.worker.group_id)

@@ -55,6 +55,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 pub fn describe() {
     // Descriptions given before the registry exists would be lost.
     let _ = adpulse_telemetry::prometheus();
+    adpulse_resilience::describe();
     metrics::describe_counter!(
         "adpulse_api_requests_total",
         "Requests answered, by route template, method and status code."

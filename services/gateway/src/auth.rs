@@ -6,6 +6,14 @@
 //! key or a deleted campaign stops working within that time); negative
 //! answers for a shorter time, so a freshly created key or campaign works
 //! quickly while a flood of bad keys still cannot reach the database.
+//!
+//! Lookups go through a circuit breaker with a timeout
+//! (`ops.directory_timeout_ms`). While the directory fails or the breaker
+//! is open, the last answer seen for a key or campaign is used even when
+//! expired (`adpulse_gateway_directory_stale_total` counts it), so ingestion
+//! of known senders goes on through a database outage; a key or campaign
+//! never seen is refused with 503. The price: a key revoked during the
+//! outage keeps working until the directory answers again.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -16,6 +24,7 @@ use std::sync::Arc;
 
 use adpulse_domain::ports::{CampaignFacts, Directory, KeyStatus, PortError};
 use adpulse_domain::{CampaignId, TenantId, ingest_key};
+use adpulse_resilience::{Breaker, BreakerConfig, Refused};
 use axum::http::{HeaderMap, header};
 
 /// How long a negative answer (unknown key, unknown campaign) is trusted.
@@ -57,6 +66,16 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
             .map(|(v, _)| v.clone())
     }
 
+    /// The entry for `k`, expired or not: the fallback while the
+    /// directory cannot answer.
+    pub(crate) fn stale(&self, k: &K) -> Option<V> {
+        let map = self
+            .map
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(k).map(|(v, _)| v.clone())
+    }
+
     pub(crate) fn insert(&self, k: K, v: V, expires: Instant) {
         let mut map = self
             .map
@@ -79,6 +98,38 @@ pub struct Auth {
     ttl: Duration,
     keys: TtlCache<[u8; 32], KeyStatus>,
     campaigns: TtlCache<CampaignId, Option<Arc<CampaignFacts>>>,
+    breaker: Arc<Breaker>,
+}
+
+/// The directory breaker's settings unless the composition root gives
+/// others (`ops.*`).
+pub const DIRECTORY_BREAKER: BreakerConfig = BreakerConfig {
+    failures: 5,
+    open_for: Duration::from_secs(5),
+    timeout: Duration::from_secs(1),
+};
+
+/// A directory answer, or the last one seen when the directory cannot
+/// give one.
+fn or_stale<T>(
+    fresh: Result<T, Refused<PortError>>,
+    stale: impl FnOnce() -> Option<T>,
+    what: &'static str,
+) -> Result<T, PortError> {
+    match fresh {
+        Ok(v) => Ok(v),
+        Err(why) => match stale() {
+            Some(v) => {
+                metrics::counter!("adpulse_gateway_directory_stale_total", "what" => what)
+                    .increment(1);
+                Ok(v)
+            }
+            None => Err(match why {
+                Refused::Failed(e) => e,
+                other => PortError::retryable(other.to_string()),
+            }),
+        },
+    }
 }
 
 impl Auth {
@@ -89,7 +140,15 @@ impl Auth {
             ttl,
             keys: TtlCache::new(),
             campaigns: TtlCache::new(),
+            breaker: Arc::new(Breaker::new("directory", DIRECTORY_BREAKER)),
         }
+    }
+
+    /// Trips the directory's breaker on `cfg` instead of the defaults.
+    #[must_use]
+    pub fn with_breaker(mut self, cfg: BreakerConfig) -> Self {
+        self.breaker = Arc::new(Breaker::new("directory", cfg));
+        self
     }
 
     /// The tenant of the request's bearer key.
@@ -102,7 +161,12 @@ impl Auth {
             Ok(answer) => return Ok(answer),
             Err(hash) => hash,
         };
-        let status = self.directory.key_status(hash).await?;
+        let fresh = self.breaker.call(self.directory.key_status(hash)).await;
+        let fresh_ok = fresh.is_ok();
+        let status = or_stale(fresh, || self.keys.stale(&hash), "key")?;
+        if !fresh_ok {
+            return Ok(answer(status));
+        }
         let ttl = if matches!(status, KeyStatus::Unknown) {
             NEGATIVE_TTL.min(self.ttl)
         } else {
@@ -143,7 +207,15 @@ impl Auth {
         if let Some(c) = self.campaigns.get(&campaign, now) {
             return Ok(c);
         }
-        let c = self.directory.campaign_facts(campaign).await?.map(Arc::new);
+        let fresh = self
+            .breaker
+            .call(self.directory.campaign_facts(campaign))
+            .await
+            .map(|c| c.map(Arc::new));
+        if fresh.is_err() {
+            return or_stale(fresh, || self.campaigns.stale(&campaign), "campaign");
+        }
+        let c = or_stale(fresh, || None, "campaign")?;
         let ttl = if c.is_none() {
             NEGATIVE_TTL.min(self.ttl)
         } else {
@@ -194,6 +266,107 @@ mod tests {
         assert_eq!(bearer(&h), None);
         h.insert(header::AUTHORIZATION, "Bearer ".parse().expect("header"));
         assert_eq!(bearer(&h), None);
+    }
+
+    /// A directory that knows one key and one campaign, and fails on
+    /// demand (failure injection); it counts the lookups that reach it.
+    struct Flaky {
+        tenant: TenantId,
+        down: std::sync::atomic::AtomicBool,
+        lookups: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl Directory for Flaky {
+        async fn key_status(&self, _: [u8; 32]) -> Result<KeyStatus, PortError> {
+            self.lookups
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(PortError::retryable("injected: the directory is down"));
+            }
+            Ok(KeyStatus::Active(self.tenant))
+        }
+        async fn campaign_facts(&self, _: CampaignId) -> Result<Option<CampaignFacts>, PortError> {
+            self.lookups
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(PortError::retryable("injected: the directory is down"));
+            }
+            Ok(Some(CampaignFacts {
+                tenant: self.tenant,
+                timezone: "UTC".into(),
+                frequency_cap: None,
+            }))
+        }
+        async fn budget_stops(
+            &self,
+        ) -> Result<Vec<adpulse_domain::budget::StoppedCampaign>, PortError> {
+            Ok(Vec::new())
+        }
+        async fn ping(&self) -> Result<(), PortError> {
+            Ok(())
+        }
+    }
+
+    fn with_key(key: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {key}").parse().expect("header"),
+        );
+        h
+    }
+
+    #[tokio::test]
+    async fn a_directory_outage_serves_known_senders_from_stale_answers_behind_an_open_breaker() {
+        let tenant = TenantId::from_uuid(uuid::Uuid::now_v7());
+        let dir = Arc::new(Flaky {
+            tenant,
+            down: false.into(),
+            lookups: 0.into(),
+        });
+        // Answers expire at once, so every request asks the directory.
+        let auth = Auth::new(Arc::clone(&dir) as Arc<dyn Directory>, Duration::ZERO).with_breaker(
+            BreakerConfig {
+                failures: 3,
+                open_for: Duration::from_secs(60),
+                timeout: Duration::from_secs(1),
+            },
+        );
+        let known = ingest_key::format_key([7; 32]);
+        let stranger = ingest_key::format_key([9; 32]);
+        let campaign = CampaignId::from_uuid(uuid::Uuid::now_v7());
+        assert_eq!(
+            auth.tenant(&with_key(&known)).await.expect("up"),
+            Ok(tenant)
+        );
+        assert!(auth.campaign(campaign).await.expect("up").is_some());
+
+        dir.down.store(true, std::sync::atomic::Ordering::Relaxed);
+        for _ in 0..3 {
+            assert_eq!(
+                auth.tenant(&with_key(&known))
+                    .await
+                    .expect("the last answer seen"),
+                Ok(tenant)
+            );
+        }
+        let lookups = dir.lookups.load(std::sync::atomic::Ordering::Relaxed);
+        // Open now: the directory is not asked, known senders still pass.
+        for _ in 0..10 {
+            assert_eq!(
+                auth.tenant(&with_key(&known)).await.expect("stale"),
+                Ok(tenant)
+            );
+            assert!(auth.campaign(campaign).await.expect("stale").is_some());
+        }
+        assert_eq!(
+            dir.lookups.load(std::sync::atomic::Ordering::Relaxed),
+            lookups,
+            "an open breaker does not call the directory"
+        );
+        // A sender never seen has no fallback: refused (the gateway answers 503).
+        assert!(auth.tenant(&with_key(&stranger)).await.is_err());
     }
 
     #[test]

@@ -76,6 +76,14 @@ impl Capping {
         }
     }
 
+    /// Trips the counters' circuit breaker on `cfg` instead of the
+    /// defaults.
+    #[must_use]
+    pub fn with_breaker(mut self, cfg: adpulse_resilience::BreakerConfig) -> Self {
+        self.decider = self.decider.with_breaker(cfg);
+        self
+    }
+
     /// The counters' store (for readiness).
     pub fn counters(&self) -> Arc<dyn CapStore> {
         self.decider.shared_store()

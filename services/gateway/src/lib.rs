@@ -112,6 +112,14 @@ impl Gateway {
         self
     }
 
+    /// Trips the directory's circuit breaker (ingest keys, campaigns) on
+    /// `cfg` instead of the defaults.
+    #[must_use]
+    pub fn with_directory_breaker(mut self, cfg: adpulse_resilience::BreakerConfig) -> Self {
+        self.auth = self.auth.with_breaker(cfg);
+        self
+    }
+
     /// Serves frequency-capping decisions too.
     #[must_use]
     pub fn with_capping(mut self, capping: Option<Capping>) -> Self {

@@ -109,6 +109,11 @@ pub fn bad_row_summarized(reason: &'static str) {
 pub fn describe() {
     // Descriptions given before the registry exists would be lost.
     let _ = adpulse_telemetry::prometheus();
+    adpulse_resilience::describe();
+    metrics::describe_counter!(
+        "adpulse_gateway_directory_stale_total",
+        "Ingest keys (what=key) and campaigns (what=campaign) answered from the last directory answer seen, expired, because the directory failed or its breaker is open."
+    );
     metrics::describe_counter!(
         "adpulse_gateway_requests_total",
         "Requests answered, by route and status."

@@ -60,6 +60,7 @@ pub fn isolations() {
 pub fn describe() {
     // Descriptions given before the registry exists would be lost.
     let _ = adpulse_telemetry::prometheus();
+    adpulse_resilience::describe();
     metrics::describe_histogram!(
         "adpulse_worker_batch_events",
         "Events applied to the sinks per partition batch."
