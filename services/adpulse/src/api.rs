@@ -22,7 +22,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         std::time::Duration::from_millis(config.ops.switch_poll_ms),
     )
     .await;
-    let state = adpulse_api::AppState::new(&config.api, db)?
+    let mut state = adpulse_api::AppState::new(&config.api, db)?
         .with_live(crate::open::live(&config).await?)
         .with_archive(crate::open::archive(&config).await?)
         .with_alerts(config.alerts.clone())
@@ -30,6 +30,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             switches,
             config.ops.token.as_ref().map(|t| t.expose().as_str()),
         );
+    state.assets = state.assets.with_breaker(crate::open::breaker(
+        &config,
+        config.ops.object_storage_timeout_ms,
+    ));
     tracing::info!(listen = %config.api.listen, "api listening");
     adpulse_api::serve(
         &config.api,

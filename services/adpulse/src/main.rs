@@ -6,6 +6,7 @@ mod admin_switch;
 mod alerter;
 mod api;
 mod gateway;
+mod guarded;
 mod migrate;
 mod open;
 mod probe;

@@ -41,10 +41,13 @@ pub async fn redis(config: &Config, purpose: &str) -> anyhow::Result<Redis> {
         .with_context(|| format!("connecting to redis ({purpose})"))
 }
 
-/// Live counters in Redis.
+/// Live counters in Redis, behind a circuit breaker (`guarded`).
 pub async fn live(config: &Config) -> anyhow::Result<Arc<dyn LiveCounters>> {
     let redis = redis(config, "the live counters behind realtime reports").await?;
-    Ok(Arc::new(redis))
+    Ok(Arc::new(crate::guarded::GuardedLive::new(
+        Arc::new(redis),
+        breaker(config, config.redis.timeout_ms),
+    )))
 }
 
 /// Frequency capping's shared counter and link stores: Redis when

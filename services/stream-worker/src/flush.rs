@@ -146,7 +146,7 @@ pub(crate) enum Outcome {
 /// partition (and, once enough queue behind it, the whole worker) back.
 pub(crate) async fn run(sinks: Arc<Sinks>, cfg: Arc<Config>, mut job: Job) -> (i32, Outcome) {
     let p = job.claim.partition;
-    let mut backoff = Duration::ZERO;
+    let mut retries = 0u32;
     loop {
         let attempt = async {
             if job.admitted.is_none() {
@@ -180,11 +180,17 @@ pub(crate) async fn run(sinks: Arc<Sinks>, cfg: Arc<Config>, mut job: Job) -> (i
                 return (p, Outcome::GaveUp);
             }
             Err(e) => {
-                backoff = (backoff * 2)
-                    .max(Duration::from_millis(100))
-                    .min(Duration::from_millis(cfg.worker.max_retry_backoff_ms));
-                tracing::warn!(partition = p, error = %e, retry_in_ms = backoff.as_millis() as u64, "flush failed");
-                tokio::time::sleep(backoff).await;
+                // Safe to repeat: raw rows are written by key and the
+                // commit is one fenced transaction. Jittered, so partitions
+                // that failed together do not retry together.
+                let wait = adpulse_resilience::backoff(
+                    retries,
+                    Duration::from_millis(100),
+                    Duration::from_millis(cfg.worker.max_retry_backoff_ms),
+                );
+                retries += 1;
+                tracing::warn!(partition = p, error = %e, retry_in_ms = wait.as_millis() as u64, "flush failed");
+                tokio::time::sleep(wait).await;
             }
         }
     }

@@ -4,9 +4,11 @@
 //! same on both (`tests/assets_conformance.rs` runs one set of assertions
 //! on each), so the handlers never ask which one they have.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use adpulse_domain::CampaignId;
+use adpulse_resilience::{Breaker, BreakerConfig, Refused};
 use axum::body::Bytes;
 use futures_util::TryStreamExt as _;
 use object_store::path::Path as ObjectPath;
@@ -17,11 +19,25 @@ use uuid::Uuid;
 /// named `<prefix>/<campaign>/<creative>/<variant>`, in a folder or an S3
 /// bucket. The calls below behave the same on both (the conformance suite,
 /// `tests/assets_conformance.rs`, runs one set of assertions on each).
+///
+/// Every call but the readiness ping goes through a circuit breaker named
+/// `object_storage` with a timeout: while storage fails (or the breaker is
+/// open and it is not called at all) the calls fail at once and the API
+/// answers 503 with Retry-After, instead of each request waiting out the
+/// storage client's retries. "No such object" is an answer, not a failure.
 #[derive(Clone)]
 pub struct AssetStore {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
+    breaker: Arc<Breaker>,
 }
+
+/// The breaker's settings unless the composition root gives others.
+pub const STORAGE_BREAKER: BreakerConfig = BreakerConfig {
+    failures: 5,
+    open_for: std::time::Duration::from_secs(5),
+    timeout: std::time::Duration::from_secs(10),
+};
 
 /// Why object storage did not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +88,7 @@ impl AssetStore {
             return Ok(Self {
                 store: Arc::new(store),
                 prefix: ObjectPath::from(prefix),
+                breaker: Arc::new(Breaker::new("object_storage", STORAGE_BREAKER)),
             });
         }
         let dir = location.strip_prefix("file://").unwrap_or(location);
@@ -81,7 +98,34 @@ impl AssetStore {
         Ok(Self {
             store: Arc::new(store),
             prefix: ObjectPath::from(""),
+            breaker: Arc::new(Breaker::new("object_storage", STORAGE_BREAKER)),
         })
+    }
+
+    /// Trips the storage's breaker on `cfg` instead of the defaults.
+    #[must_use]
+    pub fn with_breaker(mut self, cfg: BreakerConfig) -> Self {
+        self.breaker = Arc::new(Breaker::new("object_storage", cfg));
+        self
+    }
+
+    /// `call` through the breaker; "no such object" passes as an answer.
+    async fn guarded<T>(
+        &self,
+        call: impl Future<Output = Result<T, AssetError>>,
+    ) -> Result<T, AssetError> {
+        let answer = async {
+            match call.await {
+                Err(AssetError::NotFound) => Ok(Err(AssetError::NotFound)),
+                Err(e) => Err(e),
+                Ok(v) => Ok(Ok(v)),
+            }
+        };
+        match self.breaker.call(answer).await {
+            Ok(answer) => answer,
+            Err(Refused::Failed(e)) => Err(e),
+            Err(why) => Err(AssetError::Unavailable(why.to_string().into())),
+        }
     }
 
     fn campaign_path(&self, campaign: CampaignId) -> ObjectPath {
@@ -115,13 +159,12 @@ impl AssetStore {
         variant: &str,
         bytes: Vec<u8>,
     ) -> Result<(), AssetError> {
-        self.store
-            .put(
-                &self.path(campaign, creative, variant),
-                PutPayload::from(bytes),
-            )
-            .await?;
-        Ok(())
+        let path = self.path(campaign, creative, variant);
+        self.guarded(async {
+            self.store.put(&path, PutPayload::from(bytes)).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The bytes of `variant` of a creative; [`AssetError::NotFound`] if
@@ -132,12 +175,9 @@ impl AssetStore {
         creative: Uuid,
         variant: &str,
     ) -> Result<Bytes, AssetError> {
-        Ok(self
-            .store
-            .get(&self.path(campaign, creative, variant))
-            .await?
-            .bytes()
-            .await?)
+        let path = self.path(campaign, creative, variant);
+        self.guarded(async { Ok(self.store.get(&path).await?.bytes().await?) })
+            .await
     }
 
     /// Deletes `variant` of a creative. Deleting what is not there succeeds
@@ -149,14 +189,14 @@ impl AssetStore {
         creative: Uuid,
         variant: &str,
     ) -> Result<(), AssetError> {
-        match self
-            .store
-            .delete(&self.path(campaign, creative, variant))
-            .await
-        {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        let path = self.path(campaign, creative, variant);
+        self.guarded(async {
+            match self.store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
     }
 
     /// Every object stored for a campaign, as (creative, variant), sorted.
@@ -165,7 +205,9 @@ impl AssetStore {
     pub async fn list(&self, campaign: CampaignId) -> Result<Vec<(Uuid, String)>, AssetError> {
         let base = self.campaign_path(campaign);
         let depth = base.parts().count();
-        let metas: Vec<_> = self.store.list(Some(&base)).try_collect().await?;
+        let metas: Vec<_> = self
+            .guarded(async { Ok(self.store.list(Some(&base)).try_collect().await?) })
+            .await?;
         let mut out = Vec::with_capacity(metas.len());
         for meta in metas {
             let parts: Vec<_> = meta.location.parts().skip(depth).collect();
