@@ -3,7 +3,10 @@
 // schema validation, normalization and the checks `docker compose config`
 // makes. It then requires what adpulse's file promises: every
 // long-running service has a health check, and every dependency on one
-// waits for it to be healthy (jobs, restart "no", for completion).
+// waits for it to be healthy (jobs, restart "no", for completion). An image
+// with no way to run a check inside it (a distroless one) may carry the
+// label adpulse.no-healthcheck with the reason, as long as nothing
+// depends on it.
 //
 //	composecheck docker-compose.yml
 package main
@@ -14,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -51,6 +55,10 @@ func main() {
 		os.Args[1], len(project.Services))
 }
 
+// noCheck is the label that excuses a service from a health check, giving
+// the reason.
+const noCheck = "adpulse.no-healthcheck"
+
 func check(p *types.Project) []string {
 	var out []string
 	names := make([]string, 0, len(p.Services))
@@ -61,13 +69,18 @@ func check(p *types.Project) []string {
 	for _, name := range names {
 		s := p.Services[name]
 		job := s.Restart == "no"
-		if !job && (s.HealthCheck == nil || s.HealthCheck.Disable) {
+		exempt := strings.TrimSpace(s.Labels[noCheck]) != ""
+		if !job && !exempt && (s.HealthCheck == nil || s.HealthCheck.Disable) {
 			out = append(out, fmt.Sprintf("service %s: no health check", name))
 		}
 		for dep, d := range s.DependsOn {
 			target, ok := p.Services[dep]
 			if !ok {
 				out = append(out, fmt.Sprintf("service %s: depends on unknown %s", name, dep))
+				continue
+			}
+			if strings.TrimSpace(target.Labels[noCheck]) != "" {
+				out = append(out, fmt.Sprintf("service %s: depends on %s, which has no health check to wait on", name, dep))
 				continue
 			}
 			want := types.ServiceConditionHealthy

@@ -68,3 +68,26 @@ services:
 		t.Fatalf("unexpected problems: %v", got)
 	}
 }
+
+func TestAServiceExcusedFromAHealthCheckMayHaveNoDependents(t *testing.T) {
+	got := load(t, `
+services:
+  collector:
+    image: distroless
+    labels: {adpulse.no-healthcheck: "distroless: nothing to run a check with"}
+  silent:
+    image: distroless
+    labels: {adpulse.no-healthcheck: " "}
+  app:
+    image: app
+    healthcheck: {test: ["CMD", "true"]}
+    depends_on: {collector: {condition: service_started}}
+`)
+	want := []string{
+		"service app: depends on collector, which has no health check to wait on",
+		"service silent: no health check",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
