@@ -77,6 +77,10 @@ pub struct AppState {
     pub switches: Switchboard,
     /// The operators' bearer token (`/ops/*`); `None`: those routes 404.
     pub ops_token: Option<Arc<str>>,
+    /// Set when the process starts to shut down: live streams end then
+    /// (the browser reconnects through the balancer to a replica that
+    /// stays), so they never hold a drain until its grace runs out.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// An API that cannot start.
@@ -109,6 +113,7 @@ impl AppState {
             alerts: AlertsConfig::default(),
             switches: Switchboard::default(),
             ops_token: None,
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
     }
 
@@ -331,7 +336,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiStartError> {
     let health = health(&state);
+    let closing = Arc::clone(&state.closing);
     let app = routes(state, cfg, &health);
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     let shutdown = health.drain(shutdown, std::time::Duration::from_millis(http.drain_ms));
     adpulse_http::serve(listener, app, "api", http, shutdown)
         .await

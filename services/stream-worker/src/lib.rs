@@ -438,6 +438,9 @@ impl Worker {
             self.wait_for_flush(p).await?;
         }
         self.parts.remove(&p);
+        // The partition's lag is its new owner's to report now: a last
+        // value left here would be summed with the owner's.
+        metrics::lag(p, 0);
         Ok(())
     }
 

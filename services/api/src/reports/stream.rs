@@ -113,6 +113,7 @@ pub async fn realtime_stream(
     // The stream's state: the app, the last view sent (its version and
     // length), and whether to wait before the next look (not before the
     // first, so a new subscriber gets the current view at once).
+    let state_closing = std::sync::Arc::clone(&state.closing);
     let stream = futures_util::stream::unfold(
         (state, None::<(i64, usize)>, false),
         move |(state, last, wait_first)| async move {
@@ -142,11 +143,19 @@ pub async fn realtime_stream(
             }
         },
     );
-    // A signed stream ends after its lifetime; the page reconnects.
+    // A signed stream ends after its lifetime, and every stream when the
+    // process shuts down; the page reconnects.
+    let mut closing = state_closing.subscribe();
     let ends = async move {
-        match lifetime {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
+        let lived = async {
+            match lifetime {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = lived => {}
+            _ = closing.wait_for(|c| *c) => {}
         }
     };
     Ok(Sse::new(stream.take_until(ends))

@@ -59,3 +59,21 @@ impl Platform {
         self.procs.retain(|p| p.name != role);
     }
 }
+
+impl Platform {
+    /// Waits up to `within` for the (first) process to exit; its status,
+    /// or `None` if it still runs.
+    pub async fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            let p = self.procs.first_mut()?;
+            if let Some(status) = p.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
