@@ -199,11 +199,28 @@ impl Platform {
             }
             Server::Postgres.absent(&why);
         }
-        for role in ["gateway", "worker", "api", "alerter"] {
-            p.spawn(role, &[role]);
-        }
-        p.wait_ready(Duration::from_secs(120)).await;
+        p.start_roles().await;
         p
+    }
+
+    /// Starts the four roles and waits until they are ready; when one of
+    /// their ports was taken meanwhile (free ports are only free when
+    /// picked: another test's connection may get one), moves to new ones.
+    async fn start_roles(&mut self) {
+        for _ in 0..3 {
+            for role in ["gateway", "worker", "api", "alerter"] {
+                self.spawn(role, &[role]);
+            }
+            match self.try_ready(Duration::from_secs(120)).await {
+                Ok(()) => return,
+                Err(why) if why.contains("binding") => {
+                    self.kill();
+                    self.move_ports();
+                }
+                Err(why) => panic!("the platform did not get ready: {why}\n{}", self.logs()),
+            }
+        }
+        panic!("the platform could not bind its ports\n{}", self.logs());
     }
 
     fn new(mode: Mode, mut env: Vec<(String, String)>, owned: Option<Owned>) -> Self {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Mode, Platform, Ports};
+use super::{Mode, Platform, Ports, tail};
 use crate::common::http::Http;
 
 impl Platform {
@@ -16,20 +16,46 @@ impl Platform {
         if self.mode == Mode::Embedded {
             return vec![own];
         }
-        let port = Ports::free().gateway;
-        let addr = self.addr(port);
-        self.spawn_with(
-            "gateway",
-            &["gateway"],
-            &[("ADPULSE__GATEWAY__LISTEN", &addr)],
-        );
-        let second = Http::new(&format!("http://{addr}"));
+        // A port free when picked may be taken before the gateway binds it
+        // (by another test's connection): then another one.
+        for _ in 0..3 {
+            let addr = self.addr(Ports::free().gateway);
+            self.spawn_with(
+                "gateway",
+                &["gateway"],
+                &[("ADPULSE__GATEWAY__LISTEN", &addr)],
+            );
+            let second = Http::new(&format!("http://{addr}"));
+            if self.second_ready(&second).await {
+                return vec![own, second];
+            }
+        }
+        panic!("the second gateway could not bind a port\n{}", self.logs());
+    }
+
+    /// Waits until the last process started answers ready (true), or exits
+    /// because its port was taken (false).
+    async fn second_ready(&mut self, http: &Http) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = second.try_send("GET", "/health/ready", &[], "").await
+            if let Ok(r) = http.try_send("GET", "/health/ready", &[], "").await
                 && r.status == 200
             {
-                break;
+                return true;
+            }
+            let exited = self
+                .procs
+                .last_mut()
+                .and_then(|p| p.child.try_wait().ok().flatten());
+            if exited.is_some() {
+                let log = self
+                    .procs
+                    .last()
+                    .map(|p| tail(&p.log, 5))
+                    .unwrap_or_default();
+                assert!(log.contains("binding"), "the second gateway exited:\n{log}");
+                self.procs.pop();
+                return false;
             }
             assert!(
                 Instant::now() < deadline,
@@ -38,7 +64,6 @@ impl Platform {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        vec![own, second]
     }
 }
 
