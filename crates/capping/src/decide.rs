@@ -108,14 +108,6 @@ pub const STORE_BREAKER: BreakerConfig = BreakerConfig {
     timeout: std::time::Duration::from_secs(1),
 };
 
-/// A store error for a call the breaker refused or abandoned.
-fn store_error(why: Refused<crate::StoreError>) -> crate::StoreError {
-    match why {
-        Refused::Failed(e) => e,
-        other => crate::StoreError::Unavailable(other.to_string()),
-    }
-}
-
 impl Decider {
     /// A decider over `store`.
     pub fn new(store: std::sync::Arc<dyn CapStore>, on_failure: OnFailure) -> Self {
@@ -169,7 +161,7 @@ impl Decider {
             .map_err(|e| {
                 metrics::counter!("adpulse_capping_store_errors_total", "op" => "release")
                     .increment(1);
-                ReleaseError::Store(store_error(e))
+                ReleaseError::Store(e.into_error(crate::StoreError::Unavailable))
             })?;
         metrics::counter!("adpulse_capping_releases_total").increment(1);
         Ok(())

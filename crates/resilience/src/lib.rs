@@ -42,6 +42,20 @@ pub enum Refused<E> {
     Failed(E),
 }
 
+impl<E> Refused<E> {
+    /// The call's own error, or `unavailable(reason)` for a call the
+    /// breaker refused or abandoned: the caller's error type either way.
+    pub fn into_error(self, unavailable: impl FnOnce(String) -> E) -> E
+    where
+        E: std::fmt::Display,
+    {
+        match self {
+            Self::Failed(e) => e,
+            other => unavailable(other.to_string()),
+        }
+    }
+}
+
 impl<E: std::fmt::Display> std::fmt::Display for Refused<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -90,11 +104,6 @@ impl Breaker {
         };
         b.publish(State::Closed { failures: 0 });
         b
-    }
-
-    /// Its name.
-    pub fn name(&self) -> &'static str {
-        self.name
     }
 
     /// Runs `call` unless the breaker is open, within the timeout, and

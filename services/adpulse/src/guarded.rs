@@ -7,7 +7,7 @@ use std::time::Duration;
 use adpulse_domain::CampaignId;
 use adpulse_domain::aggregate::{CampaignTotals, LivePoint};
 use adpulse_domain::ports::{LiveCounters, LiveView, PortError};
-use adpulse_resilience::{Breaker, BreakerConfig, Refused};
+use adpulse_resilience::{Breaker, BreakerConfig};
 use chrono::{DateTime, Utc};
 
 /// Live counters (Redis) behind a breaker named `live_counters`. While it
@@ -30,13 +30,6 @@ impl GuardedLive {
     }
 }
 
-fn port_error(why: Refused<PortError>) -> PortError {
-    match why {
-        Refused::Failed(e) => e,
-        other => PortError::retryable(other.to_string()),
-    }
-}
-
 #[async_trait::async_trait]
 impl LiveCounters for GuardedLive {
     async fn write_live(
@@ -50,7 +43,7 @@ impl LiveCounters for GuardedLive {
         self.breaker
             .call(self.inner.write_live(totals, series, version, now, ttl))
             .await
-            .map_err(port_error)
+            .map_err(|why| why.into_error(PortError::retryable))
     }
 
     async fn read_live(
@@ -61,7 +54,7 @@ impl LiveCounters for GuardedLive {
         self.breaker
             .call(self.inner.read_live(campaign, now))
             .await
-            .map_err(port_error)
+            .map_err(|why| why.into_error(PortError::retryable))
     }
 
     async fn ping(&self) -> Result<(), PortError> {

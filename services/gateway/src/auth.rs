@@ -109,27 +109,18 @@ pub const DIRECTORY_BREAKER: BreakerConfig = BreakerConfig {
     timeout: Duration::from_secs(1),
 };
 
-/// A directory answer, or the last one seen when the directory cannot
-/// give one.
-fn or_stale<T>(
-    fresh: Result<T, Refused<PortError>>,
-    stale: impl FnOnce() -> Option<T>,
+/// The last answer seen, `stale`, when the directory could not give one;
+/// without one, why it could not.
+fn stale_or<T>(
+    why: Refused<PortError>,
+    stale: Option<T>,
     what: &'static str,
 ) -> Result<T, PortError> {
-    match fresh {
-        Ok(v) => Ok(v),
-        Err(why) => match stale() {
-            Some(v) => {
-                metrics::counter!("adpulse_gateway_directory_stale_total", "what" => what)
-                    .increment(1);
-                Ok(v)
-            }
-            None => Err(match why {
-                Refused::Failed(e) => e,
-                other => PortError::retryable(other.to_string()),
-            }),
-        },
-    }
+    let Some(v) = stale else {
+        return Err(why.into_error(PortError::retryable));
+    };
+    metrics::counter!("adpulse_gateway_directory_stale_total", "what" => what).increment(1);
+    Ok(v)
 }
 
 impl Auth {
@@ -161,12 +152,10 @@ impl Auth {
             Ok(answer) => return Ok(answer),
             Err(hash) => hash,
         };
-        let fresh = self.breaker.call(self.directory.key_status(hash)).await;
-        let fresh_ok = fresh.is_ok();
-        let status = or_stale(fresh, || self.keys.stale(&hash), "key")?;
-        if !fresh_ok {
-            return Ok(answer(status));
-        }
+        let status = match self.breaker.call(self.directory.key_status(hash)).await {
+            Ok(status) => status,
+            Err(why) => return stale_or(why, self.keys.stale(&hash), "key").map(answer),
+        };
         let ttl = if matches!(status, KeyStatus::Unknown) {
             NEGATIVE_TTL.min(self.ttl)
         } else {
@@ -207,15 +196,14 @@ impl Auth {
         if let Some(c) = self.campaigns.get(&campaign, now) {
             return Ok(c);
         }
-        let fresh = self
+        let c = match self
             .breaker
             .call(self.directory.campaign_facts(campaign))
             .await
-            .map(|c| c.map(Arc::new));
-        if fresh.is_err() {
-            return or_stale(fresh, || self.campaigns.stale(&campaign), "campaign");
-        }
-        let c = or_stale(fresh, || None, "campaign")?;
+        {
+            Ok(c) => c.map(Arc::new),
+            Err(why) => return stale_or(why, self.campaigns.stale(&campaign), "campaign"),
+        };
         let ttl = if c.is_none() {
             NEGATIVE_TTL.min(self.ttl)
         } else {

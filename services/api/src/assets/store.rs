@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use adpulse_domain::CampaignId;
-use adpulse_resilience::{Breaker, BreakerConfig, Refused};
+use adpulse_resilience::{Breaker, BreakerConfig};
 use axum::body::Bytes;
 use futures_util::TryStreamExt as _;
 use object_store::path::Path as ObjectPath;
@@ -121,11 +121,10 @@ impl AssetStore {
                 Ok(v) => Ok(Ok(v)),
             }
         };
-        match self.breaker.call(answer).await {
-            Ok(answer) => answer,
-            Err(Refused::Failed(e)) => Err(e),
-            Err(why) => Err(AssetError::Unavailable(why.to_string().into())),
-        }
+        self.breaker
+            .call(answer)
+            .await
+            .map_err(|why| why.into_error(|reason| AssetError::Unavailable(reason.into())))?
     }
 
     fn campaign_path(&self, campaign: CampaignId) -> ObjectPath {
